@@ -1,0 +1,73 @@
+"""create_app(): the ASGI application."""
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stoplist import __version__
+from stoplist.blacklist.router import router as blacklist_router
+from stoplist.blacklist.schemas import EntryCreate
+from stoplist.config import Settings, get_settings
+from stoplist.db import create_db_engine, create_session_factory
+from stoplist.errors import ErrorBody, install_error_handlers
+
+DESCRIPTION = """A self-hosted blacklist (suppression list) for SMS senders, wire-compatible with SMSAPI's Blacklist API.
+
+Authenticate with `Authorization: Bearer <token>` (`stoplist token create`). Every error answers with
+`{"error": "<code>", "message": "<sentence>", "errors": [{"path", "message", "error"}]}`.
+"""
+
+
+class TrailingSlash:
+    """Serve `/path/` exactly like `/path`: some clients do not follow redirects."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                stripped = path.rstrip("/") or "/"
+                scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Stoplist API, on the database `settings` name (migrated beforehand: the app never creates tables)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
+    app.state.settings = settings
+    app.state.engine = create_db_engine(settings.database_url)
+    app.state.session_factory = create_session_factory(app.state.engine)
+    install_error_handlers(app)
+    app.include_router(blacklist_router)
+    app.add_middleware(TrailingSlash)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        # Bodies read by hand (JSON or form) and error bodies are not seen by FastAPI's walk.
+        schemas["EntryCreate"] = EntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            # Validation failures answer 400 with ErrorBody, never FastAPI's default 422.
+            operation.get("responses", {}).pop("422", None)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        for name, definition in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,73 @@
+"""Creating, checking and revoking access tokens."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from stoplist.auth.models import AccessToken
+from stoplist.auth.repository import AuthRepository
+from stoplist.db import utcnow
+from stoplist.errors import Forbidden, NotFound, Unauthorized
+
+SCOPES = {"blacklist": "read and change the account's blacklist"}
+DEFAULT_SCOPES = ["blacklist"]
+DEFAULT_ACCOUNT = "default"
+TOKEN_PREFIX = "sl_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account a token acts for, and what it may do."""
+
+    account_id: int
+    token_id: int
+    scopes: frozenset[str]
+
+
+class UnknownScope(ValueError):
+    pass
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    message = "No access token has this id."
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: tokens are random, so a fast hash is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(*, repository: AuthRepository, account_name: str = DEFAULT_ACCOUNT, scopes: list[str] | None = None) -> tuple[str, AccessToken]:
+    """Create a token (and its account, if new); return the secret, shown only once, and its record."""
+    scopes = sorted(set(scopes or DEFAULT_SCOPES))
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise UnknownScope(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    now = utcnow()
+    account = repository.account_by_name(account_name) or repository.add_account(account_name, created_at=now)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = repository.add_token(account, token_hash=hash_token(secret), prefix=secret[:10], scopes=scopes, created_at=now)
+    return secret, record
+
+
+def authenticate(*, repository: AuthRepository, token: str | None, scope: str) -> Principal:
+    """The principal behind a bearer token, if it is known, live and carries `scope`."""
+    if not token:
+        raise Unauthorized()
+    record = repository.active_token_by_hash(hash_token(token))
+    if record is None:
+        raise Unauthorized("This access token is unknown or has been revoked.")
+    if scope not in record.scope_set:
+        raise Forbidden(f"This access token lacks the '{scope}' scope.")
+    return Principal(account_id=record.account_id, token_id=record.id, scopes=record.scope_set)
+
+
+def revoke_token(*, repository: AuthRepository, token_id: int) -> AccessToken:
+    """Revoke a token; it is refused from the next request on."""
+    record = repository.token_by_id(token_id)
+    if record is None:
+        raise TokenNotFound()
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+    return record

@@ -1,0 +1,31 @@
+"""A blacklist entry: one number on one account's list, maybe until a moment."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stoplist.auth.models import Id
+from stoplist.db import Base, UTCDateTime
+
+
+class Entry(Base):
+    __tablename__ = "blacklist_entries"
+    __table_args__ = (
+        # Serves lookups by number, and `q` scans of one account's numbers without touching the table.
+        UniqueConstraint("account_id", "phone_number"),
+        # Serves the default listing, newest first, and its tie-breaker.
+        Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
+        Index("ix_blacklist_entries_account_expire", "account_id", "expire_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # E.164 digits without the '+': at most 15 digits.
+    phone_number: Mapped[str] = mapped_column(String(15))
+    expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def is_live(self, now: datetime) -> bool:
+        """Still on the list at `now`: never expires, or expires later."""
+        return self.expire_at is None or self.expire_at > now

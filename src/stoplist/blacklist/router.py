@@ -1,0 +1,134 @@
+"""`/blacklist/phone_numbers`: SMSAPI's Blacklist API, plus `GET /{id}`."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ValidationError
+
+from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.blacklist import service
+from stoplist.blacklist.expiry import parse_expire_at
+from stoplist.blacklist.phone import normalize_phone_number, search_digits
+from stoplist.blacklist.repository import EntryRepository
+from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
+from stoplist.config import Settings
+from stoplist.db import utcnow
+from stoplist.errors import ErrorBody, MalformedBody, UnsupportedMediaType, validation_error
+
+router = APIRouter(prefix="/blacklist/phone_numbers", tags=["blacklist"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid input (`validation_error`, `invalid_phone_number`, ...)."},
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
+    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such entry on your list."}}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_ENTRY_CREATE_SCHEMA = {"$ref": "#/components/schemas/EntryCreate"}
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_repository(session: SessionDep) -> EntryRepository:
+    return EntryRepository(session)
+
+
+RepositoryDep = Annotated[EntryRepository, Depends(get_repository)]
+
+
+async def read_entry_create(request: Request) -> EntryCreate:
+    """The POST body, from JSON or from a form (SMSAPI's own clients send forms)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            fields = await request.json()
+        except ValueError:
+            raise MalformedBody("The body is not valid JSON.") from None
+        if not isinstance(fields, dict):
+            raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
+    elif content_type in _FORM_TYPES:
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    elif not content_type and not await request.body():
+        fields = {}
+    else:
+        raise UnsupportedMediaType()
+    try:
+        return EntryCreate.model_validate(fields)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from None
+
+
+@router.get("", response_model=EntryPage, responses=_ERRORS, summary="List (and search) the blacklist")
+def list_entries(
+    principal: BlacklistPrincipal,
+    repository: RepositoryDep,
+    q: Annotated[str | None, Query(description="Part of a number: entries whose digits contain it.")] = None,
+    offset: Annotated[int, Query(ge=0, description="How many matching entries to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.")] = DEFAULT_LIMIT,
+    order_by: Annotated[EntryOrder, Query(alias="orderBy", description="Sort key; '-' for descending.")] = EntryOrder.created_at_desc,
+) -> EntryPage:
+    size, entries = service.list_entries(
+        repository=repository, account_id=principal.account_id, digits=search_digits(q), order=order_by, offset=offset, limit=limit
+    )
+    return EntryPage(size=size, collection=[EntryPublic.of(entry) for entry in entries])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EntryPublic,
+    responses={**_ERRORS, 200: {"model": EntryPublic, "description": "The number was listed already; its expire_at is now the one sent."}, 415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."}},
+    summary="Add a number (or change its expiry)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ENTRY_CREATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_CREATE_SCHEMA}},
+        }
+    },
+)
+def add_entry(
+    principal: BlacklistPrincipal,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    body: Annotated[EntryCreate, Depends(read_entry_create)],
+    response: Response,
+) -> EntryPublic:
+    now = utcnow()
+    result = service.add_entry(
+        repository=repository,
+        account_id=principal.account_id,
+        phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region),
+        expire_at=parse_expire_at(body.expire_at, now=now),
+        now=now,
+    )
+    response.status_code = 201 if result.created else 200
+    return EntryPublic.of(result.entry)
+
+
+@router.delete("", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number")
+def delete_entries(
+    principal: BlacklistPrincipal,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    phone_number: Annotated[str | None, Query(description="Only this number (any spelling); without it, every entry goes.")] = None,
+) -> Response:
+    number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
+    service.delete_entries(repository=repository, account_id=principal.account_id, phone_number=number)
+    return Response(status_code=204)
+
+
+@router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
+def get_entry(principal: BlacklistPrincipal, repository: RepositoryDep, entry_id: str) -> EntryPublic:
+    return EntryPublic.of(service.get_entry(repository=repository, account_id=principal.account_id, entry_id=entry_id))
+
+
+@router.delete("/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id")
+def delete_entry(principal: BlacklistPrincipal, repository: RepositoryDep, entry_id: str) -> Response:
+    service.delete_entry(repository=repository, account_id=principal.account_id, entry_id=entry_id)
+    return Response(status_code=204)

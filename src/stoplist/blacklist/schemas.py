@@ -1,0 +1,70 @@
+"""What the blacklist API reads and writes, in SMSAPI's shapes."""
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with `Z` and no fractions: SMSAPI's Python client cannot read fractions."""
+    return moment.strftime(TIMESTAMP_FORMAT)
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    Field(json_schema_extra={"type": "string", "format": "date-time", "example": "2026-11-22T10:00:00Z"}),
+]
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+class EntryCreate(BaseModel):
+    """The body of `POST /blacklist/phone_numbers`, as JSON or as a form."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    phone_number: str = Field(description="The number, in any common spelling; stored as E.164.", examples=["+48 500 000 000"])
+    expire_at: str | None = Field(
+        default=None,
+        description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
+        examples=["2026-12-01T00:00:00Z"],
+    )
+
+
+class EntryPublic(BaseModel):
+    """One blacklist entry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: Annotated[str, Field(examples=["1"])]
+    phone_number: Annotated[str, Field(description="E.164 without the '+'.", examples=["48500000000"])]
+    expire_at: Timestamp | None
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, entry) -> "EntryPublic":
+        return cls(id=str(entry.id), phone_number=entry.phone_number, expire_at=entry.expire_at, created_at=entry.created_at)
+
+
+class EntryPage(BaseModel):
+    """A page of entries and how many match in all."""
+
+    size: int = Field(description="How many entries match the query, on all pages.")
+    collection: list[EntryPublic]
+
+
+class EntryOrder(str, Enum):
+    """Accepted values of `orderBy`; a leading '-' means descending."""
+
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    phone_number = "phone_number"
+    phone_number_desc = "-phone_number"
+    expire_at = "expire_at"
+    expire_at_desc = "-expire_at"

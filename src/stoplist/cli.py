@@ -1,0 +1,109 @@
+"""The `stoplist` command: serve, migrate, and manage access tokens."""
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from stoplist import migrate as migrations
+from stoplist.auth import service as auth_service
+from stoplist.auth.repository import AuthRepository
+from stoplist.config import get_settings
+from stoplist.db import create_db_engine, create_session_factory, session_scope
+from stoplist.auth.models import AccessToken
+from stoplist.blacklist.schemas import format_timestamp
+
+app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
+token_app = typer.Typer(help="Create, list and revoke access tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _auth_repository_scope():
+    engine = create_db_engine(get_settings().database_url)
+    try:
+        yield from session_scope(create_session_factory(engine))
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    url = get_settings().database_url
+    migrations.upgrade(url)
+    typer.echo(f"database at revision {migrations.current_revision(url)}", err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    bootstrap_token: Annotated[
+        bool, typer.Option("--bootstrap-token", help="If the database has no token at all, create one and print it.")
+    ] = False,
+) -> None:
+    """Migrate the database to the latest revision, then serve the API."""
+    from stoplist.app import create_app
+
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    if bootstrap_token:
+        _print_first_token()
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+
+
+def _print_first_token() -> None:
+    for session in _auth_repository_scope():
+        repository = AuthRepository(session)
+        if repository.count_tokens():
+            return
+        secret, record = auth_service.create_token(repository=repository)
+    typer.echo(
+        f"\nNo access token existed, so one was created for account '{record.account.name}' "
+        f"(scopes: {record.scopes}). Keep it; it is not shown again:\n\n    {secret}\n\n"
+        f'Try it:  curl -H "Authorization: Bearer {secret}" http://127.0.0.1:8000/blacklist/phone_numbers\n',
+        err=True,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    account: Annotated[str, typer.Option(help="The account the token acts for; created if new.")] = auth_service.DEFAULT_ACCOUNT,
+    scope: Annotated[list[str] | None, typer.Option(help="A scope to grant (repeatable). Default: blacklist.")] = None,
+) -> None:
+    """Create an access token and print it (alone, on stdout). It is shown only this once."""
+    try:
+        for session in _auth_repository_scope():
+            secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope)
+    except auth_service.UnknownScope as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scope") from None
+    typer.echo(f"created token {record.id} for account '{account}' with scopes: {record.scopes}", err=True)
+    typer.echo(secret)
+
+
+def format_token_row(record: AccessToken) -> tuple[str, ...]:
+    status = "active" if record.revoked_at is None else f"revoked {format_timestamp(record.revoked_at)}"
+    return (str(record.id), record.account.name, record.prefix + "…", record.scopes, format_timestamp(record.created_at), status)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List every token: id, account, first characters, scopes, creation time, status."""
+    for session in _auth_repository_scope():
+        rows = [format_token_row(record) for record in AuthRepository(session).all_tokens()]
+    header = ("ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `stoplist token list`.")]) -> None:
+    """Revoke a token: requests with it are refused from now on."""
+    try:
+        for session in _auth_repository_scope():
+            auth_service.revoke_token(repository=AuthRepository(session), token_id=token_id)
+    except auth_service.TokenNotFound:
+        typer.echo(f"error: no token has id {token_id}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked token {token_id}", err=True)

@@ -1,0 +1,35 @@
+"""Settings, read from `STOPLIST_*` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+import phonenumbers
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('var') / 'stoplist.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see the README's Settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="STOPLIST_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    default_region: str | None = None
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is None or str(value).strip() == "":
+            return None
+        region = str(value).strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}: use an ISO 3166-1 alpha-2 code such as PL or GB")
+        return region
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,186 @@
+"""The error hierarchy, and the one place that renders an error body.
+
+    StoplistError                      any answer that is not a success
+    ├── BadRequest (400)
+    │   ├── MalformedBody              a body that is not JSON, or not an object
+    │   ├── ValidationFailed           request fields that do not parse
+    │   ├── InvalidPhoneNumber         not a number on its country's plan
+    │   ├── InvalidExpiry              expire_at unreadable or already past
+    │   └── InvalidSearch              a `q` that is not part of a number
+    ├── Unauthorized (401)             no token, or a token we do not know
+    ├── Forbidden (403)                a token without the route's scope
+    ├── NotFound (404)
+    │   └── EntryNotFound
+    ├── MethodNotAllowed (405)
+    └── UnsupportedMediaType (415)
+
+Every 4xx/5xx answer has the body
+`{"error": "<snake_case_code>", "message": "<sentence>", "errors": [...]}`.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorDetail(BaseModel):
+    """One problem with one part of the request."""
+
+    path: str | None = None
+    message: str
+    error: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: str
+    message: str
+    errors: list[ErrorDetail] = []
+
+
+class StoplistError(Exception):
+    """Base of every error the API answers with."""
+
+    status_code = 500
+    code = "internal_error"
+    message = "Something went wrong on our side."
+
+    def __init__(self, message: str | None = None, *, errors: list[ErrorDetail] | None = None) -> None:
+        self.message = message or self.message
+        self.errors = errors or []
+        super().__init__(self.message)
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(error=self.code, message=self.message, errors=self.errors)
+
+
+class BadRequest(StoplistError):
+    status_code = 400
+    code = "bad_request"
+    message = "The request could not be understood."
+
+
+class MalformedBody(BadRequest):
+    code = "malformed_body"
+    message = "The request body could not be read."
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_error"
+    message = "The request has invalid fields."
+
+
+class InvalidPhoneNumber(BadRequest):
+    code = "invalid_phone_number"
+
+    def __init__(self, raw: str, reason: str, *, path: str = "phone_number") -> None:
+        message = f"{raw!r} is not a valid phone number: {reason}"
+        super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
+class InvalidExpiry(BadRequest):
+    code = "invalid_expire_at"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errors=[ErrorDetail(path="expire_at", message=message, error=self.code)])
+
+
+class InvalidSearch(BadRequest):
+    code = "invalid_query"
+
+    def __init__(self, raw: str) -> None:
+        message = f"q {raw!r} is not part of a phone number: search with digits, e.g. q=500."
+        super().__init__(message, errors=[ErrorDetail(path="q", message=message, error=self.code)])
+
+
+class Unauthorized(StoplistError):
+    status_code = 401
+    code = "unauthorized"
+    message = "Send a valid access token as 'Authorization: Bearer <token>'."
+
+
+class Forbidden(StoplistError):
+    status_code = 403
+    code = "forbidden"
+    message = "This access token does not have the scope this route needs."
+
+
+class NotFound(StoplistError):
+    status_code = 404
+    code = "not_found"
+    message = "There is nothing at this address."
+
+
+class EntryNotFound(NotFound):
+    code = "entry_not_found"
+    message = "No blacklist entry with this id is on your list."
+
+
+class MethodNotAllowed(StoplistError):
+    status_code = 405
+    code = "method_not_allowed"
+    message = "This address does not answer to that method."
+
+
+class UnsupportedMediaType(StoplistError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Send the body as application/json or application/x-www-form-urlencoded."
+
+
+def error_response(error: StoplistError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Render any Stoplist error as its JSON answer."""
+    if isinstance(error, Unauthorized):
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return JSONResponse(error.body().model_dump(), status_code=error.status_code, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(part) for part in loc)
+
+
+def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
+    """Turn pydantic's or the framework's validation problems into our 400."""
+    details = [
+        ErrorDetail(path=_location(tuple(item.get("loc", ()))), message=item.get("msg", "invalid"), error=item.get("type", "invalid"))
+        for item in problems
+    ]
+    summary = "; ".join(f"{detail.path}: {detail.message}" for detail in details) or "invalid request"
+    return ValidationFailed(f"The request has invalid fields ({summary}).", errors=details)
+
+
+_HTTP_ERRORS: dict[int, type[StoplistError]] = {404: NotFound, 405: MethodNotAllowed, 415: UnsupportedMediaType}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error, ours or the framework's, answer with the standard body."""
+
+    @app.exception_handler(StoplistError)
+    async def _stoplist_error(_request: Request, exc: StoplistError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error_class = _HTTP_ERRORS.get(exc.status_code)
+        if error_class is not None:
+            error = error_class()
+        else:
+            error = StoplistError(str(exc.detail))
+            error.status_code = exc.status_code
+            error.code = "http_error" if exc.status_code < 500 else "internal_error"
+        return error_response(error, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return error_response(StoplistError())
