@@ -69,14 +69,17 @@ def _print_first_token() -> None:
 @token_app.command("create")
 def token_create(
     account: Annotated[str, typer.Option(help="The account the token acts for; created if new.")] = auth_service.DEFAULT_ACCOUNT,
-    scope: Annotated[list[str] | None, typer.Option(help="A scope to grant (repeatable). Default: blacklist.")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="A scope to grant (repeatable). Default: blacklist, the one /blacklist routes need.")] = None,
 ) -> None:
     """Create an access token and print it (alone, on stdout). It is shown only this once."""
     try:
         for session in _auth_repository_scope():
             secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope)
-    except auth_service.UnknownScope as exc:
+    except auth_service.InvalidScope as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from None
+    unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
+    if unused:
+        typer.echo(f"note: Stoplist does not use scope(s) {', '.join(unused)}; they open nothing here", err=True)
     typer.echo(f"created token {record.id} for account '{account}' with scopes: {record.scopes}", err=True)
     typer.echo(secret)
 

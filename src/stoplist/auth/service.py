@@ -1,6 +1,7 @@
 """Creating, checking and revoking access tokens."""
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -9,7 +10,10 @@ from stoplist.auth.repository import AuthRepository
 from stoplist.db import utcnow
 from stoplist.errors import Forbidden, NotFound, Unauthorized
 
+# Scopes Stoplist checks. Other well-formed names (SMSAPI's "sms", "contacts", ...) may be granted
+# so a token can mirror one from SMSAPI, but they open nothing here.
 SCOPES = {"blacklist": "read and change the account's blacklist"}
+_SCOPE_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,39}$")
 DEFAULT_SCOPES = ["blacklist"]
 DEFAULT_ACCOUNT = "default"
 TOKEN_PREFIX = "sl_"
@@ -24,8 +28,8 @@ class Principal:
     scopes: frozenset[str]
 
 
-class UnknownScope(ValueError):
-    pass
+class InvalidScope(ValueError):
+    """A token request that cannot be granted: a malformed scope or account name."""
 
 
 class TokenNotFound(NotFound):
@@ -40,10 +44,13 @@ def hash_token(token: str) -> str:
 
 def create_token(*, repository: AuthRepository, account_name: str = DEFAULT_ACCOUNT, scopes: list[str] | None = None) -> tuple[str, AccessToken]:
     """Create a token (and its account, if new); return the secret, shown only once, and its record."""
+    account_name = account_name.strip()
+    if not 1 <= len(account_name) <= 100:
+        raise InvalidScope("an account name must have 1 to 100 characters")
     scopes = sorted(set(scopes or DEFAULT_SCOPES))
-    unknown = [scope for scope in scopes if scope not in SCOPES]
-    if unknown:
-        raise UnknownScope(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    malformed = [scope for scope in scopes if not _SCOPE_NAME.match(scope)]
+    if malformed:
+        raise InvalidScope(f"malformed scope name(s) {', '.join(map(repr, malformed))}: use lower-case letters, digits and _ . : -")
     now = utcnow()
     account = repository.account_by_name(account_name) or repository.add_account(account_name, created_at=now)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -74,7 +74,8 @@ def _international_form(compact: str, *, national_allowed: bool) -> str | None:
 
 def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
     reason = phonenumbers.is_possible_number_with_reason(number)
-    region = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    region = f"+{number.country_code}" if region == phonenumbers.UNKNOWN_REGION else f"{region} (+{number.country_code})"
     if reason == phonenumbers.ValidationResult.TOO_SHORT:
         return f"it is too short for {region}"
     if reason in (phonenumbers.ValidationResult.TOO_LONG, phonenumbers.ValidationResult.INVALID_LENGTH):

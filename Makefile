@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: bootstrap run test openapi clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stoplist needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+## bootstrap: create .venv and install Stoplist with its test tools
+bootstrap: $(STAMP)
+
+## run: migrate the embedded database and serve on http://$(HOST):$(PORT)
+run: bootstrap
+	$(BIN)/stoplist serve --host $(HOST) --port $(PORT) --bootstrap-token
+
+## test: run the whole suite
+test: bootstrap
+	$(BIN)/python -m pytest
+
+## openapi: rewrite openapi/openapi.json from the app
+openapi: bootstrap
+	$(BIN)/python -m stoplist.openapi openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m stoplist` is the `stoplist` command."""
+
+from stoplist.cli import app
+
+app(prog_name="stoplist")

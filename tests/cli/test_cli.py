@@ -1,0 +1,92 @@
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stoplist import migrate
+from stoplist.cli import app
+from stoplist.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'var' / 'stoplist.db'}"
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def stoplist(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_migrate_brings_a_new_database_to_head(database):
+    result = stoplist("migrate")
+
+    assert result.exit_code == 0, result.output
+    assert migrate.current_revision(database) == migrate.head_revision(database)
+
+
+def test_token_create_prints_the_token_alone_on_stdout(database):
+    stoplist("migrate")
+
+    result = stoplist("token", "create", "--account", "acme")
+
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"sl_[A-Za-z0-9_-]{40,}\n", result.stdout)
+    assert "acme" in result.stderr
+
+
+def test_token_list_shows_tokens_without_their_secrets(database):
+    stoplist("migrate")
+    secret = stoplist("token", "create", "--account", "acme", "--scope", "blacklist", "--scope", "sms").stdout.strip()
+
+    result = stoplist("token", "list")
+
+    assert result.exit_code == 0
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS"]
+    assert row.split()[:2] == ["1", "acme"]
+    assert "blacklist sms" in row and row.endswith("active")
+    assert secret not in result.stdout
+
+
+def test_token_revoke_marks_the_token_revoked(database):
+    stoplist("migrate")
+    stoplist("token", "create")
+
+    assert stoplist("token", "revoke", "1").exit_code == 0
+    assert "revoked" in stoplist("token", "list").stdout.splitlines()[1]
+
+
+def test_revoking_an_unknown_token_fails_clearly(database):
+    stoplist("migrate")
+
+    result = stoplist("token", "revoke", "42")
+
+    assert result.exit_code == 1
+    assert "no token has id 42" in result.stderr
+
+
+def test_a_malformed_scope_is_refused(database):
+    stoplist("migrate")
+
+    result = stoplist("token", "create", "--scope", "Black List!")
+
+    assert result.exit_code != 0
+    assert "malformed scope" in result.output
+
+
+def test_an_unknown_default_region_is_refused(monkeypatch):
+    from stoplist.config import Settings
+
+    monkeypatch.setenv("STOPLIST_DEFAULT_REGION", "XX")
+    with pytest.raises(ValueError, match="unknown region"):
+        Settings()
+
+    monkeypatch.setenv("STOPLIST_DEFAULT_REGION", "pl")
+    assert Settings().default_region == "PL"

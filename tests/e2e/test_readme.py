@@ -1,0 +1,56 @@
+"""The README's cURL walk-through, run in order against a real server."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+DOCUMENTED_BASE = "http://127.0.0.1:8000"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def curl_examples() -> list[tuple[str, str, str]]:
+    """(command, expected output's language, expected output) for each cURL block and the block after it."""
+    blocks = [(lang, body) for lang, body in FENCE.findall(README.read_text())]
+    examples = []
+    for (lang, body), (next_lang, next_body) in zip(blocks, blocks[1:]):
+        if lang == "sh" and "curl " in body:
+            assert next_lang in ("json", "text"), f"cURL example without its expected output:\n{body}"
+            examples.append((body, next_lang, next_body))
+    return examples
+
+
+def masked(value):
+    """Replace what differs from run to run (creation times) with a marker."""
+    if isinstance(value, dict):
+        return {key: ("<timestamp>" if key == "created_at" and TIMESTAMP.match(str(item)) else masked(item)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
+def test_the_readme_has_a_curl_example_for_every_route():
+    commands = "\n".join(command for command, _, _ in curl_examples())
+
+    assert len(curl_examples()) >= 9
+    for needle in ["-X DELETE", "phone_numbers/2", "?q=", "expire_at", "phone_number="]:
+        assert needle in commands
+
+
+def test_the_readme_curl_walk_through_gives_the_documented_answers(live_server: LiveServer):
+    env = {**live_server.env, "TOKEN": live_server.create_token()}
+
+    for command, language, expected in curl_examples():
+        script = command.replace(DOCUMENTED_BASE, live_server.base_url)
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{command}\n{result.stderr}"
+        if language == "json":
+            assert masked(json.loads(result.stdout)) == masked(json.loads(expected)), command
+        else:
+            assert result.stdout.strip() == expected.strip(), command

@@ -1,0 +1,47 @@
+import re
+from pathlib import Path
+
+import httpx
+
+from stoplist import migrate
+from tests.e2e.conftest import LiveServer, running_server
+
+TOKEN_LINE = re.compile(r"^\s+(sl_\S+)$", re.MULTILINE)
+
+
+def test_serve_migrates_a_new_database_before_serving(live_server: LiveServer):
+    url = live_server.env["STOPLIST_DATABASE_URL"]
+
+    assert migrate.current_revision(url) == migrate.head_revision(url)
+
+
+def test_a_real_server_answers_with_a_token_from_the_cli(live_server: LiveServer):
+    token = live_server.create_token()
+
+    response = httpx.get(f"{live_server.base_url}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert response.json() == {"size": 0, "collection": []}
+
+
+def test_the_first_run_prints_a_working_token_and_later_runs_do_not(tmp_path: Path):
+    with running_server(tmp_path, "--bootstrap-token") as server:
+        printed = TOKEN_LINE.findall(server.log.read_text())
+        assert len(printed) == 1, server.log.read_text()
+        response = httpx.get(f"{server.base_url}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {printed[0]}"})
+        assert response.status_code == 200
+
+    with running_server(tmp_path, "--bootstrap-token") as server:
+        assert TOKEN_LINE.findall(server.log.read_text()) == []
+
+
+def test_a_revoked_token_is_refused_by_a_running_server(live_server: LiveServer):
+    token = live_server.create_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{live_server.base_url}/blacklist/phone_numbers", headers=headers).status_code == 200
+
+    live_server.stoplist("token", "revoke", "1")
+
+    response = httpx.get(f"{live_server.base_url}/blacklist/phone_numbers", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
