@@ -5,13 +5,18 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
+
+from stoplist.auth.repository import AuthRepository
+from stoplist.auth.service import create_token
+from stoplist.db import create_db_engine, create_session_factory, session_scope
 
 
 @dataclass
@@ -19,16 +24,22 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     log: Path
+    # Prefixed to account names, so tests sharing one server never share an account.
+    namespace: str = ""
 
     def stoplist(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the `stoplist` command against this server's database."""
         return subprocess.run([sys.executable, "-m", "stoplist", *args], env=self.env, capture_output=True, text=True, check=True)
 
     def create_token(self, account: str = "default", *scopes: str) -> str:
-        args = ["token", "create", "--account", account]
-        for scope in scopes:
-            args += ["--scope", scope]
-        return self.stoplist(*args).stdout.strip()
+        """A token for `account`, written straight into the server's database (the CLI tests cover the command)."""
+        engine = create_db_engine(self.env["STOPLIST_DATABASE_URL"])
+        try:
+            for session in session_scope(create_session_factory(engine)):
+                secret, _ = create_token(repository=AuthRepository(session), account_name=self.namespace + account, scopes=list(scopes) or None)
+        finally:
+            engine.dispose()
+        return secret
 
 
 def free_port() -> int:
@@ -79,3 +90,16 @@ def _wait_until_answering(process: subprocess.Popen, server: LiveServer) -> None
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     with running_server(tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for a whole module; pair it with per-test account namespaces."""
+    with running_server(tmp_path_factory.mktemp("server")) as server:
+        yield server
+
+
+@pytest.fixture
+def isolated_server(shared_server: LiveServer) -> LiveServer:
+    """The module's server, seen through accounts of this test's own."""
+    return replace(shared_server, namespace=f"{uuid.uuid4().hex[:12]}:")
