@@ -4,6 +4,8 @@ from alembic import context
 
 from stoplist.auth import models as _auth_models  # noqa: F401  (registers the tables)
 from stoplist.blacklist import models as _blacklist_models  # noqa: F401
+from stoplist.files import models as _files_models  # noqa: F401
+from stoplist.jobs import models as _jobs_models  # noqa: F401
 from stoplist.config import get_settings
 from stoplist.db import Base, create_db_engine
 

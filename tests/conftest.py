@@ -12,7 +12,7 @@ from stoplist.app import create_app
 from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings
-from stoplist.db import session_scope
+from stoplist.db import transaction
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -55,7 +55,7 @@ def make_token(app) -> Callable[..., str]:
     """Create a token for an account (created if new) and return the secret."""
 
     def make(account: str = "default", scopes: list[str] | None = None) -> str:
-        for session in session_scope(app.state.session_factory):
+        with transaction(app.state.session_factory) as session:
             secret, _ = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scopes)
         return secret
 

@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stoplist import __version__
 from stoplist.blacklist.router import router as blacklist_router
+from stoplist.files.router import router as files_router
+from stoplist.imports.router import router as imports_router
+from stoplist.jobs.runners import start_worker_thread
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
@@ -42,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        worker = start_worker_thread(app.state.session_factory, settings) if settings.serve_worker else None
         yield
+        if worker is not None:
+            worker.stop_and_join()
         app.state.engine.dispose()
 
     app = FastAPI(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
@@ -50,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_db_engine(settings.database_url)
     app.state.session_factory = create_session_factory(app.state.engine)
     install_error_handlers(app)
+    app.include_router(imports_router)
     app.include_router(blacklist_router)
+    app.include_router(files_router)
     app.add_middleware(TrailingSlash)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,15 +1,18 @@
 """The `stoplist` command: serve, migrate, and manage access tokens."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from stoplist import migrate as migrations
 from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
-from stoplist.db import create_db_engine, create_session_factory, session_scope
+from stoplist.db import create_db_engine, create_session_factory, transaction
 from stoplist.auth.models import AccessToken
 from stoplist.blacklist.schemas import format_timestamp
 
@@ -18,10 +21,13 @@ token_app = typer.Typer(help="Create, list and revoke access tokens.", no_args_i
 app.add_typer(token_app, name="token")
 
 
-def _auth_repository_scope():
+@contextmanager
+def database_session() -> Iterator[Session]:
+    """A session on the configured database, committed when the command's work succeeds."""
     engine = create_db_engine(get_settings().database_url)
     try:
-        yield from session_scope(create_session_factory(engine))
+        with transaction(create_session_factory(engine)) as session:
+            yield session
     finally:
         engine.dispose()
 
@@ -53,7 +59,7 @@ def serve(
 
 
 def _print_first_token() -> None:
-    for session in _auth_repository_scope():
+    with database_session() as session:
         repository = AuthRepository(session)
         if repository.count_tokens():
             return
@@ -73,7 +79,7 @@ def token_create(
 ) -> None:
     """Create an access token and print it (alone, on stdout). It is shown only this once."""
     try:
-        for session in _auth_repository_scope():
+        with database_session() as session:
             secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope)
     except auth_service.InvalidScope as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from None
@@ -92,7 +98,7 @@ def format_token_row(record: AccessToken) -> tuple[str, ...]:
 @token_app.command("list")
 def token_list() -> None:
     """List every token: id, account, first characters, scopes, creation time, status."""
-    for session in _auth_repository_scope():
+    with database_session() as session:
         rows = [format_token_row(record) for record in AuthRepository(session).all_tokens()]
     header = ("ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -104,7 +110,7 @@ def token_list() -> None:
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `stoplist token list`.")]) -> None:
     """Revoke a token: requests with it are refused from now on."""
     try:
-        for session in _auth_repository_scope():
+        with database_session() as session:
             auth_service.revoke_token(repository=AuthRepository(session), token_id=token_id)
     except auth_service.TokenNotFound:
         typer.echo(f"error: no token has id {token_id}", err=True)

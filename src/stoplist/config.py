@@ -3,7 +3,9 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from datetime import timedelta
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 import phonenumbers
 
@@ -17,6 +19,14 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     default_region: str | None = None
+    # Imports and exports.
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    file_retention: timedelta = timedelta(hours=24)
+    # Background jobs.
+    serve_worker: bool = True
+    job_timeout: timedelta = timedelta(seconds=60)
+    job_max_attempts: int = Field(default=3, ge=1)
+    worker_poll_interval: float = Field(default=0.5, gt=0)
 
     @field_validator("default_region", mode="before")
     @classmethod

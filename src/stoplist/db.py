@@ -1,6 +1,7 @@
 """Engine and session factories, and the declarative base every model uses."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -83,7 +84,8 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     session = factory()
     try:

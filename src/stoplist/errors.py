@@ -6,13 +6,18 @@
     │   ├── ValidationFailed           request fields that do not parse
     │   ├── InvalidPhoneNumber         not a number on its country's plan
     │   ├── InvalidExpiry              expire_at unreadable or already past
-    │   └── InvalidSearch              a `q` that is not part of a number
+    │   ├── InvalidSearch              a `q` that is not part of a number
+    │   └── InvalidCsv                 an upload that is not CSV text
     ├── Unauthorized (401)             no token, or a token we do not know
     ├── Forbidden (403)                a token without the route's scope
     ├── NotFound (404)
-    │   └── EntryNotFound
+    │   ├── EntryNotFound
+    │   ├── ImportNotFound
+    │   └── FileNotFound
     ├── MethodNotAllowed (405)
-    └── UnsupportedMediaType (415)
+    ├── UploadTooLarge (413)
+    ├── UnsupportedMediaType (415)
+    └── ExportFailed (500)             an x-async export whose job failed
 
 Every 4xx/5xx answer has the body
 `{"error": "<snake_case_code>", "message": "<sentence>", "errors": [...]}`.
@@ -99,6 +104,10 @@ class InvalidSearch(BadRequest):
         super().__init__(message, errors=[ErrorDetail(path="q", message=message, error=self.code)])
 
 
+class InvalidCsv(BadRequest):
+    code = "invalid_csv"
+
+
 class Unauthorized(StoplistError):
     status_code = 401
     code = "unauthorized"
@@ -122,6 +131,16 @@ class EntryNotFound(NotFound):
     message = "No blacklist entry with this id is on your list."
 
 
+class ImportNotFound(NotFound):
+    code = "import_not_found"
+    message = "No import with this id is on your account (finished imports are kept for the retention period)."
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    message = "No file with this id is on your account (files are removed after the retention period)."
+
+
 class MethodNotAllowed(StoplistError):
     status_code = 405
     code = "method_not_allowed"
@@ -132,6 +151,18 @@ class UnsupportedMediaType(StoplistError):
     status_code = 415
     code = "unsupported_media_type"
     message = "Send the body as application/json or application/x-www-form-urlencoded."
+
+
+class UploadTooLarge(StoplistError):
+    status_code = 413
+    code = "upload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The upload is larger than the limit of {limit} bytes (STOPLIST_MAX_UPLOAD_BYTES).")
+
+
+class ExportFailed(StoplistError):
+    code = "export_failed"
 
 
 def error_response(error: StoplistError, headers: dict[str, str] | None = None) -> JSONResponse:

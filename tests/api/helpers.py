@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from stoplist.blacklist.models import Entry
-from stoplist.db import session_scope
+from stoplist.db import transaction
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 URL = "/blacklist/phone_numbers"
@@ -21,7 +21,7 @@ def add(client, auth, phone_number: str, expire_at: str | None = None, status: i
 
 def set_expiry(app, entry_id: str, expire_at: datetime | None) -> None:
     """Move an entry's expiry, e.g. into the past, behind the API's back."""
-    for session in session_scope(app.state.session_factory):
+    with transaction(app.state.session_factory) as session:
         session.execute(update(Entry).where(Entry.id == int(entry_id)).values(expire_at=expire_at))
 
 

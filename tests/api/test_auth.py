@@ -2,7 +2,7 @@ import pytest
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import hash_token, revoke_token
-from stoplist.db import session_scope
+from stoplist.db import transaction
 from tests.api.helpers import URL, add, assert_error
 
 ROUTES = [("GET", URL), ("POST", URL), ("DELETE", URL), ("GET", f"{URL}/1"), ("DELETE", f"{URL}/1")]
@@ -34,7 +34,7 @@ def test_a_revoked_token_is_refused(client, app, make_token):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(URL, headers=headers).status_code == 200
 
-    for session in session_scope(app.state.session_factory):
+    with transaction(app.state.session_factory) as session:
         repository = AuthRepository(session)
         revoke_token(repository=repository, token_id=repository.active_token_by_hash(hash_token(token)).id)
 
@@ -44,7 +44,7 @@ def test_a_revoked_token_is_refused(client, app, make_token):
 def test_only_a_hash_of_each_token_is_stored(app, make_token):
     token = make_token()
 
-    for session in session_scope(app.state.session_factory):
+    with transaction(app.state.session_factory) as session:
         stored = AuthRepository(session).all_tokens()[0]
 
     assert stored.token_hash == hash_token(token)

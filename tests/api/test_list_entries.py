@@ -58,9 +58,9 @@ def test_limit_and_offset_page_through_while_size_counts_all_matches(client, aut
 def test_the_default_page_has_the_documented_size(client, app, auth):
     from stoplist.blacklist import service
     from stoplist.blacklist.repository import EntryRepository
-    from stoplist.db import session_scope
+    from stoplist.db import transaction
 
-    for session in session_scope(app.state.session_factory):
+    with transaction(app.state.session_factory) as session:
         for i in range(DEFAULT_LIMIT + 5):
             service.add_entry(repository=EntryRepository(session), account_id=1, phone_number=f"48500{i:06d}", expire_at=None)
 

@@ -16,7 +16,7 @@ import pytest
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import create_token
-from stoplist.db import create_db_engine, create_session_factory, session_scope
+from stoplist.db import create_db_engine, create_session_factory, transaction
 
 
 @dataclass
@@ -35,7 +35,7 @@ class LiveServer:
         """A token for `account`, written straight into the server's database (the CLI tests cover the command)."""
         engine = create_db_engine(self.env["STOPLIST_DATABASE_URL"])
         try:
-            for session in session_scope(create_session_factory(engine)):
+            with transaction(create_session_factory(engine)) as session:
                 secret, _ = create_token(repository=AuthRepository(session), account_name=self.namespace + account, scopes=list(scopes) or None)
         finally:
             engine.dispose()

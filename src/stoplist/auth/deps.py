@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import Principal, authenticate
-from stoplist.db import session_scope
+from stoplist.db import transaction
 
 bearer = HTTPBearer(auto_error=False, description="An access token from `stoplist token create`.")
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route succeeds."""
-    yield from session_scope(request.app.state.session_factory)
+    with transaction(request.app.state.session_factory) as session:
+        yield session
 
 
 # "function" scope commits before the answer is sent, so a client never reads ahead of its own write.

@@ -4,9 +4,11 @@ This is the only place that reads raw numbers; everything past it sees the
 E.164 digits without the `+` (`48500000000`), as SMSAPI returns them.
 """
 
+import functools
 import re
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from stoplist.errors import InvalidPhoneNumber, InvalidSearch
 
@@ -20,6 +22,21 @@ _NO_PREFIX_HINT = " (read as an international number; write national numbers wit
 
 def normalize_phone_number(raw: object, *, default_region: str | None = None, path: str = "phone_number") -> str:
     """Return the E.164 digits of `raw`, or raise InvalidPhoneNumber saying why."""
+    text, compact = _clean(raw, path)
+    digits = _fast_e164(compact, default_region)
+    if digits is not None:
+        return digits
+    return _resolve(text, compact, default_region, path)
+
+
+def _normalize_slow(raw: object, *, default_region: str | None = None, path: str = "phone_number") -> str:
+    """normalize_phone_number without the fast path: always through phonenumbers.parse."""
+    text, compact = _clean(raw, path)
+    return _resolve(text, compact, default_region, path)
+
+
+def _clean(raw: object, path: str) -> tuple[str, str]:
+    """The trimmed input and its digits with an optional leading '+', or raise if it cannot be a number."""
     if raw is None:
         raise InvalidPhoneNumber("", "it is empty", path=path)
     text = str(raw).strip()
@@ -34,7 +51,11 @@ def normalize_phone_number(raw: object, *, default_region: str | None = None, pa
         raise InvalidPhoneNumber(text, "'+' may only start the number", path=path)
     if not compact.lstrip("+"):
         raise InvalidPhoneNumber(text, "it has no digits", path=path)
+    return text, compact
 
+
+def _resolve(text: str, compact: str, default_region: str | None, path: str) -> str:
+    """The full path: parse with phonenumbers, national first when a default region is set."""
     number = None
     if default_region and not compact.startswith("+"):
         number = _parse(text, default_region)
@@ -83,6 +104,113 @@ def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
     if reason == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
         return "it does not start with a known country code"
     return f"it is not a valid number on the numbering plan of {region}"
+
+
+# --- fast path -------------------------------------------------------------------------------------
+# Most numbers on the hot paths (CSV imports, the send-time check) are already E.164. For those,
+# _resolve's answer is known without phonenumbers.parse: the country code is the one prefix of
+# the digits in COUNTRY_CODE_TO_REGION_CODE (codes are prefix-free), parse keeps the rest as the
+# national significant number unless a national prefix rule rewrites it, and E.164 formatting gives
+# the digits back. Validity is phonenumbers.is_valid_number's own rule on patterns compiled once:
+# the library recompiles them on every call once numbers from many countries overflow re's cache.
+
+_COUNTRY_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+# The descriptions phonenumbers' _number_type_helper tries; a number is valid if one of them matches.
+_NUMBER_TYPES = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+)  # fmt: skip
+
+
+def _fast_e164(compact: str, default_region: str | None) -> str | None:
+    """The digits of an already international `compact` that _resolve would return, else None."""
+    if compact.startswith("+"):
+        digits = compact[1:]
+    elif default_region:
+        return None  # with a default region, bare digits are read as a national number first
+    elif compact.startswith("00"):
+        digits = compact[2:]
+    else:
+        digits = compact
+    if not 7 <= len(digits) <= 15 or digits[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        code = _COUNTRY_CODES.get(digits[:size])
+        if code is not None:
+            country = _country(code)
+            national = digits[size:]
+            return digits if country is not None and country.accepts(national) else None
+    return None
+
+
+@functools.cache
+def _country(code: int) -> "_Country | None":
+    """The rules of one country calling code; None if its metadata is not what the fast path expects."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+    metadata = [PhoneMetadata.metadata_for_region_or_calling_code(code, region) for region in regions]
+    if any(m is None or m.country_code != code for m in metadata):
+        return None
+    return _Country(metadata)
+
+
+class _Country:
+    """What parse and is_valid_number do with the national number of one country calling code."""
+
+    def __init__(self, metadata: list[PhoneMetadata]) -> None:
+        # parse reads national prefixes with the metadata of the code's main region, the first one.
+        prefix = metadata[0].national_prefix_for_parsing
+        self.national_prefix = re.compile(prefix) if prefix else None
+        self.regions = [_Region(m) for m in metadata]
+
+    def accepts(self, national: str) -> bool:
+        """Whether parse keeps `national` as it is and is_valid_number accepts the result."""
+        if self.national_prefix is not None:
+            match = self.national_prefix.match(national)
+            # parse strips what the national prefix pattern matches, or rewrites it with the transform
+            # rule when a group matched; only an empty match without groups leaves the number alone.
+            if match and (match.end() or match.lastindex is not None):
+                return False
+        if len(self.regions) == 1:
+            return self.regions[0].is_valid(national)
+        # region_code_for_number: the first region whose leading digits match, or that validates it.
+        for region in self.regions:
+            if region.leading_digits is None:
+                if region.is_valid(national):
+                    return True
+            elif region.leading_digits.match(national):
+                return region.is_valid(national)
+        return False
+
+
+class _Region:
+    """phonenumbers' `_number_type_helper(national, metadata) != UNKNOWN` for one region."""
+
+    def __init__(self, metadata: PhoneMetadata) -> None:
+        self.leading_digits = None if metadata.leading_digits is None else re.compile(metadata.leading_digits)
+        self.general = _Desc.of(metadata.general_desc)
+        # With equal patterns the helper never tries mobile: it could differ only in possible lengths.
+        names = [n for n in _NUMBER_TYPES if not (n == "mobile" and metadata.same_mobile_and_fixed_line_pattern)]
+        self.types = [d for d in (_Desc.of(getattr(metadata, n)) for n in names) if d is not None]
+
+    def is_valid(self, national: str) -> bool:
+        return self.general is not None and self.general.matches(national) and any(t.matches(national) for t in self.types)
+
+
+class _Desc:
+    """A PhoneNumberDesc as _is_number_matching_desc reads it: possible lengths, then the full pattern."""
+
+    def __init__(self, lengths: tuple[int, ...], pattern: str) -> None:
+        self.lengths = frozenset(lengths)
+        self.pattern = re.compile(pattern)
+
+    @classmethod
+    def of(cls, desc: phonenumbers.PhoneNumberDesc | None) -> "_Desc | None":
+        """None for a description that matches nothing (no pattern), as in phonenumbers."""
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return cls(desc.possible_length or (), desc.national_number_pattern)
+
+    def matches(self, national: str) -> bool:
+        return (not self.lengths or len(national) in self.lengths) and self.pattern.fullmatch(national) is not None
 
 
 def search_digits(q: str | None) -> str | None:

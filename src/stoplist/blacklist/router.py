@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
@@ -13,7 +14,10 @@ from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
-from stoplist.errors import ErrorBody, MalformedBody, UnsupportedMediaType, validation_error
+from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.exports import service as export_service
+from stoplist.exports.service import ExportQuery
+from stoplist.imports.schemas import FileQueued
 
 router = APIRouter(prefix="/blacklist/phone_numbers", tags=["blacklist"])
 
@@ -64,19 +68,60 @@ async def read_entry_create(request: Request) -> EntryCreate:
         raise validation_error(exc.errors()) from None
 
 
-@router.get("", response_model=EntryPage, responses=_ERRORS, summary="List (and search) the blacklist")
+_LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of entries as JSON, or the export as CSV (`Accept: text/csv`)."},
+    202: {"model": FileQueued, "description": "`x-async: true`: the CSV is being generated; poll `GET /files/{file_id}`."},
+    204: {"description": "`Accept: text/csv` and nothing to export."},
+}
+
+
+@router.get("", response_model=EntryPage, responses=_LIST_RESPONSES, summary="List, search or export the blacklist")
 def list_entries(
     principal: BlacklistPrincipal,
     repository: RepositoryDep,
+    request: Request,
     q: Annotated[str | None, Query(description="Part of a number: entries whose digits contain it.")] = None,
     offset: Annotated[int, Query(ge=0, description="How many matching entries to skip.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int | None, Query(ge=1, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}. For CSV: no default (the whole list) and no maximum.")
+    ] = None,
     order_by: Annotated[EntryOrder, Query(alias="orderBy", description="Sort key; '-' for descending.")] = EntryOrder.created_at_desc,
-) -> EntryPage:
+    accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,
+    x_async: Annotated[str | None, Header(description="`true`: generate the CSV export in the background.")] = None,
+) -> Any:
+    digits = search_digits(q)
+    if _wants_csv(accept) or _is_true(x_async):
+        query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
+        if _is_true(x_async):
+            job = export_service.queue_export(session=repository.session, query=query)
+            return JSONResponse(FileQueued(file_id=job.id).model_dump(), status_code=202)
+        stream = export_service.open_csv_stream(request.app.state.session_factory, query)
+        if stream is None:
+            return Response(status_code=204)
+        headers = {"Content-Disposition": 'attachment; filename="blacklist.csv"'}
+        return StreamingResponse(stream, media_type="text/csv; charset=utf-8", headers=headers)
     size, entries = service.list_entries(
-        repository=repository, account_id=principal.account_id, digits=search_digits(q), order=order_by, offset=offset, limit=limit
+        repository=repository, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit)
     )
     return EntryPage(size=size, collection=[EntryPublic.of(entry) for entry in entries])
+
+
+def _wants_csv(accept: str | None) -> bool:
+    return accept is not None and "text/csv" in accept.lower()
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _page_size(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if limit > MAX_LIMIT:
+        message = f"Input should be less than or equal to {MAX_LIMIT}"
+        raise ValidationFailed(f"The request has invalid fields (limit: {message}).", errors=[ErrorDetail(path="limit", message=message, error="less_than_equal")])
+    return limit
 
 
 @router.post(

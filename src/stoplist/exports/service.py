@@ -1,0 +1,83 @@
+"""Exports: the blacklist as CSV, streamed from the database in constant memory."""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from stoplist.blacklist.repository import EntryRepository
+from stoplist.blacklist.schemas import EntryOrder
+from stoplist.db import utcnow
+from stoplist.imports.csv_format import HEADER
+from stoplist.jobs.repository import JobRepository
+
+CHUNK_BYTES = 1 << 18
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """Which entries to export: the same filters as the JSON list, and optional chunking."""
+
+    account_id: int
+    digits: str | None = None
+    order: EntryOrder = EntryOrder.created_at_desc
+    offset: int = 0
+    limit: int | None = None
+
+    def as_params(self) -> dict:
+        return {"digits": self.digits, "order": self.order.value, "offset": self.offset, "limit": self.limit}
+
+    @classmethod
+    def from_params(cls, account_id: int, params: dict) -> "ExportQuery":
+        return cls(account_id=account_id, digits=params.get("digits"), order=EntryOrder(params["order"]), offset=params.get("offset", 0), limit=params.get("limit"))
+
+
+def csv_chunks(session: Session, query: ExportQuery) -> Iterator[bytes]:
+    """The export as CSV bytes, header first, in pieces of about CHUNK_BYTES; nothing at all if no entry matches."""
+    rows = EntryRepository(session).export_rows(
+        account_id=query.account_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    started = False
+    for partition in rows.partitions():
+        if not started:
+            writer.writerow(HEADER)
+            started = True
+        writer.writerows(partition)
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def open_csv_stream(session_factory: sessionmaker[Session], query: ExportQuery) -> Iterator[bytes] | None:
+    """A stream of the export with its own session, or None when nothing matches (the caller answers 204)."""
+    session = session_factory()
+    chunks = csv_chunks(session, query)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        session.close()
+        return None
+    except BaseException:
+        session.close()
+        raise
+
+    def stream() -> Iterator[bytes]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            session.close()
+
+    return stream()
+
+
+def queue_export(*, session: Session, query: ExportQuery):
+    """Queue an x-async export; its job id is the file id clients poll."""
+    return JobRepository(session).enqueue(account_id=query.account_id, kind="export", params=query.as_params(), now=utcnow())

@@ -1,0 +1,111 @@
+"""`/blacklist/phone_numbers/imports`: upload a CSV, follow its import, download its rejected rows."""
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.db import transaction
+from stoplist.errors import ErrorBody, ImportNotFound
+from stoplist.imports import service
+from stoplist.imports.schemas import ImportStatus, RejectedRow
+from stoplist.imports.upload import receive_upload
+from stoplist.jobs.models import FAILED
+from stoplist.jobs.repository import JobRepository
+
+router = APIRouter(prefix="/blacklist/phone_numbers/imports", tags=["imports"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Not CSV text (`invalid_csv`), or no `import` field."},
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
+    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such import on your account."}}
+
+
+def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
+    return ImportStatus(
+        id=job.id, status=job.status, rows=counts.rows, added=counts.added, updated=counts.updated, invalid=counts.invalid,
+        errors=[RejectedRow(line=r.line, value=r.value, message=r.message) for r in rejections],
+        errors_url=f"/blacklist/phone_numbers/imports/{job.id}/errors",
+        error=ErrorBody(error=job.error_code or "import_failed", message=job.error_message or "") if job.status == FAILED else None,
+        created_at=job.created_at, finished_at=job.finished_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ImportStatus,
+    responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Larger than STOPLIST_MAX_UPLOAD_BYTES."}, 415: {"model": ErrorBody, "description": "Neither text/csv nor multipart."}},
+    summary="Upload a CSV to import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {"import": {"type": "string", "format": "binary"}}, "required": ["import"]}},
+            },
+        }
+    },
+)
+async def create_import(request: Request, principal: BlacklistPrincipal) -> ImportStatus:
+    path = await receive_upload(request, max_bytes=request.app.state.settings.max_upload_bytes)
+    try:
+        return await run_in_threadpool(_queue, request.app.state.session_factory, principal.account_id, path)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _queue(session_factory, account_id: int, path) -> ImportStatus:
+    with transaction(session_factory) as session:
+        job = service.store_upload(session=session, account_id=account_id, path=path)
+    return status_of(job, service.ImportCounts(), [])
+
+
+@router.get("/{import_id}", response_model=ImportStatus, responses={**_ERRORS, **_NOT_FOUND}, summary="An import's status and counts")
+def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: str) -> ImportStatus:
+    return status_of(*service.get_import(session=session, account_id=principal.account_id, job_id=import_id))
+
+
+@router.get(
+    "/{import_id}/errors",
+    response_class=StreamingResponse,
+    responses={**_ERRORS, **_NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "Every rejected row: `line,value,message`."}},
+    summary="Every rejected row of an import, as CSV",
+)
+def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id: str) -> StreamingResponse:
+    session: Session = request.app.state.session_factory()
+    streaming = False
+    try:
+        jobs = JobRepository(session)
+        if jobs.get(account_id=principal.account_id, job_id=import_id, kind=service.KIND) is None:
+            raise ImportNotFound()
+        rows = jobs.rejection_rows(job_id=import_id)
+
+        def stream():
+            try:
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\n")
+                writer.writerow(("line", "value", "message"))
+                for partition in rows.partitions():
+                    writer.writerows(partition)
+                    yield buffer.getvalue().encode()
+                    buffer.seek(0)
+                    buffer.truncate()
+                yield buffer.getvalue().encode()
+            finally:
+                session.close()
+
+        headers = {"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'}
+        response = StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
+        streaming = True
+        return response
+    finally:
+        if not streaming:
+            session.close()

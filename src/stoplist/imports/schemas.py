@@ -1,0 +1,42 @@
+"""What the imports API answers."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from stoplist.blacklist.schemas import Timestamp
+from stoplist.errors import ErrorBody
+
+
+class RejectedRow(BaseModel):
+    line: int = Field(description="1-based line in the uploaded file.")
+    value: str
+    message: str
+
+
+class ImportStatus(BaseModel):
+    """An import job: where it is, and what it did so far (`added + updated + invalid == rows`)."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    rows: int = Field(description="Data rows read so far.")
+    added: int = Field(description="Numbers that were not on the list.")
+    updated: int = Field(description="Rows whose number was already listed (also earlier in the same file): its expiry replaced.")
+    invalid: int = Field(description="Rejected rows.")
+    errors: list[RejectedRow] = Field(description="The first 100 rejected rows; all of them are at `errors_url`.")
+    errors_url: str
+    error: ErrorBody | None = Field(description="Why the job failed, when it did.")
+    created_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class FilePending(BaseModel):
+    """An x-async export that is not ready yet."""
+
+    status: Literal["queued", "running"]
+
+
+class FileQueued(BaseModel):
+    """An x-async export was accepted: poll `GET /files/{file_id}`."""
+
+    file_id: str

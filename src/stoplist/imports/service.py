@@ -1,0 +1,117 @@
+"""Imports: rows of a CSV put on the list by the rules of POST, in batches committed with their counts."""
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from stoplist.blacklist.expiry import parse_expire_at
+from stoplist.blacklist.phone import normalize_phone_number
+from stoplist.blacklist.repository import EntryRepository
+from stoplist.db import utcnow
+from stoplist.errors import ImportNotFound, InvalidExpiry, InvalidPhoneNumber
+from stoplist.files.repository import CHUNK_SIZE, FileRepository
+from stoplist.imports.csv_format import CsvRow, RowError, read_rows
+from stoplist.jobs.models import Job
+from stoplist.jobs.repository import JobRepository
+
+KIND = "import"
+BATCH_ROWS = 5000
+SHOWN_REJECTIONS = 100
+
+Rejection = tuple[int, str, str]
+
+
+@dataclass
+class ImportCounts:
+    """How far an import got: `line` is the last file line taken into account."""
+
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    invalid: int = 0
+    line: int = 0
+
+    def as_progress(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_progress(cls, progress: dict) -> "ImportCounts":
+        return cls(**{key: progress.get(key, 0) for key in ("rows", "added", "updated", "invalid", "line")})
+
+
+def store_upload(*, session: Session, account_id: int, path: Path) -> Job:
+    """Copy a received upload into the database (any worker can read it there) and queue its import."""
+    now = utcnow()
+    stored = FileRepository(session).create(account_id=account_id, kind="upload", now=now)
+    with path.open("rb") as source:
+        while data := source.read(CHUNK_SIZE):
+            FileRepository(session).append(file_id=stored.id, data=data)
+    return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={}, now=now, input_file_id=stored.id)
+
+
+def get_import(*, session: Session, account_id: int, job_id: str) -> tuple[Job, ImportCounts, list]:
+    """An import of the account, its counts, and its first rejected rows."""
+    jobs = JobRepository(session)
+    job = jobs.get(account_id=account_id, job_id=job_id, kind=KIND)
+    if job is None:
+        raise ImportNotFound()
+    counts = ImportCounts.from_progress(json.loads(job.progress or "{}"))
+    return job, counts, jobs.first_rejections(job_id=job.id, limit=SHOWN_REJECTIONS)
+
+
+def import_rows(
+    stream: BinaryIO,
+    *,
+    session: Session,
+    account_id: int,
+    default_region: str | None,
+    start: ImportCounts,
+    commit: Callable[[Session, ImportCounts], None],
+    reject: Callable[[Session, list[Rejection]], None],
+) -> ImportCounts:
+    """Import a CSV stream from where `start` left off; each batch is committed with its counts, so a rerun resumes exactly."""
+    counts = ImportCounts(**start.as_progress())
+    entries = EntryRepository(session)
+    for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
+        now = utcnow()
+        accepted: dict[str, object] = {}
+        rejected: list[Rejection] = []
+        duplicates = 0
+        for item in batch:
+            if isinstance(item, RowError):
+                rejected.append((item.line, item.value, item.message))
+                continue
+            try:
+                number = normalize_phone_number(item.phone_number, default_region=default_region)
+                expire_at = parse_expire_at(item.expire_at, now=now)
+            except (InvalidPhoneNumber, InvalidExpiry) as exc:
+                rejected.append((item.line, _value(item), exc.message))
+                continue
+            if number in accepted:
+                # Listed earlier in the same file: the later row's expiry wins, and it counts as an update.
+                duplicates += 1
+            accepted[number] = expire_at
+        added, updated = entries.upsert_many(account_id=account_id, entries=accepted, now=now)  # type: ignore[arg-type]
+        reject(session, rejected)
+        counts.rows += len(batch)
+        counts.added += added
+        counts.updated += updated + duplicates
+        counts.invalid += len(rejected)
+        counts.line = batch[-1].line
+        commit(session, counts)
+    return counts
+
+
+def _batches(items: Iterable[CsvRow | RowError]) -> Iterator[list[CsvRow | RowError]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, BATCH_ROWS)):
+        yield batch
+
+
+def _value(row: CsvRow) -> str:
+    return row.phone_number if row.expire_at is None else f"{row.phone_number},{row.expire_at}"

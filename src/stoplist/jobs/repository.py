@@ -1,0 +1,106 @@
+"""All SQL about jobs: queueing, claiming with compare-and-set, leases, retention."""
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, ImportRejection, Job
+
+
+class JobRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, *, account_id: int, kind: str, params: dict, now: datetime, input_file_id: str | None = None) -> Job:
+        job = Job(
+            id=uuid.uuid4().hex, account_id=account_id, kind=kind, status=QUEUED, params=json.dumps(params), progress="{}",
+            input_file_id=input_file_id, attempts=0, created_at=now,
+        )
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def get(self, *, account_id: int, job_id: str, kind: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.kind == kind))
+
+    def claimable(self, *, stale_before: datetime, limit: int = 10) -> list[Job]:
+        """Queued jobs, and running ones whose worker stopped beating, oldest first."""
+        return list(
+            self.session.scalars(
+                select(Job)
+                .where(or_(Job.status == QUEUED, and_(Job.status == RUNNING, Job.heartbeat_at < stale_before)))
+                .order_by(Job.created_at, Job.id)
+                .limit(limit)
+            )
+        )
+
+    def try_claim(self, job: Job, *, worker_id: str, now: datetime) -> bool:
+        """Compare-and-set on (status, attempts): of several workers racing, exactly one wins."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .values(status=RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now))
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def give_up(self, job: Job, *, now: datetime, code: str, message: str) -> bool:
+        """Fail a stale job that has used up its attempts (same compare-and-set as claiming)."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .values(status=FAILED, worker_id=None, finished_at=now, error_code=code, error_message=message)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def checkpoint(self, *, job_id: str, worker_id: str, now: datetime, progress: dict) -> bool:
+        """Record progress and renew the lease; False if another worker took the job over."""
+        return self._owned_update(job_id, worker_id, heartbeat_at=now, progress=json.dumps(progress))
+
+    def finish(self, *, job_id: str, worker_id: str, now: datetime, progress: dict, output_file_id: str | None = None) -> bool:
+        return self._owned_update(
+            job_id, worker_id, status=DONE, finished_at=now, heartbeat_at=now, progress=json.dumps(progress), output_file_id=output_file_id
+        )
+
+    def fail(self, *, job_id: str, worker_id: str, now: datetime, code: str, message: str) -> bool:
+        return self._owned_update(job_id, worker_id, status=FAILED, finished_at=now, error_code=code, error_message=message)
+
+    def release(self, *, job_id: str, worker_id: str) -> bool:
+        """Put a job back in the queue (a graceful shutdown), without spending an attempt."""
+        return self._owned_update(job_id, worker_id, status=QUEUED, worker_id=None, heartbeat_at=None, attempts=Job.attempts - 1)
+
+    def finished_before(self, moment: datetime) -> list[Job]:
+        return list(self.session.scalars(select(Job).where(Job.status.in_((DONE, FAILED)), Job.finished_at < moment)))
+
+    def delete(self, *, job_ids: list[str]) -> None:
+        if job_ids:
+            self.session.execute(delete(ImportRejection).where(ImportRejection.job_id.in_(job_ids)))
+            self.session.execute(delete(Job).where(Job.id.in_(job_ids)))
+
+    def add_rejections(self, *, job_id: str, rejections: list[tuple[int, str, str]]) -> None:
+        if rejections:
+            self.session.execute(
+                ImportRejection.__table__.insert(),
+                [{"job_id": job_id, "line": line, "value": value, "message": message} for line, value, message in rejections],
+            )
+
+    def first_rejections(self, *, job_id: str, limit: int) -> list[ImportRejection]:
+        return list(self.session.scalars(select(ImportRejection).where(ImportRejection.job_id == job_id).order_by(ImportRejection.line).limit(limit)))
+
+    def rejection_rows(self, *, job_id: str):
+        """Every rejected row of an import, in file order, streamed."""
+        statement = select(ImportRejection.line, ImportRejection.value, ImportRejection.message).where(ImportRejection.job_id == job_id).order_by(ImportRejection.line)
+        return self.session.execute(statement.execution_options(yield_per=5000))
+
+    def _owned_update(self, job_id: str, worker_id: str, **values) -> bool:
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1

@@ -1,0 +1,188 @@
+"""The worker: claims queued jobs from the database and runs them, in `serve` or on its own.
+
+A job is claimed by compare-and-set, so two workers never run the same one. A running job
+renews its lease with every checkpoint; one whose worker stopped renewing for
+`STOPLIST_JOB_TIMEOUT` is taken up again by any worker, or failed once it has used
+`STOPLIST_JOB_MAX_ATTEMPTS`. A graceful stop puts the running job back in the queue.
+"""
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from stoplist.config import Settings
+from stoplist.db import utcnow
+from stoplist.files.repository import FileRepository
+from stoplist.jobs.models import RUNNING, Job
+from stoplist.jobs.repository import JobRepository
+
+log = logging.getLogger("stoplist.worker")
+
+MAINTENANCE_INTERVAL = 60.0
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was too slow to renew its lease)."""
+
+
+class Stopping(Exception):
+    """The worker is shutting down; the job goes back to the queue."""
+
+
+class JobFailed(Exception):
+    """A job cannot finish; `code` and `message` are shown to the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class JobContext:
+    """What a runner sees of its job, and how it commits work with the lease held."""
+
+    job_id: str
+    account_id: int
+    params: dict
+    progress: dict
+    input_file_id: str | None
+    worker_id: str
+    session_factory: sessionmaker[Session]
+    settings: Settings
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def commit(self, session: Session, progress: dict) -> None:
+        """Commit the session's work together with the progress it represents, or roll both back."""
+        if self.stop.is_set():
+            session.rollback()
+            raise Stopping()
+        if not JobRepository(session).checkpoint(job_id=self.job_id, worker_id=self.worker_id, now=utcnow(), progress=progress):
+            session.rollback()
+            raise LeaseLost()
+        session.commit()
+        self.progress = progress
+
+
+Runner = Callable[[JobContext], tuple[dict, str | None]]
+
+
+class Worker:
+    """Runs jobs of the kinds it has runners for until told to stop."""
+
+    def __init__(self, session_factory: sessionmaker[Session], settings: Settings, runners: dict[str, Runner], *, worker_id: str | None = None) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+        self.runners = runners
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stop = threading.Event()
+        self._last_maintenance = 0.0
+
+    def run(self) -> None:
+        """Work until `stop` is set."""
+        log.info("worker %s started", self.worker_id)
+        while not self.stop.is_set():
+            try:
+                self.maintain()
+                if not self.run_once():
+                    self.stop.wait(self.settings.worker_poll_interval)
+            except Exception:
+                log.exception("worker loop error; retrying")
+                self.stop.wait(self.settings.worker_poll_interval)
+        log.info("worker %s stopped", self.worker_id)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when there was none."""
+        job = self.claim()
+        if job is None:
+            return False
+        self._run(job)
+        return True
+
+    def claim(self) -> Job | None:
+        now = utcnow()
+        with self.session_factory() as session:
+            repository = JobRepository(session)
+            for job in repository.claimable(stale_before=now - self.settings.job_timeout):
+                if job.kind not in self.runners:
+                    continue
+                if job.status == RUNNING and job.attempts >= self.settings.job_max_attempts:
+                    message = f"The job's worker stopped responding {job.attempts} times; giving up."
+                    if repository.give_up(job, now=now, code="worker_lost", message=message):
+                        session.commit()
+                        log.warning("job %s failed: %s", job.id, message)
+                    continue
+                if repository.try_claim(job, worker_id=self.worker_id, now=now):
+                    session.commit()
+                    session.refresh(job)
+                    return job
+                session.rollback()
+        return None
+
+    def _run(self, job: Job) -> None:
+        context = JobContext(
+            job_id=job.id, account_id=job.account_id, params=json.loads(job.params), progress=json.loads(job.progress or "{}"),
+            input_file_id=job.input_file_id, worker_id=self.worker_id, session_factory=self.session_factory, settings=self.settings, stop=self.stop,
+        )
+        log.info("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
+        try:
+            progress, output_file_id = self.runners[job.kind](context)
+        except Stopping:
+            self._settle(lambda repository: repository.release(job_id=job.id, worker_id=self.worker_id))
+            log.info("job %s put back in the queue", job.id)
+            return
+        except LeaseLost:
+            log.warning("job %s was taken over by another worker", job.id)
+            return
+        except JobFailed as exc:
+            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=exc.code, message=exc.message))
+            self._discard_input(job)
+            log.info("job %s failed: %s", job.id, exc.message)
+            return
+        except Exception as exc:
+            log.exception("job %s crashed", job.id)
+            message = f"The job stopped on an unexpected error ({type(exc).__name__})."
+            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code="internal_error", message=message))
+            self._discard_input(job)
+            return
+        self._settle(lambda repository: repository.finish(job_id=job.id, worker_id=self.worker_id, now=utcnow(), progress=progress, output_file_id=output_file_id))
+        self._discard_input(job)
+        log.info("job %s done: %s", job.id, progress)
+
+    def _settle(self, change: Callable[[JobRepository], bool]) -> None:
+        with self.session_factory() as session:
+            if change(JobRepository(session)):
+                session.commit()
+
+    def _discard_input(self, job: Job) -> None:
+        """An upload is not needed once its import has ended."""
+        if job.input_file_id:
+            with self.session_factory() as session:
+                FileRepository(session).delete(file_ids=[job.input_file_id])
+                session.commit()
+
+    def maintain(self) -> None:
+        """Now and then, remove jobs and files older than the retention."""
+        if time.monotonic() - self._last_maintenance < MAINTENANCE_INTERVAL:
+            return
+        self._last_maintenance = time.monotonic()
+        purge_expired(self.session_factory, self.settings)
+
+
+def purge_expired(session_factory: sessionmaker[Session], settings: Settings) -> int:
+    """Delete finished jobs, their files and rejected rows once the retention has passed."""
+    with session_factory() as session:
+        jobs = JobRepository(session)
+        expired = jobs.finished_before(utcnow() - settings.file_retention)
+        FileRepository(session).delete(file_ids=[file_id for job in expired for file_id in (job.input_file_id, job.output_file_id) if file_id])
+        jobs.delete(job_ids=[job.id for job in expired])
+        session.commit()
+        return len(expired)

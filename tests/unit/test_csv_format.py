@@ -1,0 +1,492 @@
+"""Unit tests for stoplist.imports.csv_format: checking uploads and streaming CSV rows."""
+
+import codecs
+import csv
+import io
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+
+from stoplist.imports.csv_format import (
+    HEADER,
+    MAX_CELL_CHARS,
+    MAX_ROW_CHARS,
+    CsvFormatError,
+    CsvRow,
+    NotCsvText,
+    RowError,
+    UploadChecker,
+    read_rows,
+)
+
+BOM = codecs.BOM_UTF8
+
+
+def rows(data: bytes) -> list[CsvRow | RowError]:
+    return list(read_rows(io.BytesIO(data)))
+
+
+def check(*chunks: bytes) -> None:
+    checker = UploadChecker()
+    for chunk in chunks:
+        checker.feed(chunk)
+    checker.close()
+
+
+def rejection(*chunks: bytes) -> str:
+    with pytest.raises(NotCsvText) as caught:
+        check(*chunks)
+    assert str(caught.value) == caught.value.message
+    return caught.value.message
+
+
+def split_at(data: bytes, *cuts: int) -> list[bytes]:
+    bounds = [0, *cuts, len(data)]
+    return [data[start:end] for start, end in zip(bounds, bounds[1:])]
+
+
+# --- UploadChecker -----------------------------------------------------------------------------
+
+LATIN = "phone_number,expire_at\n48500000000,2030-01-01\n# Łódź, żółć\n".encode()
+# ł is 2 bytes, € 3, 🙂 4: every split point inside each of them must be fine.
+MIXED = "48500000000,ł€🙂\n".encode()
+
+
+def test_utf8_text_in_one_chunk_passes():
+    check(LATIN)
+
+
+@pytest.mark.parametrize("cut", range(len(MIXED) + 1))
+def test_a_character_split_across_two_chunks_at_any_byte_passes(cut):
+    check(*split_at(MIXED, cut))
+
+
+def test_utf8_fed_one_byte_at_a_time_passes():
+    data = BOM + MIXED + LATIN
+    check(*(data[i : i + 1] for i in range(len(data))))
+
+
+@pytest.mark.parametrize("cut", range(len(BOM) + 1))
+def test_a_utf8_bom_at_the_start_is_allowed_even_split_across_chunks(cut):
+    check(*split_at(BOM + b"48500000000\n", cut))
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 64, 10_000])
+def test_invalid_utf8_is_rejected_with_the_offset_of_the_bad_byte(chunk_size):
+    data = b"48500000000\n" * 100 + b"48\xff500000000\n"
+    bad = data.index(b"\xff")
+    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+    assert rejection(*chunks) == f"The file is not UTF-8 text (invalid byte at offset {bad})."
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_broken_character_split_across_chunks_is_reported_at_its_first_byte(cut):
+    data = b"ab" + "€".encode()[:2] + b"c\n"  # a 3-byte character missing its last byte
+    assert rejection(*split_at(data, 2 + cut)) == "The file is not UTF-8 text (invalid byte at offset 2)."
+
+
+def test_a_latin1_file_is_not_utf8():
+    assert rejection("48500000000,Łódź\n".encode("cp1250")) == "The file is not UTF-8 text (invalid byte at offset 12)."
+
+
+def test_a_file_ending_mid_character_is_rejected_on_close():
+    assert rejection(b"48500000000,\xc5") == "The file is not UTF-8 text (invalid byte at offset 12)."
+
+
+@pytest.mark.parametrize("data", [b"48500000000\n\x0048500000001\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"])
+def test_a_nul_byte_means_a_binary_file(data):
+    assert rejection(data) == "The file is binary, not CSV text."
+
+
+def test_a_nul_byte_in_a_later_chunk_is_found():
+    assert rejection(b"48500000000\n" * 10, b"485\x00") == "The file is binary, not CSV text."
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("chunk_size", [1, 4096])
+def test_utf16_with_a_bom_is_rejected_asking_for_utf8(encoding, chunk_size):
+    data = "phone_number\n48500000000\n".encode(encoding)
+    if encoding != "utf-16":
+        data = ("\ufeff" + "phone_number\n").encode(encoding)
+    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+    message = rejection(*chunks)
+    assert "UTF-16" in message and "UTF-8" in message
+
+
+def test_utf16_without_a_bom_is_rejected_as_binary():
+    assert rejection("48500000000\n".encode("utf-16-le")) == "The file is binary, not CSV text."
+
+
+@pytest.mark.parametrize("chunks", [(), (b"",), (b"", b"")])
+def test_an_empty_upload_is_rejected(chunks):
+    assert rejection(*chunks) == "The file is empty."
+
+
+@pytest.mark.parametrize("chunks", [(BOM,), (BOM[:1], BOM[1:]), (BOM[:2], b"", BOM[2:])])
+def test_an_upload_of_only_a_bom_is_empty(chunks):
+    assert rejection(*chunks) == "The file is empty."
+
+
+@pytest.mark.parametrize("chunks", [(b" ",), (b"\r\n\r\n", b"  \t\n"), (BOM, b"\n\n")])
+def test_an_upload_of_only_whitespace_is_empty(chunks):
+    assert rejection(*chunks).startswith("The file is empty")
+
+
+def test_a_single_character_upload_passes():
+    check(b"1")
+
+
+# --- read_rows: encodings, line ends, delimiters -------------------------------------------------
+
+EXPECTED = [CsvRow(1, "48500000000", "2030-01-01"), CsvRow(2, "48500000001", None)]
+
+
+@pytest.mark.parametrize("bom", [b"", BOM], ids=["no-bom", "bom"])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("final_newline", [True, False], ids=["final-newline", "no-final-newline"])
+@pytest.mark.parametrize("delimiter", [b",", b";"])
+def test_rows_read_alike_whatever_the_bom_line_ends_and_delimiter(bom, newline, final_newline, delimiter):
+    data = bom + b"48500000000" + delimiter + b"2030-01-01" + newline + b"48500000001" + delimiter
+    assert rows(data + (newline if final_newline else b"")) == EXPECTED
+
+
+def test_a_semicolon_in_the_first_line_makes_it_the_delimiter():
+    assert rows(b"48500000000;2030-01-01\n48500000001;\n") == EXPECTED
+
+
+def test_without_a_semicolon_in_the_first_line_commas_separate_cells():
+    # the first line decides: a later semicolon is just part of a cell
+    assert rows(b"48500000000,2030-01-01\n48500000001;x\n") == [
+        CsvRow(1, "48500000000", "2030-01-01"),
+        CsvRow(2, "48500000001;x", None),
+    ]
+
+
+def test_the_delimiter_is_taken_from_the_first_line_with_content():
+    assert rows(b"\n  \n,,\n48500000000;2030-01-01\n") == [CsvRow(4, "48500000000", "2030-01-01")]
+
+
+def test_a_bom_is_not_part_of_the_first_cell():
+    assert rows(BOM + b"phone_number\n48500000000\n") == [CsvRow(2, "48500000000", None)]
+
+
+def test_old_mac_line_ends_count_as_lines():
+    assert rows(b"48500000000\r48500000001\r") == [CsvRow(1, "48500000000", None), CsvRow(2, "48500000001", None)]
+
+
+def test_an_empty_or_blank_file_has_no_rows():
+    assert rows(b"") == []
+    assert rows(BOM) == []
+    assert rows(b"\n\r\n  \n;;\n") == []
+
+
+# --- read_rows: headers ------------------------------------------------------------------------
+
+
+def test_the_export_header_maps_the_columns_by_name():
+    data = b"id,phone_number,expire_at,created_at\n7,48500000000,2030-01-01T00:00:00Z,2026-01-01T10:00:00Z\n8,48500000001,,2026-01-02T10:00:00Z\n"
+    assert rows(data) == [CsvRow(2, "48500000000", "2030-01-01T00:00:00Z"), CsvRow(3, "48500000001", None)]
+
+
+def test_the_header_constant_is_the_export_layout():
+    assert HEADER == ("id", "phone_number", "expire_at", "created_at")
+    data = (",".join(HEADER) + "\n1,48500000000,2030-01-01,2026-01-01\n").encode()
+    assert rows(data) == [CsvRow(2, "48500000000", "2030-01-01")]
+
+
+def test_header_columns_may_come_in_any_order_with_extra_columns_ignored():
+    data = b"Name;Expire_At ; created_at;  PHONE_NUMBER ;notes\nAnna;2030-01-01;2026-01-01;48500000000;x;y\n"
+    assert rows(data) == [CsvRow(2, "48500000000", "2030-01-01")]
+
+
+@pytest.mark.parametrize("name", ["phone_number", "phone", "number", "msisdn", "MSISDN", " Phone "])
+def test_the_number_column_may_go_by_several_names(name):
+    assert rows(f"{name},expire_at\n48500000000,2030-01-01\n".encode()) == [CsvRow(2, "48500000000", "2030-01-01")]
+
+
+def test_phone_number_wins_over_other_number_column_names():
+    assert rows(b"number,phone_number\n1,48500000000\n") == [CsvRow(2, "48500000000", None)]
+
+
+def test_a_header_without_an_expiry_column_gives_rows_that_never_expire():
+    assert rows(b"phone\n48500000000\n48500000001\n") == [
+        CsvRow(2, "48500000000", None),
+        CsvRow(3, "48500000001", None),
+    ]
+
+
+@pytest.mark.parametrize("header", [b"id,expire_at,created_at", b"expire_at", b"ID;Expire_at;tel"])
+def test_a_header_without_a_number_column_cannot_be_imported(header):
+    with pytest.raises(CsvFormatError) as caught:
+        rows(header + b"\n48500000000,2030-01-01\n")
+    message = caught.value.message
+    assert str(caught.value) == message
+    assert "phone_number" in message and "msisdn" in message
+    found = header.decode().replace(";", ",").split(",")
+    assert all(name in message for name in found)
+
+
+def test_a_header_is_only_looked_for_in_the_first_row():
+    assert rows(b"48500000000\nphone_number\n") == [CsvRow(1, "48500000000", None), CsvRow(2, "phone_number", None)]
+
+
+def test_blank_lines_before_the_header_still_count():
+    assert rows(b"\n\nphone_number\n48500000000\n") == [CsvRow(4, "48500000000", None)]
+
+
+def test_a_row_too_short_for_the_number_column_is_an_error_and_reading_goes_on():
+    data = b"id,created_at,phone_number,expire_at\n1,2026-01-01\n2,2026-01-01,48500000000\n"
+    assert rows(data) == [
+        RowError(2, "1,2026-01-01", "the row has no phone_number cell (column 3), found 2 columns"),
+        CsvRow(3, "48500000000", None),
+    ]
+
+
+# --- read_rows: rows without a header ------------------------------------------------------------
+
+
+def test_one_cell_is_the_number():
+    assert rows(b"48500000000\n") == [CsvRow(1, "48500000000", None)]
+
+
+def test_two_cells_are_the_number_and_the_expiry():
+    assert rows(b"48500000000,2030-01-01T10:00:00+02:00\n") == [CsvRow(1, "48500000000", "2030-01-01T10:00:00+02:00")]
+
+
+def test_four_cells_are_the_export_layout():
+    assert rows(b"7,48500000000,2030-01-01,2026-01-01\n8,48500000001,,2026-01-01\n") == [
+        CsvRow(1, "48500000000", "2030-01-01"),
+        CsvRow(2, "48500000001", None),
+    ]
+
+
+def test_layouts_may_be_mixed_row_by_row():
+    assert rows(b"48500000000\n48500000001,2030-01-01\n9,48500000002,,x\n") == [
+        CsvRow(1, "48500000000", None),
+        CsvRow(2, "48500000001", "2030-01-01"),
+        CsvRow(3, "48500000002", None),
+    ]
+
+
+@pytest.mark.parametrize("cells", [3, 5, 9])
+def test_other_cell_counts_are_row_errors_and_the_following_rows_still_come(cells):
+    bad = ",".join(["48500000000"] * cells)
+    assert rows(f"48500000001\n{bad}\n48500000002,2030-01-01\n".encode()) == [
+        CsvRow(1, "48500000001", None),
+        RowError(
+            2,
+            bad,
+            "expected 1, 2 or 4 columns (phone_number[,expire_at] or id,phone_number,expire_at,created_at), "
+            f"found {cells}",
+        ),
+        CsvRow(3, "48500000002", "2030-01-01"),
+    ]
+
+
+def test_an_empty_number_cell_is_a_row_error():
+    assert rows(b"7,,2030-01-01,x\n , 2030-01-01\n") == [
+        RowError(1, "7,,2030-01-01,x", "the phone_number cell is empty"),
+        RowError(2, " , 2030-01-01", "the phone_number cell is empty"),
+    ]
+
+
+# --- read_rows: cells and line numbers ---------------------------------------------------------
+
+
+def test_cells_are_stripped_and_an_empty_expiry_means_none():
+    assert rows(b"  48500000000 ;  \t \n\t48500000001\t; 2030-01-01 \n") == [
+        CsvRow(1, "48500000000", None),
+        CsvRow(2, "48500000001", "2030-01-01"),
+    ]
+
+
+def test_quoted_cells_are_read_as_usual():
+    assert rows(b'"48500000000","2030-01-01"\n" 48500000001 ",""\n"485,000","a ""b"""\n') == [
+        CsvRow(1, "48500000000", "2030-01-01"),
+        CsvRow(2, "48500000001", None),
+        CsvRow(3, "485,000", 'a "b"'),
+    ]
+    assert rows(b'"48500000000";"2030-01-01"\n"485;000";"x"\n') == [
+        CsvRow(1, "48500000000", "2030-01-01"),
+        CsvRow(2, "485;000", "x"),
+    ]
+
+
+def test_blank_lines_are_skipped_but_line_numbers_stay_physical():
+    data = b"\n48500000000\n\n   \n,,\n , ,\n48500000001\r\n\r\n48500000002"
+    assert rows(data) == [
+        CsvRow(2, "48500000000", None),
+        CsvRow(7, "48500000001", None),
+        CsvRow(9, "48500000002", None),
+    ]
+
+
+def test_a_multi_line_quoted_cell_keeps_the_line_the_row_starts_on():
+    data = b'48500000000,"2030-01-01\nspans\nthree lines"\n48500000001,x,y\n48500000002\n'
+    assert rows(data) == [
+        CsvRow(1, "48500000000", "2030-01-01\nspans\nthree lines"),
+        RowError(4, "48500000001,x,y", "expected 1, 2 or 4 columns (phone_number[,expire_at] or id,phone_number,expire_at,created_at), found 3"),
+        CsvRow(5, "48500000002", None),
+    ]
+
+
+def test_a_row_error_shows_the_row_rejoined_with_its_delimiter_and_capped_at_200_characters():
+    long = "x" * 300
+    [error] = rows(f'"a";"b";"{long}"\n'.encode())
+    assert isinstance(error, RowError)
+    assert error.value == ("a;b;" + long)[:200]
+
+
+def test_an_overlong_cell_is_a_row_error_and_reading_goes_on():
+    data = b"4" * (MAX_CELL_CHARS + 1) + b",2030-01-01\n48500000000,2\xc3\xb3" + b"0" * MAX_CELL_CHARS + b"\n48500000001\n"
+    [number_error, expiry_error, row] = rows(data)
+    assert number_error == RowError(1, "4" * 200, f"the phone_number cell is longer than {MAX_CELL_CHARS} characters")
+    assert (expiry_error.line, expiry_error.message) == (2, f"the expire_at cell is longer than {MAX_CELL_CHARS} characters")
+    assert row == CsvRow(3, "48500000001", None)
+
+
+def test_an_overlong_ignored_column_does_not_spoil_the_row():
+    notes = "n" * (MAX_CELL_CHARS * 4)
+    assert rows(f"phone_number,notes\n48500000000,{notes}\n".encode()) == [CsvRow(2, "48500000000", None)]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_an_overlong_line_is_skipped_as_a_row_error(newline):
+    data = b"48500000000" + newline + b"9" * (MAX_ROW_CHARS * 3) + newline + b"48500000001" + newline
+    assert rows(data) == [
+        CsvRow(1, "48500000000", None),
+        RowError(2, "9" * 200, f"the row is longer than {MAX_ROW_CHARS} characters"),
+        CsvRow(3, "48500000001", None),
+    ]
+
+
+def test_an_overlong_first_line_is_a_row_error():
+    assert rows(b";" + b"9" * MAX_ROW_CHARS + b"\n48500000000;x\n") == [
+        RowError(1, ";" + "9" * 199, f"the row is longer than {MAX_ROW_CHARS} characters"),
+        CsvRow(2, "48500000000", "x"),
+    ]
+
+
+@pytest.mark.parametrize("length", [MAX_ROW_CHARS - 2, MAX_ROW_CHARS - 1, MAX_ROW_CHARS])
+def test_a_crlf_at_the_row_budget_edge_still_ends_just_one_line(length):
+    line = b"1" + b" " * (length - 2) + b"\r\n"  # `length` characters in all
+    assert rows(line + b"48500000000\r\n") == [CsvRow(1, "1", None), CsvRow(2, "48500000000", None)]
+
+
+def test_a_quote_that_never_closes_stops_at_the_row_budget():
+    data = b'48500000000\n"48500000001\n' + b"x\n" * MAX_ROW_CHARS
+    [row, error, *after] = rows(data)
+    assert row == CsvRow(1, "48500000000", None)
+    assert (error.line, error.message) == (2, f"the row is longer than {MAX_ROW_CHARS} characters")
+    assert error.value.startswith('"48500000001\nx\nx')
+    # past the budget, reading goes on with the following lines as rows of their own
+    assert after == [CsvRow(line, "x", None) for line in range(MAX_ROW_CHARS + 3 - len(after), MAX_ROW_CHARS + 3)]
+    assert 0 < len(after) < MAX_ROW_CHARS
+
+
+@pytest.fixture
+def tiny_csv_field_limit() -> Iterator[int]:
+    old = csv.field_size_limit(20)
+    yield 20
+    csv.field_size_limit(old)
+
+
+def test_a_csv_module_error_is_a_row_error_and_reading_goes_on(tiny_csv_field_limit):
+    data = b"48500000000\n" + b"1" * (tiny_csv_field_limit + 1) + b",x\n48500000001\n"
+    [first, error, last] = rows(data)
+    assert (first, last) == (CsvRow(1, "48500000000", None), CsvRow(3, "48500000001", None))
+    assert error.line == 2 and error.message.startswith("the row is not valid CSV (field larger than field limit")
+    assert error.value == "1" * (tiny_csv_field_limit + 1) + ",x"
+
+
+def test_a_nul_byte_spoils_only_its_row():
+    assert rows(b"485\x0000000000\n48500000001\n") == [
+        RowError(1, "485\x0000000000", "the row holds a NUL byte: it is binary data, not text"),
+        CsvRow(2, "48500000001", None),
+    ]
+
+
+def test_bytes_that_are_not_utf8_spoil_only_their_row():
+    assert rows(b"48500000000\n4850000\xff0001\n48500000002\n") == [
+        CsvRow(1, "48500000000", None),
+        RowError(2, "4850000\ufffd0001", "the row holds bytes that are not UTF-8 text"),
+        CsvRow(3, "48500000002", None),
+    ]
+
+
+def test_numbers_and_dates_are_passed_on_unvalidated():
+    assert rows(b"not a number,not a date\n") == [CsvRow(1, "not a number", "not a date")]
+
+
+def test_reading_leaves_the_callers_stream_open():
+    stream = io.BytesIO(b"48500000000\n")
+    assert list(read_rows(stream)) == [CsvRow(1, "48500000000", None)]
+    assert not stream.closed
+    stopped_early = io.BytesIO(b"48500000000\n48500000001\n")
+    iterator = read_rows(stopped_early)
+    next(iterator)
+    iterator.close()
+    assert not stopped_early.closed
+
+
+# --- read_rows: constant memory ------------------------------------------------------------------
+
+
+class GeneratedCsv(io.RawIOBase):
+    """A CSV file made up on demand, `lines` lines long, never held in memory whole."""
+
+    def __init__(self, lines: Iterator[bytes]) -> None:
+        self._lines = lines
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while len(self._buffer) < len(target):
+            line = next(self._lines, None)
+            if line is None:
+                break
+            self._buffer += line
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def peak_memory_while_reading(stream: io.BufferedReader) -> tuple[int, int, CsvRow | RowError | None]:
+    count, last = 0, None
+    tracemalloc.start()
+    try:
+        for last in read_rows(stream):
+            count += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, count, last
+
+
+def test_reading_200000_rows_takes_constant_memory():
+    total = 200_000
+    lines = (f"{i},{48500000000 + i},2030-01-01T00:00:00Z,2026-01-01T00:00:00Z\r\n".encode() for i in range(total))
+    header = iter([(",".join(HEADER) + "\r\n").encode()])
+    stream = io.BufferedReader(GeneratedCsv(_chain(header, lines)))
+    peak, count, last = peak_memory_while_reading(stream)
+    assert count == total
+    assert last == CsvRow(total + 1, str(48500000000 + total - 1), "2030-01-01T00:00:00Z")
+    assert peak < 2 * 1024 * 1024  # the file itself is ~14 MB
+
+
+def test_a_huge_line_without_line_ends_takes_constant_memory():
+    size = 32 * 1024 * 1024
+    chunks = (b"9" * 65536 for _ in range(size // 65536))
+    stream = io.BufferedReader(GeneratedCsv(_chain(chunks, iter([b"\n48500000000\n"]))))
+    peak, count, last = peak_memory_while_reading(stream)
+    assert (count, last) == (2, CsvRow(2, "48500000000", None))
+    assert peak < 2 * 1024 * 1024
+
+
+def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
+    for part in parts:
+        yield from part
