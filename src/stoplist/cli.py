@@ -1,7 +1,9 @@
 """The `stoplist` command: serve, migrate, and manage access tokens."""
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -116,3 +118,66 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, f
         typer.echo(f"error: no token has id {token_id}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"revoked token {token_id}", err=True)
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (imports, x-async exports) until stopped; run as many as you like."""
+    from stoplist.jobs.runners import create_worker
+
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    engine = create_db_engine(settings.database_url)
+    job_worker = create_worker(create_session_factory(engine), settings)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: job_worker.stop.set())
+    typer.echo(f"worker {job_worker.worker_id} waiting for jobs", err=True)
+    try:
+        job_worker.run()
+    finally:
+        engine.dispose()
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV to import.")],
+    account: Annotated[str, typer.Option(help="The account whose list receives the numbers.")] = auth_service.DEFAULT_ACCOUNT,
+    rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message).")] = None,
+) -> None:
+    """Import a CSV straight into the database, as the API would, with a progress bar."""
+    from stoplist.imports import operations
+
+    settings = get_settings()
+    with database_session() as session:
+        account_id = _account_id(session, account)
+        try:
+            counts, shown = operations.import_file(
+                file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
+            )
+        except operations.CsvFormatError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    for line, value, message in shown:
+        typer.echo(f"line {line}: {value!r}: {message}", err=True)
+    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  invalid {counts.invalid}")
+
+
+@app.command("export")
+def export_file(
+    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True, help="Where to write the CSV.")],
+    account: Annotated[str, typer.Option(help="The account whose list is exported.")] = auth_service.DEFAULT_ACCOUNT,
+) -> None:
+    """Export an account's whole list as CSV, in the API's format, with a progress bar."""
+    from stoplist.exports import operations
+
+    with database_session() as session:
+        rows = operations.export_file(file, session=session, account_id=_account_id(session, account))
+    typer.echo(f"rows {rows}")
+
+
+def _account_id(session: Session, name: str) -> int:
+    found = AuthRepository(session).account_by_name(name)
+    if found is None:
+        typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist token create --account NAME`)", err=True)
+        raise typer.Exit(1)
+    return found.id

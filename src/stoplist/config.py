@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         return region
 
 
+    @field_validator("file_retention", "job_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """Durations are seconds (`3600`) or ISO 8601 (`PT1H`, `P1D`)."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""

@@ -80,4 +80,4 @@ def open_csv_stream(session_factory: sessionmaker[Session], query: ExportQuery) 
 
 def queue_export(*, session: Session, query: ExportQuery):
     """Queue an x-async export; its job id is the file id clients poll."""
-    return JobRepository(session).enqueue(account_id=query.account_id, kind="export", params=query.as_params(), now=utcnow())
+    return JobRepository(session).enqueue(account_id=query.account_id, kind="export", params=query.as_params())

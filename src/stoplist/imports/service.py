@@ -51,7 +51,7 @@ def store_upload(*, session: Session, account_id: int, path: Path) -> Job:
     with path.open("rb") as source:
         while data := source.read(CHUNK_SIZE):
             FileRepository(session).append(file_id=stored.id, data=data)
-    return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={}, now=now, input_file_id=stored.id)
+    return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={}, input_file_id=stored.id)
 
 
 def get_import(*, session: Session, account_id: int, job_id: str) -> tuple[Job, ImportCounts, list]:

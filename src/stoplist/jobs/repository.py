@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -10,14 +10,19 @@ from sqlalchemy.orm import Session
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, ImportRejection, Job
 
 
+def _claimable(stale_before: datetime):
+    return or_(Job.status == QUEUED, and_(Job.status == RUNNING, Job.heartbeat_at < stale_before))
+
+
 class JobRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def enqueue(self, *, account_id: int, kind: str, params: dict, now: datetime, input_file_id: str | None = None) -> Job:
+    def enqueue(self, *, account_id: int, kind: str, params: dict, input_file_id: str | None = None) -> Job:
+        """Queue a job; workers take jobs in the order they were queued (to the microsecond)."""
         job = Job(
             id=uuid.uuid4().hex, account_id=account_id, kind=kind, status=QUEUED, params=json.dumps(params), progress="{}",
-            input_file_id=input_file_id, attempts=0, created_at=now,
+            input_file_id=input_file_id, attempts=0, created_at=datetime.now(timezone.utc),
         )
         self.session.add(job)
         self.session.flush()
@@ -26,36 +31,35 @@ class JobRepository:
     def get(self, *, account_id: int, job_id: str, kind: str) -> Job | None:
         return self.session.scalar(select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.kind == kind))
 
-    def claimable(self, *, stale_before: datetime, limit: int = 10) -> list[Job]:
-        """Queued jobs, and running ones whose worker stopped beating, oldest first."""
-        return list(
-            self.session.scalars(
-                select(Job)
-                .where(or_(Job.status == QUEUED, and_(Job.status == RUNNING, Job.heartbeat_at < stale_before)))
-                .order_by(Job.created_at, Job.id)
-                .limit(limit)
-            )
+    def claimable(self, *, stale_before: datetime, limit: int = 10) -> list[tuple[str, str, str, int]]:
+        """(id, kind, status, attempts) of queued jobs and of running ones whose worker stopped beating, oldest first."""
+        rows = self.session.execute(
+            select(Job.id, Job.kind, Job.status, Job.attempts).where(_claimable(stale_before)).order_by(Job.created_at, Job.id).limit(limit)
         )
+        return [tuple(row) for row in rows]
 
-    def try_claim(self, job: Job, *, worker_id: str, now: datetime) -> bool:
-        """Compare-and-set on (status, attempts): of several workers racing, exactly one wins."""
+    def try_claim(self, *, job_id: str, attempts: int, stale_before: datetime, worker_id: str, now: datetime) -> bool:
+        """Compare-and-set: the job must still be claimable and unclaimed since it was seen; of racing workers exactly one wins."""
         result = self.session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .where(Job.id == job_id, Job.attempts == attempts, _claimable(stale_before))
             .values(status=RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now))
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
 
-    def give_up(self, job: Job, *, now: datetime, code: str, message: str) -> bool:
-        """Fail a stale job that has used up its attempts (same compare-and-set as claiming)."""
+    def give_up(self, *, job_id: str, attempts: int, stale_before: datetime, now: datetime, code: str, message: str) -> bool:
+        """Fail a stale job that has used up its attempts (the same compare-and-set as claiming)."""
         result = self.session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .where(Job.id == job_id, Job.attempts == attempts, Job.status == RUNNING, Job.heartbeat_at < stale_before)
             .values(status=FAILED, worker_id=None, finished_at=now, error_code=code, error_message=message)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
+
+    def get_any(self, job_id: str) -> Job | None:
+        return self.session.get(Job, job_id)
 
     def checkpoint(self, *, job_id: str, worker_id: str, now: datetime, progress: dict) -> bool:
         """Record progress and renew the lease; False if another worker took the job over."""
@@ -96,10 +100,10 @@ class JobRepository:
         statement = select(ImportRejection.line, ImportRejection.value, ImportRejection.message).where(ImportRejection.job_id == job_id).order_by(ImportRejection.line)
         return self.session.execute(statement.execution_options(yield_per=5000))
 
-    def _owned_update(self, job_id: str, worker_id: str, **values) -> bool:
+    def _owned_update(self, owned_job_id: str, owner: str, **values) -> bool:
         result = self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
+            .where(Job.id == owned_job_id, Job.worker_id == owner, Job.status == RUNNING)
             .values(**values)
             .execution_options(synchronize_session=False)
         )

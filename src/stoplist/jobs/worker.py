@@ -109,21 +109,23 @@ class Worker:
 
     def claim(self) -> Job | None:
         now = utcnow()
+        stale_before = now - self.settings.job_timeout
         with self.session_factory() as session:
             repository = JobRepository(session)
-            for job in repository.claimable(stale_before=now - self.settings.job_timeout):
-                if job.kind not in self.runners:
+            for job_id, kind, status, attempts in repository.claimable(stale_before=stale_before):
+                if kind not in self.runners:
                     continue
-                if job.status == RUNNING and job.attempts >= self.settings.job_max_attempts:
-                    message = f"The job's worker stopped responding {job.attempts} times; giving up."
-                    if repository.give_up(job, now=now, code="worker_lost", message=message):
+                if status == RUNNING and attempts >= self.settings.job_max_attempts:
+                    message = f"The job's worker stopped responding {attempts} times; giving up."
+                    if repository.give_up(job_id=job_id, attempts=attempts, stale_before=stale_before, now=now, code="worker_lost", message=message):
                         session.commit()
-                        log.warning("job %s failed: %s", job.id, message)
+                        log.warning("job %s failed: %s", job_id, message)
+                    else:
+                        session.rollback()
                     continue
-                if repository.try_claim(job, worker_id=self.worker_id, now=now):
+                if repository.try_claim(job_id=job_id, attempts=attempts, stale_before=stale_before, worker_id=self.worker_id, now=now):
                     session.commit()
-                    session.refresh(job)
-                    return job
+                    return repository.get_any(job_id)
                 session.rollback()
         return None
 

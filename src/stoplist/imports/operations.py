@@ -1,0 +1,39 @@
+"""`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
+
+import csv
+from pathlib import Path
+
+import rich.progress
+from sqlalchemy.orm import Session
+
+from stoplist.imports.csv_format import CsvFormatError
+from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
+
+__all__ = ["CsvFormatError", "import_file"]
+
+
+def import_file(
+    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None = None
+) -> tuple[ImportCounts, list[Rejection]]:
+    """Import `path`, committing batch by batch; return the counts and the first rejected rows."""
+    shown: list[Rejection] = []
+    rejects = rejects_path.open("w", newline="") if rejects_path else None
+    writer = csv.writer(rejects) if rejects else None
+    if writer:
+        writer.writerow(("line", "value", "message"))
+
+    def reject(_session: Session, rejections: list[Rejection]) -> None:
+        shown.extend(rejections[: SHOWN_REJECTIONS - len(shown)])
+        if writer:
+            writer.writerows(rejections)
+
+    try:
+        with rich.progress.open(path, "rb", description=f"Importing {path.name}") as stream:
+            counts = import_rows(
+                stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
+                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject,
+            )
+    finally:
+        if rejects:
+            rejects.close()
+    return counts, shown
