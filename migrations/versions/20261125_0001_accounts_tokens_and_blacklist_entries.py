@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blacklist_entries")),
         # Lookups by number; also covers `q` scans of one account's numbers.
         sa.UniqueConstraint("account_id", "phone_number", name=op.f("uq_blacklist_entries_account_id_phone_number")),
+        # SQLite would otherwise reuse the largest id after a delete; a stale DELETE /{id} must never hit another number.
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_blacklist_entries_account_created", "blacklist_entries", ["account_id", "created_at", "id"])
     op.create_index("ix_blacklist_entries_account_expire", "blacklist_entries", ["account_id", "expire_at"])

@@ -64,3 +64,14 @@ def test_deleting_an_invalid_number_is_a_400_and_deletes_nothing(client, auth):
 
     assert_error(client.delete(URL, params={"phone_number": "12"}, headers=auth), 400, "invalid_phone_number")
     assert client.get(URL, headers=auth).json()["size"] == 1
+
+
+def test_ids_of_deleted_entries_are_never_reused(client, auth):
+    first = add(client, auth, "+48500000001")
+    client.delete(URL, headers=auth)
+
+    second = add(client, auth, "+48500000002")
+
+    assert int(second["id"]) > int(first["id"])
+    assert_error(client.delete(f"{URL}/{first['id']}", headers=auth), 404, "entry_not_found")
+    assert client.get(URL, headers=auth).json()["collection"] == [second]

@@ -17,6 +17,8 @@ class Entry(Base):
         # Serves the default listing, newest first, and its tie-breaker.
         Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
         Index("ix_blacklist_entries_account_expire", "account_id", "expire_at"),
+        # Never reuse the id of a deleted entry: a stale DELETE /{id} must not hit another number.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
