@@ -15,8 +15,10 @@ depends_on = None
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are BIGINT.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-# Timestamps are naive UTC on every database (stoplist.db.UTCDateTime).
+# Timestamps are naive UTC (stoplist.db.UTCDateTime).
 Timestamp = sa.DateTime(timezone=False)
+# Entry timestamps, to the second: RFC 3339 text on SQLite, naive UTC elsewhere (stoplist.db.Rfc3339Timestamp).
+EntryTimestamp = sa.DateTime(timezone=False).with_variant(sa.String(length=20), "sqlite")
 
 
 def upgrade() -> None:
@@ -47,8 +49,8 @@ def upgrade() -> None:
         sa.Column("id", Id, nullable=False),
         sa.Column("account_id", Id, nullable=False),
         sa.Column("phone_number", sa.String(length=15), nullable=False),
-        sa.Column("expire_at", Timestamp, nullable=True),
-        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("expire_at", EntryTimestamp, nullable=True),
+        sa.Column("created_at", EntryTimestamp, nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_blacklist_entries_account_id_accounts"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blacklist_entries")),
         # Lookups by number; also covers `q` scans of one account's numbers.

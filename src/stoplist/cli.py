@@ -154,7 +154,7 @@ def import_file(
             counts, shown = operations.import_file(
                 file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
             )
-        except operations.CsvFormatError as exc:
+        except (operations.CsvFormatError, operations.NotCsvText) as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from None
     for line, value, message in shown:

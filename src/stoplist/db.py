@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +38,36 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class Rfc3339Timestamp(TypeDecorator[datetime]):
+    """A timestamp to the second. SQLite stores it as the API shows it ('2026-11-25T10:00:00Z'),
+    which sorts and compares like the moment itself, so exports and checks read it without
+    converting; other databases store a naive UTC timestamp."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(String(20) if dialect.name == "sqlite" else DateTime(timezone=False))
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        moment = value.astimezone(timezone.utc).replace(microsecond=0)
+        return moment.strftime(RFC3339) if dialect.name == "sqlite" else moment.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.strptime(value, RFC3339).replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=timezone.utc)
 
 
 def utcnow() -> datetime:

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stoplist.auth.models import Id
-from stoplist.db import Base, UTCDateTime
+from stoplist.db import Base, Rfc3339Timestamp
 
 
 class Entry(Base):
@@ -25,8 +25,8 @@ class Entry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     # E.164 digits without the '+': at most 15 digits.
     phone_number: Mapped[str] = mapped_column(String(15))
-    expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expire_at: Mapped[datetime | None] = mapped_column(Rfc3339Timestamp(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
 
     def is_live(self, now: datetime) -> bool:
         """Still on the list at `now`: never expires, or expires later."""

@@ -36,13 +36,13 @@ class ExportQuery:
 
 def csv_chunks(session: Session, query: ExportQuery) -> Iterator[bytes]:
     """The export as CSV bytes, header first, in pieces of about CHUNK_BYTES; nothing at all if no entry matches."""
-    rows = EntryRepository(session).export_rows(
+    batches = EntryRepository(session).export_batches(
         account_id=query.account_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     started = False
-    for partition in rows.partitions():
+    for partition in batches:
         if not started:
             writer.writerow(HEADER)
             started = True

@@ -6,16 +6,26 @@ from pathlib import Path
 import rich.progress
 from sqlalchemy.orm import Session
 
-from stoplist.imports.csv_format import CsvFormatError
+from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
-__all__ = ["CsvFormatError", "import_file"]
+__all__ = ["CsvFormatError", "NotCsvText", "import_file"]
+
+
+def check_text(path: Path) -> None:
+    """Refuse what the API refuses at upload: a file that is not UTF-8 CSV text."""
+    checker = UploadChecker()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            checker.feed(chunk)
+    checker.close()
 
 
 def import_file(
     path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None = None
 ) -> tuple[ImportCounts, list[Rejection]]:
     """Import `path`, committing batch by batch; return the counts and the first rejected rows."""
+    check_text(path)
     shown: list[Rejection] = []
     rejects = rejects_path.open("w", newline="") if rejects_path else None
     writer = csv.writer(rejects) if rejects else None
