@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ def export_file(path: Path, *, session: Session, account_id: int) -> int:
     """Write the account's live entries to `path` in the API's CSV format; return how many rows."""
     total = EntryRepository(session).count(account_id=account_id, now=utcnow(), digits=None)
     written = 0
-    with path.open("wb") as target, Progress() as progress:
+    with path.open("wb") as target, Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task(f"Exporting to {path.name}", total=total)
         for chunk in csv_chunks(session, ExportQuery(account_id=account_id)):
             target.write(chunk)

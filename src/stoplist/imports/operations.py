@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import rich.progress
+from rich.console import Console
 from sqlalchemy.orm import Session
 
 from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
@@ -38,7 +39,7 @@ def import_file(
             writer.writerows(rejections)
 
     try:
-        with rich.progress.open(path, "rb", description=f"Importing {path.name}") as stream:
+        with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
                 commit=lambda batch_session, _counts: batch_session.commit(), reject=reject,

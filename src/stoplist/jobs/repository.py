@@ -78,7 +78,7 @@ class JobRepository:
         return self._owned_update(job_id, worker_id, status=QUEUED, worker_id=None, heartbeat_at=None, attempts=Job.attempts - 1)
 
     def finished_before(self, moment: datetime) -> list[Job]:
-        return list(self.session.scalars(select(Job).where(Job.status.in_((DONE, FAILED)), Job.finished_at < moment)))
+        return list(self.session.scalars(select(Job).where(Job.status.in_((DONE, FAILED)), Job.finished_at <= moment)))
 
     def delete(self, *, job_ids: list[str]) -> None:
         if job_ids:

@@ -1,0 +1,274 @@
+"""`stoplist import` and `stoplist export`: the API's CSV rules and counts, straight on the database."""
+
+import csv
+import io
+import re
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stoplist import migrate
+from stoplist.app import create_app
+from stoplist.auth import service as auth_service
+from stoplist.auth.repository import AuthRepository
+from stoplist.cli import app
+from stoplist.config import Settings, get_settings
+from stoplist.db import create_db_engine, create_session_factory, transaction
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+runner = CliRunner()
+URL = "/blacklist/phone_numbers"
+SUMMARY = re.compile(r"^rows (\d+)  added (\d+)  updated (\d+)  invalid (\d+)$", re.MULTILINE)
+
+# One file exercising every rule: spellings of one number, a repeat, bad numbers, bad and past expiries.
+MIXED = (
+    "phone_number,expire_at\n"
+    "+48 500 000 001,2099-01-01\n"
+    "0048500000001\n"
+    "48500000002,2098-06-30T12:00:00+02:00\n"
+    "not a number\n"
+    "\n"
+    "48500000003,2000-01-01\n"
+    "48500000004,soon\n"
+    "+44 7400 123456\n"
+)
+MIXED_COUNTS = {"rows": 7, "added": 3, "updated": 1, "invalid": 3}
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite file named by STOPLIST_DATABASE_URL, with accounts `default` and `acme`."""
+    url = f"sqlite:///{tmp_path / 'var' / 'stoplist.db'}"
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
+    get_settings.cache_clear()
+    migrate.upgrade(url)
+    for account in ("default", "acme"):
+        create_token(url, account)
+    yield url
+    get_settings.cache_clear()
+
+
+def create_token(url: str, account: str) -> str:
+    engine = create_db_engine(url)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            secret, _ = auth_service.create_token(repository=AuthRepository(session), account_name=account)
+    finally:
+        engine.dispose()
+    return secret
+
+
+@pytest.fixture
+def api(database):
+    """The API on the same database, with a token per account."""
+    with TestClient(create_app(Settings(database_url=database, worker_poll_interval=0.02))) as client:
+        yield client
+
+
+def bearer(url: str, account: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(url, account)}"}
+
+
+def stoplist(*args: str):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "list.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def summary(result) -> dict[str, int]:
+    assert result.exit_code == 0, result.output
+    match = SUMMARY.search(result.stdout)
+    assert match, result.stdout
+    return dict(zip(("rows", "added", "updated", "invalid"), map(int, match.groups())))
+
+
+def api_import(client, auth, body: str | bytes) -> dict:
+    data = body.encode() if isinstance(body, str) else body
+    response = client.post(f"{URL}/imports", content=data, headers={**auth, "Content-Type": "text/csv"})
+    assert response.status_code == 202, response.text
+    deadline = time.monotonic() + 20
+    while (status := client.get(f"{URL}/imports/{response.json()['id']}", headers=auth).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return status
+
+
+def listed(client, auth) -> dict[str, str | None]:
+    body = client.get(URL, params={"limit": 1000}, headers=auth).json()
+    return {entry["phone_number"]: entry["expire_at"] for entry in body["collection"]}
+
+
+# --- stoplist import ---------------------------------------------------------------------------------
+
+
+def test_import_prints_a_summary_line_with_the_counts(database, tmp_path):
+    result = stoplist("import", write(tmp_path, MIXED))
+
+    assert summary(result) == MIXED_COUNTS
+
+
+def test_import_gives_the_same_counts_and_list_as_the_api_for_the_same_file(database, api, tmp_path):
+    cli = summary(stoplist("import", write(tmp_path, MIXED), "--account", "acme"))
+    via_api = api_import(api, bearer(database, "default"), MIXED)
+
+    assert cli == {key: via_api[key] for key in cli} == MIXED_COUNTS
+    assert listed(api, bearer(database, "acme")) == listed(api, bearer(database, "default"))
+
+
+def test_import_goes_to_the_default_account_unless_told_otherwise(database, api, tmp_path):
+    path = write(tmp_path, "48500000001\n")
+
+    stoplist("import", path)
+    stoplist("import", write(tmp_path, "48500000002\n", "b.csv"), "--account", "acme")
+
+    assert listed(api, bearer(database, "default")) == {"48500000001": None}
+    assert listed(api, bearer(database, "acme")) == {"48500000002": None}
+
+
+def test_import_counts_numbers_already_listed_as_updated(database, tmp_path):
+    path = write(tmp_path, "48500000001\n48500000002\n")
+    stoplist("import", path)
+
+    assert summary(stoplist("import", path)) == {"rows": 2, "added": 0, "updated": 2, "invalid": 0}
+
+
+def test_import_shows_the_rejected_rows_on_stderr(database, tmp_path):
+    result = stoplist("import", write(tmp_path, MIXED))
+
+    assert "line 5: 'not a number'" in result.stderr
+    assert "line 7:" in result.stderr and "not in the future" in result.stderr
+    assert "not a number" not in result.stdout
+
+
+def test_import_rejects_writes_every_rejected_row_as_the_api_errors_url_does(database, api, tmp_path):
+    body = "".join(f"bad{i}\n" for i in range(150)) + "48500000001\n"
+    rejects = tmp_path / "rejects.csv"
+
+    cli = summary(stoplist("import", write(tmp_path, body), "--rejects", rejects))
+    auth = bearer(database, "acme")
+    via_api = api.get(api_import(api, auth, body)["errors_url"], headers=auth).text
+
+    assert cli == {"rows": 151, "added": 1, "updated": 0, "invalid": 150}
+    written = list(csv.reader(io.StringIO(rejects.read_text())))
+    assert written[0] == ["line", "value", "message"]
+    assert len(written) == 151
+    assert written == list(csv.reader(io.StringIO(via_api)))
+
+
+def test_import_reads_the_same_dialects_as_the_api(database, tmp_path):
+    body = "\ufeffphone_number;expire_at\r\n+48 500 000 001;2099-01-01\r\n48500000002;\r\n".encode()
+
+    assert summary(stoplist("import", write(tmp_path, body))) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+
+
+def test_import_into_an_unknown_account_fails_clearly(database, tmp_path):
+    result = stoplist("import", write(tmp_path, "48500000001\n"), "--account", "nobody")
+
+    assert result.exit_code == 1
+    assert "no account named 'nobody'" in result.stderr
+    assert not SUMMARY.search(result.stdout)
+
+
+def test_import_of_a_header_without_a_phone_column_fails_clearly(database, tmp_path):
+    result = stoplist("import", write(tmp_path, "id,created_at\n1,2020-01-01T00:00:00Z\n"))
+
+    assert result.exit_code == 1
+    assert "phone" in result.stderr
+
+
+NOT_TEXT = {
+    "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01",
+    "latin-1": "phone_number,note\n48500000001,café\n48500000002,x\n".encode("latin-1"),
+    "utf-16": "48500000001\n48500000002\n".encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_TEXT)
+def test_import_refuses_a_file_that_is_not_utf8_text_as_the_api_does(database, api, tmp_path, kind):
+    body = NOT_TEXT[kind]
+    api_answer = api.post(f"{URL}/imports", content=body, headers={**bearer(database, "acme"), "Content-Type": "text/csv"})
+    assert api_answer.status_code == 400 and api_answer.json()["error"] == "invalid_csv"
+
+    result = stoplist("import", write(tmp_path, body))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error:")
+    assert not SUMMARY.search(result.stdout)
+    assert listed(api, bearer(database, "default")) == {}
+
+
+def test_import_of_a_missing_file_is_a_usage_error(database, tmp_path):
+    result = stoplist("import", tmp_path / "missing.csv")
+
+    assert result.exit_code == 2
+
+
+# --- stoplist export ---------------------------------------------------------------------------------
+
+
+def test_export_writes_the_apis_csv_and_prints_the_row_count(database, api, tmp_path):
+    auth = bearer(database, "acme")
+    api_import(api, auth, MIXED)
+    target = tmp_path / "out.csv"
+
+    result = stoplist("export", target, "--account", "acme")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^rows 3$", result.stdout, re.MULTILINE)
+    assert target.read_text().splitlines()[0] == "id,phone_number,expire_at,created_at"
+    assert target.read_bytes() == api.get(URL, headers={**auth, "Accept": "text/csv"}).content
+
+
+def test_export_is_the_whole_list_of_the_account_only(database, tmp_path):
+    numbers = [f"48500{i:06d}" for i in range(250)]
+    stoplist("import", write(tmp_path, "\n".join(numbers) + "\n"), "--account", "acme")
+    stoplist("import", write(tmp_path, "48600000009\n", "b.csv"))
+    target = tmp_path / "out.csv"
+
+    result = stoplist("export", target, "--account", "acme")
+
+    assert re.search(r"^rows 250$", result.stdout, re.MULTILINE)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert sorted(row["phone_number"] for row in rows) == numbers
+
+
+def test_export_then_import_round_trips_the_list(database, tmp_path):
+    stoplist("import", write(tmp_path, MIXED), "--account", "acme")
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    stoplist("export", first, "--account", "acme")
+
+    imported = summary(stoplist("import", first))
+    stoplist("export", second)
+
+    def entries(path: Path) -> set[tuple[str, str]]:
+        return {(row["phone_number"], row["expire_at"]) for row in csv.DictReader(io.StringIO(path.read_text()))}
+
+    assert imported == {"rows": 3, "added": 3, "updated": 0, "invalid": 0}
+    assert entries(second) == entries(first)
+
+
+def test_export_of_an_unknown_account_fails_clearly(database, tmp_path):
+    target = tmp_path / "out.csv"
+
+    result = stoplist("export", target, "--account", "nobody")
+
+    assert result.exit_code == 1
+    assert "no account named 'nobody'" in result.stderr
+    assert not target.exists()
+
+
+def test_export_of_an_empty_list_prints_rows_0(database, tmp_path):
+    result = stoplist("export", tmp_path / "out.csv")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^rows 0$", result.stdout, re.MULTILINE)
