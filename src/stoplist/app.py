@@ -8,7 +8,11 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stoplist import __version__
+from stoplist.auth.cache import TokenCache
 from stoplist.blacklist.router import router as blacklist_router
+from stoplist.checks.repository import create_lookup
+from stoplist.checks.router import router as checks_router
+from stoplist.checks.schemas import BulkCheckRequest
 from stoplist.files.router import router as files_router
 from stoplist.imports.router import router as imports_router
 from stoplist.jobs.runners import start_worker_thread
@@ -49,13 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if worker is not None:
             worker.stop_and_join()
+        app.state.lookup.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.session_factory = create_session_factory(app.state.engine)
+    app.state.lookup = create_lookup(settings.database_url)
+    app.state.token_cache = TokenCache(app.state.lookup.token, ttl=settings.token_cache_seconds)
     install_error_handlers(app)
+    app.include_router(checks_router)
     app.include_router(imports_router)
     app.include_router(blacklist_router)
     app.include_router(files_router)
@@ -70,6 +78,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         # Bodies read by hand (JSON or form) and error bodies are not seen by FastAPI's walk.
         schemas["EntryCreate"] = EntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["BulkCheckRequest"] = BulkCheckRequest.model_json_schema(ref_template="#/components/schemas/{model}")
         for operation in (op for path in schema["paths"].values() for op in path.values()):
             # Validation failures answer 400 with ErrorBody, never FastAPI's default 422.
             operation.get("responses", {}).pop("422", None)

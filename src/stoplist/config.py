@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     default_region: str | None = None
+    # The check endpoints remember tokens this long; a revoked token is refused within it.
+    token_cache_seconds: float = Field(default=5.0, ge=0)
+    # How often a worker deletes expired entries (seconds; 0: never). Correctness never waits for it.
+    purge_interval: float = Field(default=3600.0, ge=0)
     # Imports and exports.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     file_retention: timedelta = timedelta(hours=24)

@@ -15,6 +15,7 @@
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
+    ├── PayloadTooLarge (413)          too many numbers, too large a body
     ├── UploadTooLarge (413)
     ├── UnsupportedMediaType (415)
     └── ExportFailed (500)             an x-async export whose job failed
@@ -151,6 +152,15 @@ class UnsupportedMediaType(StoplistError):
     status_code = 415
     code = "unsupported_media_type"
     message = "Send the body as application/json or application/x-www-form-urlencoded."
+
+
+class PayloadTooLarge(StoplistError):
+    status_code = 413
+    code = "payload_too_large"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UploadTooLarge(StoplistError):

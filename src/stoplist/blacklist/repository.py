@@ -112,6 +112,11 @@ class EntryRepository:
         result = self.session.execute(delete(Entry).where(Entry.account_id == account_id, Entry.phone_number == phone_number))
         return result.rowcount
 
+    def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
+        """Delete up to `batch` entries that expired by `now`: housekeeping, since reads already ignore them."""
+        expired = select(Entry.id).where(Entry.expire_at <= now).limit(batch).scalar_subquery()
+        return self.session.execute(delete(Entry).where(Entry.id.in_(expired))).rowcount
+
     def delete_all(self, *, account_id: int) -> int:
         return self.session.execute(delete(Entry).where(Entry.account_id == account_id)).rowcount
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from stoplist.blacklist.repository import EntryRepository
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.files.repository import FileRepository
@@ -85,6 +86,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop = threading.Event()
         self._last_maintenance = 0.0
+        self._last_purge = 0.0
 
     def run(self) -> None:
         """Work until `stop` is set."""
@@ -172,11 +174,16 @@ class Worker:
                 session.commit()
 
     def maintain(self) -> None:
-        """Now and then, remove jobs and files older than the retention."""
-        if time.monotonic() - self._last_maintenance < MAINTENANCE_INTERVAL:
-            return
-        self._last_maintenance = time.monotonic()
-        purge_expired(self.session_factory, self.settings)
+        """Now and then, remove jobs and files older than the retention, and expired entries."""
+        if time.monotonic() - self._last_maintenance >= MAINTENANCE_INTERVAL:
+            self._last_maintenance = time.monotonic()
+            purge_expired(self.session_factory, self.settings)
+        interval = self.settings.purge_interval
+        if interval and time.monotonic() - self._last_purge >= interval:
+            self._last_purge = time.monotonic()
+            removed = purge_expired_entries(self.session_factory, stop=self.stop)
+            if removed:
+                log.info("purged %s expired entries", removed)
 
 
 def purge_expired(session_factory: sessionmaker[Session], settings: Settings) -> int:
@@ -188,3 +195,16 @@ def purge_expired(session_factory: sessionmaker[Session], settings: Settings) ->
         jobs.delete(job_ids=[job.id for job in expired])
         session.commit()
         return len(expired)
+
+
+def purge_expired_entries(session_factory: sessionmaker[Session], *, stop: threading.Event | None = None) -> int:
+    """Delete every entry whose expiry has passed, in short transactions so writers are not held up."""
+    removed = 0
+    while stop is None or not stop.is_set():
+        with session_factory() as session:
+            count = EntryRepository(session).purge_expired(now=utcnow())
+            session.commit()
+        removed += count
+        if count == 0:
+            break
+    return removed

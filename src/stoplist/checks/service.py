@@ -1,0 +1,39 @@
+"""May I message this number? One number with its entry, or up to 10,000 at once."""
+
+from stoplist.blacklist.phone import normalize_phone_number
+from stoplist.checks.repository import EntryRow, SqliteLookup
+from stoplist.db import utcnow
+from stoplist.errors import InvalidPhoneNumber
+
+MAX_NUMBERS = 10_000
+
+
+def entry_json(row: EntryRow) -> dict:
+    return {"id": str(row[0]), "phone_number": row[1], "expire_at": row[2], "created_at": row[3]}
+
+
+async def check_one(*, lookup: SqliteLookup, account_id: int, raw: str, default_region: str | None) -> dict:
+    """Whether a number is on the account's list right now, with its entry."""
+    number = normalize_phone_number(raw, default_region=default_region)
+    row = await lookup.entry(account_id, number, utcnow())
+    return {"phone_number": number, "blacklisted": row is not None, "entry": None if row is None else entry_json(row)}
+
+
+async def check_many(*, lookup: SqliteLookup, account_id: int, inputs: list, default_region: str | None) -> list[dict]:
+    """One result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
+    numbers = [_readable(item, default_region) for item in inputs]
+    listed = await lookup.listed(account_id, list({number for number in numbers if number is not None}), utcnow())
+    return [
+        {"input": item, "phone_number": number, "valid": number is not None, "blacklisted": number in listed}
+        for item, number in zip(inputs, numbers)
+    ]
+
+
+def _readable(item: object, default_region: str | None) -> str | None:
+    """The E.164 digits POST /blacklist/phone_numbers would store for `item`, or None where it would refuse it."""
+    if isinstance(item, bool) or not isinstance(item, (str, int)):
+        return None
+    try:
+        return normalize_phone_number(item, default_region=default_region)
+    except InvalidPhoneNumber:
+        return None
