@@ -46,6 +46,7 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request (uvicorn's access log).")] = True,
     bootstrap_token: Annotated[
         bool, typer.Option("--bootstrap-token", help="If the database has no token at all, create one and print it.")
     ] = False,
@@ -57,7 +58,7 @@ def serve(
     migrations.upgrade(settings.database_url)
     if bootstrap_token:
         _print_first_token()
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, access_log=access_log)
 
 
 def _print_first_token() -> None:
