@@ -3,8 +3,10 @@
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import LiveServer
@@ -29,6 +31,12 @@ def curl_examples() -> list[tuple[str, str, str]]:
 VOLATILE_TIMES = ("created_at", "finished_at")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 TIMESTAMPS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def python_examples() -> list[tuple[str, str]]:
+    """(program, expected output) for each Python block followed by a text block."""
+    blocks = FENCE.findall(README.read_text())
+    return [(body, next_body) for (lang, body), (next_lang, next_body) in zip(blocks, blocks[1:]) if lang == "python" and next_lang == "text"]
 
 
 def masked(value):
@@ -67,3 +75,19 @@ def test_the_readme_curl_walk_through_gives_the_documented_answers(live_server: 
             assert masked(json.loads(result.stdout)) == masked(json.loads(expected)), command
         else:
             assert masked_text(result.stdout) == masked_text(expected), command
+
+
+def test_the_readme_python_examples_print_what_the_readme_shows(live_server: LiveServer):
+    token = live_server.create_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    env = {**live_server.env, "TOKEN": token}
+
+    assert len(python_examples()) >= 2, "the README lost a Python example"
+    for program, expected in python_examples():
+        for number in ("+48500000001", "+48500000002"):
+            httpx.post(f"{live_server.base_url}/blacklist/phone_numbers", json={"phone_number": number}, headers=headers).raise_for_status()
+        result = subprocess.run(
+            [sys.executable, "-c", program.replace(DOCUMENTED_BASE, live_server.base_url)], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected.strip()
