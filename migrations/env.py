@@ -8,6 +8,7 @@ from stoplist.files import models as _files_models  # noqa: F401
 from stoplist.jobs import models as _jobs_models  # noqa: F401
 from stoplist.config import get_settings
 from stoplist.db import Base, create_db_engine
+from stoplist.migrate import include_object_for
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,7 +29,10 @@ def run_migrations_online() -> None:
     try:
         with engine.connect() as connection:
             # render_as_batch lets ALTERs work on SQLite, which rewrites tables to change them.
-            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
+            context.configure(
+                connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True,
+                include_object=include_object_for(connection.dialect.name),
+            )
             with context.begin_transaction():
                 context.run_migrations()
     finally:

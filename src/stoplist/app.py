@@ -49,11 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await app.state.lookup.open()
         worker = start_worker_thread(app.state.session_factory, settings) if settings.serve_worker else None
         yield
         if worker is not None:
             worker.stop_and_join()
-        app.state.lookup.close()
+        await app.state.lookup.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)

@@ -12,8 +12,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'var' / 'stoplist.db'}"
+def database(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = empty_database_url
     monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
     get_settings.cache_clear()
     yield url

@@ -42,9 +42,9 @@ MIXED_COUNTS = {"rows": 7, "added": 3, "updated": 1, "invalid": 3}
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite file named by STOPLIST_DATABASE_URL, with accounts `default` and `acme`."""
-    url = f"sqlite:///{tmp_path / 'var' / 'stoplist.db'}"
+def database(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated database named by STOPLIST_DATABASE_URL, with accounts `default` and `acme`."""
+    url = empty_database_url
     monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
     get_settings.cache_clear()
     migrate.upgrade(url)

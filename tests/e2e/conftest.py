@@ -17,6 +17,7 @@ import pytest
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import create_token
 from stoplist.db import create_db_engine, create_session_factory, transaction
+from tests.conftest import BACKENDS, Databases
 
 
 @dataclass
@@ -49,10 +50,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(directory: Path, *serve_args: str) -> Iterator[LiveServer]:
-    """Start `stoplist serve` on a free loopback port, wait until it answers, stop it afterwards."""
+def running_server(directory: Path, *serve_args: str, database_url: str, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Start `stoplist serve` on `database_url` and a free loopback port, wait until it answers, stop it afterwards."""
     port = free_port()
-    env = {**os.environ, "STOPLIST_DATABASE_URL": f"sqlite:///{directory / 'stoplist.db'}"}
+    env = {**os.environ, **(env or {}), "STOPLIST_DATABASE_URL": database_url}
     env.pop("STOPLIST_DEFAULT_REGION", None)
     log_path = directory / f"server-{port}.log"
     with log_path.open("w") as log:
@@ -87,15 +88,16 @@ def _wait_until_answering(process: subprocess.Popen, server: LiveServer) -> None
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    with running_server(tmp_path) as server:
+def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    with running_server(tmp_path, database_url=database_url) as server:
         yield server
 
 
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for a whole module; pair it with per-test account namespaces."""
-    with running_server(tmp_path_factory.mktemp("server")) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_server(request: pytest.FixtureRequest, databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for a whole module (per database); pair it with per-test account namespaces."""
+    databases.require(request.param)
+    with running_server(tmp_path_factory.mktemp("server"), database_url=databases.migrated(request.param)) as server:
         yield server
 
 

@@ -24,14 +24,14 @@ def test_a_real_server_answers_with_a_token_from_the_cli(live_server: LiveServer
     assert response.json() == {"size": 0, "collection": []}
 
 
-def test_the_first_run_prints_a_working_token_and_later_runs_do_not(tmp_path: Path):
-    with running_server(tmp_path, "--bootstrap-token") as server:
+def test_the_first_run_prints_a_working_token_and_later_runs_do_not(tmp_path: Path, empty_database_url: str):
+    with running_server(tmp_path, "--bootstrap-token", database_url=empty_database_url) as server:
         printed = TOKEN_LINE.findall(server.log.read_text())
         assert len(printed) == 1, server.log.read_text()
         response = httpx.get(f"{server.base_url}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {printed[0]}"})
         assert response.status_code == 200
 
-    with running_server(tmp_path, "--bootstrap-token") as server:
+    with running_server(tmp_path, "--bootstrap-token", database_url=empty_database_url) as server:
         assert TOKEN_LINE.findall(server.log.read_text()) == []
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from stoplist import migrate
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist.models import Entry
 from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
@@ -39,9 +38,8 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'stoplist.db'}"
-    migrate.upgrade(url)
+def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_path: Path, database_url: str):
+    url = database_url
     engine = create_db_engine(url)
     session_factory = create_session_factory(engine)
     upload = tmp_path / "numbers.csv"

@@ -17,6 +17,10 @@ class Entry(Base):
         # Serves the default listing, newest first, and its tie-breaker.
         Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
         Index("ix_blacklist_entries_account_expire", "account_id", "expire_at"),
+        # `q` (LIKE '%digits%') on PostgreSQL: trigrams (migration 0003; SQLite has no equivalent).
+        Index(
+            "ix_blacklist_entries_phone_trgm", "phone_number", postgresql_using="gin", postgresql_ops={"phone_number": "gin_trgm_ops"}
+        ).ddl_if(dialect="postgresql"),
         # Never reuse the id of a deleted entry: a stale DELETE /{id} must not hit another number.
         {"sqlite_autoincrement": True},
     )

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -35,6 +35,14 @@ class EntryCreate(BaseModel):
         description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
         examples=["2026-12-01T00:00:00Z"],
     )
+
+    @field_validator("phone_number", mode="before")
+    @classmethod
+    def _text_or_integer(cls, value: object) -> object:
+        # A JSON float such as 4850000002.0 is no spelling of a number: its '.0' would read as digits.
+        if isinstance(value, (bool, float)):
+            raise ValueError("phone_number must be a string (or an integer of digits)")
+        return value
 
 
 class EntryPublic(BaseModel):

@@ -1,7 +1,7 @@
 """May I message this number? One number with its entry, or up to 10,000 at once."""
 
 from stoplist.blacklist.phone import normalize_phone_number
-from stoplist.checks.repository import EntryRow, SqliteLookup
+from stoplist.checks.repository import EntryRow, Lookup
 from stoplist.db import utcnow
 from stoplist.errors import InvalidPhoneNumber
 
@@ -12,14 +12,14 @@ def entry_json(row: EntryRow) -> dict:
     return {"id": str(row[0]), "phone_number": row[1], "expire_at": row[2], "created_at": row[3]}
 
 
-async def check_one(*, lookup: SqliteLookup, account_id: int, raw: str, default_region: str | None) -> dict:
+async def check_one(*, lookup: Lookup, account_id: int, raw: str, default_region: str | None) -> dict:
     """Whether a number is on the account's list right now, with its entry."""
     number = normalize_phone_number(raw, default_region=default_region)
     row = await lookup.entry(account_id, number, utcnow())
     return {"phone_number": number, "blacklisted": row is not None, "entry": None if row is None else entry_json(row)}
 
 
-async def check_many(*, lookup: SqliteLookup, account_id: int, inputs: list, default_region: str | None) -> list[dict]:
+async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_region: str | None) -> list[dict]:
     """One result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
     numbers = [_readable(item, default_region) for item in inputs]
     listed = await lookup.listed(account_id, list({number for number in numbers if number is not None}), utcnow())

@@ -33,9 +33,10 @@ class JobRepository:
 
     def claimable(self, *, stale_before: datetime, limit: int = 10) -> list[tuple[str, str, str, int]]:
         """(id, kind, status, attempts) of queued jobs and of running ones whose worker stopped beating, oldest first."""
-        rows = self.session.execute(
-            select(Job.id, Job.kind, Job.status, Job.attempts).where(_claimable(stale_before)).order_by(Job.created_at, Job.id).limit(limit)
-        )
+        statement = select(Job.id, Job.kind, Job.status, Job.attempts).where(_claimable(stale_before)).order_by(Job.created_at, Job.id).limit(limit)
+        # PostgreSQL: rows another worker is claiming right now are skipped instead of waited for
+        # (SQLite has one writer at a time and ignores this); the compare-and-set decides either way.
+        rows = self.session.execute(statement.with_for_update(skip_locked=True))
         return [tuple(row) for row in rows]
 
     def try_claim(self, *, job_id: str, attempts: int, stale_before: datetime, worker_id: str, now: datetime) -> bool:

@@ -1,0 +1,66 @@
+"""Every revision goes up, down and up again, on SQLite and on PostgreSQL, and ends where the models are."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from stoplist import migrate
+from stoplist.db import Base, create_db_engine
+
+
+def revisions(url: str) -> list[str]:
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def tables(url: str) -> set[str]:
+    engine = create_db_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_every_revision_walks_up_down_and_up_again(empty_database_url: str):
+    url = empty_database_url
+    steps = revisions(url)
+    assert steps[0] == "0001"
+
+    for index, revision in enumerate(steps):
+        migrate.upgrade(url, revision)
+        assert migrate.current_revision(url) == revision
+        migrate.downgrade(url, steps[index - 1] if index else "base")
+        migrate.upgrade(url, revision)
+        assert migrate.current_revision(url) == revision
+
+    migrate.downgrade(url, "base")
+    assert migrate.current_revision(url) is None
+    assert tables(url) == set()
+    migrate.upgrade(url)
+    assert migrate.current_revision(url) == migrate.head_revision(url)
+
+
+def test_head_matches_the_models(empty_database_url: str):
+    migrate.upgrade(empty_database_url)
+    engine = create_db_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            options = {"compare_type": True, "include_object": migrate.include_object_for(connection.dialect.name)}
+            differences = compare_metadata(MigrationContext.configure(connection, opts=options), Base.metadata)
+    finally:
+        engine.dispose()
+
+    assert differences == []
+
+
+def test_postgresql_search_by_part_of_a_number_has_a_trigram_index(database_url: str, backend: str):
+    if backend != "postgresql":
+        pytest.skip("SQLite has no trigram index; its q scans the (account_id, phone_number) index")
+    engine = create_db_engine(database_url)
+    try:
+        indexes = {index["name"] for index in inspect(engine).get_indexes("blacklist_entries")}
+    finally:
+        engine.dispose()
+    assert "ix_blacklist_entries_phone_trgm" in indexes
