@@ -6,13 +6,13 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: bootstrap run test openapi clean
+.PHONY: bootstrap run test bench openapi clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stoplist needs Python 3.11 or newer; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $(STAMP)
 
 ## bootstrap: create .venv and install Stoplist with its test tools
@@ -25,6 +25,10 @@ run: bootstrap
 ## test: run the whole suite
 test: bootstrap
 	$(BIN)/python -m pytest
+
+## bench: measure against bare baselines (1,000,000 rows) and rewrite docs/benchmarks.md
+bench: bootstrap
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## openapi: rewrite openapi/openapi.json from the app
 openapi: bootstrap

@@ -25,6 +25,7 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     log: Path
+    process: subprocess.Popen | None = None
     # Prefixed to account names, so tests sharing one server never share an account.
     namespace: str = ""
 
@@ -61,14 +62,15 @@ def running_server(directory: Path, *serve_args: str, database_url: str, env: di
             [sys.executable, "-m", "stoplist", "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-        server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, log=log_path)
+        server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, log=log_path, process=process)
         try:
             _wait_until_answering(process, server)
             yield server
         finally:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
 

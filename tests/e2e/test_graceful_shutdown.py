@@ -1,0 +1,63 @@
+"""Stopping `stoplist serve` with SIGTERM: in-flight requests finish, the running job goes back to the queue."""
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from stoplist.db import create_db_engine, create_session_factory
+from stoplist.jobs.models import QUEUED, Job
+from tests.e2e.conftest import running_server
+
+ROWS = 100_000
+
+
+def job(session_factory, job_id: str) -> Job:
+    with session_factory() as session:
+        return session.get(Job, job_id)
+
+
+def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_queue(tmp_path: Path, database_url: str):
+    engine = create_db_engine(database_url)
+    session_factory = create_session_factory(engine)
+    body = ("phone_number\n" + "".join(f"+48{500000000 + i}\n" for i in range(ROWS))).encode()
+    with running_server(tmp_path, database_url=database_url, env={"STOPLIST_WORKER_POLL_INTERVAL": "0.05"}) as server:
+        headers = {"Authorization": f"Bearer {server.create_token()}", "Content-Type": "text/csv"}
+        running = httpx.post(f"{server.base_url}/blacklist/phone_numbers/imports", content=body, headers=headers, timeout=60).json()["id"]
+        deadline = time.monotonic() + 60
+        while json.loads(job(session_factory, running).progress).get("rows", 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        sent_first_part = threading.Event()
+        answer: dict[str, object] = {}
+
+        def slow_body():
+            yield b"phone_number\n+447400123456\n"
+            sent_first_part.set()
+            time.sleep(1.0)  # the server is told to stop while this upload is still arriving
+            yield b"+447400123457\n"
+
+        def upload() -> None:
+            response = httpx.post(f"{server.base_url}/blacklist/phone_numbers/imports", content=slow_body(), headers=headers, timeout=60)
+            answer["status"] = response.status_code
+            answer["id"] = response.json().get("id")
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert sent_first_part.wait(30)
+        time.sleep(0.1)
+        server.process.send_signal(signal.SIGTERM)
+        uploader.join(timeout=60)
+        # uvicorn drains, shuts down, then re-raises the signal: -SIGTERM is its normal graceful exit.
+        assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+
+    assert answer["status"] == 202, "the upload in flight when the server was told to stop must be answered"
+    assert job(session_factory, answer["id"]).status == QUEUED, "an accepted upload waits in the queue for the next worker"
+    stopped = job(session_factory, running)
+    assert stopped.status == QUEUED, "a stopped worker must put its job back, not leave it running"
+    assert stopped.worker_id is None
+    assert 0 < json.loads(stopped.progress)["rows"] < ROWS
+    engine.dispose()
