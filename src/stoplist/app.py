@@ -20,6 +20,7 @@ from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
 from stoplist.errors import ErrorBody, install_error_handlers
+from stoplist.ops import install_ops
 
 DESCRIPTION = """A self-hosted blacklist (suppression list) for SMS senders, wire-compatible with SMSAPI's Blacklist API.
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports_router)
     app.include_router(blacklist_router)
     app.include_router(files_router)
+    install_ops(app)
     app.add_middleware(TrailingSlash)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -14,6 +14,7 @@ from stoplist import migrate as migrations
 from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
+from stoplist.ops import configure_logging, uvicorn_log_config
 from stoplist.db import create_db_engine, create_session_factory, transaction
 from stoplist.auth.models import AccessToken
 from stoplist.blacklist.schemas import format_timestamp
@@ -58,7 +59,10 @@ def serve(
     migrations.upgrade(settings.database_url)
     if bootstrap_token:
         _print_first_token()
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, access_log=access_log)
+    configure_logging(settings.log_format)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format)
+    )
 
 
 def _print_first_token() -> None:
@@ -127,6 +131,7 @@ def worker() -> None:
     from stoplist.jobs.runners import create_worker
 
     settings = get_settings()
+    configure_logging(settings.log_format)
     migrations.upgrade(settings.database_url)
     engine = create_db_engine(settings.database_url)
     job_worker = create_worker(create_session_factory(engine), settings)

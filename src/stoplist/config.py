@@ -1,6 +1,7 @@
 """Settings, read from `STOPLIST_*` environment variables."""
 
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
 from datetime import timedelta
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STOPLIST_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Logs on standard error: "text" (readable lines) or "json" (one JSON object per line).
+    log_format: Literal["text", "json"] = "text"
     default_region: str | None = None
     # The check endpoints remember tokens this long; a revoked token is refused within it.
     token_cache_seconds: float = Field(default=5.0, ge=0)
@@ -42,6 +45,11 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown region {value!r}: use an ISO 3166-1 alpha-2 code such as PL or GB")
         return region
 
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("file_retention", "job_timeout", mode="before")
     @classmethod

@@ -3,8 +3,10 @@
 A probe must answer quickly even when the database does not: an unreachable Postgres host
 can take minutes to refuse a connection. So every read runs in its own daemon thread, at
 most one per kind at a time (callers arriving while one is in flight share its result), and
-callers wait for it only `timeout` seconds. A hung database then holds one thread per kind,
-never a thread of the server's pool, and never delays the process's exit.
+callers wait for it at most `timeout` seconds. A hung database then holds one daemon thread
+per kind, not one per probe; it never keeps the server's own threads past the timeout, and
+never delays the process's exit. On PostgreSQL the query itself is also bounded by a
+statement_timeout.
 """
 
 import asyncio
@@ -22,8 +24,6 @@ from stoplist.blacklist.models import Entry
 from stoplist.jobs.models import FAILED, QUEUED, Job
 
 T = TypeVar("T")
-
-DEFAULT_TIMEOUT = 2.0
 
 
 class DatabaseUnavailable(Exception):
@@ -104,7 +104,7 @@ def _connect(engine: Engine, timeout: float) -> Connection:
     return connection
 
 
-def read_revisions(engine: Engine, timeout: float = DEFAULT_TIMEOUT) -> list[str] | None:
+def read_revisions(engine: Engine, timeout: float) -> list[str] | None:
     """The revisions in alembic_version (sorted), or None when the table does not exist."""
     with _connect(engine, timeout) as connection:
         try:
@@ -138,7 +138,7 @@ class Snapshot:
     read_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-def read_snapshot(engine: Engine, timeout: float = DEFAULT_TIMEOUT) -> Snapshot:
+def read_snapshot(engine: Engine, timeout: float) -> Snapshot:
     now = datetime.now(timezone.utc)
     hour_ago = now - timedelta(hours=1)
     jobs_query = select(

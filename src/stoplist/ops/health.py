@@ -44,9 +44,9 @@ async def readyz(request: Request) -> JSONResponse:
     ops = request.app.state.ops
     error: BaseException | None = None
     try:
-        reason = _not_ready_reason(await ops.revisions.wait_async(ops.timeout), ops.head)
+        reason = _not_ready_reason(await ops.revisions.wait_async(ops.ready_timeout), ops.head)
     except TimeoutError:
-        reason = f"the database did not answer within {ops.timeout:g} s"
+        reason = f"the database did not answer within {ops.ready_timeout:g} s"
     except DatabaseUnavailable as exc:
         reason, error = f"the database is {exc.summary}; the server log has the details", exc.__cause__ or exc
     except Exception as exc:  # noqa: BLE001 - a probe answers 503, never 500

@@ -12,7 +12,6 @@ as a dict for `uvicorn.run(..., log_config=...)`, which otherwise installs uvico
 
 import json
 import logging
-import logging.config
 import sys
 from datetime import datetime, timezone
 from typing import Any

@@ -9,8 +9,8 @@ import logging
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import accumulate
 from datetime import datetime
+from itertools import accumulate
 from time import perf_counter
 from typing import Any
 
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stoplist import __version__
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING
-from stoplist.ops.database import DatabaseUnavailable, SingleFlight, Snapshot
+from stoplist.ops.database import SingleFlight, Snapshot
 
 log = logging.getLogger("stoplist.ops")
 
@@ -52,9 +52,10 @@ class _RouteStats:
 class HttpMetrics:
     """Request counts and durations, labelled by method, route template and status.
 
-    The hot path is a dict lookup, a bisect and three additions under a lock (about 1 µs);
-    prometheus-client's labelled Counter and Histogram cost about 3 µs per request for the same,
-    so this class keeps the numbers itself and is the registry's collector for them."""
+    The hot path is a dict lookup, a bisect and three additions under a lock (about 0.5 µs);
+    prometheus-client's labelled Counter and Histogram, even with their children cached, took
+    about 3 µs per request for the same, so this class keeps the numbers itself and is the
+    registry's collector for them (prometheus-client still renders the exposition)."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -146,6 +147,7 @@ class DatabaseCollector:
     def __init__(self, snapshots: SingleFlight[Snapshot], timeout: float) -> None:
         self.snapshots = snapshots
         self.timeout = timeout
+        self._failing = False  # log when reading starts or stops failing, not on every scrape
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -154,16 +156,17 @@ class DatabaseCollector:
         )
         try:
             snapshot = self.snapshots.wait(self.timeout)
-        except (TimeoutError, DatabaseUnavailable) as exc:
-            log.warning("metrics: could not read the database: %s", getattr(exc, "summary", None) or f"no answer within {self.timeout:g} s")
+        except Exception as exc:  # noqa: BLE001 - a scrape must still serve the HTTP metrics
+            if not self._failing:
+                reason = f"no answer within {self.timeout:g} s" if isinstance(exc, TimeoutError) else getattr(exc, "summary", type(exc).__name__)
+                log.warning("metrics: could not read the database: %s", reason, exc_info=None if isinstance(exc, TimeoutError) else exc)
+                self._failing = True
             up.add_metric([], 0)
             yield up
             return
-        except Exception:  # noqa: BLE001 - a scrape must still serve the HTTP metrics
-            log.exception("metrics: could not read the database")
-            up.add_metric([], 0)
-            yield up
-            return
+        if self._failing:
+            log.info("metrics: reading the database again")
+            self._failing = False
         up.add_metric([], 1)
         yield up
         yield GaugeMetricFamily(
