@@ -31,6 +31,10 @@ class SqliteLookup:
         database = make_url(normalize_url(database_url)).database or ":memory:"
         self.connection = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=10)
         self.connection.execute("PRAGMA query_only=1")
+        # Lookups walk the (account_id, phone_number) index of a list of millions: map the file
+        # into memory and keep a large page cache instead of copying pages in on every query.
+        self.connection.execute("PRAGMA mmap_size=1073741824")
+        self.connection.execute("PRAGMA cache_size=-65536")
 
     async def close(self) -> None:
         self.connection.close()

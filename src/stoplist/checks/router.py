@@ -75,8 +75,8 @@ async def check_many(request: Request) -> Response:
         raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
     if len(inputs) > service.MAX_NUMBERS:
         raise PayloadTooLarge("too_many_numbers", f"At most {service.MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
-    results = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
-    return _json({"results": results})
+    answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
+    return Response(answer, media_type="application/json")
 
 
 async def _bounded_body(request: Request) -> bytes:

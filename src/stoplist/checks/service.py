@@ -1,5 +1,7 @@
 """May I message this number? One number with its entry, or up to 10,000 at once."""
 
+import json
+
 from stoplist.blacklist.phone import normalize_phone_number
 from stoplist.checks.repository import EntryRow, Lookup
 from stoplist.db import utcnow
@@ -19,14 +21,25 @@ async def check_one(*, lookup: Lookup, account_id: int, raw: str, default_region
     return {"phone_number": number, "blacklisted": row is not None, "entry": None if row is None else entry_json(row)}
 
 
-async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_region: str | None) -> list[dict]:
-    """One result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
+async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_region: str | None) -> str:
+    """The JSON answer: one result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
     numbers = [_readable(item, default_region) for item in inputs]
     listed = await lookup.listed(account_id, list({number for number in numbers if number is not None}), utcnow())
-    return [
-        {"input": item, "phone_number": number, "valid": number is not None, "blacklisted": number in listed}
-        for item, number in zip(inputs, numbers)
-    ]
+    # Written by hand: for 10,000 results this is a good part of the request's cost.
+    parts = []
+    for item, number in zip(inputs, numbers):
+        if number is None:
+            parts.append(f'{{"input":{_json_value(item)},"phone_number":null,"valid":false,"blacklisted":false}}')
+        else:
+            blacklisted = "true" if number in listed else "false"
+            parts.append(f'{{"input":{_json_value(item)},"phone_number":"{number}","valid":true,"blacklisted":{blacklisted}}}')
+    return '{"results":[' + ",".join(parts) + "]}"
+
+
+def _json_value(item: object) -> str:
+    if type(item) is str and item.isascii() and item.isprintable() and '"' not in item and "\\" not in item:
+        return f'"{item}"'
+    return json.dumps(item, ensure_ascii=False)
 
 
 def _readable(item: object, default_region: str | None) -> str | None:
