@@ -14,6 +14,7 @@ from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
+from stoplist.downloads import AUTH_ERRORS
 from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, UnsupportedMediaType, ValidationFailed, validation_error
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
@@ -23,8 +24,7 @@ router = APIRouter(prefix="/blacklist/phone_numbers", tags=["blacklist"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid input (`validation_error`, `invalid_phone_number`, ...)."},
-    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
-    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+    **AUTH_ERRORS,
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such entry on your list."}}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from stoplist.checks import service
 from stoplist.checks.schemas import BulkCheckRequest, BulkCheckResult, CheckResult
+from stoplist.downloads import AUTH_ERRORS
 from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
@@ -21,8 +22,7 @@ SCOPE = "blacklist"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "`invalid_phone_number`, `validation_error` or `malformed_body`."},
-    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
-    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+    **AUTH_ERRORS,
 }
 
 

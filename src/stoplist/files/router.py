@@ -4,9 +4,10 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from stoplist.auth.deps import BlacklistPrincipal
+from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody, ExportFailed, FileNotFound
 from stoplist.exports.runner import KIND
 from stoplist.files.repository import FileRepository
@@ -20,8 +21,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The export, as CSV."},
     202: {"model": FilePending, "description": "Not ready yet: poll again."},
     204: {"description": "The export finished and nothing matched."},
-    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
-    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+    **AUTH_ERRORS,
     404: {"model": ErrorBody, "description": "No such file on your account, or it was removed after the retention period."},
     500: {"model": ErrorBody, "description": "The export job failed (`export_failed`)."},
 }
@@ -29,10 +29,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{file_id}", response_class=Response, responses=_RESPONSES, summary="Download an x-async export")
 def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> Response:
-    session = request.app.state.session_factory()
-    streaming = False
-    try:
-        job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=KIND)
+    with streaming_session(request.app.state.session_factory) as reader:
+        job = JobRepository(reader.session).get(account_id=principal.account_id, job_id=file_id, kind=KIND)
         if job is None:
             raise FileNotFound()
         if job.status == FAILED:
@@ -41,18 +39,4 @@ def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> R
             return JSONResponse(FilePending(status=job.status).model_dump(), status_code=202)
         if job.output_file_id is None or json.loads(job.progress).get("bytes", 0) == 0:
             return Response(status_code=204)
-        chunks = FileRepository(session).chunks(file_id=job.output_file_id)
-
-        def stream():
-            try:
-                yield from chunks
-            finally:
-                session.close()
-
-        headers = {"Content-Disposition": f'attachment; filename="blacklist-{file_id}.csv"'}
-        response = StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
-        streaming = True
-        return response
-    finally:
-        if not streaming:
-            session.close()
+        return reader.csv(FileRepository(reader.session).chunks(file_id=job.output_file_id), f"blacklist-{file_id}.csv")

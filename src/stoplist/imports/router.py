@@ -2,15 +2,16 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction
+from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody, ImportNotFound
 from stoplist.imports import service
 from stoplist.imports.schemas import ImportStatus, RejectedRow
@@ -22,8 +23,7 @@ router = APIRouter(prefix="/blacklist/phone_numbers/imports", tags=["imports"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Not CSV text (`invalid_csv`), or no `import` field."},
-    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
-    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+    **AUTH_ERRORS,
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such import on your account."}}
 
@@ -80,32 +80,20 @@ def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: st
     summary="Every rejected row of an import, as CSV",
 )
 def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id: str) -> StreamingResponse:
-    session: Session = request.app.state.session_factory()
-    streaming = False
-    try:
-        jobs = JobRepository(session)
+    with streaming_session(request.app.state.session_factory) as reader:
+        jobs = JobRepository(reader.session)
         if jobs.get(account_id=principal.account_id, job_id=import_id, kind=service.KIND) is None:
             raise ImportNotFound()
-        rows = jobs.rejection_rows(job_id=import_id)
+        return reader.csv(_rejections_csv(jobs.rejection_rows(job_id=import_id)), f"import-{import_id}-errors.csv")
 
-        def stream():
-            try:
-                buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\n")
-                writer.writerow(("line", "value", "message"))
-                for partition in rows.partitions():
-                    writer.writerows(partition)
-                    yield buffer.getvalue().encode()
-                    buffer.seek(0)
-                    buffer.truncate()
-                yield buffer.getvalue().encode()
-            finally:
-                session.close()
 
-        headers = {"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'}
-        response = StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
-        streaming = True
-        return response
-    finally:
-        if not streaming:
-            session.close()
+def _rejections_csv(rows) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("line", "value", "message"))
+    for partition in rows.partitions():
+        writer.writerows(partition)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
