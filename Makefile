@@ -28,6 +28,7 @@ test: bootstrap
 
 ## bench: measure against bare baselines (1,000,000 rows) and rewrite docs/benchmarks.md
 bench: bootstrap
+	@bash bench/tools.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## openapi: rewrite openapi/openapi.json from the app
