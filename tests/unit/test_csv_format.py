@@ -490,3 +490,12 @@ def test_a_huge_line_without_line_ends_takes_constant_memory():
 def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
     for part in parts:
         yield from part
+
+
+def test_rows_in_the_exports_layout_are_marked_as_e164_and_others_are_not():
+    exported_with_header = list(read_rows(io.BytesIO(b"id,phone_number,expire_at,created_at\n7,48500000000,,2026-11-25T10:00:00Z\n")))
+    exported_without_header = list(read_rows(io.BytesIO(b"7,48500000000,,2026-11-25T10:00:00Z\n")))
+    plain = list(read_rows(io.BytesIO(b"phone_number,expire_at\n48500000000,\n500000000\n")))
+
+    assert [row.exported for row in exported_with_header + exported_without_header] == [True, True]
+    assert [row.exported for row in plain] == [False, False]

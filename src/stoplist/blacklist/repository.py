@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,19 +76,19 @@ class EntryRepository:
         listed = [number for number in numbers if number in known and (known[number] is None or known[number] > now)]
         lapsed = [number for number in numbers if number in known and number not in listed]
         table = Entry.__table__
-        if fresh:
-            dialect = {"sqlite": sqlite, "postgresql": postgresql}[self.session.get_bind().dialect.name]
-            insert = dialect.insert(table)
-            # A number added by someone else since the lookup just gets its expiry replaced.
-            insert = insert.on_conflict_do_update(index_elements=[table.c.account_id, table.c.phone_number], set_={"expire_at": insert.excluded.expire_at})
-            self.session.execute(insert, [{"account_id": account_id, "phone_number": n, "expire_at": entries[n], "created_at": now} for n in fresh])
-        match = (table.c.account_id == account_id) & (table.c.phone_number == bindparam("number"))
-        if listed:
-            self.session.execute(table.update().where(match).values(expire_at=bindparam("expiry")), [{"number": n, "expiry": entries[n]} for n in listed])
-        if lapsed:
-            self.session.execute(
-                table.update().where(match).values(expire_at=bindparam("expiry"), created_at=now), [{"number": n, "expiry": entries[n]} for n in lapsed]
-            )
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}[self.session.get_bind().dialect.name]
+        insert = dialect.insert(table)
+        lapsed_before = or_(table.c.expire_at.is_(None), table.c.expire_at > now).is_(False)
+        # One upsert for every number, so a row deleted or purged since the lookup is simply inserted
+        # again; an entry that had lapsed is listed anew. Sorted, so concurrent imports lock rows in
+        # the same order and cannot deadlock.
+        insert = insert.on_conflict_do_update(
+            index_elements=[table.c.account_id, table.c.phone_number],
+            set_={"expire_at": insert.excluded.expire_at, "created_at": case((lapsed_before, insert.excluded.created_at), else_=table.c.created_at)},
+        )
+        rows = [{"account_id": account_id, "phone_number": n, "expire_at": entries[n], "created_at": now} for n in sorted(numbers)]
+        if rows:
+            self.session.execute(insert, rows)
         return len(fresh) + len(lapsed), len(listed)
 
     def _expiries(self, account_id: int, numbers: list[str]) -> dict[str, datetime | None]:

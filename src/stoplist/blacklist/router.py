@@ -27,6 +27,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such entry on your list."}}
+# Databases count rows in signed 64-bit integers.
+MAX_OFFSET = 2**63 - 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _ENTRY_CREATE_SCHEMA = {"$ref": "#/components/schemas/EntryCreate"}
 
@@ -51,7 +53,7 @@ async def read_entry_create(request: Request) -> EntryCreate:
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             fields = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedBody("The body is not valid JSON.") from None
         if not isinstance(fields, dict):
             raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
@@ -82,9 +84,9 @@ def list_entries(
     repository: RepositoryDep,
     request: Request,
     q: Annotated[str | None, Query(description="Part of a number: entries whose digits contain it.")] = None,
-    offset: Annotated[int, Query(ge=0, description="How many matching entries to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip.")] = 0,
     limit: Annotated[
-        int | None, Query(ge=1, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}. For CSV: no default (the whole list) and no maximum.")
+        int | None, Query(ge=1, le=MAX_OFFSET, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}. For CSV: no default (the whole list) and no maximum.")
     ] = None,
     order_by: Annotated[EntryOrder, Query(alias="orderBy", description="Sort key; '-' for descending.")] = EntryOrder.created_at_desc,
     accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,

@@ -66,8 +66,8 @@ async def check_many(request: Request) -> Response:
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")
     body = await _bounded_body(request)
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         raise MalformedBody("The body is not valid JSON.") from None
     inputs = document.get("phone_numbers") if isinstance(document, dict) else None
     if not isinstance(inputs, list):
@@ -77,6 +77,10 @@ async def check_many(request: Request) -> Response:
         raise PayloadTooLarge("too_many_numbers", f"At most {service.MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
     answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
     return Response(answer, media_type="application/json")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def _bounded_body(request: Request) -> bytes:

@@ -39,7 +39,8 @@ async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_r
 def _json_value(item: object) -> str:
     if type(item) is str and item.isascii() and item.isprintable() and '"' not in item and "\\" not in item:
         return f'"{item}"'
-    return json.dumps(item, ensure_ascii=False)
+    # ASCII escapes keep unpaired surrogates and control characters valid in the answer.
+    return json.dumps(item, ensure_ascii=True)
 
 
 def _readable(item: object, default_region: str | None) -> str | None:

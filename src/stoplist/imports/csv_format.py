@@ -9,7 +9,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 # The export's header row; a file with it (or without any header) imports back as is.
@@ -53,6 +53,8 @@ class CsvRow:
     line: int
     phone_number: str
     expire_at: str | None
+    # In the export's layout: the number is E.164 digits, to be read as international whatever the region.
+    exported: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,7 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
     delimiter = ";" if ";" in first else ","
     reader = csv.reader(lines, delimiter=delimiter)
     columns: tuple[int, int | None] | None = None
+    exported_header = False
     seen_first_row = False
     while True:
         lines.start_row()
@@ -152,9 +155,10 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
             if not seen_first_row:
                 columns = _header_columns(stripped)
                 if columns is not None:
+                    exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
                     seen_first_row = True
                     continue
-            yield _row(line, cells, stripped, columns, delimiter)
+            yield _row(line, cells, stripped, columns, delimiter, exported_header)
         seen_first_row = True
 
 
@@ -173,7 +177,7 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
 
 
 def _row(
-    line: int, cells: list[str], stripped: list[str], columns: tuple[int, int | None] | None, delimiter: str
+    line: int, cells: list[str], stripped: list[str], columns: tuple[int, int | None] | None, delimiter: str, exported_header: bool
 ) -> CsvRow | RowError:
     value = delimiter.join(cells)[:MAX_VALUE_CHARS]
     if any("\x00" in cell for cell in cells):
@@ -204,7 +208,8 @@ def _row(
     for name, cell in (("phone_number", number), ("expire_at", expire)):
         if len(cell) > MAX_CELL_CHARS:
             return RowError(line, value, f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
-    return CsvRow(line, number, expire or None)
+    exported = exported_header if columns is not None else len(cells) == len(HEADER)
+    return CsvRow(line, number, expire or None, exported)
 
 
 class _RowTooLong(Exception):

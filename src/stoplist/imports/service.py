@@ -87,7 +87,10 @@ def import_rows(
                 rejected.append((item.line, item.value, item.message))
                 continue
             try:
-                number = normalize_phone_number(item.phone_number, default_region=default_region)
+                raw = item.phone_number
+                if item.exported and raw.isdigit():
+                    raw = "+" + raw  # Stoplist's own export: E.164 digits, whatever the default region
+                number = normalize_phone_number(raw, default_region=default_region)
                 expire_at = parse_expire_at(item.expire_at, now=now)
             except (InvalidPhoneNumber, InvalidExpiry) as exc:
                 rejected.append((item.line, _value(item), exc.message))

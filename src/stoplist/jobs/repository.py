@@ -1,6 +1,7 @@
 """All SQL about jobs: queueing, claiming with compare-and-set, leases, retention."""
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -8,6 +9,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, ImportRejection, Job
+
+
+JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _claimable(stale_before: datetime):
@@ -29,6 +33,8 @@ class JobRepository:
         return job
 
     def get(self, *, account_id: int, job_id: str, kind: str) -> Job | None:
+        if not JOB_ID.fullmatch(job_id):
+            return None  # not one of ours (and PostgreSQL refuses some strings, such as NUL bytes)
         return self.session.scalar(select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.kind == kind))
 
     def claimable(self, *, stale_before: datetime, limit: int = 10) -> list[tuple[str, str, str, int]]:
@@ -73,6 +79,10 @@ class JobRepository:
 
     def fail(self, *, job_id: str, worker_id: str, now: datetime, code: str, message: str) -> bool:
         return self._owned_update(job_id, worker_id, status=FAILED, finished_at=now, error_code=code, error_message=message)
+
+    def retry(self, *, job_id: str, worker_id: str) -> bool:
+        """Put a job back in the queue after a passing database error; the attempt counts."""
+        return self._owned_update(job_id, worker_id, status=QUEUED, worker_id=None, heartbeat_at=None)
 
     def release(self, *, job_id: str, worker_id: str) -> bool:
         """Put a job back in the queue (a graceful shutdown), without spending an attempt."""

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from stoplist.blacklist.repository import EntryRepository
@@ -146,6 +147,17 @@ class Worker:
         except LeaseLost:
             log.warning("job %s was taken over by another worker", job.id)
             return
+        except OperationalError as exc:
+            # Deadlocks, lock timeouts, a dropped connection: worth another attempt, up to the limit.
+            if job.attempts < self.settings.job_max_attempts:
+                log.warning("job %s hit a database error (%s); queued again", job.id, type(exc.orig).__name__)
+                self._settle(lambda repository: repository.retry(job_id=job.id, worker_id=self.worker_id))
+                return
+            log.exception("job %s failed on a database error", job.id)
+            message = f"The job stopped on a database error ({type(exc.orig).__name__}) {job.attempts} times."
+            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code="database_error", message=message))
+            self._discard_input(job)
+            return
         except JobFailed as exc:
             self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=exc.code, message=exc.message))
             self._discard_input(job)
@@ -191,7 +203,9 @@ def purge_expired(session_factory: sessionmaker[Session], settings: Settings) ->
     with session_factory() as session:
         jobs = JobRepository(session)
         expired = jobs.finished_before(utcnow() - settings.file_retention)
-        FileRepository(session).delete(file_ids=[file_id for job in expired for file_id in (job.input_file_id, job.output_file_id) if file_id])
+        # An export that failed half-way has its file only in its progress.
+        files = {file_id for job in expired for file_id in (job.input_file_id, job.output_file_id, json.loads(job.progress or "{}").get("file_id")) if file_id}
+        FileRepository(session).delete(file_ids=sorted(files))
         jobs.delete(job_ids=[job.id for job in expired])
         session.commit()
         return len(expired)

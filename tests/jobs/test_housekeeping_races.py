@@ -1,0 +1,57 @@
+"""Imports racing deletes and purges, and purges of what failed jobs leave behind."""
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from stoplist.auth.repository import AuthRepository
+from stoplist.blacklist.models import Entry
+from stoplist.blacklist.repository import EntryRepository
+from stoplist.config import Settings
+from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
+from stoplist.files.models import StoredFile
+from stoplist.files.repository import FileRepository
+from stoplist.jobs.models import FAILED, Job
+from stoplist.jobs.repository import JobRepository
+from stoplist.jobs.worker import purge_expired
+
+
+def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_the_same(database_url, monkeypatch):
+    engine = create_db_engine(database_url)
+    factory = create_session_factory(engine)
+    now = utcnow()
+    with transaction(factory) as session:
+        account = AuthRepository(session).add_account("a", created_at=now).id
+    stale_view = {"48500000007": now - timedelta(seconds=5)}  # what the lookup saw: a lapsed entry, since purged
+    monkeypatch.setattr(EntryRepository, "_expiries", lambda self, account_id, numbers: stale_view)
+
+    with transaction(factory) as session:
+        added, updated = EntryRepository(session).upsert_many(account_id=account, entries={"48500000007": None}, now=now)
+
+    with factory() as session:
+        entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))
+    assert (added, updated) == (1, 0)
+    assert entry is not None and entry.is_live(now)
+    engine.dispose()
+
+
+def test_purging_a_failed_export_removes_the_file_it_had_started(database_url):
+    engine = create_db_engine(database_url)
+    factory = create_session_factory(engine)
+    with transaction(factory) as session:
+        account = AuthRepository(session).add_account("a", created_at=utcnow()).id
+        partial = FileRepository(session).create(account_id=account, kind="export", now=utcnow())
+        FileRepository(session).append(file_id=partial.id, data=b"id,phone_number\n")
+        job = JobRepository(session).enqueue(account_id=account, kind="export", params={})
+        session.flush()
+        session.execute(
+            update(Job).where(Job.id == job.id).values(status=FAILED, progress=json.dumps({"file_id": partial.id}), finished_at=utcnow() - timedelta(days=2))
+        )
+
+    assert purge_expired(factory, Settings(database_url=database_url)) == 1
+
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+    engine.dispose()
