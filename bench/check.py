@@ -1,0 +1,479 @@
+"""The send-time gate: GET and POST /blacklist/check under wrk and hey, against a bare FastAPI endpoint and bare phonenumbers.parse."""
+
+import csv
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import phonenumbers
+import psutil
+
+import fill
+from databases import SQLITE, Database
+from harness import AtLeastTimes, BenchmarkFailed, Config, Reported, Row, Section, say, step
+from live_server import LiveServer
+
+NAME = "check"
+TITLE = "The send-time gate: GET and POST /blacklist/check"
+
+HERE = Path(__file__).resolve().parent
+BARE_APP = HERE / "bare_app.py"
+WRK_ONE = HERE / "wrk" / "check_one.lua"
+WRK_BULK = HERE / "wrk" / "check_bulk.lua"
+CHECK = "/blacklist/check"
+
+SAMPLE_LISTED = 5_000  # numbers on the list that the load asks about …
+SAMPLE_UNLISTED = 5_000  # … and numbers that are not, shuffled together
+BATCH = 1_000  # numbers per bulk request
+ROUNDS = 3  # measured rounds of each wrk figure, alternating servers; the best one counts
+SECONDS = 10  # one wrk round
+WARMUP_SECONDS = 2  # an unmeasured wrk run on each server first
+CONNECTIONS = 64  # wrk -c for single checks
+BULK_CONNECTIONS = 8  # wrk -c for bulk checks (one worker: more would only queue)
+WRK_TIMEOUT = "5s"
+HEY_SECONDS = 10
+HEY_WORKER_RATE = 100  # requests/s per hey worker at most; the worker count follows from the rate
+VERIFY_EACH = 50  # listed and unlisted numbers checked one by one before any load
+STOPLIST_OPTIONS = {"serve_args": ["--no-access-log"], "env": {"STOPLIST_SERVE_WORKER": "false"}}
+
+METHOD = f"""\
+On this machine's two cores, with nothing pinned: a `stoplist serve` (one process, one
+uvicorn worker, `--no-access-log`, `STOPLIST_SERVE_WORKER=false`) on a fresh database (a SQLite
+file, or a database in the run's PostgreSQL cluster: see Databases above), and beside it the
+baseline server `bench/bare_app.py`: bare FastAPI with one `async def` route at the same path,
+`GET {CHECK}`, returning the constant
+`{{"phone_number": "48500000000", "blacklisted": false, "entry": null}}`. Both are started by
+`uvicorn.run` from the same virtualenv with the same arguments (loop and http `auto`, that is
+uvloop and httptools, both listed under Machine; one worker; proxy headers on; access log off).
+Both run throughout; only the one under load is busy.
+
+{fill.METHOD}
+
+**The numbers asked about.** {SAMPLE_LISTED:,} numbers drawn at random (seeded) from the list and
+{SAMPLE_UNLISTED:,} valid numbers from the same generator with another seed that are not on it,
+shuffled together: {SAMPLE_LISTED + SAMPLE_UNLISTED:,} E.164 strings (`+48…`, `+44…`, … from the
+12 countries), half listed.
+
+**Answers first.** Before any load, {VERIFY_EACH} listed and {VERIFY_EACH} unlisted numbers are
+checked one by one (status 200, the digits, `blacklisted` true with the entry for listed numbers,
+false with `entry: null` for the others), every bulk body below is posted once and each of its
+{BATCH:,} results compared the same way, and the baseline server's answer is checked. A wrong
+answer stops the benchmark. Every wrk and hey run must end with no socket error, no timeout and
+no answer of 400 or more (the wrk scripts' `done()` prints wrk's error counters, and their
+`response()` keeps the first bad answer to show; hey's per-request CSV gives every status code),
+or the benchmark fails.
+
+- **Single check, requests/s.** `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s --timeout {WRK_TIMEOUT}` with
+  `bench/wrk/check_one.lua`: `GET {CHECK}?phone_number=%2B48…` with `Authorization: Bearer <a
+  real token>`, cycling through the {SAMPLE_LISTED + SAMPLE_UNLISTED:,} numbers ('+' URL-encoded).
+  The same script, header and URLs go to the baseline server. After a {WARMUP_SECONDS} s unmeasured
+  run on each, {ROUNDS} rounds of (baseline, Stoplist); requests/s = wrk's requests ÷ its
+  duration. The table shows the **best** round of each (noise from other work on the machine
+  only ever lowers a rate), the others in the progress output.
+- **Single check, latency.** At half of Stoplist's best requests/s above, for **both** servers
+  at that **same** rate (baseline first, one {HEY_SECONDS} s run each): two `hey -z {HEY_SECONDS}s -c C -q Q
+  -o csv` at once with the same bearer header, one asking about a listed number and one about
+  an unlisted one (the same two throughout, so their pages stay in the database's cache); each has C = ⌈rate ÷ 2 ÷ {HEY_WORKER_RATE}⌉ workers at Q = rate ÷ 2 ÷ C requests/s,
+  so C × Q over both is the rate (the table's note gives C and Q). p50 and p99 are taken over
+  every request of both runs (nearest rank). hey prints times to 0.1 ms, so the percentiles
+  (and their ratio) are only that fine.
+- **Bulk check, numbers/s.** `POST {CHECK}` with `{{"phone_numbers": [...]}}`: the
+  {SAMPLE_LISTED + SAMPLE_UNLISTED:,} numbers cut into {(SAMPLE_LISTED + SAMPLE_UNLISTED) // BATCH} bodies of
+  {BATCH:,} E.164 strings (about half listed each), sent in turn by `wrk -t1 -c{BULK_CONNECTIONS}
+  -d{SECONDS}s` with `bench/wrk/check_bulk.lua`; numbers/s = requests × {BATCH:,} ÷ duration. The
+  baseline: in this benchmark's own Python process, `phonenumbers.parse(s)` over the same
+  {SAMPLE_LISTED + SAMPLE_UNLISTED:,} strings, pass after pass for {SECONDS} s (whole passes; one
+  unmeasured pass first), as long as a wrk round so that both meet the same noise; numbers/s =
+  parses ÷ time. After a {WARMUP_SECONDS} s unmeasured wrk run, {ROUNDS} rounds of (baseline,
+  Stoplist) alternate; the best of each counts.
+
+Load comes from wrk and hey over loopback (127.0.0.1) on the same two cores: the client's CPU
+is not the server's, but they share the machine with each other and with any other work on
+it (see Machine). Progress output shows, for each wrk round, the CPU the server and wrk used
+and the rate per server CPU-second, and for each parse round the CPU it got: a server or a
+baseline that got much less than a whole core was slowed by something else. The table's notes
+on the two rate rows give the same comparison per CPU-second: the work of all rounds divided by
+the CPU time the server process (for the parse baseline: the benchmark's own process) used
+meanwhile, read with psutil and `time.process_time`. It is not what the targets judge; it is
+about what the ratio would be were each side given a whole core, which other work on the
+machine takes much less away from. On PostgreSQL the server's CPU leaves out the CPU of
+PostgreSQL's own processes (its backends do the lookups), read with psutil from the cluster's
+postmaster and its children: the progress output gives it for each wrk round, and the notes on
+the rate rows give it per 1,000 requests (numbers) of all rounds, beside the server's own.
+The targets: single checks at least 0.6× the baseline's requests/s on SQLite and 0.4× on
+PostgreSQL; bulk checks at least 2× the parse baseline's numbers/s on both.
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The numbers the load asks about, E.164, with whether each is on the list."""
+
+    numbers: list[str]
+    listed: dict[str, bool]
+
+    def batches(self) -> list[list[str]]:
+        return [self.numbers[i : i + BATCH] for i in range(0, len(self.numbers), BATCH)]
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    server_cpu: float  # seconds of CPU the server used during the run
+    client_cpu: float  # seconds of CPU wrk used
+    per_request: int = 1  # numbers a request
+    database_cpu: float = 0.0  # seconds of CPU PostgreSQL's processes used (0 on SQLite: it runs in the server)
+
+    @property
+    def rate(self) -> float:
+        """Numbers (single check: requests) a second."""
+        return self.work / self.seconds
+
+    @property
+    def work(self) -> int:
+        return self.requests * self.per_request
+
+    @property
+    def cpu(self) -> float:
+        return self.server_cpu
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    work: int  # parses
+    seconds: float
+    cpu: float  # seconds of CPU this process used meanwhile
+
+    @property
+    def rate(self) -> float:
+        return self.work / self.seconds
+
+
+class BareServer(LiveServer):
+    """bench/bare_app.py, managed like `stoplist serve` (its log in the directory given)."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(BARE_APP), "--host", "127.0.0.1", "--port", str(self.port)]
+
+
+SINGLE_TARGET = {"sqlite": 0.6, "postgresql": 0.4}  # single check requests/s, times the bare endpoint's
+
+
+def measure(config: Config, section: Section, database: str) -> None:
+    """Fill the list, check the answers, then measure single checks, their latency and bulk checks."""
+    rate = section.add(Row("check", f"GET {CHECK}, list of {config.rows:,}: requests/s (wrk -c{CONNECTIONS}, best of {ROUNDS})", "req/s",
+                           AtLeastTimes(SINGLE_TARGET[database]), decimals=0))
+    p50 = section.add(Row("check", "p50 latency at half of Stoplist's max rate", "ms", Reported(), decimals=1))
+    p99 = section.add(Row("check", "p99 latency at half of Stoplist's max rate", "ms", Reported(), decimals=1))
+    bulk = section.add(Row("bulk check", f"POST {CHECK}, list of {config.rows:,}, {BATCH:,} E.164 numbers a request: numbers/s (best of {ROUNDS})", "numbers/s",
+                           AtLeastTimes(2), decimals=0))
+    tools = {tool: shutil.which(tool) for tool in ("wrk", "hey")}
+    missing = [tool for tool, path in tools.items() if path is None]
+    if missing:
+        raise BenchmarkFailed(f"{' and '.join(missing)} not found on PATH (Debian: apt-get install {' '.join(missing)})")
+
+    numbers_csv = config.numbers_csv()
+    directory = config.directory(f"{NAME}-{database}")
+    (directory / "bare").mkdir()
+    with BareServer.running(directory / "bare") as bare:
+        _verify_bare(bare)
+        if config.baseline_only:
+            sample = _sample_without_list(numbers_csv, config.seed)
+            files = _write_load_files(directory, sample)
+            _warm_up(bare, "", files, "baseline")
+            rate.baseline = max(_wrk_one(bare, "", files, "baseline").rate for _ in range(ROUNDS))
+            bulk.baseline = max(_parse_rate(sample.numbers).rate for _ in range(ROUNDS))
+            say("--baseline-only: latency needs Stoplist's rate; not measured")
+            return
+        store = config.fresh_database(database, NAME, directory)
+        try:
+            with LiveServer.running(directory, database=store, **STOPLIST_OPTIONS) as server:
+                token = server.create_token()
+                sample = _fill_list(server.database, numbers_csv, config.seed)
+                files = _write_load_files(directory, sample)
+                _verify_stoplist(server, token, sample)
+                _measure_single(bare, server, token, files, rate)
+                _measure_latency(bare, server, token, sample, rate.stoplist / 2, p50, p99)
+                _measure_bulk(server, token, files, sample, bulk)
+        finally:
+            config.release_database(store)
+
+
+# --- the list and the numbers -------------------------------------------------------------------
+
+
+def _fill_list(database: Database, numbers_csv: Path, seed: int) -> Sample:
+    """Put every number of the CSV on the default account's list; the sample to ask about."""
+    rows = fill.count_rows(numbers_csv)
+    picked = set(random.Random(seed).sample(range(rows), min(SAMPLE_LISTED, rows)))
+    listed = fill.fill_list(database, numbers_csv, picked=picked)
+    return _shuffled(listed, fill.unlisted_numbers(database, seed, SAMPLE_UNLISTED), seed)
+
+
+def _sample_without_list(numbers_csv: Path, seed: int) -> Sample:
+    """For --baseline-only: the same draw from the CSV, without a database (the unlisted ones unchecked)."""
+    rows = fill.count_rows(numbers_csv)
+    picked = set(random.Random(seed).sample(range(rows), min(SAMPLE_LISTED, rows)))
+    return _shuffled(fill.numbers_at(numbers_csv, picked), fill.unlisted_numbers(None, seed, SAMPLE_UNLISTED), seed)
+
+
+def _shuffled(listed: list[str], unlisted: list[str], seed: int) -> Sample:
+    numbers = listed + unlisted
+    random.Random(seed).shuffle(numbers)
+    return Sample(numbers=numbers, listed={**{n: False for n in unlisted}, **{n: True for n in listed}})
+
+
+@dataclass(frozen=True)
+class LoadFiles:
+    numbers: Path  # one E.164 number a line, for check_one.lua
+    bodies: Path  # one JSON body a line, for check_bulk.lua
+
+
+def _write_load_files(directory: Path, sample: Sample) -> LoadFiles:
+    files = LoadFiles(numbers=directory / "numbers.txt", bodies=directory / "bodies.jsonl")
+    files.numbers.write_text("".join(f"{number}\n" for number in sample.numbers))
+    files.bodies.write_text("".join(json.dumps({"phone_numbers": batch}) + "\n" for batch in sample.batches()))
+    return files
+
+
+# --- answers before any load --------------------------------------------------------------------
+
+
+def _verify_bare(bare: LiveServer) -> None:
+    response = httpx.get(f"{bare.base_url}{CHECK}", params={"phone_number": "+48500000000"}, timeout=10)
+    if response.status_code != 200 or response.json() != {"phone_number": "48500000000", "blacklisted": False, "entry": None}:
+        raise bare.failure(f"the baseline server answered {response.status_code}: {response.text[:200]}")
+
+
+def _verify_stoplist(server: LiveServer, token: str, sample: Sample) -> None:
+    """Fail unless single and bulk checks answer right for listed and unlisted numbers."""
+    listed = [n for n in sample.numbers if sample.listed[n]][:VERIFY_EACH]
+    unlisted = [n for n in sample.numbers if not sample.listed[n]][:VERIFY_EACH]
+    with step(f"checking {len(listed) + len(unlisted)} single and {len(sample.numbers):,} bulk answers"), server.client(token, timeout=30) as client:
+        for number in listed + unlisted:
+            response = client.get(CHECK, params={"phone_number": number})
+            if response.status_code != 200:
+                raise server.failure(f"GET {CHECK}?phone_number={number} answered {response.status_code}: {response.text[:200]}")
+            answer = response.json()
+            expected = sample.listed[number]
+            entry = answer.get("entry")
+            right = (answer.get("phone_number") == number[1:] and answer.get("blacklisted") is expected
+                     and (entry is None if not expected else isinstance(entry, dict) and entry.get("phone_number") == number[1:]))
+            if not right:
+                raise server.failure(f"wrong answer for {number} ({'listed' if expected else 'not listed'}): {response.text[:300]}")
+        for batch in sample.batches():
+            response = client.post(CHECK, json={"phone_numbers": batch})
+            if response.status_code != 200:
+                raise server.failure(f"POST {CHECK} answered {response.status_code}: {response.text[:200]}")
+            results = response.json().get("results")
+            if not isinstance(results, list) or len(results) != len(batch):
+                raise server.failure(f"POST {CHECK} of {len(batch)} numbers answered {response.text[:200]}")
+            for number, result in zip(batch, results):
+                wanted = {"input": number, "phone_number": number[1:], "valid": True, "blacklisted": sample.listed[number]}
+                if result != wanted:
+                    raise server.failure(f"POST {CHECK}: wrong result {result} for {number} (expected {wanted})")
+
+
+# --- single checks ------------------------------------------------------------------------------
+
+
+def _measure_single(bare: LiveServer, server: LiveServer, token: str, files: LoadFiles, row: Row) -> None:
+    _warm_up(bare, token, files, "baseline")
+    _warm_up(server, token, files, "Stoplist")
+    bare_runs: list[WrkResult] = []
+    stoplist_runs: list[WrkResult] = []
+    for round_ in range(1, ROUNDS + 1):
+        bare_runs.append(_wrk_one(bare, token, files, f"round {round_}/{ROUNDS} baseline"))
+        stoplist_runs.append(_wrk_one(server, token, files, f"round {round_}/{ROUNDS} Stoplist"))
+    row.baseline, row.stoplist = max(run.rate for run in bare_runs), max(run.rate for run in stoplist_runs)
+    row.note = _per_cpu_note(_per_cpu(stoplist_runs), _per_cpu(bare_runs), "server ") + _database_note(server, stoplist_runs, 1, "request")
+    say(f"single check req/s, baseline {_rates(run.rate for run in bare_runs)}; Stoplist {_rates(run.rate for run in stoplist_runs)};"
+        f" best ratio {row.stoplist / row.baseline:.2f}; {row.note}")
+
+
+def _warm_up(server: LiveServer, token: str, files: LoadFiles, label: str) -> None:
+    _wrk(server, token, WRK_ONE, files.numbers, CONNECTIONS, WARMUP_SECONDS, f"warm-up {label}")
+
+
+def _wrk_one(server: LiveServer, token: str, files: LoadFiles, label: str) -> WrkResult:
+    return _wrk(server, token, WRK_ONE, files.numbers, CONNECTIONS, SECONDS, label)
+
+
+def _wrk(server: LiveServer, token: str, script: Path, data: Path, connections: int, seconds: int, label: str, per_request: int = 1) -> WrkResult:
+    """Run wrk against `server`; fail on any error it counts. Requests, seconds and CPU used."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "-s", str(script),
+               "-H", f"Authorization: Bearer {token}", server.base_url, "--", str(data)]
+    server.check_alive()
+    process = psutil.Process(server.pid)
+    server_before = _cpu(process)
+    children_before = _children_cpu()
+    database_before = server.database.cpu()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    client_cpu = _children_cpu() - children_before
+    server_cpu = _cpu(process) - server_before
+    database_cpu = server.database.cpu() - database_before
+    server.check_alive()
+    report = _wrk_report(done, label)
+    errors = {name: count for name, count in report["errors"].items() if count}
+    if errors or report["requests"] == 0:
+        counts = ", ".join(f"{name} {count:,}" for name, count in errors.items()) or "no requests at all"
+        first = f"; the first bad answer: {report['first_error']}" if report.get("first_error") else ""
+        raise server.failure(f"wrk ({label}) saw errors: {counts} of {report['requests']:,} requests"
+                             f" (status: answers of 400 or more; read/write/connect: socket errors){first}")
+    result = WrkResult(requests=report["requests"], seconds=report["duration_us"] / 1e6, server_cpu=server_cpu, client_cpu=client_cpu,
+                       per_request=per_request, database_cpu=database_cpu)
+    unit = "numbers" if per_request > 1 else "requests"
+    postgres = f", PostgreSQL {database_cpu / result.seconds:.0%}" if server.database.kind != SQLITE else ""
+    say(f"{label}: {result.rate:,.0f} {unit}/s ({result.requests:,} requests in {result.seconds:.1f} s;"
+        f" CPU: server {server_cpu / result.seconds:.0%}{postgres}, wrk {client_cpu / result.seconds:.0%} of a core;"
+        f" {result.work / max(server_cpu, 1e-9):,.0f} {unit} per server CPU-second)")
+    return result
+
+
+def _wrk_report(done: subprocess.CompletedProcess, label: str) -> dict:
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")]
+    if done.returncode != 0 or not lines:
+        output = (done.stderr.strip() or done.stdout.strip())[-500:] or "no output"
+        raise BenchmarkFailed(f"wrk ({label}) exited with {done.returncode} and no report: {output}")
+    return json.loads(lines[-1].removeprefix("BENCH-JSON "))
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rates(rates: Iterable[float]) -> str:
+    return " / ".join(f"{rate:,.0f}" for rate in rates)
+
+
+def _per_cpu(runs: Sequence["WrkResult | ParseResult"]) -> float:
+    """Work done per CPU-second over all the rounds: a rate that other work on the machine barely moves."""
+    return sum(run.work for run in runs) / sum(run.cpu for run in runs)
+
+
+def _per_cpu_note(stoplist: float, baseline: float, whose: str) -> str:
+    return f"per {whose}CPU-second, all rounds: {stoplist:,.0f} vs {baseline:,.0f} = {stoplist / baseline:.2f}×"
+
+
+def _database_note(server: LiveServer, runs: Sequence[WrkResult], per: int, what: str) -> str:
+    """On PostgreSQL: the CPU the server and PostgreSQL's processes spent per `per` units of work, over all rounds."""
+    if server.database.kind == SQLITE:
+        return ""
+    work = sum(run.work for run in runs) / per
+    server_ms = sum(run.server_cpu for run in runs) * 1000 / work
+    database_ms = sum(run.database_cpu for run in runs) * 1000 / work
+    return f"; CPU per {what}: server {server_ms:.3g} ms + PostgreSQL {database_ms:.3g} ms"
+
+
+# --- latency at half load -----------------------------------------------------------------------
+
+
+def _measure_latency(bare: LiveServer, server: LiveServer, token: str, sample: Sample, rate: float, p50: Row, p99: Row) -> None:
+    """p50 and p99 of single checks with both servers at `rate` requests/s, from hey."""
+    listed = next(n for n in sample.numbers if sample.listed[n])
+    unlisted = next(n for n in sample.numbers if not sample.listed[n])
+    workers = max(1, -(-int(rate / 2) // HEY_WORKER_RATE))  # per hey process
+    per_worker = rate / 2 / workers
+    p50.note = p99.note = (f"both servers at {rate:,.0f} req/s: 2 hey × {workers} workers × {per_worker:.1f} req/s,"
+                           " one on a listed number, one on an unlisted")
+    bare_times = _hey(bare, token, (listed, unlisted), workers, per_worker, "baseline")
+    stoplist_times = _hey(server, token, (listed, unlisted), workers, per_worker, "Stoplist")
+    p50.baseline, p99.baseline = _percentile(bare_times, 50), _percentile(bare_times, 99)
+    p50.stoplist, p99.stoplist = _percentile(stoplist_times, 50), _percentile(stoplist_times, 99)
+
+
+def _hey(server: LiveServer, token: str, numbers: Sequence[str], workers: int, per_worker: float, label: str) -> list[float]:
+    """Response times in ms of two hey runs at once, one per number; fail unless every answer is 200."""
+    server.check_alive()
+    commands = [["hey", "-z", f"{HEY_SECONDS}s", "-c", str(workers), "-q", f"{per_worker:.3f}", "-o", "csv",
+                 "-H", f"Authorization: Bearer {token}", f"{server.base_url}{CHECK}?phone_number={number.replace('+', '%2B')}"]
+                for number in numbers]
+    say(f"hey {label}: {len(commands)} × {workers} workers × {per_worker:.1f} req/s for {HEY_SECONDS} s …")
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for command in commands]
+    try:
+        outputs = [process.communicate(timeout=HEY_SECONDS + 60) for process in processes]
+    finally:
+        for process in processes:  # only if the wait above failed: never leave a load generator behind
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    server.check_alive()
+    times: list[float] = []
+    statuses: dict[str, int] = {}
+    for process, (stdout, stderr) in zip(processes, outputs):
+        if process.returncode != 0:
+            raise BenchmarkFailed(f"hey ({label}) exited with {process.returncode}: {(stderr.strip() or stdout.strip())[-300:]}")
+        reader = csv.reader(stdout.splitlines())
+        header = next(reader, None)
+        if not header or header[0] != "response-time" or "status-code" not in header:
+            raise BenchmarkFailed(f"hey ({label}) printed no per-request CSV: {(stdout.strip() or stderr.strip())[:300]}")
+        status_column = header.index("status-code")
+        for record in reader:
+            times.append(float(record[0]) * 1000)
+            statuses[record[status_column]] = statuses.get(record[status_column], 0) + 1
+    wrong = {status: count for status, count in statuses.items() if status != "200"}
+    expected = len(numbers) * workers * per_worker * HEY_SECONDS
+    if wrong or not times:
+        raise server.failure(f"hey ({label}): answers other than 200: {wrong or 'no answers at all'}")
+    if len(times) < 0.9 * expected:
+        say(f"warning: hey ({label}) made {len(times):,} requests, fewer than the {expected:,.0f} asked for: the server fell behind")
+    say(f"hey {label}: {len(times):,} requests ({len(times) / HEY_SECONDS:,.0f}/s), p50 {_percentile(times, 50):.1f} ms,"
+        f" p99 {_percentile(times, 99):.1f} ms, max {max(times):.1f} ms")
+    return times
+
+
+def _percentile(values: Sequence[float], percent: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * percent // 100))
+    return ordered[int(rank) - 1]
+
+
+# --- bulk checks --------------------------------------------------------------------------------
+
+
+def _measure_bulk(server: LiveServer, token: str, files: LoadFiles, sample: Sample, row: Row) -> None:
+    _wrk(server, token, WRK_BULK, files.bodies, BULK_CONNECTIONS, WARMUP_SECONDS, "warm-up bulk", per_request=BATCH)
+    parse_runs: list[ParseResult] = []
+    stoplist_runs: list[WrkResult] = []
+    for round_ in range(1, ROUNDS + 1):
+        parse_runs.append(_parse_rate(sample.numbers, f"round {round_}/{ROUNDS} phonenumbers.parse"))
+        stoplist_runs.append(_wrk(server, token, WRK_BULK, files.bodies, BULK_CONNECTIONS, SECONDS, f"round {round_}/{ROUNDS} Stoplist bulk",
+                                  per_request=BATCH))
+    row.baseline, row.stoplist = max(run.rate for run in parse_runs), max(run.rate for run in stoplist_runs)
+    row.note = ("baseline: phonenumbers.parse in one process; " + _per_cpu_note(_per_cpu(stoplist_runs), _per_cpu(parse_runs), "")
+                + _database_note(server, stoplist_runs, 1000, "1,000 numbers"))
+    say(f"bulk numbers/s, phonenumbers.parse {_rates(run.rate for run in parse_runs)}; Stoplist {_rates(run.rate for run in stoplist_runs)};"
+        f" best ratio {row.stoplist / row.baseline:.2f}; {row.note}")
+
+
+def _parse_rate(numbers: list[str], label: str = "phonenumbers.parse") -> ParseResult:
+    """Bare `phonenumbers.parse(s)` over `numbers`, pass after pass for SECONDS, in this process."""
+    parse = phonenumbers.parse
+    for number in numbers:  # warm phonenumbers' metadata and regex caches
+        parse(number)
+    parses = 0
+    cpu_started, started = time.process_time(), time.perf_counter()
+    while (seconds := time.perf_counter() - started) < SECONDS:  # whole passes, as long as a wrk round
+        for number in numbers:
+            parse(number)
+        parses += len(numbers)
+    result = ParseResult(work=parses, seconds=seconds, cpu=time.process_time() - cpu_started)
+    say(f"{label}: {result.rate:,.0f} numbers/s ({parses:,} parses in {seconds:.1f} s; CPU {result.cpu / seconds:.0%} of a core,"
+        f" {parses / result.cpu:,.0f} numbers per CPU-second)")
+    return result

@@ -1,0 +1,30 @@
+-- GET /blacklist/check?phone_number=<E.164>, cycling through the numbers of a file.
+-- Usage: wrk ... -s check_one.lua -H 'Authorization: Bearer …' http://127.0.0.1:PORT -- NUMBERS_FILE
+-- NUMBERS_FILE: one E.164 number ("+48…") a line; '+' is sent URL-encoded as %2B.
+-- Every request is formatted once in init(); request() only hands the next one out.
+
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+local report = require("report")
+
+local requests = {}
+local next_index = 0
+
+function init(args)
+   local path = args[1] or error("check_one.lua: pass the numbers file after --")
+   for line in io.lines(path) do
+      if line ~= "" then
+         local encoded = line:gsub("%+", "%%2B")
+         requests[#requests + 1] = wrk.format("GET", "/blacklist/check?phone_number=" .. encoded)
+      end
+   end
+   if #requests == 0 then error("check_one.lua: no numbers in " .. path) end
+end
+
+function request()
+   next_index = next_index % #requests + 1
+   return requests[next_index]
+end
+
+setup = report.setup
+response = report.response
+done = report.done
