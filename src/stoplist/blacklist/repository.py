@@ -1,5 +1,6 @@
 """All SQL about blacklist entries."""
 
+import functools
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -36,6 +37,16 @@ _ORDER_SQL = {
     EntryOrder.expire_at: "expire_at IS NULL, expire_at, id",
     EntryOrder.expire_at_desc: "expire_at IS NULL DESC, expire_at DESC, id DESC",
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_stamp(moment: datetime) -> str:
+    """How SQLite stores an entry timestamp (see Rfc3339Timestamp); an import repeats the same few."""
+    return moment.astimezone(timezone.utc).strftime(RFC3339)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def live(now: datetime) -> ColumnElement[bool]:
@@ -75,21 +86,32 @@ class EntryRepository:
         fresh = [number for number in numbers if number not in known]
         listed = [number for number in numbers if number in known and (known[number] is None or known[number] > now)]
         lapsed = [number for number in numbers if number in known and number not in listed]
-        table = Entry.__table__
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}[self.session.get_bind().dialect.name]
-        insert = dialect.insert(table)
-        lapsed_before = or_(table.c.expire_at.is_(None), table.c.expire_at > now).is_(False)
-        # One upsert for every number, so a row deleted or purged since the lookup is simply inserted
-        # again; an entry that had lapsed is listed anew. Sorted, so concurrent imports lock rows in
-        # the same order and cannot deadlock.
-        insert = insert.on_conflict_do_update(
-            index_elements=[table.c.account_id, table.c.phone_number],
-            set_={"expire_at": insert.excluded.expire_at, "created_at": case((lapsed_before, insert.excluded.created_at), else_=table.c.created_at)},
-        )
-        rows = [{"account_id": account_id, "phone_number": n, "expire_at": entries[n], "created_at": now} for n in sorted(numbers)]
-        if rows:
-            self.session.execute(insert, rows)
+        self._upsert(account_id, entries, now)
         return len(fresh) + len(lapsed), len(listed)
+
+    def _upsert(self, account_id: int, entries: dict[str, datetime | None], now: datetime) -> None:
+        """One upsert per number, straight through the driver's executemany (imports write millions).
+
+        A row deleted or purged since the lookup is simply inserted again, and an entry that had
+        lapsed is listed anew. Sorted, so concurrent imports lock rows in the same order and
+        cannot deadlock.
+        """
+        sqlite_db = self.session.get_bind().dialect.name == "sqlite"
+        mark = "?" if sqlite_db else "%s"
+        stamp = _sqlite_stamp if sqlite_db else _naive_utc
+        created = stamp(now)
+        rows = [(account_id, number, None if entries[number] is None else stamp(entries[number]), created) for number in sorted(entries)]
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO blacklist_entries (account_id, phone_number, expire_at, created_at) VALUES ({mark}, {mark}, {mark}, {mark})"
+                " ON CONFLICT (account_id, phone_number) DO UPDATE SET expire_at = excluded.expire_at,"
+                " created_at = CASE WHEN blacklist_entries.expire_at IS NOT NULL AND blacklist_entries.expire_at <= excluded.created_at"
+                " THEN excluded.created_at ELSE blacklist_entries.created_at END",
+                rows,
+            )
+        finally:
+            cursor.close()
 
     def _expiries(self, account_id: int, numbers: list[str]) -> dict[str, datetime | None]:
         """The expiry of each of `numbers` that has an entry (live or not) on the account's list."""
