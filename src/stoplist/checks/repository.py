@@ -2,8 +2,8 @@
 
 A check must cost little more than the HTTP request carrying it. On SQLite one
 autocommit connection per process answers on the event loop thread (an indexed
-lookup takes microseconds, less than handing it to a thread would); on PostgreSQL an
-asyncio connection pool does. Every query sees the latest committed write: nothing is
+lookup takes microseconds, less than handing it to a thread would); on PostgreSQL a few
+asyncpg connections do. Every query sees the latest committed write: nothing is
 cached, so nothing is stale.
 """
 
