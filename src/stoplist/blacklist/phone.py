@@ -171,13 +171,13 @@ class _Country:
     def __init__(self, metadata: list[PhoneMetadata]) -> None:
         # parse reads national prefixes with the metadata of the code's main region, the first one.
         prefix = metadata[0].national_prefix_for_parsing
-        self.national_prefix = prefix or None
+        self.national_prefix = _pattern(prefix).match if prefix else None
         self.regions = [_Region(m) for m in metadata]
 
     def accepts(self, national: str) -> bool:
         """Whether parse keeps `national` as it is and is_valid_number accepts the result."""
         if self.national_prefix is not None:
-            match = _pattern(self.national_prefix).match(national)
+            match = self.national_prefix(national)
             # parse strips what the national prefix pattern matches, or rewrites it with the transform
             # rule when a group matched; only an empty match without groups leaves the number alone.
             if match and (match.end() or match.lastindex is not None):
@@ -214,6 +214,7 @@ class _Desc:
     def __init__(self, lengths: tuple[int, ...], pattern: str) -> None:
         self.lengths = frozenset(lengths)
         self.pattern = pattern
+        self._fullmatch = None  # compiled on first use, then kept on the description itself
 
     @classmethod
     def of(cls, desc: phonenumbers.PhoneNumberDesc | None) -> "_Desc | None":
@@ -223,7 +224,11 @@ class _Desc:
         return cls(desc.possible_length or (), desc.national_number_pattern)
 
     def matches(self, national: str) -> bool:
-        return (not self.lengths or len(national) in self.lengths) and _pattern(self.pattern).fullmatch(national) is not None
+        if self.lengths and len(national) not in self.lengths:
+            return False
+        if self._fullmatch is None:
+            self._fullmatch = _pattern(self.pattern).fullmatch
+        return self._fullmatch(national) is not None
 
 
 def search_digits(q: str | None) -> str | None:
