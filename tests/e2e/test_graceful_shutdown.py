@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 
 from stoplist.db import create_db_engine, create_session_factory
-from stoplist.jobs.models import QUEUED, Job
+from stoplist.jobs.models import DONE, QUEUED, Job
 from tests.e2e.conftest import running_server
 
-ROWS = 100_000
+ROWS = 500_000
 
 
 def job(session_factory, job_id: str) -> Job:
@@ -37,7 +37,7 @@ def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_q
         def slow_body():
             yield b"phone_number\n+447400123456\n"
             sent_first_part.set()
-            time.sleep(1.0)  # the server is told to stop while this upload is still arriving
+            time.sleep(0.5)  # the server is told to stop while this upload is still arriving
             yield b"+447400123457\n"
 
         def upload() -> None:
@@ -48,14 +48,15 @@ def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_q
         uploader = threading.Thread(target=upload)
         uploader.start()
         assert sent_first_part.wait(30)
-        time.sleep(0.1)
+        time.sleep(0.05)
         server.process.send_signal(signal.SIGTERM)
         uploader.join(timeout=60)
         # uvicorn drains, shuts down, then re-raises the signal: -SIGTERM is its normal graceful exit.
         assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
 
     assert answer["status"] == 202, "the upload in flight when the server was told to stop must be answered"
-    assert job(session_factory, answer["id"]).status == QUEUED, "an accepted upload waits in the queue for the next worker"
+    accepted = job(session_factory, answer["id"])
+    assert accepted.status in (QUEUED, DONE), "an accepted upload is kept for a worker (this one may have run it before stopping)"
     stopped = job(session_factory, running)
     assert stopped.status == QUEUED, "a stopped worker must put its job back, not leave it running"
     assert stopped.worker_id is None
