@@ -88,7 +88,7 @@ def token_create(
     try:
         with database_session() as session:
             secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope)
-    except auth_service.InvalidScope as exc:
+    except auth_service.InvalidTokenRequest as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from None
     unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
     if unused:

@@ -70,6 +70,11 @@ class Rfc3339Timestamp(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """An aware moment as the naive UTC timestamp PostgreSQL columns hold, to the second."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
 def utcnow() -> datetime:
     """The current time in UTC, to the whole second (what the API shows)."""
     return datetime.now(timezone.utc).replace(microsecond=0)

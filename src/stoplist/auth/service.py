@@ -28,7 +28,7 @@ class Principal:
     scopes: frozenset[str]
 
 
-class InvalidScope(ValueError):
+class InvalidTokenRequest(ValueError):
     """A token request that cannot be granted: a malformed scope or account name."""
 
 
@@ -46,11 +46,11 @@ def create_token(*, repository: AuthRepository, account_name: str = DEFAULT_ACCO
     """Create a token (and its account, if new); return the secret, shown only once, and its record."""
     account_name = account_name.strip()
     if not 1 <= len(account_name) <= 100:
-        raise InvalidScope("an account name must have 1 to 100 characters")
+        raise InvalidTokenRequest("an account name must have 1 to 100 characters")
     scopes = sorted(set(scopes or DEFAULT_SCOPES))
     malformed = [scope for scope in scopes if not _SCOPE_NAME.match(scope)]
     if malformed:
-        raise InvalidScope(f"malformed scope name(s) {', '.join(map(repr, malformed))}: use lower-case letters, digits and _ . : -")
+        raise InvalidTokenRequest(f"malformed scope name(s) {', '.join(map(repr, malformed))}: use lower-case letters, digits and _ . : -")
     now = utcnow()
     account = repository.account_by_name(account_name) or repository.add_account(account_name, created_at=now)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

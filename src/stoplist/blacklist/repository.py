@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.schemas import EntryOrder
-from stoplist.db import RFC3339, Rfc3339Timestamp
+from stoplist.db import RFC3339, Rfc3339Timestamp, naive_utc
 
 _ORDER = {
     EntryOrder.created_at: (Entry.created_at.asc(), Entry.id.asc()),
@@ -43,10 +43,6 @@ _ORDER_SQL = {
 def _sqlite_stamp(moment: datetime) -> str:
     """How SQLite stores an entry timestamp (see Rfc3339Timestamp); an import repeats the same few."""
     return moment.astimezone(timezone.utc).strftime(RFC3339)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def live(now: datetime) -> ColumnElement[bool]:
@@ -98,7 +94,7 @@ class EntryRepository:
         """
         sqlite_db = self.session.get_bind().dialect.name == "sqlite"
         mark = "?" if sqlite_db else "%s"
-        stamp = _sqlite_stamp if sqlite_db else _naive_utc
+        stamp = _sqlite_stamp if sqlite_db else naive_utc
         created = stamp(now)
         rows = [(account_id, number, None if entries[number] is None else stamp(entries[number]), created) for number in sorted(entries)]
         cursor = self.session.connection().connection.dbapi_connection.cursor()
@@ -172,7 +168,7 @@ class EntryRepository:
         when = (lambda column: column) if sqlite_db else (lambda column: f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""")
         params: dict[str, object] = {
             "account": account_id,
-            "now": now.strftime(RFC3339) if sqlite_db else now.astimezone(timezone.utc).replace(tzinfo=None),
+            "now": now.strftime(RFC3339) if sqlite_db else naive_utc(now),
         }
         sql = (
             f"SELECT id, phone_number, {when('expire_at')}, {when('created_at')} FROM blacklist_entries "

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
@@ -14,7 +14,7 @@ from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
-from stoplist.downloads import AUTH_ERRORS
+from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, UnsupportedMediaType, ValidationFailed, validation_error
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
@@ -98,11 +98,11 @@ def list_entries(
         if _is_true(x_async):
             job = export_service.queue_export(session=repository.session, query=query)
             return JSONResponse(FileQueued(file_id=job.id).model_dump(), status_code=202)
-        stream = export_service.open_csv_stream(request.app.state.session_factory, query)
-        if stream is None:
-            return Response(status_code=204)
-        headers = {"Content-Disposition": 'attachment; filename="blacklist.csv"'}
-        return StreamingResponse(stream, media_type="text/csv; charset=utf-8", headers=headers)
+        with streaming_session(request.app.state.session_factory) as reader:
+            chunks = export_service.unless_empty(export_service.csv_chunks(reader.session, query))
+            if chunks is None:
+                return Response(status_code=204)
+            return reader.csv(chunks, "blacklist.csv")
     size, entries = service.list_entries(
         repository=repository, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit)
     )

@@ -9,15 +9,14 @@ cached, so nothing is stale.
 
 import asyncio
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from stoplist.db import RFC3339, normalize_url
+from stoplist.blacklist.repository import LOOKUP_BATCH
+from stoplist.db import RFC3339, naive_utc, normalize_url
 
-# Numbers per `IN (...)` lookup in bulk checks.
-LOOKUP_BATCH = 500
 
 EntryRow = tuple[int, str, str | None, str]
 
@@ -99,7 +98,7 @@ class PostgresLookup:
         row = await self.pool.fetchrow(
             f"SELECT id, phone_number, {_PG_TIMESTAMP.format('expire_at')}, {_PG_TIMESTAMP.format('created_at')} FROM blacklist_entries"
             " WHERE account_id = $1 AND phone_number = $2 AND (expire_at IS NULL OR expire_at > $3)",
-            account_id, phone_number, _naive_utc(now),
+            account_id, phone_number, naive_utc(now),
         )
         return None if row is None else tuple(row)
 
@@ -110,7 +109,7 @@ class PostgresLookup:
         rows = await self.pool.fetch(
             "SELECT n.number FROM unnest($1::varchar[]) AS n(number) CROSS JOIN LATERAL (SELECT 1 FROM blacklist_entries"
             " WHERE account_id = $2 AND phone_number = n.number AND (expire_at IS NULL OR expire_at > $3) LIMIT 1) AS e",
-            phone_numbers, account_id, _naive_utc(now),
+            phone_numbers, account_id, naive_utc(now),
         )
         return {row[0] for row in rows}
 
@@ -150,10 +149,6 @@ class _TakenInTurn:
                 # The server restarted or dropped us: one fresh connection, one more try.
                 slot[0] = await asyncpg.connect(self._dsn)
                 return await getattr(slot[0], method)(query, *args)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 Lookup = SqliteLookup | PostgresLookup

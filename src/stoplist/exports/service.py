@@ -2,10 +2,11 @@
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import EntryOrder
@@ -55,27 +56,13 @@ def csv_chunks(session: Session, query: ExportQuery) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def open_csv_stream(session_factory: sessionmaker[Session], query: ExportQuery) -> Iterator[bytes] | None:
-    """A stream of the export with its own session, or None when nothing matches (the caller answers 204)."""
-    session = session_factory()
-    chunks = csv_chunks(session, query)
+def unless_empty(chunks: Iterator[bytes]) -> Iterator[bytes] | None:
+    """The same stream, or None when it yields nothing (the caller answers 204)."""
     try:
         first = next(chunks)
     except StopIteration:
-        session.close()
         return None
-    except BaseException:
-        session.close()
-        raise
-
-    def stream() -> Iterator[bytes]:
-        try:
-            yield first
-            yield from chunks
-        finally:
-            session.close()
-
-    return stream()
+    return itertools.chain((first,), chunks)
 
 
 def queue_export(*, session: Session, query: ExportQuery):
