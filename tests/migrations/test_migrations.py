@@ -1,12 +1,15 @@
 """Every revision goes up, down and up again, on SQLite and on PostgreSQL, and ends where the models are."""
 
+import sqlite3
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 
 from stoplist import migrate
+from stoplist.checks.repository import listed_sql
 from stoplist.db import Base, create_db_engine
 
 
@@ -64,3 +67,12 @@ def test_postgresql_search_by_part_of_a_number_has_a_trigram_index(database_url:
     finally:
         engine.dispose()
     assert "ix_blacklist_entries_phone_trgm" in indexes
+
+
+def test_sqlite_bulk_checks_read_the_covering_index_and_not_the_table(database_url: str, backend: str):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's checks probe the unique index; the covering index is SQLite's (migration 0004)")
+    with sqlite3.connect(make_url(database_url).database) as connection:
+        plan = connection.execute(f"EXPLAIN QUERY PLAN {listed_sql(3)}", (1, "48500000001", "48500000002", "48500000003", "2026-11-25T00:00:00Z")).fetchall()
+    details = " ".join(row[-1] for row in plan)
+    assert "COVERING INDEX ix_blacklist_entries_account_phone_expire" in details, details

@@ -17,6 +17,8 @@ class Entry(Base):
         # Serves the default listing, newest first, and its tie-breaker.
         Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
         Index("ix_blacklist_entries_account_expire", "account_id", "expire_at"),
+        # Checks on SQLite: live or not from the index alone, no table read per number (migration 0004).
+        Index("ix_blacklist_entries_account_phone_expire", "account_id", "phone_number", "expire_at").ddl_if(dialect="sqlite"),
         # `q` (LIKE '%digits%') on PostgreSQL: trigrams (migration 0003; SQLite has no equivalent).
         Index(
             "ix_blacklist_entries_phone_trgm", "phone_number", postgresql_using="gin", postgresql_ops={"phone_number": "gin_trgm_ops"}

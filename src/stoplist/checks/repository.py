@@ -59,14 +59,18 @@ class SqliteLookup:
         moment = now.strftime(RFC3339)
         for start in range(0, len(phone_numbers), LOOKUP_BATCH):
             chunk = phone_numbers[start : start + LOOKUP_BATCH]
-            marks = ",".join("?" * len(chunk))
-            rows = self.connection.execute(
-                f"SELECT phone_number FROM blacklist_entries WHERE account_id = ? AND phone_number IN ({marks})"
-                " AND (expire_at IS NULL OR expire_at > ?)",
-                (account_id, *chunk, moment),
-            )
+            rows = self.connection.execute(listed_sql(len(chunk)), (account_id, *chunk, moment))
             found.update(row[0] for row in rows)
         return found
+
+
+def listed_sql(count: int) -> str:
+    """SQLite's query for `count` numbers: answered from the covering index of migration 0004 alone."""
+    marks = ",".join("?" * count)
+    return (
+        f"SELECT phone_number FROM blacklist_entries WHERE account_id = ? AND phone_number IN ({marks})"
+        " AND (expire_at IS NULL OR expire_at > ?)"
+    )
 
 
 _PG_TIMESTAMP = """to_char({}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
