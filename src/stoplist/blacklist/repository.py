@@ -39,6 +39,15 @@ _ORDER_SQL = {
 }
 
 
+# An import's write: a new number is inserted; a listed one takes the new expiry, and keeps its
+# created_at unless it had lapsed (then it is listed anew, as POST would).
+_ON_CONFLICT = (
+    " ON CONFLICT (account_id, phone_number) DO UPDATE SET expire_at = excluded.expire_at,"
+    " created_at = CASE WHEN blacklist_entries.expire_at IS NOT NULL AND blacklist_entries.expire_at <= excluded.created_at"
+    " THEN excluded.created_at ELSE blacklist_entries.created_at END"
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _sqlite_stamp(moment: datetime) -> str:
     """How SQLite stores an entry timestamp (see Rfc3339Timestamp); an import repeats the same few."""
@@ -86,26 +95,33 @@ class EntryRepository:
         return len(fresh) + len(lapsed), len(listed)
 
     def _upsert(self, account_id: int, entries: dict[str, datetime | None], now: datetime) -> None:
-        """One upsert per number, straight through the driver's executemany (imports write millions).
+        """Upsert every number straight through the driver (imports write millions).
 
-        A row deleted or purged since the lookup is simply inserted again, and an entry that had
-        lapsed is listed anew. Sorted, so concurrent imports lock rows in the same order and
-        cannot deadlock.
+        SQLite: one upsert per number through executemany (in-process, a statement costs
+        microseconds). PostgreSQL: one statement for the whole batch over arrays, since each
+        statement costs a round of parse, plan and execute in the server. A row deleted or purged
+        since the lookup is simply inserted again, and an entry that had lapsed is listed anew.
+        Sorted, so concurrent imports lock rows in the same order and cannot deadlock.
         """
-        sqlite_db = self.session.get_bind().dialect.name == "sqlite"
-        mark = "?" if sqlite_db else "%s"
-        stamp = _sqlite_stamp if sqlite_db else naive_utc
-        created = stamp(now)
-        rows = [(account_id, number, None if entries[number] is None else stamp(entries[number]), created) for number in sorted(entries)]
+        numbers = sorted(entries)
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(
-                f"INSERT INTO blacklist_entries (account_id, phone_number, expire_at, created_at) VALUES ({mark}, {mark}, {mark}, {mark})"
-                " ON CONFLICT (account_id, phone_number) DO UPDATE SET expire_at = excluded.expire_at,"
-                " created_at = CASE WHEN blacklist_entries.expire_at IS NOT NULL AND blacklist_entries.expire_at <= excluded.created_at"
-                " THEN excluded.created_at ELSE blacklist_entries.created_at END",
-                rows,
-            )
+            if self.session.get_bind().dialect.name == "sqlite":
+                created = _sqlite_stamp(now)
+                expiries = [None if entries[number] is None else _sqlite_stamp(entries[number]) for number in numbers]  # type: ignore[arg-type]
+                cursor.executemany(
+                    "INSERT INTO blacklist_entries (account_id, phone_number, expire_at, created_at) VALUES (?, ?, ?, ?)" + _ON_CONFLICT,
+                    [(account_id, number, expiry, created) for number, expiry in zip(numbers, expiries)],
+                )
+            else:
+                expiries = [None if entries[number] is None else naive_utc(entries[number]) for number in numbers]  # type: ignore[arg-type]
+                cursor.execute(
+                    "INSERT INTO blacklist_entries (account_id, phone_number, expire_at, created_at)"
+                    " SELECT %s, n.phone_number, n.expire_at, %s"
+                    " FROM unnest(%s::varchar[], %s::timestamp[]) WITH ORDINALITY AS n(phone_number, expire_at, position)"
+                    " ORDER BY n.position" + _ON_CONFLICT,
+                    (account_id, naive_utc(now), numbers, expiries),
+                )
         finally:
             cursor.close()
 
