@@ -5,11 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.config import Settings
-from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
+from stoplist.db import transaction, utcnow
 from stoplist.files.models import StoredFile
 from stoplist.files.repository import FileRepository
 from stoplist.jobs.models import FAILED, Job
@@ -17,12 +16,9 @@ from stoplist.jobs.repository import JobRepository
 from stoplist.jobs.worker import purge_expired
 
 
-def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_the_same(database_url, monkeypatch):
-    engine = create_db_engine(database_url)
-    factory = create_session_factory(engine)
+def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_the_same(session_factory, account_id, monkeypatch):
+    factory, account = session_factory, account_id
     now = utcnow()
-    with transaction(factory) as session:
-        account = AuthRepository(session).add_account("a", created_at=now).id
     stale_view = {"48500000007": now - timedelta(seconds=5)}  # what the lookup saw: a lapsed entry, since purged
     monkeypatch.setattr(EntryRepository, "_expiries", lambda self, account_id, numbers: stale_view)
 
@@ -33,14 +29,11 @@ def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_t
         entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))
     assert (added, updated) == (1, 0)
     assert entry is not None and entry.is_live(now)
-    engine.dispose()
 
 
-def test_purging_a_failed_export_removes_the_file_it_had_started(database_url):
-    engine = create_db_engine(database_url)
-    factory = create_session_factory(engine)
+def test_purging_a_failed_export_removes_the_file_it_had_started(session_factory, account_id, database_url):
+    factory, account = session_factory, account_id
     with transaction(factory) as session:
-        account = AuthRepository(session).add_account("a", created_at=utcnow()).id
         partial = FileRepository(session).create(account_id=account, kind="export", now=utcnow())
         FileRepository(session).append(file_id=partial.id, data=b"id,phone_number\n")
         job = JobRepository(session).enqueue(account_id=account, kind="export", params={})
@@ -54,4 +47,3 @@ def test_purging_a_failed_export_removes_the_file_it_had_started(database_url):
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
         assert session.scalar(select(func.count()).select_from(Job)) == 0
-    engine.dispose()

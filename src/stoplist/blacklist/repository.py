@@ -5,9 +5,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, case, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.schemas import EntryOrder
@@ -83,6 +84,22 @@ class EntryRepository:
         if entry_id is None:
             return None
         return self.session.get(Entry, entry_id)
+
+    def relist(self, *, entry: Entry, expire_at: datetime | None, created_at: datetime) -> bool:
+        """Give a loaded entry a new expiry and created_at; False if it was deleted meanwhile.
+
+        A plain UPDATE by id rather than the unit of work: a row deleted by a concurrent request
+        matches nothing here, where the ORM's flush would raise.
+        """
+        result = self.session.execute(
+            update(Entry).where(Entry.id == entry.id).values(expire_at=expire_at, created_at=created_at).execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 0:
+            self.session.expunge(entry)
+            return False
+        set_committed_value(entry, "expire_at", expire_at)
+        set_committed_value(entry, "created_at", created_at)
+        return True
 
     def upsert_many(self, *, account_id: int, entries: dict[str, datetime | None], now: datetime) -> tuple[int, int]:
         """Put many numbers on the list with their expiries, as POST would one by one; return (added, updated)."""

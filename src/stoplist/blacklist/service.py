@@ -19,7 +19,7 @@ class AddResult:
 def add_entry(*, repository: EntryRepository, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime | None = None) -> AddResult:
     """Put a number on the list; if it is there already, give it the new expiry instead."""
     now = now or utcnow()
-    # Two rounds at most: a concurrent delete can remove the row between our insert and our update.
+    # A concurrent delete can remove the row between our insert and our update: then insert again.
     for _ in range(3):
         entry = repository.insert_if_absent(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
         if entry is not None:
@@ -28,12 +28,9 @@ def add_entry(*, repository: EntryRepository, account_id: int, phone_number: str
         if entry is None:
             continue
         was_live = entry.is_live(now)
-        if not was_live:
-            # An expired entry was off the list: putting the number back is a new listing.
-            entry.created_at = now
-        entry.expire_at = expire_at
-        repository.session.flush()
-        return AddResult(entry, created=not was_live)
+        # An expired entry was off the list: putting the number back is a new listing.
+        if repository.relist(entry=entry, expire_at=expire_at, created_at=entry.created_at if was_live else now):
+            return AddResult(entry, created=not was_live)
     raise RuntimeError("the entry kept disappearing while it was being added")
 
 
