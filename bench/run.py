@@ -8,6 +8,7 @@ could not measure is a failure (exit status 1).
 """
 
 import argparse
+import importlib.util
 import os
 import shlex
 import shutil
@@ -21,9 +22,8 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, however run.py is started
 
-try:
-    import psutil  # noqa: F401  (checked here to explain its absence in one line)
-except ModuleNotFoundError:
+# Checked here to explain its absence in one line, before the modules that use it are imported.
+if importlib.util.find_spec("psutil") is None:
     sys.exit("bench needs psutil to sample the server's memory: .venv/bin/python -m pip install psutil")
 
 import check

@@ -2,14 +2,15 @@
 
 from alembic import context
 
-from stoplist.auth import models as _auth_models  # noqa: F401  (registers the tables)
-from stoplist.blacklist import models as _blacklist_models  # noqa: F401
-from stoplist.files import models as _files_models  # noqa: F401
-from stoplist.jobs import models as _jobs_models  # noqa: F401
+from stoplist.auth import models as auth_models
+from stoplist.blacklist import models as blacklist_models
 from stoplist.config import get_settings
 from stoplist.db import Base, create_db_engine
+from stoplist.files import models as files_models
+from stoplist.jobs import models as jobs_models
 from stoplist.migrate import include_object_for
 
+MODELS = (auth_models, blacklist_models, files_models, jobs_models)  # imported for the tables they put on Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

@@ -4,28 +4,14 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings
-from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
+from stoplist.db import transaction, utcnow
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from stoplist.jobs.repository import JobRepository
 from stoplist.jobs.worker import JobContext, Worker
-
-
-@pytest.fixture
-def session_factory(database_url):
-    engine = create_db_engine(database_url)
-    yield create_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def account_id(session_factory) -> int:
-    with transaction(session_factory) as session:
-        return AuthRepository(session).add_account("jobs", created_at=utcnow()).id
 
 
 def enqueue(session_factory, account_id: int, count: int, kind: str = "test") -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from stoplist.checks import service
-from stoplist.checks.schemas import BulkCheckRequest, BulkCheckResult, CheckResult
+from stoplist.checks.schemas import BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 

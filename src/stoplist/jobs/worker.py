@@ -159,9 +159,10 @@ class Worker:
             self._discard_input(job)
             return
         except JobFailed as exc:
-            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=exc.code, message=exc.message))
+            code, message = exc.code, exc.message
+            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=code, message=message))
             self._discard_input(job)
-            log.info("job %s failed: %s", job.id, exc.message)
+            log.info("job %s failed: %s", job.id, message)
             return
         except Exception as exc:
             log.exception("job %s crashed", job.id)
