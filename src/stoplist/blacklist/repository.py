@@ -85,20 +85,24 @@ class EntryRepository:
             return None
         return self.session.get(Entry, entry_id)
 
-    def relist(self, *, entry: Entry, expire_at: datetime | None, created_at: datetime) -> bool:
-        """Give a loaded entry a new expiry and created_at; False if it was deleted meanwhile.
+    def relist(self, *, entry: Entry, expire_at: datetime | None, created_at: datetime | None = None) -> bool:
+        """Give a loaded entry a new expiry (and created_at, if given); False if it was deleted meanwhile.
 
         A plain UPDATE by id rather than the unit of work: a row deleted by a concurrent request
-        matches nothing here, where the ORM's flush would raise.
+        matches nothing here, where the ORM's flush would raise. Only the columns given are
+        written, so a created_at that a concurrent write has just set is not put back; the entry
+        is given the row as stored.
         """
-        result = self.session.execute(
-            update(Entry).where(Entry.id == entry.id).values(expire_at=expire_at, created_at=created_at).execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 0:
+        values: dict[str, datetime | None] = {"expire_at": expire_at}
+        if created_at is not None:
+            values["created_at"] = created_at
+        statement = update(Entry).where(Entry.id == entry.id).values(**values).returning(Entry.expire_at, Entry.created_at)
+        stored = self.session.execute(statement.execution_options(synchronize_session=False)).one_or_none()
+        if stored is None:
             self.session.expunge(entry)
             return False
-        set_committed_value(entry, "expire_at", expire_at)
-        set_committed_value(entry, "created_at", created_at)
+        set_committed_value(entry, "expire_at", stored.expire_at)
+        set_committed_value(entry, "created_at", stored.created_at)
         return True
 
     def upsert_many(self, *, account_id: int, entries: dict[str, datetime | None], now: datetime) -> tuple[int, int]:

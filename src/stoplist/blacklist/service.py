@@ -29,7 +29,7 @@ def add_entry(*, repository: EntryRepository, account_id: int, phone_number: str
             continue
         was_live = entry.is_live(now)
         # An expired entry was off the list: putting the number back is a new listing.
-        if repository.relist(entry=entry, expire_at=expire_at, created_at=entry.created_at if was_live else now):
+        if repository.relist(entry=entry, expire_at=expire_at, created_at=None if was_live else now):
             return AddResult(entry, created=not was_live)
     raise RuntimeError("the entry kept disappearing while it was being added")
 
