@@ -61,7 +61,7 @@ def serve(
         _print_first_token()
     configure_logging(settings.log_format)
     uvicorn.run(
-        create_app(settings), host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format)
+        create_app(settings, freeze_heap=True), host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format)
     )
 
 
