@@ -7,8 +7,12 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
-from stoplist.db import create_db_engine, create_session_factory
+from stoplist.auth.models import AccessToken
+from stoplist.auth.service import hash_token
+from stoplist.blacklist.repository import EntryRepository
+from stoplist.db import create_db_engine, create_session_factory, utcnow
 from stoplist.jobs.models import DONE, QUEUED, Job
 from tests.e2e.conftest import running_server
 
@@ -61,4 +65,35 @@ def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_q
     assert stopped.status == QUEUED, "a stopped worker must put its job back, not leave it running"
     assert stopped.worker_id is None
     assert 0 < json.loads(stopped.progress)["rows"] < ROWS
+    engine.dispose()
+
+
+EXPORT_ROWS = 200_000
+
+
+def test_sigterm_lets_a_slowly_read_csv_export_finish_whole(tmp_path: Path, database_url: str):
+    engine = create_db_engine(database_url)
+    session_factory = create_session_factory(engine)
+    with running_server(tmp_path, database_url=database_url) as server:
+        token = server.create_token()
+        with session_factory() as session:
+            account = session.scalar(select(AccessToken.account_id).where(AccessToken.token_hash == hash_token(token)))
+            EntryRepository(session).upsert_many(account_id=account, entries={str(48500000000 + i): None for i in range(EXPORT_ROWS)}, now=utcnow())
+            session.commit()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/csv"}
+        received = bytearray()
+        with httpx.stream("GET", f"{server.base_url}/blacklist/phone_numbers", headers=headers, timeout=60) as response:
+            assert response.status_code == 200
+            chunks = response.iter_bytes(16_384)
+            received += next(chunks)
+            server.process.send_signal(signal.SIGTERM)  # told to stop with megabytes still to send
+            for chunk in chunks:
+                received += chunk
+                time.sleep(0.001)  # a slow reader: the rest sits in the server's buffers meanwhile
+        assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+
+    lines = received.decode().splitlines()
+    assert lines[0].startswith("id,phone_number")
+    assert len(lines) == EXPORT_ROWS + 1, "the export in flight when the server was told to stop must arrive whole"
+    assert {line.split(",")[1] for line in lines[1:]} == {str(48500000000 + i) for i in range(EXPORT_ROWS)}
     engine.dispose()
