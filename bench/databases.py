@@ -8,6 +8,7 @@ import psutil
 import psycopg
 
 from harness import BenchmarkFailed, say, step
+from processes import tree_cpu
 from stoplist.testing.postgres import PostgresUnavailable, ThrowawayPostgres
 
 SQLITE = "sqlite"
@@ -126,18 +127,9 @@ class Databases:
 
 
 def _cluster_cpu(cluster: ThrowawayPostgres) -> float:
+    """CPU seconds of the cluster: its postmaster, the backends alive, and those that have exited (reaped by it)."""
     try:
-        pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-        postmaster = psutil.Process(pid)
-        members = [postmaster, *postmaster.children(recursive=True)]
-        reaped = postmaster.cpu_times()  # its children_* times: backends that have exited since it started
+        postmaster = psutil.Process(int((cluster.data / "postmaster.pid").read_text().split()[0]))
     except (OSError, ValueError, IndexError, psutil.Error):
         return 0.0
-    total = reaped.children_user + reaped.children_system
-    for member in members:
-        try:
-            times = member.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
+    return tree_cpu(postmaster)

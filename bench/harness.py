@@ -32,43 +32,43 @@ class BenchmarkFailed(Exception):
 
 
 @dataclass(frozen=True)
-class AtMostTimes:
-    """Stoplist's figure may be at most `limit` times the baseline's (for times: lower is better)."""
+class _Times:
+    """Stoplist's figure against `limit` times the baseline's, measured in the same run."""
 
     limit: float
+
+    def compares(self) -> bool:
+        return True
+
+    def ratio(self, row: "Row") -> float | None:
+        return _ratio(row)
+
+    def met(self, row: "Row") -> bool | None:
+        ratio = self.ratio(row)
+        return None if ratio is None else self.within(ratio)
+
+    def within(self, ratio: float) -> bool:
+        raise NotImplementedError
+
+
+class AtMostTimes(_Times):
+    """Stoplist's figure may be at most `limit` times the baseline's (for times: lower is better)."""
 
     def describe(self) -> str:
         return f"≤ {self.limit:g}× baseline"
 
-    def compares(self) -> bool:
-        return True
-
-    def ratio(self, row: "Row") -> float | None:
-        return _ratio(row)
-
-    def met(self, row: "Row") -> bool | None:
-        ratio = self.ratio(row)
-        return None if ratio is None else ratio <= self.limit
+    def within(self, ratio: float) -> bool:
+        return ratio <= self.limit
 
 
-@dataclass(frozen=True)
-class AtLeastTimes:
+class AtLeastTimes(_Times):
     """Stoplist's figure must be at least `limit` times the baseline's (for rates: higher is better)."""
-
-    limit: float
 
     def describe(self) -> str:
         return f"≥ {self.limit:g}× baseline"
 
-    def compares(self) -> bool:
-        return True
-
-    def ratio(self, row: "Row") -> float | None:
-        return _ratio(row)
-
-    def met(self, row: "Row") -> bool | None:
-        ratio = self.ratio(row)
-        return None if ratio is None else ratio >= self.limit
+    def within(self, ratio: float) -> bool:
+        return ratio >= self.limit
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import psutil
 
 from databases import Database
 from harness import BenchmarkFailed
+from processes import tree_cpu, tree_rss
 
 STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 12
@@ -176,38 +177,6 @@ class CpuUse:
         """`CPU: server 12.3 s`, and `+ PostgreSQL 4.5 s` on PostgreSQL."""
         database = f" + PostgreSQL {self.database:.1f} s" if self._server.database.cluster is not None else ""
         return f"CPU: server {self.server:.1f} s{database}"
-
-
-def tree_cpu(process: psutil.Process) -> float:
-    """CPU seconds of `process` (all its threads), its children that it has waited for, and its live descendants."""
-    try:
-        times = process.cpu_times()
-        members = process.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = times.user + times.system + times.children_user + times.children_system
-    for member in members:
-        try:
-            child = member.cpu_times()
-            total += child.user + child.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def tree_rss(process: psutil.Process) -> int:
-    """Resident memory of `process` plus all its descendants, in bytes (0 once it has exited)."""
-    total = 0
-    try:
-        members = [process, *process.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for member in members:
-        try:
-            total += member.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
