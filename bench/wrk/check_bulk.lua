@@ -6,7 +6,6 @@ package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. pack
 local report = require("report")
 
 local requests = {}
-local next_index = 0
 
 function init(args)
    local path = args[1] or error("check_bulk.lua: pass the bodies file after --")
@@ -21,11 +20,7 @@ function init(args)
    if #requests == 0 then error("check_bulk.lua: no bodies in " .. path) end
 end
 
-function request()
-   next_index = next_index % #requests + 1
-   return requests[next_index]
-end
-
+request = report.in_turn(requests)
 setup = report.setup
 response = report.response
 done = report.done

@@ -7,7 +7,6 @@ package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. pack
 local report = require("report")
 
 local requests = {}
-local next_index = 0
 
 function init(args)
    local path = args[1] or error("check_one.lua: pass the numbers file after --")
@@ -20,11 +19,7 @@ function init(args)
    if #requests == 0 then error("check_one.lua: no numbers in " .. path) end
 end
 
-function request()
-   next_index = next_index % #requests + 1
-   return requests[next_index]
-end
-
+request = report.in_turn(requests)
 setup = report.setup
 response = report.response
 done = report.done

@@ -1,8 +1,18 @@
--- Shared by the check benchmark's wrk scripts: the first answer of 400 or more that any thread
--- saw, and one JSON line with what bench/check.py reads (prefixed BENCH-JSON).
+-- Shared by the check benchmark's wrk scripts: requests handed out in turn, the first answer
+-- of 400 or more that any thread saw, and one JSON line with what bench/check.py reads
+-- (prefixed BENCH-JSON).
 
 local M = {}
 local threads = {}
+
+-- Runs in each thread's state: a request() that hands out `requests` (filled by init()) in turn.
+function M.in_turn(requests)
+   local next_index = 0
+   return function()
+      next_index = next_index % #requests + 1
+      return requests[next_index]
+   end
+end
 
 -- Runs in each thread's state: keep the first bad answer (wrk itself counts them all).
 function M.response(status, headers, body)
