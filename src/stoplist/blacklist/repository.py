@@ -107,13 +107,11 @@ class EntryRepository:
 
     def upsert_many(self, *, account_id: int, entries: dict[str, datetime | None], now: datetime) -> tuple[int, int]:
         """Put many numbers on the list with their expiries, as POST would one by one; return (added, updated)."""
-        numbers = list(entries)
-        known = self._expiries(account_id, numbers)
-        fresh = [number for number in numbers if number not in known]
-        listed = [number for number in numbers if number in known and (known[number] is None or known[number] > now)]
-        lapsed = [number for number in numbers if number in known and number not in listed]
+        known = self._expiries(account_id, list(entries))
+        # Live now: updated. New, or lapsed and listed anew: added.
+        listed = sum(1 for expiry in known.values() if expiry is None or expiry > now)
         self._upsert(account_id, entries, now)
-        return len(fresh) + len(lapsed), len(listed)
+        return len(entries) - listed, listed
 
     def _upsert(self, account_id: int, entries: dict[str, datetime | None], now: datetime) -> None:
         """Upsert every number straight through the driver (imports write millions).
