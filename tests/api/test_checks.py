@@ -210,6 +210,15 @@ def test_valid_is_true_exactly_when_adding_the_same_input_would_be_accepted(clie
         assert result["input"] == item
 
 
+@pytest.mark.parametrize("spelling", ["\t48500000001", "\x1f48500000001", "\u200948500000001", " 48500000001"])
+def test_an_input_with_one_leading_blank_or_control_character_is_echoed_as_sent_in_valid_json(client, auth, spelling):
+    add(client, auth, "+48500000001")
+
+    [result] = bulk(client, auth, [spelling])
+
+    assert result == {"input": spelling, "phone_number": "48500000001", "valid": True, "blacklisted": True}
+
+
 def test_a_json_float_is_neither_valid_nor_addable(client, auth):
     # str(4850000002.0) is '4850000002.0', whose '.' reads as a separator: it would be the number 48500000020.
     [result] = bulk(client, auth, [4850000002.0])

@@ -33,7 +33,7 @@ async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_r
             append(f'{{"input":{_json_value(item)},"phone_number":null,"valid":false,"blacklisted":false}}')
             continue
         # Input already in E.164 ('+48…' or '48…') is plain ASCII digits: no escaping to decide.
-        echo = f'"{item}"' if type(item) is str and (item == number or item[1:] == number) else _json_value(item)
+        echo = f'"{item}"' if type(item) is str and (item == number or (item[0] == "+" and item[1:] == number)) else _json_value(item)
         append(f'{{"input":{echo},"phone_number":"{number}","valid":true,"blacklisted":{"true" if number in listed else "false"}}}')
     return '{"results":[' + ",".join(parts) + "]}"
 
