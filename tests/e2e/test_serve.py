@@ -9,10 +9,11 @@ from tests.e2e.conftest import LiveServer, running_server
 TOKEN_LINE = re.compile(r"^\s+(sl_\S+)$", re.MULTILINE)
 
 
-def test_serve_migrates_a_new_database_before_serving(live_server: LiveServer):
-    url = live_server.env["STOPLIST_DATABASE_URL"]
+def test_serve_migrates_a_new_database_before_serving(tmp_path: Path, empty_database_url: str):
+    assert migrate.current_revision(empty_database_url) is None
 
-    assert migrate.current_revision(url) == migrate.head_revision(url)
+    with running_server(tmp_path, database_url=empty_database_url):
+        assert migrate.current_revision(empty_database_url) == migrate.head_revision(empty_database_url)
 
 
 def test_a_real_server_answers_with_a_token_from_the_cli(live_server: LiveServer):
