@@ -43,6 +43,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
 
 
+def sqlite_stamp(moment: datetime) -> str:
+    """An aware moment as SQLite stores entry timestamps (see Rfc3339Timestamp): '2026-11-25T10:00:00Z'."""
+    return moment.astimezone(timezone.utc).strftime(RFC3339)
+
+
+def pg_rfc3339(column: str) -> str:
+    """SQL that formats a PostgreSQL timestamp column as the API shows it, in the server."""
+    return f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
 class Rfc3339Timestamp(TypeDecorator[datetime]):
     """A timestamp to the second. SQLite stores it as the API shows it ('2026-11-25T10:00:00Z'),
     which sorts and compares like the moment itself, so exports and checks read it without
@@ -59,8 +69,7 @@ class Rfc3339Timestamp(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        moment = value.astimezone(timezone.utc).replace(microsecond=0)
-        return moment.strftime(RFC3339) if dialect.name == "sqlite" else moment.replace(tzinfo=None)
+        return sqlite_stamp(value) if dialect.name == "sqlite" else naive_utc(value)
 
     def process_result_value(self, value, dialect) -> datetime | None:
         if value is None:

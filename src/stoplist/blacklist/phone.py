@@ -25,18 +25,11 @@ _NO_PREFIX_HINT = " (read as an international number; write national numbers wit
 
 def normalize_phone_number(raw: object, *, default_region: str | None = None, path: str = "phone_number") -> str:
     """Return the E.164 digits of `raw`, or raise InvalidPhoneNumber saying why."""
-    if type(raw) is str and raw.isascii() and 7 < len(raw) <= 16:
-        # Already compact ('+48500000000', or bare digits): skip the clean-up, it would change nothing.
-        bare = raw[1:] if raw[0] == "+" else raw
-        if bare.isdigit():
-            digits = _fast_e164(raw, default_region)
-            if digits is not None:
-                return digits
-    text, compact = _clean(raw, path)
-    digits = _fast_e164(compact, default_region)
-    if digits is not None:
-        return digits
-    return _resolve(text, compact, default_region, path)
+    if type(raw) is str and raw.isascii() and 7 < len(raw) <= 16 and (raw[1:] if raw[0] == "+" else raw).isdigit():
+        text = compact = raw  # already compact ('+48500000000', or bare digits): the clean-up would change nothing
+    else:
+        text, compact = _clean(raw, path)
+    return _fast_e164(compact, default_region) or _resolve(text, compact, default_region, path)
 
 
 def _normalize_slow(raw: object, *, default_region: str | None = None, path: str = "phone_number") -> str:

@@ -3,7 +3,7 @@
 import functools
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.schemas import EntryOrder
-from stoplist.db import RFC3339, Rfc3339Timestamp, naive_utc
+from stoplist.db import Rfc3339Timestamp, naive_utc, pg_rfc3339, sqlite_stamp
 
 _ORDER = {
     EntryOrder.created_at: (Entry.created_at.asc(), Entry.id.asc()),
@@ -49,10 +49,8 @@ _ON_CONFLICT = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _sqlite_stamp(moment: datetime) -> str:
-    """How SQLite stores an entry timestamp (see Rfc3339Timestamp); an import repeats the same few."""
-    return moment.astimezone(timezone.utc).strftime(RFC3339)
+# sqlite_stamp, remembered: an import formats the same few expiries again and again.
+_sqlite_stamp = functools.lru_cache(maxsize=4096)(sqlite_stamp)
 
 
 def live(now: datetime) -> ColumnElement[bool]:
@@ -200,10 +198,10 @@ class EntryRepository:
         connection = self.session.connection().connection.dbapi_connection
         sqlite_db = self.session.get_bind().dialect.name == "sqlite"
         mark = (lambda name: f":{name}") if sqlite_db else (lambda name: f"%({name})s")
-        when = (lambda column: column) if sqlite_db else (lambda column: f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""")
+        when = (lambda column: column) if sqlite_db else pg_rfc3339
         params: dict[str, object] = {
             "account": account_id,
-            "now": now.strftime(RFC3339) if sqlite_db else naive_utc(now),
+            "now": sqlite_stamp(now) if sqlite_db else naive_utc(now),
         }
         sql = (
             f"SELECT id, phone_number, {when('expire_at')}, {when('created_at')} FROM blacklist_entries "

@@ -15,7 +15,7 @@ from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, En
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, streaming_session
-from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.errors import ErrorBody, MalformedBody, UnsupportedMediaType, validation_error
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
 from stoplist.imports.schemas import FileQueued
@@ -121,8 +121,7 @@ def _page_size(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if limit > MAX_LIMIT:
-        message = f"Input should be less than or equal to {MAX_LIMIT}"
-        raise ValidationFailed(f"The request has invalid fields (limit: {message}).", errors=[ErrorDetail(path="limit", message=message, error="less_than_equal")])
+        raise validation_error([{"loc": ("query", "limit"), "msg": f"Input should be less than or equal to {MAX_LIMIT}", "type": "less_than_equal"}])
     return limit
 
 

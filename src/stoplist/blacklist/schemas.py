@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from stoplist.db import RFC3339
 
 
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with `Z` and no fractions: SMSAPI's Python client cannot read fractions."""
-    return moment.strftime(TIMESTAMP_FORMAT)
+    return moment.strftime(RFC3339)
 
 
 Timestamp = Annotated[

@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from stoplist.blacklist.repository import LOOKUP_BATCH
-from stoplist.db import RFC3339, naive_utc, normalize_url
+from stoplist.db import naive_utc, normalize_url, pg_rfc3339, sqlite_stamp
 
 
 EntryRow = tuple[int, str, str | None, str]
@@ -50,13 +50,13 @@ class SqliteLookup:
         return self.connection.execute(
             "SELECT id, phone_number, expire_at, created_at FROM blacklist_entries"
             " WHERE account_id = ? AND phone_number = ? AND (expire_at IS NULL OR expire_at > ?)",
-            (account_id, phone_number, now.strftime(RFC3339)),
+            (account_id, phone_number, sqlite_stamp(now)),
         ).fetchone()
 
     async def listed(self, account_id: int, phone_numbers: list[str], now: datetime) -> set[str]:
         """Which of the numbers are live on the account's list."""
         found: set[str] = set()
-        moment = now.strftime(RFC3339)
+        moment = sqlite_stamp(now)
         for start in range(0, len(phone_numbers), LOOKUP_BATCH):
             chunk = phone_numbers[start : start + LOOKUP_BATCH]
             rows = self.connection.execute(listed_sql(len(chunk)), (account_id, *chunk, moment))
@@ -71,9 +71,6 @@ def listed_sql(count: int) -> str:
         f"SELECT phone_number FROM blacklist_entries WHERE account_id = ? AND phone_number IN ({marks})"
         " AND (expire_at IS NULL OR expire_at > ?)"
     )
-
-
-_PG_TIMESTAMP = """to_char({}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 
 
 class PostgresLookup:
@@ -100,7 +97,7 @@ class PostgresLookup:
 
     async def entry(self, account_id: int, phone_number: str, now: datetime) -> EntryRow | None:
         row = await self.pool.fetchrow(
-            f"SELECT id, phone_number, {_PG_TIMESTAMP.format('expire_at')}, {_PG_TIMESTAMP.format('created_at')} FROM blacklist_entries"
+            f"SELECT id, phone_number, {pg_rfc3339('expire_at')}, {pg_rfc3339('created_at')} FROM blacklist_entries"
             " WHERE account_id = $1 AND phone_number = $2 AND (expire_at IS NULL OR expire_at > $3)",
             account_id, phone_number, naive_utc(now),
         )

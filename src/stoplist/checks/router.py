@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from stoplist.checks import service
-from stoplist.checks.schemas import BulkCheckResult, CheckResult
+from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
-from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, validation_error
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
 
@@ -46,16 +46,15 @@ async def check_one(request: Request) -> Response:
     principal = await state.token_cache.authenticate(request.headers.get("authorization"), SCOPE)
     raw = request.query_params.get("phone_number")
     if raw is None:
-        detail = ErrorDetail(path="phone_number", message="Field required", error="missing")
-        raise ValidationFailed("The request has invalid fields (phone_number: Field required).", errors=[detail])
+        raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required", "type": "missing"}])
     return _json(await service.check_one(lookup=state.lookup, account_id=principal.account_id, raw=raw, default_region=state.settings.default_region))
 
 
 @router.post(
     "",
     response_model=BulkCheckResult,
-    responses={**_ERRORS, 413: {"model": ErrorBody, "description": f"More than {service.MAX_NUMBERS} numbers (`too_many_numbers`)."}, 415: {"model": ErrorBody, "description": "Not JSON."}},
-    summary="Check up to 10,000 numbers",
+    responses={**_ERRORS, 413: {"model": ErrorBody, "description": f"More than {MAX_NUMBERS} numbers (`too_many_numbers`)."}, 415: {"model": ErrorBody, "description": "Not JSON."}},
+    summary=f"Check up to {MAX_NUMBERS:,} numbers",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}}},
 )
 async def check_many(request: Request) -> Response:
@@ -73,8 +72,8 @@ async def check_many(request: Request) -> Response:
     if not isinstance(inputs, list):
         detail = ErrorDetail(path="phone_numbers", message="Input should be a valid list", error="list_type")
         raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
-    if len(inputs) > service.MAX_NUMBERS:
-        raise PayloadTooLarge("too_many_numbers", f"At most {service.MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
+    if len(inputs) > MAX_NUMBERS:
+        raise PayloadTooLarge("too_many_numbers", f"At most {MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
     answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
     return Response(answer, media_type="application/json")
 

@@ -4,6 +4,8 @@ from pydantic import BaseModel, Field
 
 from stoplist.blacklist.schemas import EntryPublic
 
+MAX_NUMBERS = 10_000  # per bulk check
+
 
 class CheckResult(BaseModel):
     phone_number: str = Field(description="The number as E.164 digits without '+'.", examples=["48500000000"])
@@ -12,7 +14,7 @@ class CheckResult(BaseModel):
 
 
 class BulkCheckRequest(BaseModel):
-    phone_numbers: list[str | int | None] = Field(max_length=10_000, description="Up to 10,000 numbers, in any spelling.")
+    phone_numbers: list[str | int | None] = Field(max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} numbers, in any spelling.")
 
 
 class BulkCheckItem(BaseModel):

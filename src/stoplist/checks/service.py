@@ -7,7 +7,6 @@ from stoplist.checks.repository import EntryRow, Lookup
 from stoplist.db import utcnow
 from stoplist.errors import InvalidPhoneNumber
 
-MAX_NUMBERS = 10_000
 
 
 def entry_json(row: EntryRow) -> dict:
