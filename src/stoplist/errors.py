@@ -15,8 +15,10 @@
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
-    ├── PayloadTooLarge (413)          too many numbers, too large a body
-    ├── UploadTooLarge (413)
+    ├── PayloadTooLarge (413)
+    │   ├── TooManyNumbers             a bulk check of more than 10,000
+    │   ├── BodyTooLarge               a bulk check's body over 1 MiB
+    │   └── UploadTooLarge             an import over STOPLIST_MAX_UPLOAD_BYTES
     ├── UnsupportedMediaType (415)
     └── ExportFailed (500)             an x-async export whose job failed
 
@@ -157,14 +159,18 @@ class UnsupportedMediaType(StoplistError):
 class PayloadTooLarge(StoplistError):
     status_code = 413
     code = "payload_too_large"
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    message = "The request is too large."
 
 
-class UploadTooLarge(StoplistError):
-    status_code = 413
+class TooManyNumbers(PayloadTooLarge):
+    code = "too_many_numbers"
+
+
+class BodyTooLarge(PayloadTooLarge):
+    code = "body_too_large"
+
+
+class UploadTooLarge(PayloadTooLarge):
     code = "upload_too_large"
 
     def __init__(self, limit: int) -> None:

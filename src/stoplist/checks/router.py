@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
-from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.errors import BodyTooLarge, ErrorBody, ErrorDetail, MalformedBody, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
 
@@ -73,7 +73,7 @@ async def check_many(request: Request) -> Response:
         detail = ErrorDetail(path="phone_numbers", message="Input should be a valid list", error="list_type")
         raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
     if len(inputs) > MAX_NUMBERS:
-        raise PayloadTooLarge("too_many_numbers", f"At most {MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
+        raise TooManyNumbers(f"At most {MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
     answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
     return Response(answer, media_type="application/json")
 
@@ -85,10 +85,10 @@ def _no_constant(name: str) -> None:
 async def _bounded_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge("body_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        raise BodyTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     chunks = bytearray()
     async for chunk in request.stream():
         chunks += chunk
         if len(chunks) > MAX_BODY_BYTES:
-            raise PayloadTooLarge("body_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+            raise BodyTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     return bytes(chunks)

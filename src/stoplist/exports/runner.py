@@ -1,12 +1,9 @@
 """The x-async export job: writes the CSV into a stored file that any instance can serve."""
 
 from stoplist.db import utcnow
-from stoplist.exports.service import ExportQuery, csv_chunks
+from stoplist.exports.service import KIND, ExportQuery, csv_chunks
 from stoplist.files.repository import CHUNK_SIZE, FileRepository
 from stoplist.jobs.worker import JobContext
-
-KIND = "export"
-
 
 def run_export(context: JobContext) -> tuple[dict, str | None]:
     """Write the export from scratch (a retry starts over), committing about a megabyte at a time."""

@@ -14,6 +14,7 @@ from stoplist.db import utcnow
 from stoplist.imports.csv_format import HEADER
 from stoplist.jobs.repository import JobRepository
 
+KIND = "export"
 CHUNK_BYTES = 1 << 18
 
 
@@ -67,4 +68,4 @@ def unless_empty(chunks: Iterator[bytes]) -> Iterator[bytes] | None:
 
 def queue_export(*, session: Session, query: ExportQuery):
     """Queue an x-async export; its job id is the file id clients poll."""
-    return JobRepository(session).enqueue(account_id=query.account_id, kind="export", params=query.as_params())
+    return JobRepository(session).enqueue(account_id=query.account_id, kind=KIND, params=query.as_params())

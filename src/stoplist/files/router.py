@@ -1,6 +1,5 @@
 """`/files/{file_id}`: the result of an x-async export, once its job is done."""
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -9,7 +8,7 @@ from fastapi.responses import JSONResponse
 from stoplist.auth.deps import BlacklistPrincipal
 from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody, ExportFailed, FileNotFound
-from stoplist.exports.runner import KIND
+from stoplist.exports.service import KIND
 from stoplist.files.repository import FileRepository
 from stoplist.imports.schemas import FilePending
 from stoplist.jobs.models import DONE, FAILED
@@ -37,6 +36,6 @@ def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> R
             raise ExportFailed(f"The export failed: {job.error_message}")
         if job.status != DONE:
             return JSONResponse(FilePending(status=job.status).model_dump(), status_code=202)
-        if job.output_file_id is None or json.loads(job.progress).get("bytes", 0) == 0:
+        if job.output_file_id is None or job.progress_data.get("bytes", 0) == 0:
             return Response(status_code=204)
         return reader.csv(FileRepository(reader.session).chunks(file_id=job.output_file_id), f"blacklist-{file_id}.csv")

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction
 from stoplist.downloads import AUTH_ERRORS, streaming_session
-from stoplist.errors import ErrorBody, ImportNotFound
+from stoplist.errors import ErrorBody
 from stoplist.imports import service
 from stoplist.imports.schemas import ImportStatus, RejectedRow
 from stoplist.imports.upload import receive_upload
@@ -81,10 +81,9 @@ def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: st
 )
 def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id: str) -> StreamingResponse:
     with streaming_session(request.app.state.session_factory) as reader:
-        jobs = JobRepository(reader.session)
-        if jobs.get(account_id=principal.account_id, job_id=import_id, kind=service.KIND) is None:
-            raise ImportNotFound()
-        return reader.csv(_rejections_csv(jobs.rejection_rows(job_id=import_id)), f"import-{import_id}-errors.csv")
+        service.find_import(session=reader.session, account_id=principal.account_id, job_id=import_id)
+        rows = JobRepository(reader.session).rejection_rows(job_id=import_id)
+        return reader.csv(_rejections_csv(rows), f"import-{import_id}-errors.csv")
 
 
 def _rejections_csv(rows) -> Iterator[bytes]:

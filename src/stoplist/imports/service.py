@@ -1,6 +1,5 @@
 """Imports: rows of a CSV put on the list by the rules of POST, in batches committed with their counts."""
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -58,14 +57,19 @@ def store_upload(*, session: Session, account_id: int, path: Path) -> Job:
     return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={}, input_file_id=stored.id)
 
 
-def get_import(*, session: Session, account_id: int, job_id: str) -> tuple[Job, ImportCounts, list]:
-    """An import of the account, its counts, and its first rejected rows."""
-    jobs = JobRepository(session)
-    job = jobs.get(account_id=account_id, job_id=job_id, kind=KIND)
+def find_import(*, session: Session, account_id: int, job_id: str) -> Job:
+    """An import of the account, or ImportNotFound."""
+    job = JobRepository(session).get(account_id=account_id, job_id=job_id, kind=KIND)
     if job is None:
         raise ImportNotFound()
-    counts = ImportCounts.from_progress(json.loads(job.progress or "{}"))
-    return job, counts, jobs.first_rejections(job_id=job.id, limit=SHOWN_REJECTIONS)
+    return job
+
+
+def get_import(*, session: Session, account_id: int, job_id: str) -> tuple[Job, ImportCounts, list]:
+    """An import of the account, its counts, and its first rejected rows."""
+    job = find_import(session=session, account_id=account_id, job_id=job_id)
+    counts = ImportCounts.from_progress(job.progress_data)
+    return job, counts, JobRepository(session).first_rejections(job_id=job.id, limit=SHOWN_REJECTIONS)
 
 
 def import_rows(

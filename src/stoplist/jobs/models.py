@@ -1,5 +1,6 @@
 """Background jobs (imports, exports): queued in the database, claimed by any worker."""
 
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -31,6 +32,11 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def progress_data(self) -> dict:
+        """`progress` read: {} before the job's first commit."""
+        return json.loads(self.progress or "{}")
 
 
 class ImportRejection(Base):

@@ -5,7 +5,8 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from stoplist.config import Settings
-from stoplist.exports.runner import KIND as EXPORT, run_export
+from stoplist.exports.runner import run_export
+from stoplist.exports.service import KIND as EXPORT
 from stoplist.imports.runner import run_import
 from stoplist.imports.service import KIND as IMPORT
 from stoplist.jobs.worker import Runner, Worker
@@ -13,8 +14,8 @@ from stoplist.jobs.worker import Runner, Worker
 RUNNERS: dict[str, Runner] = {IMPORT: run_import, EXPORT: run_export}
 
 
-def create_worker(session_factory: sessionmaker[Session], settings: Settings, *, worker_id: str | None = None) -> Worker:
-    return Worker(session_factory, settings, RUNNERS, worker_id=worker_id)
+def create_worker(session_factory: sessionmaker[Session], settings: Settings) -> Worker:
+    return Worker(session_factory, settings, RUNNERS)
 
 
 class WorkerThread:

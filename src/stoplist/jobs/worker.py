@@ -134,7 +134,7 @@ class Worker:
 
     def _run(self, job: Job) -> None:
         context = JobContext(
-            job_id=job.id, account_id=job.account_id, params=json.loads(job.params), progress=json.loads(job.progress or "{}"),
+            job_id=job.id, account_id=job.account_id, params=json.loads(job.params), progress=job.progress_data,
             input_file_id=job.input_file_id, worker_id=self.worker_id, session_factory=self.session_factory, settings=self.settings, stop=self.stop,
         )
         log.info("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
@@ -154,25 +154,24 @@ class Worker:
                 self._settle(lambda repository: repository.retry(job_id=job.id, worker_id=self.worker_id))
                 return
             log.exception("job %s failed on a database error", job.id)
-            message = f"The job stopped on a database error ({type(exc.orig).__name__}) {job.attempts} times."
-            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code="database_error", message=message))
-            self._discard_input(job)
+            self._fail(job, "database_error", f"The job stopped on a database error ({type(exc.orig).__name__}) {job.attempts} times.")
             return
         except JobFailed as exc:
-            code, message = exc.code, exc.message
-            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=code, message=message))
-            self._discard_input(job)
-            log.info("job %s failed: %s", job.id, message)
+            self._fail(job, exc.code, exc.message)
+            log.info("job %s failed: %s", job.id, exc.message)
             return
         except Exception as exc:
             log.exception("job %s crashed", job.id)
-            message = f"The job stopped on an unexpected error ({type(exc).__name__})."
-            self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code="internal_error", message=message))
-            self._discard_input(job)
+            self._fail(job, "internal_error", f"The job stopped on an unexpected error ({type(exc).__name__}).")
             return
         self._settle(lambda repository: repository.finish(job_id=job.id, worker_id=self.worker_id, now=utcnow(), progress=progress, output_file_id=output_file_id))
         self._discard_input(job)
         log.info("job %s done: %s", job.id, progress)
+
+    def _fail(self, job: Job, code: str, message: str) -> None:
+        """End the job as failed with the error its owner will see, and drop its upload."""
+        self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=code, message=message))
+        self._discard_input(job)
 
     def _settle(self, change: Callable[[JobRepository], bool]) -> None:
         with self.session_factory() as session:
@@ -205,7 +204,7 @@ def purge_expired(session_factory: sessionmaker[Session], settings: Settings) ->
         jobs = JobRepository(session)
         expired = jobs.finished_before(utcnow() - settings.file_retention)
         # An export that failed half-way has its file only in its progress.
-        files = {file_id for job in expired for file_id in (job.input_file_id, job.output_file_id, json.loads(job.progress or "{}").get("file_id")) if file_id}
+        files = {file_id for job in expired for file_id in (job.input_file_id, job.output_file_id, job.progress_data.get("file_id")) if file_id}
         FileRepository(session).delete(file_ids=sorted(files))
         jobs.delete(job_ids=[job.id for job in expired])
         session.commit()

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar
 
@@ -134,8 +134,8 @@ class Snapshot:
     """What /metrics reports about the data, read in one short transaction."""
 
     entries: int
-    jobs: list[JobCounts] = field(default_factory=list)
-    read_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    jobs: list[JobCounts]
+    read_at: datetime
 
 
 def read_snapshot(engine: Engine, timeout: float) -> Snapshot:

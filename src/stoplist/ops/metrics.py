@@ -22,6 +22,8 @@ from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stoplist import __version__
+from stoplist.exports.service import KIND as EXPORT
+from stoplist.imports.service import KIND as IMPORT
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING
 from stoplist.ops.database import SingleFlight, Snapshot
 
@@ -31,7 +33,7 @@ router = APIRouter()
 
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-JOB_KINDS = ("import", "export")
+JOB_KINDS = (IMPORT, EXPORT)
 JOB_STATUSES = (QUEUED, RUNNING, DONE, FAILED)
 # From sub-millisecond checks to minutes-long uploads.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
