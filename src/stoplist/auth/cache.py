@@ -2,6 +2,7 @@
 
 A revoked token is refused at the latest `ttl` seconds after `stoplist token revoke`
 (STOPLIST_TOKEN_CACHE_SECONDS); unknown tokens are never remembered, so a new token works at once.
+With `ttl` 0 nothing is remembered: every request reads its token.
 """
 
 import time
@@ -37,9 +38,10 @@ class TokenCache:
                 raise Unauthorized("This access token is unknown or has been revoked.")
             token_id, account_id, scopes = row
             principal = Principal(account_id=account_id, token_id=token_id, scopes=frozenset(scopes.split()))
-            if len(self._known) >= MAX_ENTRIES:
-                self._known.clear()
-            self._known[token] = (now + self._ttl, principal)
+            if self._ttl > 0:
+                if len(self._known) >= MAX_ENTRIES:
+                    self._known.clear()
+                self._known[token] = (now + self._ttl, principal)
         if scope not in principal.scopes:
             raise Forbidden(f"This access token lacks the '{scope}' scope.")
         return principal

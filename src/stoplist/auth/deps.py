@@ -7,8 +7,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from stoplist.auth.repository import AuthRepository
-from stoplist.auth.service import Principal, authenticate
+from stoplist.auth.service import Principal
 from stoplist.db import transaction
 
 bearer = HTTPBearer(auto_error=False, description="An access token from `stoplist token create`.")
@@ -25,11 +24,16 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_scope(scope: str):
-    """A dependency that lets the request through only with a live token carrying `scope`."""
+    """A dependency that lets the request through only with a live token carrying `scope`.
 
-    def dependency(session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-        token = credentials.credentials if credentials else None
-        return authenticate(repository=AuthRepository(session), token=token, scope=scope)
+    The token is read on the lookup's own connection, as the check routes read it (with no
+    caching here: a revoked token is refused at once), so authenticating holds no session of
+    the request's: not while an upload arrives, nor beside a streaming export's own session.
+    `bearer` stays a dependency for the OpenAPI document's security scheme.
+    """
+
+    async def dependency(request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+        return await request.app.state.token_check.authenticate(request.headers.get("authorization"), scope)
 
     return dependency
 

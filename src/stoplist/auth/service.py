@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from stoplist.auth.models import AccessToken
 from stoplist.auth.repository import AuthRepository
 from stoplist.db import utcnow
-from stoplist.errors import Forbidden, NotFound, Unauthorized
+from stoplist.errors import NotFound
 
 # Scopes Stoplist checks. Other well-formed names (SMSAPI's "sms", "contacts", ...) may be granted
 # so a token can mirror one from SMSAPI, but they open nothing here.
@@ -56,18 +56,6 @@ def create_token(*, repository: AuthRepository, account_name: str = DEFAULT_ACCO
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = repository.add_token(account, token_hash=hash_token(secret), prefix=secret[:10], scopes=scopes, created_at=now)
     return secret, record
-
-
-def authenticate(*, repository: AuthRepository, token: str | None, scope: str) -> Principal:
-    """The principal behind a bearer token, if it is known, live and carries `scope`."""
-    if not token:
-        raise Unauthorized()
-    record = repository.active_token_by_hash(hash_token(token))
-    if record is None:
-        raise Unauthorized("This access token is unknown or has been revoked.")
-    if scope not in record.scope_set:
-        raise Forbidden(f"This access token lacks the '{scope}' scope.")
-    return Principal(account_id=record.account_id, token_id=record.id, scopes=record.scope_set)
 
 
 def revoke_token(*, repository: AuthRepository, token_id: int) -> AccessToken:
