@@ -17,18 +17,11 @@ def run_export(context: JobContext) -> tuple[dict, str | None]:
             output_id = files.create(account_id=context.account_id, kind=KIND, now=utcnow()).id
         context.commit(writer, {"file_id": output_id, "bytes": 0})
         written = 0
-        pending = bytearray()
         with context.session_factory() as reader:
-            for chunk in csv_chunks(reader, query):
-                pending += chunk
-                if len(pending) >= CHUNK_SIZE:
-                    files.append(file_id=output_id, data=bytes(pending))
-                    written += len(pending)
-                    pending.clear()
-                    context.commit(writer, {"file_id": output_id, "bytes": written})
-        if pending:
-            files.append(file_id=output_id, data=bytes(pending))
-            written += len(pending)
+            for chunk in csv_chunks(reader, query, chunk_bytes=CHUNK_SIZE):
+                files.append(file_id=output_id, data=chunk)
+                written += len(chunk)
+                context.commit(writer, {"file_id": output_id, "bytes": written})
         progress = {"file_id": output_id, "bytes": written}
         context.commit(writer, progress)
     return progress, output_id

@@ -1,7 +1,5 @@
 """Exports: the blacklist as CSV, streamed from the database in constant memory."""
 
-import csv
-import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +9,7 @@ from sqlalchemy.orm import Session
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import EntryOrder
 from stoplist.db import utcnow
-from stoplist.imports.csv_format import HEADER
+from stoplist.imports.csv_format import HEADER, write_rows
 from stoplist.jobs.repository import JobRepository
 
 KIND = "export"
@@ -36,25 +34,12 @@ class ExportQuery:
         return cls(account_id=account_id, digits=params.get("digits"), order=EntryOrder(params["order"]), offset=params.get("offset", 0), limit=params.get("limit"))
 
 
-def csv_chunks(session: Session, query: ExportQuery) -> Iterator[bytes]:
-    """The export as CSV bytes, header first, in pieces of about CHUNK_BYTES; nothing at all if no entry matches."""
+def csv_chunks(session: Session, query: ExportQuery, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The export as CSV bytes, header first, in pieces of about `chunk_bytes`; nothing at all if no entry matches."""
     batches = EntryRepository(session).export_batches(
         account_id=query.account_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    started = False
-    for partition in batches:
-        if not started:
-            writer.writerow(HEADER)
-            started = True
-        writer.writerows(partition)
-        if buffer.tell() >= CHUNK_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+    return write_rows(HEADER, batches, piece_bytes=chunk_bytes, header_if_empty=False)
 
 
 def unless_empty(chunks: Iterator[bytes]) -> Iterator[bytes] | None:

@@ -8,7 +8,7 @@ works in constant memory, so an upload of millions of rows is fine.
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -113,6 +113,28 @@ class UploadChecker:
             visible = text.replace("\ufeff", "")
             self._has_chars = self._has_chars or bool(visible)
             self._has_text = bool(visible) and not visible.isspace()
+
+
+def write_rows(header: tuple[str, ...], partitions: Iterable[list], *, piece_bytes: int = 0, header_if_empty: bool = True) -> Iterator[bytes]:
+    """CSV bytes (this dialect: ',' and '\\n') of `partitions` of rows under `header`, a piece at least
+    `piece_bytes` long whenever a partition brings the text that far (every partition with 0), then
+    the rest. With `header_if_empty` false, no rows means no bytes at all, not even the header."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    started = header_if_empty
+    if started:
+        writer.writerow(header)
+    for partition in partitions:
+        if not started:
+            writer.writerow(header)
+            started = True
+        writer.writerows(partition)
+        if buffer.tell() >= piece_bytes:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
 
 
 def read_rows(stream: BinaryIO) -> Iterator[CsvRow | RowError]:

@@ -1,8 +1,5 @@
 """`/blacklist/phone_numbers/imports`: upload a CSV, follow its import, download its rejected rows."""
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +11,7 @@ from stoplist.db import transaction
 from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody
 from stoplist.imports import service
+from stoplist.imports.csv_format import write_rows
 from stoplist.imports.schemas import ImportStatus, RejectedRow
 from stoplist.imports.upload import receive_upload
 from stoplist.jobs.models import FAILED
@@ -83,16 +81,4 @@ def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id
     with streaming_session(request.app.state.session_factory) as reader:
         service.find_import(session=reader.session, account_id=principal.account_id, job_id=import_id)
         rows = JobRepository(reader.session).rejection_rows(job_id=import_id)
-        return reader.csv(_rejections_csv(rows), f"import-{import_id}-errors.csv")
-
-
-def _rejections_csv(rows) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("line", "value", "message"))
-    for partition in rows.partitions():
-        writer.writerows(partition)
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue().encode()
+        return reader.csv(write_rows(("line", "value", "message"), rows.partitions()), f"import-{import_id}-errors.csv")
