@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist import service
@@ -17,7 +17,7 @@ from stoplist.files.models import FileChunk, StoredFile
 from stoplist.jobs.models import Job
 from stoplist.jobs.runners import create_worker
 from stoplist.jobs.worker import purge_expired
-from tests.api.helpers import TIMESTAMP, URL, add, assert_error, set_expiry
+from tests.api.helpers import TIMESTAMP, URL, add, assert_error, count, set_expiry
 
 HEADER = ["id", "phone_number", "expire_at", "created_at"]
 CSV = {"Accept": "text/csv"}
@@ -368,11 +368,6 @@ def age_job(app, job_id: str, by: timedelta) -> None:
     with transaction(app.state.session_factory) as session:
         job = session.get(Job, job_id)
         job.finished_at = job.finished_at - by
-
-
-def count(app, model) -> int:
-    with app.state.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def test_purge_removes_an_export_past_the_retention_with_its_file(client, app, settings, auth, listed):

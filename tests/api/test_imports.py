@@ -2,11 +2,10 @@
 
 import csv
 import io
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from stoplist.config import Settings
 from stoplist.db import transaction
@@ -15,9 +14,8 @@ from stoplist.imports import service as import_service
 from stoplist.jobs.models import ImportRejection, Job
 from stoplist.jobs.runners import create_worker
 from stoplist.jobs.worker import purge_expired
-from tests.api.helpers import TIMESTAMP, URL, add, assert_error, set_expiry
+from tests.api.helpers import IMPORTS, TIMESTAMP, URL, add, assert_error, count, listed, set_expiry, wait_for_import
 
-IMPORTS = f"{URL}/imports"
 STATUS_FIELDS = {"id", "status", "rows", "added", "updated", "invalid", "errors", "errors_url", "error", "created_at", "finished_at"}
 
 
@@ -36,19 +34,6 @@ def post_multipart(client, auth, body: bytes | str, field: str = "import"):
     return client.post(IMPORTS, files={field: ("list.csv", data, "text/csv")}, headers=auth)
 
 
-def wait_for_import(client, auth, job_id: str, timeout: float = 20) -> dict:
-    """Poll the import until it is done or failed; return its last status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(f"{IMPORTS}/{job_id}", headers=auth)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if body["status"] in ("done", "failed"):
-            return body
-        assert time.monotonic() < deadline, f"import {job_id} still {body['status']} after {timeout}s"
-        time.sleep(0.02)
-
-
 def run_import(client, auth, body: bytes | str, *, multipart: bool = False) -> dict:
     """Upload `body`, wait for its import, and check the counts add up."""
     response = post_multipart(client, auth, body) if multipart else post_raw(client, auth, body)
@@ -63,12 +48,6 @@ def counts(result: dict) -> dict:
     return {key: result[key] for key in ("rows", "added", "updated", "invalid")}
 
 
-def listed(client, auth) -> dict[str, str | None]:
-    """The account's live list as {phone_number: expire_at}."""
-    body = client.get(URL, params={"limit": 1000}, headers=auth).json()
-    return {entry["phone_number"]: entry["expire_at"] for entry in body["collection"]}
-
-
 def export(client, auth) -> str:
     response = client.get(URL, headers={**auth, "Accept": "text/csv"})
     assert response.status_code == 200, response.text
@@ -77,11 +56,6 @@ def export(client, auth) -> str:
 
 def error_lines(result: dict) -> list[int]:
     return [error["line"] for error in result["errors"]]
-
-
-def count(app, model) -> int:
-    with app.state.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 import csv
 import io
 import re
-import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,10 @@ from stoplist.auth.repository import AuthRepository
 from stoplist.cli import app
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory, transaction
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from tests.api.helpers import IMPORTS, URL, listed, wait_for_import
+from tests.conftest import TestClient
 
 runner = CliRunner()
-URL = "/blacklist/phone_numbers"
 SUMMARY = re.compile(r"^rows (\d+)  added (\d+)  updated (\d+)  invalid (\d+)$", re.MULTILINE)
 
 # One file exercising every rule: spellings of one number, a repeat, bad numbers, bad and past expiries.
@@ -94,18 +89,9 @@ def summary(result) -> dict[str, int]:
 
 def api_import(client, auth, body: str | bytes) -> dict:
     data = body.encode() if isinstance(body, str) else body
-    response = client.post(f"{URL}/imports", content=data, headers={**auth, "Content-Type": "text/csv"})
+    response = client.post(IMPORTS, content=data, headers={**auth, "Content-Type": "text/csv"})
     assert response.status_code == 202, response.text
-    deadline = time.monotonic() + 20
-    while (status := client.get(f"{URL}/imports/{response.json()['id']}", headers=auth).json())["status"] not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    return status
-
-
-def listed(client, auth) -> dict[str, str | None]:
-    body = client.get(URL, params={"limit": 1000}, headers=auth).json()
-    return {entry["phone_number"]: entry["expire_at"] for entry in body["collection"]}
+    return wait_for_import(client, auth, response.json()["id"])
 
 
 # --- stoplist import ---------------------------------------------------------------------------------

@@ -1,18 +1,9 @@
-"""The ops tests run on the app as `create_app` makes it, with the ops routes installed
-(`install_ops` is a no-op once `create_app` installs them itself)."""
+"""The ops tests run on the app as `create_app` makes it (the root conftest's `app`): the ops
+routes come installed."""
 
 import pytest
 
-from stoplist.app import create_app
-from stoplist.ops import install_ops
 from tests.ops.helpers import Scrape
-
-
-@pytest.fixture
-def app(settings):
-    app = create_app(settings)
-    install_ops(app)
-    return app
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import logging
 import threading
 import time
-import warnings
 
 from sqlalchemy import text
 
@@ -13,11 +12,8 @@ from stoplist.config import Settings
 from stoplist.ops import install_ops
 from stoplist.ops.database import SingleFlight
 from stoplist.ops.metrics import MetricsMiddleware
+from tests.conftest import TestClient
 from tests.ops.helpers import Scrape, broken_engine
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 
 def assert_not_ready(response) -> str:
@@ -57,7 +53,6 @@ def test_readyz_answers_503_on_an_empty_sqlite_file_never_migrated(tmp_path):
     path = tmp_path / "empty.db"
     path.touch()
     app = create_app(Settings(database_url=f"sqlite:///{path}", serve_worker=False))
-    install_ops(app)
 
     with TestClient(app) as client:
         message = assert_not_ready(client.get("/readyz"))

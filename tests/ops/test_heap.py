@@ -2,17 +2,13 @@
 (a full pass over it stopped the event loop for ~40 ms under load); apps made in tests do not."""
 
 import gc
-import warnings
 
 import pytest
 
 from stoplist import cli
 from stoplist.app import create_app
 from stoplist.config import Settings
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from tests.conftest import TestClient
 
 
 @pytest.fixture

@@ -1,16 +1,12 @@
 """/metrics: request counts by route template, durations, and the data read at scrape time."""
 
-import warnings
 
 from sqlalchemy import text
 
 from stoplist.app import create_app
-from stoplist.ops import install_ops
+from tests.conftest import TestClient
 from tests.ops.helpers import Scrape, broken_engine
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 URL = "/blacklist/phone_numbers"
 REQUESTS = "stoplist_http_requests_total"
@@ -67,7 +63,6 @@ def test_a_request_the_app_fails_on_counts_as_the_500_it_answers(settings):
     async def boom():
         raise RuntimeError("boom")
 
-    install_ops(app)
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/boom").status_code == 500
         scraped = Scrape(client.get("/metrics").text)
@@ -113,8 +108,6 @@ def test_the_entries_gauge_equals_the_number_of_rows(client, auth, app, scrape):
 
 def test_each_app_keeps_its_own_metrics(settings):
     first, second = create_app(settings), create_app(settings)
-    install_ops(first)
-    install_ops(second)
 
     with TestClient(first) as one, TestClient(second) as other:
         for _ in range(2):
