@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from stoplist import migrate
 from stoplist.app import create_app
 from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings
-from stoplist.db import transaction
+from stoplist.db import create_db_engine, create_session_factory, transaction
 from stoplist.testing.postgres import ExistingPostgres, PostgresUnavailable, ThrowawayPostgres
 
 with warnings.catch_warnings():
@@ -119,6 +120,14 @@ def empty_database_url(backend: str, databases: Databases) -> Iterator[str]:
     yield databases.empty(backend)
     if backend == "postgresql":
         databases.drop_created()
+
+
+@pytest.fixture
+def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the test's database straight through SQLAlchemy, without an app."""
+    engine = create_db_engine(database_url)
+    yield create_session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from stoplist.auth.models import AccessToken
 from stoplist.auth.service import hash_token
 from stoplist.blacklist.repository import EntryRepository
-from stoplist.db import create_db_engine, create_session_factory, utcnow
+from stoplist.db import utcnow
 from stoplist.jobs.models import DONE, QUEUED, Job
 from tests.e2e.conftest import running_server
 
@@ -24,9 +24,7 @@ def job(session_factory, job_id: str) -> Job:
         return session.get(Job, job_id)
 
 
-def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_queue(tmp_path: Path, database_url: str):
-    engine = create_db_engine(database_url)
-    session_factory = create_session_factory(engine)
+def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_queue(tmp_path: Path, database_url: str, session_factory):
     body = ("phone_number\n" + "".join(f"+48{500000000 + i}\n" for i in range(ROWS))).encode()
     with running_server(tmp_path, database_url=database_url, env={"STOPLIST_WORKER_POLL_INTERVAL": "0.05"}) as server:
         headers = {"Authorization": f"Bearer {server.create_token()}", "Content-Type": "text/csv"}
@@ -65,15 +63,12 @@ def test_sigterm_lets_an_upload_finish_and_puts_the_running_import_back_in_the_q
     assert stopped.status == QUEUED, "a stopped worker must put its job back, not leave it running"
     assert stopped.worker_id is None
     assert 0 < json.loads(stopped.progress)["rows"] < ROWS
-    engine.dispose()
 
 
 EXPORT_ROWS = 200_000
 
 
-def test_sigterm_lets_a_slowly_read_csv_export_finish_whole(tmp_path: Path, database_url: str):
-    engine = create_db_engine(database_url)
-    session_factory = create_session_factory(engine)
+def test_sigterm_lets_a_slowly_read_csv_export_finish_whole(tmp_path: Path, database_url: str, session_factory):
     with running_server(tmp_path, database_url=database_url) as server:
         token = server.create_token()
         with session_factory() as session:
@@ -96,4 +91,3 @@ def test_sigterm_lets_a_slowly_read_csv_export_finish_whole(tmp_path: Path, data
     assert lines[0].startswith("id,phone_number")
     assert len(lines) == EXPORT_ROWS + 1, "the export in flight when the server was told to stop must arrive whole"
     assert {line.split(",")[1] for line in lines[1:]} == {str(48500000000 + i) for i in range(EXPORT_ROWS)}
-    engine.dispose()

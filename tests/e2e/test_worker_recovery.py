@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist.models import Entry
-from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
+from stoplist.db import transaction, utcnow
 from stoplist.imports.service import store_upload
 from stoplist.jobs.models import DONE, RUNNING, Job
 
@@ -38,10 +38,8 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_path: Path, database_url: str):
+def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_path: Path, database_url: str, session_factory):
     url = database_url
-    engine = create_db_engine(url)
-    session_factory = create_session_factory(engine)
     upload = tmp_path / "numbers.csv"
     upload.write_text("phone_number\n" + "".join(f"+48{500000000 + i}\n" for i in range(ROWS)))
     with transaction(session_factory) as session:
@@ -70,4 +68,3 @@ def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_p
     assert (progress["rows"], progress["added"], progress["updated"], progress["invalid"]) == (ROWS, ROWS, 0, 0)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Entry)) == ROWS
-    engine.dispose()

@@ -1,16 +1,9 @@
-"""A session factory on the test's database, and an account in it."""
+"""An account in the test's database (the session factory is the root conftest's)."""
 
 import pytest
 
 from stoplist.auth.repository import AuthRepository
-from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
-
-
-@pytest.fixture
-def session_factory(database_url):
-    engine = create_db_engine(database_url)
-    yield create_session_factory(engine)
-    engine.dispose()
+from stoplist.db import transaction, utcnow
 
 
 @pytest.fixture
