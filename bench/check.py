@@ -14,12 +14,11 @@ from pathlib import Path
 
 import httpx
 import phonenumbers
-import psutil
 
 import fill
 from databases import SQLITE, Database
-from harness import AtLeastTimes, BenchmarkFailed, Config, Reported, Row, Section, say, step
-from live_server import LiveServer
+from harness import AtLeastTimes, BenchmarkFailed, Config, Reported, Row, Section, percentile, say, step
+from live_server import LOAD_OPTIONS, CpuUse, LiveServer
 
 NAME = "check"
 TITLE = "The send-time gate: GET and POST /blacklist/check"
@@ -42,7 +41,6 @@ WRK_TIMEOUT = "5s"
 HEY_SECONDS = 10
 HEY_WORKER_RATE = 100  # requests/s per hey worker at most; the worker count follows from the rate
 VERIFY_EACH = 50  # listed and unlisted numbers checked one by one before any load
-STOPLIST_OPTIONS = {"serve_args": ["--no-access-log"], "env": {"STOPLIST_SERVE_WORKER": "false"}}
 
 METHOD = f"""\
 On this machine's two cores, with nothing pinned: a `stoplist serve` (one process, one
@@ -129,7 +127,6 @@ class WrkResult:
     requests: int
     seconds: float
     server_cpu: float  # seconds of CPU the server used during the run
-    client_cpu: float  # seconds of CPU wrk used
     per_request: int = 1  # numbers a request
     database_cpu: float = 0.0  # seconds of CPU PostgreSQL's processes used (0 on SQLite: it runs in the server)
 
@@ -196,7 +193,7 @@ def measure(config: Config, section: Section, database: str) -> None:
             return
         store = config.fresh_database(database, NAME, directory)
         try:
-            with LiveServer.running(directory, database=store, **STOPLIST_OPTIONS) as server:
+            with LiveServer.running(directory, database=store, **LOAD_OPTIONS) as server:
                 token = server.create_token()
                 sample = _fill_list(server.database, numbers_csv, config.seed)
                 files = _write_load_files(directory, sample)
@@ -313,14 +310,11 @@ def _wrk(server: LiveServer, token: str, script: Path, data: Path, connections: 
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "-s", str(script),
                "-H", f"Authorization: Bearer {token}", server.base_url, "--", str(data)]
     server.check_alive()
-    process = psutil.Process(server.pid)
-    server_before = _cpu(process)
     children_before = _children_cpu()
-    database_before = server.database.cpu()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    with CpuUse(server) as cpu:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     client_cpu = _children_cpu() - children_before
-    server_cpu = _cpu(process) - server_before
-    database_cpu = server.database.cpu() - database_before
+    server_cpu, database_cpu = cpu.server, cpu.database
     server.check_alive()
     report = _wrk_report(done, label)
     errors = {name: count for name, count in report["errors"].items() if count}
@@ -329,7 +323,7 @@ def _wrk(server: LiveServer, token: str, script: Path, data: Path, connections: 
         first = f"; the first bad answer: {report['first_error']}" if report.get("first_error") else ""
         raise server.failure(f"wrk ({label}) saw errors: {counts} of {report['requests']:,} requests"
                              f" (status: answers of 400 or more; read/write/connect: socket errors){first}")
-    result = WrkResult(requests=report["requests"], seconds=report["duration_us"] / 1e6, server_cpu=server_cpu, client_cpu=client_cpu,
+    result = WrkResult(requests=report["requests"], seconds=report["duration_us"] / 1e6, server_cpu=server_cpu,
                        per_request=per_request, database_cpu=database_cpu)
     unit = "numbers" if per_request > 1 else "requests"
     postgres = f", PostgreSQL {database_cpu / result.seconds:.0%}" if server.database.kind != SQLITE else ""
@@ -345,11 +339,6 @@ def _wrk_report(done: subprocess.CompletedProcess, label: str) -> dict:
         output = (done.stderr.strip() or done.stdout.strip())[-500:] or "no output"
         raise BenchmarkFailed(f"wrk ({label}) exited with {done.returncode} and no report: {output}")
     return json.loads(lines[-1].removeprefix("BENCH-JSON "))
-
-
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def _children_cpu() -> float:
@@ -393,8 +382,8 @@ def _measure_latency(bare: LiveServer, server: LiveServer, token: str, sample: S
                            " one on a listed number, one on an unlisted")
     bare_times = _hey(bare, token, (listed, unlisted), workers, per_worker, "baseline")
     stoplist_times = _hey(server, token, (listed, unlisted), workers, per_worker, "Stoplist")
-    p50.baseline, p99.baseline = _percentile(bare_times, 50), _percentile(bare_times, 99)
-    p50.stoplist, p99.stoplist = _percentile(stoplist_times, 50), _percentile(stoplist_times, 99)
+    p50.baseline, p99.baseline = percentile(bare_times, 50), percentile(bare_times, 99)
+    p50.stoplist, p99.stoplist = percentile(stoplist_times, 50), percentile(stoplist_times, 99)
 
 
 def _hey(server: LiveServer, token: str, numbers: Sequence[str], workers: int, per_worker: float, label: str) -> list[float]:
@@ -432,16 +421,9 @@ def _hey(server: LiveServer, token: str, numbers: Sequence[str], workers: int, p
         raise server.failure(f"hey ({label}): answers other than 200: {wrong or 'no answers at all'}")
     if len(times) < 0.9 * expected:
         say(f"warning: hey ({label}) made {len(times):,} requests, fewer than the {expected:,.0f} asked for: the server fell behind")
-    say(f"hey {label}: {len(times):,} requests ({len(times) / HEY_SECONDS:,.0f}/s), p50 {_percentile(times, 50):.1f} ms,"
-        f" p99 {_percentile(times, 99):.1f} ms, max {max(times):.1f} ms")
+    say(f"hey {label}: {len(times):,} requests ({len(times) / HEY_SECONDS:,.0f}/s), p50 {percentile(times, 50):.1f} ms,"
+        f" p99 {percentile(times, 99):.1f} ms, max {max(times):.1f} ms")
     return times
-
-
-def _percentile(values: Sequence[float], percent: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * percent // 100))
-    return ordered[int(rank) - 1]
 
 
 # --- bulk checks --------------------------------------------------------------------------------

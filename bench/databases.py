@@ -56,10 +56,6 @@ class Database:
     def sqlite_file(cls, path: Path) -> "Database":
         return cls(kind=SQLITE, url=f"sqlite:///{path}", path=path)
 
-    @property
-    def label(self) -> str:
-        return LABELS[self.kind]
-
     def cpu(self) -> float:
         """CPU seconds used so far by the database's own processes: PostgreSQL's postmaster and its
         children alive now (backends, autovacuum, …); 0 for SQLite, which runs inside the server."""

@@ -9,7 +9,7 @@ show as "not measured", so a failure keeps whatever was measured before it.
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,10 @@ class _Times:
     """Stoplist's figure against `limit` times the baseline's, measured in the same run."""
 
     limit: float
+
+    @property
+    def ratio_limit(self) -> float:
+        return self.limit
 
     def compares(self) -> bool:
         return True
@@ -81,6 +85,7 @@ class Below:
     limit: float
     unit: str
     baseline: bool = False
+    ratio_limit = None  # the cap judges Stoplist's figure, not the ratio
 
     def describe(self) -> str:
         return f"< {self.limit:g} {self.unit}"
@@ -97,45 +102,30 @@ class Below:
 
 @dataclass(frozen=True)
 class Reported:
-    """No target: Stoplist's figure is shown next to the baseline's, with their ratio, and judged by no one."""
+    """No target: Stoplist's figure is shown next to the baseline's, with their ratio, and judged by no one.
 
-    limit: None = None
+    Without `baseline`, the figure stands alone: it describes the run (how many entries a search matched, say).
+    """
 
-    def describe(self) -> str:
-        return "none (reported)"
-
-    def compares(self) -> bool:
-        return True
-
-    def ratio(self, row: "Row") -> float | None:
-        return _ratio(row)
-
-    def met(self, row: "Row") -> bool | None:
-        return None
-
-
-@dataclass(frozen=True)
-class Shown:
-    """No target and no baseline: a figure that describes the run (how many entries a search matched, say)."""
-
-    limit: None = None
+    baseline: bool = True
+    ratio_limit = None
 
     def describe(self) -> str:
         return "none (reported)"
 
     def compares(self) -> bool:
-        return False
+        return self.baseline
 
     def ratio(self, row: "Row") -> float | None:
-        return None
+        return _ratio(row) if self.baseline else None
 
     def met(self, row: "Row") -> bool | None:
         return None
 
 
 # A target tells its own text for the table, whether the row has a baseline, the ratio it shows
-# (if any), and whether a row meets it.
-Target = AtMostTimes | AtLeastTimes | Below | Reported | Shown
+# (if any) and the ratio it is held to (if any), and whether a row meets it.
+Target = AtMostTimes | AtLeastTimes | Below | Reported
 
 
 @dataclass
@@ -223,6 +213,13 @@ class Config:
         path = self.workdir / name
         path.mkdir(parents=True, exist_ok=False)
         return path
+
+
+def percentile(values: Sequence[float], percent: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * percent // 100))
+    return ordered[int(rank) - 1]
 
 
 def say(message: str) -> None:

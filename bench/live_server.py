@@ -21,6 +21,8 @@ from processes import tree_cpu, tree_rss
 STARTUP_TIMEOUT = 60.0
 LOG_TAIL_LINES = 12
 ENTRIES = "/blacklist/phone_numbers"
+# How the load benchmarks start Stoplist: no access log, no background worker beside the API.
+LOAD_OPTIONS = {"serve_args": ["--no-access-log"], "env": {"STOPLIST_SERVE_WORKER": "false"}}
 
 
 class LiveServer:
@@ -135,7 +137,6 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self.idle = 0
         self.peak = 0
-        self.samples = 0
 
     def __enter__(self) -> "RssSampler":
         self.idle = self.peak = tree_rss(self._process)
@@ -153,7 +154,6 @@ class RssSampler:
 
     def _sample(self) -> None:
         self.peak = max(self.peak, tree_rss(self._process))
-        self.samples += 1
 
 
 class CpuUse:

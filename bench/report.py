@@ -30,7 +30,7 @@ def cells(row: Row, section: Section) -> tuple[str, ...]:
     ratio = row.ratio()
     return (
         row.group, _database(section), measure, _value(row.stoplist, row), baseline,
-        _ratio(ratio, row.target.limit), row.target.describe(), _verdict(row.met()),
+        _ratio(ratio, row.target.ratio_limit), row.target.describe(), _verdict(row.met()),
     )
 
 

@@ -16,8 +16,8 @@ import psycopg
 
 import fill
 from databases import SQLITE, Database
-from harness import Below, Config, Reported, Row, Section, Shown, say, step
-from live_server import ENTRIES, LiveServer
+from harness import Below, Config, Reported, Row, Section, percentile, say, step
+from live_server import ENTRIES, LOAD_OPTIONS, LiveServer
 
 NAME = "search"
 TITLE = f"Searching the list: GET {ENTRIES}?q="
@@ -30,7 +30,6 @@ SKIP_HEAD = 3  # a q never starts in a number's first 3 digits (its country code
 SKIP_TAIL = 1  # … nor takes its last digit
 PAGE = 100  # the API's default page size
 P50_CAP_MS = 50  # the PostgreSQL target for p50
-STOPLIST_OPTIONS = {"serve_args": ["--no-access-log"], "env": {"STOPLIST_SERVE_WORKER": "false"}}
 
 METHOD = f"""\
 A `stoplist serve` (one process, one uvicorn worker, `--no-access-log`,
@@ -83,9 +82,7 @@ class Timings:
     milliseconds: list[float] = field(default_factory=list)
 
     def percentile(self, percent: float) -> float:
-        ordered = sorted(self.milliseconds)
-        rank = max(1, -(-len(ordered) * percent // 100))
-        return ordered[int(rank) - 1]
+        return percentile(self.milliseconds, percent)
 
 
 def measure(config: Config, section: Section, database: str) -> None:
@@ -96,7 +93,7 @@ def measure(config: Config, section: Section, database: str) -> None:
                           decimals=1))
     p95 = section.add(Row("search", "p95 of the same requests", "ms", Reported(), decimals=1))
     p99 = section.add(Row("search", "p99 of the same requests", "ms", Reported(), decimals=1))
-    matches = section.add(Row("search", "average matches (size) per q", "entries", Shown(), decimals=0))
+    matches = section.add(Row("search", "average matches (size) per q", "entries", Reported(baseline=False), decimals=0))
     if config.baseline_only:
         say("--baseline-only: the bare searches need a server's database; not measured")
         return
@@ -109,7 +106,7 @@ def measure(config: Config, section: Section, database: str) -> None:
     directory = config.directory(f"{NAME}-{database}")
     store = config.fresh_database(database, NAME, directory)
     try:
-        with LiveServer.running(directory, database=store, **STOPLIST_OPTIONS) as server:
+        with LiveServer.running(directory, database=store, **LOAD_OPTIONS) as server:
             token = server.create_token()
             fill.fill_list(server.database, numbers_csv)
             with server.client(token, timeout=60) as client, _BareSearch(server.database) as bare:
