@@ -20,7 +20,9 @@
     │   ├── BodyTooLarge               a bulk check's body over 1 MiB
     │   └── UploadTooLarge             an import over STOPLIST_MAX_UPLOAD_BYTES
     ├── UnsupportedMediaType (415)
-    └── ExportFailed (500)             an x-async export whose job failed
+    ├── TooManyExports (429)           too many x-async exports queued for the account
+    ├── ExportFailed (500)             an x-async export whose job failed
+    └── ServiceBusy (503)              every slot for that kind of work is taken: retry later
 
 Every 4xx/5xx answer has the body
 `{"error": "<snake_case_code>", "message": "<sentence>", "errors": [...]}`.
@@ -177,14 +179,34 @@ class UploadTooLarge(PayloadTooLarge):
         super().__init__(f"The upload is larger than the limit of {limit} bytes (STOPLIST_MAX_UPLOAD_BYTES).")
 
 
+class TooManyExports(StoplistError):
+    status_code = 429
+    code = "too_many_exports"
+    message = "Too many x-async exports of this account are waiting; fetch or let them finish first."
+
+
 class ExportFailed(StoplistError):
     code = "export_failed"
+
+
+class ServiceBusy(StoplistError):
+    """Answered with `Retry-After`: the work is refused now so that it does not slow everyone else."""
+
+    status_code = 503
+    code = "busy"
+    message = "The server is busy with other work of this kind; retry in a moment."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def error_response(error: StoplistError, headers: dict[str, str] | None = None) -> JSONResponse:
     """Render any Stoplist error as its JSON answer."""
     if isinstance(error, Unauthorized):
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    if isinstance(error, ServiceBusy):
+        headers = {"Retry-After": str(error.retry_after), **(headers or {})}
     return JSONResponse(error.body().model_dump(), status_code=error.status_code, headers=headers)
 
 
