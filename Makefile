@@ -31,6 +31,13 @@ bench: bootstrap
 	@bash bench/tools.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED     ?= random
+.PHONY: fuzz
+## fuzz: fuzz a live server on both databases, 500 cases per operation from a fresh seed (FUZZ_EXAMPLES=N, FUZZ_SEED=N to replay)
+fuzz: bootstrap
+	STOPLIST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STOPLIST_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/fuzz --runxfail -p no:cacheprovider $(FUZZ_ARGS)
+
 ## openapi: rewrite openapi/openapi.json from the app
 openapi: bootstrap
 	$(BIN)/python -m stoplist.openapi openapi/openapi.json
