@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi_offline import FastAPIOffline
+from starlette.middleware import Middleware
 
 from stoplist import __version__
 from stoplist.auth.cache import TokenCache
@@ -20,29 +21,15 @@ from stoplist.jobs.runners import start_worker_thread
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
-from stoplist.errors import ErrorBody, install_error_handlers
+from stoplist.errors import ErrorBody, error_codes, install_error_handlers
 from stoplist.ops import install_ops
+from stoplist.web import HeadAsGet, StrictRequests, TrailingSlash, install_allow
 
 DESCRIPTION = """A self-hosted blacklist (suppression list) for SMS senders, wire-compatible with SMSAPI's Blacklist API.
 
 Authenticate with `Authorization: Bearer <token>` (`stoplist token create`). Every error answers with
 `{"error": "<code>", "message": "<sentence>", "errors": [{"path", "message", "error"}]}`.
 """
-
-
-class TrailingSlash:
-    """Serve `/path/` exactly like `/path`: some clients do not follow redirects."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                stripped = path.rstrip("/") or "/"
-                scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
-        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
@@ -65,7 +52,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         await app.state.lookup.close()
         app.state.engine.dispose()
 
-    app = FastAPI(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
+    # /docs and /redoc serve their scripts from the installed package, not a CDN: they work offline.
+    app = FastAPIOffline(title="Stoplist", version=__version__, description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.session_factory = create_session_factory(app.state.engine)
@@ -74,11 +62,15 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.state.token_cache = TokenCache(app.state.lookup.token, ttl=settings.token_cache_seconds)
     app.state.token_check = TokenCache(app.state.lookup.token, ttl=0)
     install_error_handlers(app)
+    install_allow(app)
     app.include_router(checks_router)
     app.include_router(imports_router)
     app.include_router(blacklist_router)
     app.include_router(files_router)
     install_ops(app)
+    # Innermost, so the request metrics count what it refuses.
+    app.user_middleware.append(Middleware(StrictRequests, api=app))
+    app.add_middleware(HeadAsGet)
     app.add_middleware(TrailingSlash)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -106,6 +98,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for operation in (op for path in schema["paths"].values() for op in path.values()):
             # Validation failures answer 400 with ErrorBody, never FastAPI's default 422.
             operation.get("responses", {}).pop("422", None)
+        # Every code an error body can carry, so clients and fuzzers know the whole set.
+        error = schemas["ErrorBody"]["properties"]["error"]
+        error["enum"] = error_codes()
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         for name, definition in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():

@@ -58,14 +58,21 @@ def serve(
     settings = get_settings()
     migrations.upgrade(settings.database_url)
     if bootstrap_token:
-        _print_first_token()
+        _print_first_token(f"http://{_url_host(host)}:{port}")
     configure_logging(settings.log_format)
     uvicorn.run(
         create_app(settings, freeze_heap=True), host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format)
     )
 
 
-def _print_first_token() -> None:
+def _url_host(host: str) -> str:
+    """The host as a URL names it: a wildcard address is reached on loopback; IPv6 goes in brackets."""
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _print_first_token(base_url: str) -> None:
     with database_session() as session:
         repository = AuthRepository(session)
         if repository.count_tokens():
@@ -74,7 +81,7 @@ def _print_first_token() -> None:
     typer.echo(
         f"\nNo access token existed, so one was created for account '{record.account.name}' "
         f"(scopes: {record.scopes}). Keep it; it is not shown again:\n\n    {secret}\n\n"
-        f'Try it:  curl -H "Authorization: Bearer {secret}" http://127.0.0.1:8000/blacklist/phone_numbers\n',
+        f'Try it:  curl -H "Authorization: Bearer {secret}" {base_url}/blacklist/phone_numbers\n',
         err=True,
     )
 

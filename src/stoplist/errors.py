@@ -104,8 +104,11 @@ class InvalidExpiry(BadRequest):
 class InvalidSearch(BadRequest):
     code = "invalid_query"
 
-    def __init__(self, raw: str) -> None:
-        message = f"q {raw!r} is not part of a phone number: search with digits, e.g. q=500."
+    def __init__(self, raw: str, *, too_long: int | None = None) -> None:
+        if too_long is not None:
+            message = f"q is {len(raw)} characters long; search with at most {too_long} (no number has more than 15 digits)."
+        else:
+            message = f"q {raw!r} is not part of a phone number: search with digits, e.g. q=500."
         super().__init__(message, errors=[ErrorDetail(path="q", message=message, error=self.code)])
 
 
@@ -201,6 +204,17 @@ class ServiceBusy(StoplistError):
         self.retry_after = retry_after
 
 
+def error_codes() -> list[str]:
+    """The `error` code of every error class: the whole set an answer can carry."""
+    found: set[str] = set()
+    pending: list[type[StoplistError]] = [StoplistError]
+    while pending:
+        error_class = pending.pop()
+        found.add(error_class.code)
+        pending.extend(error_class.__subclasses__())
+    return sorted(found)
+
+
 def error_response(error: StoplistError, headers: dict[str, str] | None = None) -> JSONResponse:
     """Render any Stoplist error as its JSON answer."""
     if isinstance(error, Unauthorized):
@@ -225,7 +239,8 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     return ValidationFailed(f"The request has invalid fields ({summary}).", errors=details)
 
 
-_HTTP_ERRORS: dict[int, type[StoplistError]] = {404: NotFound, 405: MethodNotAllowed, 415: UnsupportedMediaType}
+# What the framework raises itself (routing, form parsing), as our errors.
+_HTTP_ERRORS: dict[int, type[StoplistError]] = {400: MalformedBody, 404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 415: UnsupportedMediaType}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -243,11 +258,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         error_class = _HTTP_ERRORS.get(exc.status_code)
         if error_class is not None:
-            error = error_class()
+            # Starlette's own sentence (e.g. a form part over its size) says more than ours.
+            detail = str(exc.detail) if exc.status_code in (400, 413) and exc.detail else None
+            error = error_class(detail)
         else:
-            error = StoplistError(str(exc.detail))
+            error = BadRequest(str(exc.detail)) if exc.status_code < 500 else StoplistError()
             error.status_code = exc.status_code
-            error.code = "http_error" if exc.status_code < 500 else "internal_error"
         return error_response(error, headers=exc.headers)
 
     @app.exception_handler(Exception)

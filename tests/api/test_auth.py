@@ -8,12 +8,17 @@ from tests.api.helpers import URL, add, assert_error
 ROUTES = [("GET", URL), ("POST", URL), ("DELETE", URL), ("GET", f"{URL}/1"), ("DELETE", f"{URL}/1")]
 
 
+def _body(method: str) -> dict:
+    # Only POST takes a body: on the others one is refused (400) before the token is read.
+    return {"json": {"phone_number": "+48500000000"}} if method == "POST" else {}
+
+
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic dXNlcjpwYXNz", "sl_abc"])
 def test_every_blacklist_route_needs_a_known_bearer_token(client, method, path, header):
     headers = {} if header is None else {"Authorization": header}
 
-    response = client.request(method, path, headers=headers, json={"phone_number": "+48500000000"})
+    response = client.request(method, path, headers=headers, **_body(method))
 
     assert_error(response, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -23,7 +28,7 @@ def test_every_blacklist_route_needs_a_known_bearer_token(client, method, path, 
 def test_a_token_without_the_blacklist_scope_is_forbidden(client, make_token, method, path):
     token = make_token(scopes=["sms"])
 
-    response = client.request(method, path, headers={"Authorization": f"Bearer {token}"}, json={"phone_number": "+48500000000"})
+    response = client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **_body(method))
 
     body = assert_error(response, 403, "forbidden")
     assert "blacklist" in body["message"]

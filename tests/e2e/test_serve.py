@@ -29,6 +29,8 @@ def test_the_first_run_prints_a_working_token_and_later_runs_do_not(tmp_path: Pa
     with running_server(tmp_path, "--bootstrap-token", database_url=empty_database_url) as server:
         printed = TOKEN_LINE.findall(server.log.read_text())
         assert len(printed) == 1, server.log.read_text()
+        # The "Try it" line names the port the server listens on (make run PORT=...), not a default.
+        assert f"{server.base_url}/blacklist/phone_numbers" in server.log.read_text()
         response = httpx.get(f"{server.base_url}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {printed[0]}"})
         assert response.status_code == 200
 

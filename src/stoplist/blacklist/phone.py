@@ -228,10 +228,16 @@ def _desc_pattern(desc: phonenumbers.PhoneNumberDesc | None) -> str | None:
     return "(?=(?:" + "|".join(f".{{{n}}}" for n in lengths) + ")\\Z)" + body
 
 
+# A number has at most 15 digits; this leaves room for every separator a spelling may have.
+MAX_QUERY_CHARS = 64
+
+
 def search_digits(q: str | None) -> str | None:
     """The digits to look for in numbers, from a `q` like `500 00` or `+48500`; None for no filter."""
     if q is None or not q.strip():
         return None
+    if len(q) > MAX_QUERY_CHARS:
+        raise InvalidSearch(q, too_long=MAX_QUERY_CHARS)
     text = q.strip()
     if not _ALLOWED.match(text) or "+" in text[1:]:
         raise InvalidSearch(q)

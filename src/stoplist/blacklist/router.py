@@ -1,5 +1,6 @@
 """`/blacklist/phone_numbers`: SMSAPI's Blacklist API, plus `GET /{id}`."""
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -9,13 +10,14 @@ from pydantic import ValidationError
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
 from stoplist.blacklist.expiry import parse_expire_at
-from stoplist.blacklist.phone import normalize_phone_number, search_digits
+from stoplist.blacklist.phone import MAX_QUERY_CHARS, normalize_phone_number, search_digits
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, streaming_session
 from stoplist.errors import ErrorBody, MalformedBody, UnsupportedMediaType, validation_error
+from stoplist.web import read_body, replay_body
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
 from stoplist.imports.schemas import FileQueued
@@ -31,6 +33,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 MAX_OFFSET = 2**63 - 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _ENTRY_CREATE_SCHEMA = {"$ref": "#/components/schemas/EntryCreate"}
+# An entry is a few hundred bytes at most: a body far beyond that is a mistake or an attack.
+MAX_WRITE_BODY = 64 * 1024
 
 
 def get_settings(request: Request) -> Settings:
@@ -48,19 +52,20 @@ RepositoryDep = Annotated[EntryRepository, Depends(get_repository)]
 
 
 async def read_entry_create(request: Request) -> EntryCreate:
-    """The POST body, from JSON or from a form (SMSAPI's own clients send forms)."""
+    """The POST body, from JSON or from a form (SMSAPI's own clients send forms), of at most MAX_WRITE_BODY bytes."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await read_body(request, MAX_WRITE_BODY)
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            fields = await request.json()
+            fields = json.loads(body, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             raise MalformedBody("The body is not valid JSON.") from None
         if not isinstance(fields, dict):
             raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
     elif content_type in _FORM_TYPES:
-        form = await request.form()
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    elif not content_type and not await request.body():
+        form = await replay_body(request, body).form(max_files=0)
+        fields = _single_values(form.multi_items())
+    elif not content_type and not body:
         fields = {}
     else:
         raise UnsupportedMediaType()
@@ -68,6 +73,20 @@ async def read_entry_create(request: Request) -> EntryCreate:
         return EntryCreate.model_validate(fields)
     except ValidationError as exc:
         raise validation_error(exc.errors()) from None
+
+
+def _single_values(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Form fields by name; a field given twice is ambiguous, and refused."""
+    fields: dict[str, Any] = {}
+    for name, value in items:
+        if name in fields:
+            raise validation_error([{"loc": ("body", name), "msg": "given more than once; give it once", "type": "repeated_field"}])
+        fields[name] = value
+    return fields
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -83,10 +102,19 @@ def list_entries(
     principal: BlacklistPrincipal,
     repository: RepositoryDep,
     request: Request,
-    q: Annotated[str | None, Query(description="Part of a number: entries whose digits contain it.")] = None,
+    q: Annotated[
+        str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra={"maxLength": MAX_QUERY_CHARS})
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip.")] = 0,
     limit: Annotated[
-        int | None, Query(ge=1, le=MAX_OFFSET, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}. For CSV: no default (the whole list) and no maximum.")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_OFFSET,
+            description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}. For CSV (`Accept: text/csv`): no default (the whole list) and no maximum.",
+            # The JSON listing's cap; a CSV export takes any size of chunk, which one schema cannot say.
+            json_schema_extra={"maximum": MAX_LIMIT},
+        ),
     ] = None,
     order_by: Annotated[EntryOrder, Query(alias="orderBy", description="Sort key; '-' for descending.")] = EntryOrder.created_at_desc,
     accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,
@@ -96,9 +124,9 @@ def list_entries(
     if _wants_csv(accept) or _is_true(x_async):
         query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
-            job = export_service.queue_export(session=repository.session, query=query)
+            job = export_service.queue_export(session=repository.session, query=query, max_queued=request.app.state.settings.max_queued_exports)
             return JSONResponse(FileQueued(file_id=job.id).model_dump(), status_code=202)
-        with streaming_session(request.app.state.session_factory) as reader:
+        with streaming_session(request) as reader:
             chunks = export_service.unless_empty(export_service.csv_chunks(reader.session, query))
             if chunks is None:
                 return Response(status_code=204)

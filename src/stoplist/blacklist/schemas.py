@@ -27,13 +27,13 @@ MAX_LIMIT = 1000
 class EntryCreate(BaseModel):
     """The body of `POST /blacklist/phone_numbers`, as JSON or as a form."""
 
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     phone_number: str = Field(description="The number, in any common spelling; stored as E.164.", examples=["+48 500 000 000"])
     expire_at: str | None = Field(
         default=None,
         description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
-        examples=["2026-12-01T00:00:00Z"],
+        examples=["2099-12-01T00:00:00Z"],
     )
 
     @field_validator("phone_number", mode="before")

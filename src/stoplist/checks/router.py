@@ -6,6 +6,7 @@ the OpenAPI document only.
 """
 
 import json
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,7 +14,8 @@ from fastapi import APIRouter, Request, Response
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
-from stoplist.errors import BodyTooLarge, ErrorBody, ErrorDetail, MalformedBody, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.web import read_body
+from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
 
@@ -63,15 +65,12 @@ async def check_many(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")
-    body = await _bounded_body(request)
+    body = await read_body(request, MAX_BODY_BYTES)
     try:
-        document = json.loads(body, parse_constant=_no_constant)
+        document = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError):
         raise MalformedBody("The body is not valid JSON.") from None
-    inputs = document.get("phone_numbers") if isinstance(document, dict) else None
-    if not isinstance(inputs, list):
-        detail = ErrorDetail(path="phone_numbers", message="Input should be a valid list", error="list_type")
-        raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
+    inputs = _inputs(document)
     if len(inputs) > MAX_NUMBERS:
         raise TooManyNumbers(f"At most {MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
     answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
@@ -82,13 +81,20 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-async def _bounded_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    return bytes(chunks)
+def _finite(text: str) -> float:
+    # 1e400 reads as infinity, which the answer could not echo as JSON.
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _inputs(document: object) -> list:
+    """The list of inputs of a bulk check; anything else in the body is refused, so nothing sent is ignored."""
+    if not isinstance(document, dict) or not isinstance(document.get("phone_numbers"), list):
+        detail = ErrorDetail(path="phone_numbers", message="Input should be a valid list", error="list_type")
+        raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
+    unknown = [{"loc": (name,), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} for name in document if name != "phone_numbers"]
+    if unknown:
+        raise validation_error(unknown)
+    return document["phone_numbers"]

@@ -1,6 +1,8 @@
 """The shapes of the check endpoints (for the OpenAPI schema; answers are built by hand on the hot path)."""
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from stoplist.blacklist.schemas import EntryPublic
 
@@ -14,11 +16,14 @@ class CheckResult(BaseModel):
 
 
 class BulkCheckRequest(BaseModel):
-    phone_numbers: list[str | int | None] = Field(max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} numbers, in any spelling.")
+    model_config = ConfigDict(extra="forbid")
+
+    # Any JSON value is answered: one that is no spelling of a number is `valid: false`, echoed as sent.
+    phone_numbers: list[Any] = Field(max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} numbers, in any spelling (strings or integers; anything else is answered as invalid).")
 
 
 class BulkCheckItem(BaseModel):
-    input: str | int | None = Field(description="The input, exactly as sent.")
+    input: Any = Field(description="The input, exactly as sent (any JSON value).")
     phone_number: str | None = Field(description="E.164 digits; null when the input is not a valid number.")
     valid: bool = Field(description="True exactly when POST /blacklist/phone_numbers would accept this input.")
     blacklisted: bool = Field(description="On the account's list right now; never true for an invalid input.")

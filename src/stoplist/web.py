@@ -1,0 +1,232 @@
+"""The HTTP rules every route follows, applied once where the app is composed.
+
+    TrailingSlash          `/path/` is served exactly like `/path`, without a redirect
+    HeadAsGet              `HEAD` answers wherever `GET` does: the same status and headers, no body
+    StrictRequests         unknown or repeated query parameters, and a body on GET/HEAD/DELETE, are refused
+    install_allow(app)     a 405's `Allow` lists every method of the address
+    read_body(request, n)  a request body of at most n bytes, with or without Content-Length
+"""
+
+import asyncio
+import re
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stoplist.errors import BodyTooLarge, ErrorDetail, MethodNotAllowed, ValidationFailed, error_response
+
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+class TrailingSlash:
+    """Serve `/path/` exactly like `/path`: some clients do not follow redirects."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                stripped = path.rstrip("/") or "/"
+                scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
+        await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """Answer `HEAD` as the `GET` of the same address would, without its body.
+
+    The route runs as a GET; once its headers are out, the answer is complete, and a streamed
+    body (a CSV export) is told the client has gone, so it stops reading the database.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        answered = asyncio.Event()
+
+        async def head_send(message: Message) -> None:
+            if answered.is_set():
+                return
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body":
+                answered.set()
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def head_receive() -> Message:
+            if answered.is_set():
+                return _DISCONNECT
+            incoming = asyncio.ensure_future(receive())
+            done = asyncio.ensure_future(answered.wait())
+            await asyncio.wait({incoming, done}, return_when=asyncio.FIRST_COMPLETED)
+            if incoming.done():
+                done.cancel()
+                return incoming.result()
+            incoming.cancel()
+            return _DISCONNECT
+
+        await self.app({**scope, "method": "GET"}, head_receive, head_send)
+
+
+class Contract:
+    """What the OpenAPI document says each address takes: its methods and their query parameters."""
+
+    def __init__(self, schema: dict) -> None:
+        self.literal: dict[str, dict[str, frozenset[str]]] = {}
+        self.templated: list[tuple[re.Pattern[str], dict[str, frozenset[str]]]] = []
+        for path, operations in schema.get("paths", {}).items():
+            methods = {
+                method.upper(): frozenset(param["name"] for param in operation.get("parameters", []) if param.get("in") == "query")
+                for method, operation in operations.items()
+            }
+            if "GET" in methods:
+                methods["HEAD"] = methods["GET"]
+            if "{" in path:
+                pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path))
+                self.templated.append((re.compile(pattern), methods))
+            else:
+                self.literal[path] = methods
+
+    def candidates(self, path: str) -> list[dict[str, frozenset[str]]]:
+        """The operations of every documented address `path` matches, literal ones first (as routing prefers them)."""
+        found = [self.literal[path]] if path in self.literal else []
+        return found + [methods for pattern, methods in self.templated if pattern.fullmatch(path)]
+
+    def query_names(self, path: str, method: str) -> frozenset[str] | None:
+        """The query parameters of the operation that serves `method` at `path`; None where none is documented."""
+        for methods in self.candidates(path):
+            if method in methods:
+                return methods[method]
+        return None
+
+    def methods(self, path: str) -> list[str]:
+        """Every method some documented operation answers to at `path`."""
+        return sorted({method for methods in self.candidates(path) for method in methods})
+
+
+class StrictRequests:
+    """Refuse what a route would otherwise ignore: unknown or repeated query parameters, a body on GET, HEAD or DELETE.
+
+    The OpenAPI document is the contract: a documented address takes exactly the query
+    parameters it documents. Addresses it does not document (/healthz, /docs, ...) are let through.
+    """
+
+    def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        self._contract: Contract | None = None
+
+    @property
+    def contract(self) -> Contract:
+        if self._contract is None:
+            self._contract = self.api.state.contract = Contract(self.api.openapi())
+        return self._contract
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                receive = await self._check(scope, receive)
+            except ValidationFailed as error:
+                await error_response(error)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _check(self, scope: Scope, receive: Receive) -> Receive:
+        known = self.contract.query_names(scope["path"], scope["method"])
+        if known is None:
+            return receive
+        query = scope.get("query_string", b"")
+        if query:
+            names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+            problems = _unknown(names, known)
+            if problems:
+                summary = "; ".join(problem.message for problem in problems)
+                raise ValidationFailed(f"The request has invalid parameters ({summary})", errors=problems)
+        if scope["method"] in _NO_BODY_METHODS:
+            return await _refuse_body(scope, receive)
+        return receive
+
+
+def install_allow(app: FastAPI) -> None:
+    """A 405 names, in `Allow`, every method of the address: Starlette names only the first route's."""
+
+    async def method_not_allowed(request: Request, _exc: Exception) -> Response:
+        contract = getattr(request.app.state, "contract", None) or Contract(request.app.openapi())
+        return error_response(MethodNotAllowed(), headers={"Allow": ", ".join(contract.methods(request.url.path))})
+
+    app.add_exception_handler(405, method_not_allowed)
+
+
+def _unknown(names: list[str], known: frozenset[str]) -> list[ErrorDetail]:
+    seen: set[str] = set()
+    problems = []
+    for name in names:
+        if name not in known:
+            expected = f"this route takes {', '.join(sorted(known))}" if known else "this route takes no query parameters"
+            problems.append(ErrorDetail(path=name, message=f"Unknown parameter {name!r}: {expected}.", error="unknown_parameter"))
+        elif name in seen:
+            problems.append(ErrorDetail(path=name, message=f"The parameter {name!r} is given more than once; give it once.", error="repeated_parameter"))
+        seen.add(name)
+    return problems
+
+
+async def _refuse_body(scope: Scope, receive: Receive) -> Receive:
+    """Refuse a GET, HEAD or DELETE that carries a body (an empty one, as PHP clients send, is no body)."""
+    headers = dict(scope.get("headers", []))
+    length = headers.get(b"content-length", b"").strip()
+    if length.isdigit() and int(length) == 0:
+        return receive
+    if not length and b"transfer-encoding" not in headers:
+        return receive
+    first = await receive()
+    if first.get("body") or first.get("more_body"):
+        raise ValidationFailed(
+            f"A {scope['method']} takes no body: name what you mean in the address or its query"
+            " (to delete one number: DELETE /blacklist/phone_numbers?phone_number=...).",
+            errors=[ErrorDetail(path="body", message="This method takes no body.", error="body_not_allowed")],
+        )
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return first
+        return await receive()
+
+    return replay
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it is larger than `limit` bytes, declared or not."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
+    return bytes(body)
+
+
+def replay_body(request: Request, body: bytes) -> Request:
+    """A request whose body is `body`, already read: for parsers that read the stream themselves."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+

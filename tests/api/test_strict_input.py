@@ -1,0 +1,133 @@
+"""What a request says that a route does not understand is refused with a 400 naming it, never ignored."""
+
+import pytest
+
+from tests.api.helpers import URL, add, assert_error, listed
+
+CHECK = "/blacklist/check"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "phone_numer=48500000001",  # a typo of phone_number
+        "q=5000",  # a search parameter: DELETE has none
+        "phone_number=48500000001&phone_number=48500000002",  # which one?
+        "phone_number=48500000001&limit=1",
+        "orderBy=-created_at",
+    ],
+)
+def test_a_delete_with_a_parameter_it_does_not_take_deletes_nothing(client, auth, query):
+    add(client, auth, "+48500000001")
+    add(client, auth, "+48500000002")
+
+    response = client.delete(f"{URL}?{query}", headers=auth)
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"][0]["error"] in ("unknown_parameter", "repeated_parameter")
+    assert set(listed(client, auth)) == {"48500000001", "48500000002"}
+
+
+def test_an_unknown_parameter_is_named_in_the_error(client, auth):
+    response = client.delete(f"{URL}?phone_numer=48500000001", headers=auth)
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"] == [
+        {"path": "phone_numer", "message": "Unknown parameter 'phone_numer': this route takes phone_number.", "error": "unknown_parameter"}
+    ]
+    assert "phone_numer" in body["message"]
+
+
+@pytest.mark.parametrize("body", [{"data": {"phone_number": "48500000001"}}, {"json": {"phone_number": "48500000001"}}, {"content": b"x"}])
+def test_a_delete_with_a_body_deletes_nothing(client, auth, body):
+    add(client, auth, "+48500000001")
+    add(client, auth, "+48500000002")
+
+    response = client.request("DELETE", URL, headers=auth, **body)
+
+    problem = assert_error(response, 400, "validation_error")
+    assert problem["errors"][0]["error"] == "body_not_allowed"
+    assert "?phone_number=" in problem["message"]
+    assert set(listed(client, auth)) == {"48500000001", "48500000002"}
+
+
+def test_a_chunked_delete_body_deletes_nothing(client, auth):
+    add(client, auth, "+48500000001")
+
+    response = client.request("DELETE", URL, headers=auth, content=iter([b"phone_number=48500000001"]))
+
+    assert_error(response, 400, "validation_error")
+    assert set(listed(client, auth)) == {"48500000001"}
+
+
+@pytest.mark.parametrize("path", [URL, f"{URL}/"])
+def test_the_php_clients_empty_form_body_is_no_body(client, auth, path):
+    """SMSAPI's PHP client sends `Content-Type: application/x-www-form-urlencoded` and `Content-Length: 0` on every GET and DELETE."""
+    add(client, auth, "+48500000001")
+    php = {**auth, "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "0"}
+
+    assert client.request("GET", path, headers=php).json()["size"] == 1
+    assert client.request("DELETE", path, headers=php).status_code == 204
+    assert listed(client, auth) == {}
+
+
+def test_delete_all_with_no_parameters_still_empties_the_list(client, auth):
+    add(client, auth, "+48500000001")
+
+    assert client.delete(f"{URL}?", headers=auth).status_code == 204
+    assert listed(client, auth) == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", URL), ("GET", f"{URL}/1"), ("DELETE", f"{URL}/1"), ("GET", f"{URL}/imports/abc"), ("GET", "/files/abc"), ("GET", CHECK), ("POST", CHECK), ("POST", URL)],
+)
+def test_every_route_refuses_unknown_query_parameters(client, auth, method, path):
+    params = {"phone_number": "48500000001", "channel": "whatsapp"} if (method, path) == ("GET", CHECK) else {"channel": "whatsapp"}
+
+    response = client.request(method, path, params=params, headers=auth)
+
+    body = assert_error(response, 400, "validation_error")
+    assert [problem["path"] for problem in body["errors"]] == ["channel"]
+
+
+@pytest.mark.parametrize("form", [False, True])
+def test_an_unknown_field_in_an_add_is_refused_and_nothing_is_stored(client, auth, form):
+    fields = {"phone_number": "48500000001", "channel": "whatsapp", "reason": "STOP"}
+
+    response = client.post(URL, headers=auth, **({"data": fields} if form else {"json": fields}))
+
+    body = assert_error(response, 400, "validation_error")
+    assert sorted(problem["path"] for problem in body["errors"]) == ["channel", "reason"]
+    assert listed(client, auth) == {}
+
+
+def test_a_form_field_given_twice_is_refused(client, auth):
+    response = client.post(URL, headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}, content=b"phone_number=48500000001&phone_number=48500000002")
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"][0]["path"] == "phone_number"
+    assert listed(client, auth) == {}
+
+
+def test_a_file_in_an_add_form_is_refused(client, auth):
+    response = client.post(URL, headers=auth, data={"phone_number": "48500000001"}, files={"phone_number_file": ("a.txt", b"48500000002")})
+
+    assert_error(response, 400, "malformed_body")
+    assert listed(client, auth) == {}
+
+
+def test_a_bulk_check_with_an_unknown_field_is_refused(client, auth):
+    response = client.post(CHECK, json={"phone_numbers": ["48500000001"], "channel": "sms"}, headers=auth)
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"][0]["path"] == "channel"
+
+
+def test_the_official_clients_parameters_are_all_known(client, auth):
+    add(client, auth, "+48500000001", expire_at="2099-01-01")
+
+    response = client.get(URL, params={"q": "500", "offset": 0, "limit": 10, "orderBy": "phone_number"}, headers=auth)
+
+    assert response.status_code == 200
+    assert response.json()["size"] == 1
