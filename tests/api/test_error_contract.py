@@ -1,0 +1,48 @@
+"""The documented contract and the code agree: every error code, every example."""
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from stoplist.errors import error_codes
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+SPEC = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+
+
+def readme_error_table() -> set[str]:
+    section = README.split("### Errors", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"^\| \d{3} \|", line)]
+    return {code for row in rows for code in re.findall(r"`([a-z_]+)`", row.split("|")[2])}
+
+
+def test_every_error_code_is_in_the_readmes_table_and_nothing_else_is():
+    assert readme_error_table() == set(error_codes())
+
+
+def test_the_committed_openapi_lists_every_error_code():
+    assert SPEC["components"]["schemas"]["ErrorBody"]["properties"]["error"]["enum"] == error_codes()
+
+
+def _examples(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("example", "examples"):
+                yield from (value if isinstance(value, list) else [value])
+            else:
+                yield from _examples(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _examples(item)
+
+
+def test_every_date_example_in_the_openapi_document_stays_valid_for_decades():
+    dates = [example for example in _examples(SPEC) if isinstance(example, str) and re.match(r"^\d{4}-\d{2}-\d{2}", example)]
+
+    assert dates
+    horizon = datetime(2090, 1, 1, tzinfo=timezone.utc)
+    expiries = [example for example in dates if datetime.fromisoformat(example.replace("Z", "+00:00")).replace(tzinfo=timezone.utc) < horizon]
+    # Only creation times may lie in the past; an expire_at example must be accepted at any date.
+    assert all(example.startswith("2026-11-22") for example in expiries), expiries
