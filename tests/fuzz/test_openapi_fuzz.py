@@ -6,6 +6,7 @@ import hypothesis
 import pytest
 import schemathesis
 
+from tests.fuzz import semantic
 from tests.fuzz.conftest import EXAMPLES, SEED, SPEC, STATEFUL_EXAMPLES, Target
 
 pytestmark = [pytest.mark.e2e]
@@ -13,12 +14,15 @@ pytestmark = [pytest.mark.e2e]
 CONFIG = schemathesis.Config.from_dict({
     "seed": SEED,
     "generation": {"mode": "all", "max-examples": EXAMPLES, "database": "none"},
-    # Every built-in check, and no answer slower than this.
-    "checks": {"enabled": True, "max_response_time": 5.0},
+    # Every built-in check, and no answer slower than this. positive_data_acceptance runs as
+    # semantic.positive_data_acceptance_beyond_schema, which honours the spec's x-semantic-errors marks.
+    "checks": {"enabled": True, "max_response_time": 5.0, "positive_data_acceptance": {"enabled": False}},
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True}},
     "request-timeout": 30,
 })
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
+# Registered by importing it; named here so the replacement is visible where the checks are chosen.
+ADDED_CHECKS = [semantic.positive_data_acceptance_beyond_schema]
 
 # A hung request fails the case instead of stalling the suite.
 DEADLINE = timedelta(seconds=20)
