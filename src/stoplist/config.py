@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Imports and exports.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     file_retention: timedelta = timedelta(hours=24)
+    # Streamed downloads (CSV export, /files/{id}, rejected rows) at once per process, each on a
+    # connection of its own; one more is refused with 503 busy.
+    max_downloads: int = Field(default=8, ge=1)
+    # x-async exports queued or running per account; one more is refused with 429.
+    max_queued_exports: int = Field(default=3, ge=1)
     # Background jobs.
     serve_worker: bool = True
     job_timeout: timedelta = timedelta(seconds=60)

@@ -7,8 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from stoplist.errors import ServiceBusy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,15 +117,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for `url`, tuned for the database it points at."""
+# The request pool matches the 40 threads that run synchronous routes, so those requests never
+# queue for a connection; 10 stay open, the rest are opened under load and closed after it.
+# Streamed downloads and the job worker have connections of their own (see downloads.py, runners.py).
+POOL_SIZE = 10
+MAX_OVERFLOW = 30
+# If the pool is exhausted anyway, a request waits this long, then answers 503 busy (see transaction()).
+POOL_TIMEOUT = 5.0
+
+
+def create_db_engine(
+    url: str, *, pooled: bool = True, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW, pool_timeout: float = POOL_TIMEOUT,
+    application_name: str | None = None,
+) -> Engine:
+    """An engine for `url`, tuned for the database it points at.
+
+    `pooled=False`: every session opens a connection of its own and closes it when it ends.
+    `application_name` labels the connections in PostgreSQL's pg_stat_activity.
+    """
     url = normalize_url(url)
-    if url.startswith("sqlite"):
+    sqlite_db = url.startswith("sqlite")
+    pool: dict = {"poolclass": NullPool} if not pooled else {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    if sqlite_db:
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"application_name": application_name} if application_name else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -130,11 +153,18 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error.
+
+    A connection pool that stays exhausted for its timeout answers 503 busy with Retry-After,
+    not 500: the request can simply be retried in a moment.
+    """
     session = factory()
     try:
         yield session
         session.commit()
+    except PoolTimeout as exc:
+        session.rollback()
+        raise ServiceBusy("Every database connection is in use; retry in a moment.") from exc
     except BaseException:
         session.rollback()
         raise

@@ -1,6 +1,5 @@
 """Exports: the blacklist as CSV, streamed from the database in constant memory."""
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -9,6 +8,7 @@ from sqlalchemy.orm import Session
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import EntryOrder
 from stoplist.db import utcnow
+from stoplist.errors import TooManyExports
 from stoplist.imports.csv_format import HEADER, write_rows
 from stoplist.jobs.repository import JobRepository
 
@@ -43,14 +43,37 @@ def csv_chunks(session: Session, query: ExportQuery, *, chunk_bytes: int = CHUNK
 
 
 def unless_empty(chunks: Iterator[bytes]) -> Iterator[bytes] | None:
-    """The same stream, or None when it yields nothing (the caller answers 204)."""
+    """The same stream, or None when it yields nothing (the caller answers 204); closing it closes `chunks`."""
     try:
         first = next(chunks)
     except StopIteration:
         return None
-    return itertools.chain((first,), chunks)
+
+    def whole() -> Iterator[bytes]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    return whole()
 
 
-def queue_export(*, session: Session, query: ExportQuery):
-    """Queue an x-async export; its job id is the file id clients poll."""
-    return JobRepository(session).enqueue(account_id=query.account_id, kind=KIND, params=query.as_params())
+def queue_export(*, session: Session, query: ExportQuery, max_queued: int):
+    """Queue an x-async export; its job id is the file id clients poll.
+
+    At most `max_queued` exports of an account may be queued or running: each holds a worker for
+    a while and its file for the retention, so one more is TooManyExports. The job is inserted
+    first and counted with the account locked, so racing requests are counted exactly: SQLite
+    takes its one write lock at the insert, PostgreSQL queues them on the account's row.
+    """
+    jobs = JobRepository(session)
+    job = jobs.enqueue(account_id=query.account_id, kind=KIND, params=query.as_params())
+    if jobs.count_pending(account_id=query.account_id, kind=KIND, lock_account=True) > max_queued:
+        raise TooManyExports(
+            f"This account already has {max_queued} x-async exports queued or running (STOPLIST_MAX_QUEUED_EXPORTS); "
+            "fetch them or let them finish first."
+        )
+    return job

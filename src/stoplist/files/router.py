@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from stoplist.auth.deps import BlacklistPrincipal
-from stoplist.downloads import AUTH_ERRORS, streaming_session
+from stoplist.db import transaction
+from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, ExportFailed, FileNotFound
 from stoplist.exports.service import KIND
 from stoplist.files.repository import FileRepository
@@ -23,19 +24,22 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     404: {"model": ErrorBody, "description": "No such file on your account, or it was removed after the retention period."},
     500: {"model": ErrorBody, "description": "The export job failed (`export_failed`)."},
+    **BUSY,
 }
 
 
 @router.get("/{file_id}", response_class=Response, responses=_RESPONSES, summary="Download an x-async export")
 def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> Response:
-    with streaming_session(request.app.state.session_factory) as reader:
-        job = JobRepository(reader.session).get(account_id=principal.account_id, job_id=file_id, kind=KIND)
-        if job is None:
-            raise FileNotFound()
-        if job.status == FAILED:
-            raise ExportFailed(f"The export failed: {job.error_message}")
-        if job.status != DONE:
-            return JSONResponse(FilePending(status=job.status).model_dump(), status_code=202)
-        if job.output_file_id is None or job.progress_data.get("bytes", 0) == 0:
-            return Response(status_code=204)
+    # The job is looked up on the request pool: polling a pending export takes no download slot.
+    with transaction(request.app.state.session_factory) as session:
+        job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=KIND)
+    if job is None:
+        raise FileNotFound()
+    if job.status == FAILED:
+        raise ExportFailed(f"The export failed: {job.error_message}")
+    if job.status != DONE:
+        return JSONResponse(FilePending(status=job.status).model_dump(), status_code=202)
+    if job.output_file_id is None or job.progress_data.get("bytes", 0) == 0:
+        return Response(status_code=204)
+    with streaming_session(request) as reader:
         return reader.csv(FileRepository(reader.session).chunks(file_id=job.output_file_id), f"blacklist-{file_id}.csv")

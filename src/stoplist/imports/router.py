@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction
-from stoplist.downloads import AUTH_ERRORS, streaming_session
+from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody
 from stoplist.imports import service
 from stoplist.imports.csv_format import write_rows
@@ -74,11 +74,13 @@ def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: st
 @router.get(
     "/{import_id}/errors",
     response_class=StreamingResponse,
-    responses={**_ERRORS, **_NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "Every rejected row: `line,value,message`."}},
+    responses={**_ERRORS, **_NOT_FOUND, **BUSY, 200: {"content": {"text/csv": {}}, "description": "Every rejected row: `line,value,message`."}},
     summary="Every rejected row of an import, as CSV",
 )
 def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id: str) -> StreamingResponse:
-    with streaming_session(request.app.state.session_factory) as reader:
-        service.find_import(session=reader.session, account_id=principal.account_id, job_id=import_id)
+    # Looked up on the request pool, so an unknown id takes no download slot.
+    with transaction(request.app.state.session_factory) as session:
+        service.find_import(session=session, account_id=principal.account_id, job_id=import_id)
+    with streaming_session(request) as reader:
         rows = JobRepository(reader.session).rejection_rows(job_id=import_id)
         return reader.csv(write_rows(("line", "value", "message"), rows.partitions()), f"import-{import_id}-errors.csv")

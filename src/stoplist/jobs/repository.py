@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from stoplist.auth.models import Account
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, ImportRejection, Job
 
 
@@ -31,6 +32,18 @@ class JobRepository:
         self.session.add(job)
         self.session.flush()
         return job
+
+    def count_pending(self, *, account_id: int, kind: str, lock_account: bool = False) -> int:
+        """How many jobs of `kind` the account has queued or running.
+
+        `lock_account`: first lock the account's row until the transaction ends (PostgreSQL), so
+        that concurrent count-then-decide transactions of one account run one after another.
+        """
+        if lock_account:
+            self.session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+        return self.session.scalar(
+            select(func.count()).select_from(Job).where(Job.account_id == account_id, Job.kind == kind, Job.status.in_((QUEUED, RUNNING)))
+        ) or 0
 
     def get(self, *, account_id: int, job_id: str, kind: str) -> Job | None:
         if not JOB_ID.fullmatch(job_id):

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from stoplist.blacklist.repository import EntryRepository
@@ -29,6 +30,10 @@ from stoplist.jobs.repository import JobRepository
 log = logging.getLogger("stoplist.worker")
 
 MAINTENANCE_INTERVAL = 60.0
+# After errors in a row, the loop waits longer each time, up to this (seconds), then tries again.
+MAX_BACKOFF = 5.0
+# Errors a database recovers from by itself: a dropped or refused connection, a lock timeout, a deadlock.
+PASSING_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
 
 
 class LeaseLost(Exception):
@@ -90,16 +95,25 @@ class Worker:
         self._last_purge = 0.0
 
     def run(self) -> None:
-        """Work until `stop` is set."""
+        """Work until `stop` is set; no error ends the loop (a database that is down is waited for, backing off)."""
         log.info("worker %s started", self.worker_id)
+        failures = 0
         while not self.stop.is_set():
             try:
                 self.maintain()
-                if not self.run_once():
+                worked = self.run_once()
+                failures = 0
+                if not worked:
                     self.stop.wait(self.settings.worker_poll_interval)
-            except Exception:
-                log.exception("worker loop error; retrying")
-                self.stop.wait(self.settings.worker_poll_interval)
+            except Exception as exc:
+                failures += 1
+                delay = min(MAX_BACKOFF, self.settings.worker_poll_interval * 2 ** min(failures, 16))
+                # The whole traceback once; while the same trouble lasts, one line per try.
+                if failures == 1:
+                    log.exception("worker loop error; retrying in %.1f s", delay)
+                else:
+                    log.warning("worker loop error again (%s, %s in a row); retrying in %.1f s", type(exc).__name__, failures, delay)
+                self.stop.wait(delay)
         log.info("worker %s stopped", self.worker_id)
 
     def run_once(self) -> bool:
@@ -147,14 +161,19 @@ class Worker:
         except LeaseLost:
             log.warning("job %s was taken over by another worker", job.id)
             return
-        except OperationalError as exc:
+        except PoolTimeout:
+            # Every connection was busy: nothing is wrong with the job, so the attempt is not spent.
+            log.warning("job %s found no free database connection; put back in the queue", job.id)
+            self._settle(lambda repository: repository.release(job_id=job.id, worker_id=self.worker_id))
+            return
+        except PASSING_ERRORS as exc:
             # Deadlocks, lock timeouts, a dropped connection: worth another attempt, up to the limit.
             if job.attempts < self.settings.job_max_attempts:
-                log.warning("job %s hit a database error (%s); queued again", job.id, type(exc.orig).__name__)
+                log.warning("job %s hit a database error (%s); queued again", job.id, _cause(exc))
                 self._settle(lambda repository: repository.retry(job_id=job.id, worker_id=self.worker_id))
                 return
             log.exception("job %s failed on a database error", job.id)
-            self._fail(job, "database_error", f"The job stopped on a database error ({type(exc.orig).__name__}) {job.attempts} times.")
+            self._fail(job, "database_error", f"The job stopped on a database error ({_cause(exc)}) {job.attempts} times.")
             return
         except JobFailed as exc:
             self._fail(job, exc.code, exc.message)
@@ -173,10 +192,20 @@ class Worker:
         self._settle(lambda repository: repository.fail(job_id=job.id, worker_id=self.worker_id, now=utcnow(), code=code, message=message))
         self._discard_input(job)
 
-    def _settle(self, change: Callable[[JobRepository], bool]) -> None:
-        with self.session_factory() as session:
-            if change(JobRepository(session)):
-                session.commit()
+    def _settle(self, change: Callable[[JobRepository], bool], tries: int = 5) -> None:
+        """Record how a job ended, retrying through passing database errors; if that never works,
+        the job's lease runs out and it is taken up again like any job whose worker was lost."""
+        for attempt in range(tries):
+            try:
+                with self.session_factory() as session:
+                    if change(JobRepository(session)):
+                        session.commit()
+                return
+            except (PoolTimeout, *PASSING_ERRORS) as exc:
+                if attempt == tries - 1:
+                    raise
+                log.warning("recording a job's end hit %s; trying again", type(exc).__name__)
+                time.sleep(min(MAX_BACKOFF, 0.1 * 2**attempt))
 
     def _discard_input(self, job: Job) -> None:
         """An upload is not needed once its import has ended."""
@@ -196,6 +225,11 @@ class Worker:
             removed = purge_expired_entries(self.session_factory, stop=self.stop)
             if removed:
                 log.info("purged %s expired entries", removed)
+
+
+def _cause(exc: Exception) -> str:
+    """The driver's error class behind SQLAlchemy's wrapper, for messages."""
+    return type(getattr(exc, "orig", None) or exc).__name__
 
 
 def purge_expired(session_factory: sessionmaker[Session], settings: Settings) -> int:
