@@ -17,7 +17,10 @@ from stoplist.imports.csv_format import (
     NotCsvText,
     RowError,
     UploadChecker,
+    header_text,
     read_rows,
+    rows_text,
+    write_rows,
 )
 
 BOM = codecs.BOM_UTF8
@@ -165,6 +168,32 @@ def test_without_a_semicolon_in_the_first_line_commas_separate_cells():
 
 def test_the_delimiter_is_taken_from_the_first_line_with_content():
     assert rows(b"\n  \n,,\n48500000000;2030-01-01\n") == [CsvRow(4, "48500000000", "2030-01-01")]
+
+
+@pytest.mark.parametrize("delimiter", [";", ","])
+def test_under_a_one_column_header_the_rows_tell_the_delimiter_and_a_second_cell_is_the_expiry(delimiter):
+    data = f"phone_number\n+48500100001{delimiter}2031-01-01\n+48500100002\n+48500100003{delimiter}\n".encode()
+    assert rows(data) == [
+        CsvRow(2, "+48500100001", "2031-01-01"),
+        CsvRow(3, "+48500100002", None),
+        CsvRow(4, "+48500100003", None),
+    ]
+
+
+def test_a_first_line_of_one_cell_leaves_the_delimiter_to_the_lines_after_it():
+    assert rows(b"48500000000\n48500000001;2030-01-01\n") == [CsvRow(1, "48500000000", None), CsvRow(2, "48500000001", "2030-01-01")]
+
+
+@pytest.mark.parametrize("delimiter, other", [(";", ","), (",", ";")])
+def test_a_first_line_holding_both_lets_the_most_lines_decide(delimiter, other):
+    data = f'48500000000{delimiter}"Doe{other} Jane"\n48500000001{delimiter}2030-01-01\n'.encode()
+    assert rows(data) == [CsvRow(1, "48500000000", f"Doe{other} Jane"), CsvRow(2, "48500000001", "2030-01-01")]
+
+
+def test_the_delimiter_is_told_from_the_start_of_the_file_only():
+    # past the sample, rows are read with the delimiter already chosen
+    data = b"phone_number\n" + b"48500000000\n" * 200 + b"48500000001;2030-01-01\n"
+    assert rows(data)[-1] == CsvRow(202, "48500000001;2030-01-01", None)
 
 
 def test_a_bom_is_not_part_of_the_first_cell():
@@ -322,13 +351,89 @@ def test_blank_lines_are_skipped_but_line_numbers_stay_physical():
     ]
 
 
-def test_a_multi_line_quoted_cell_keeps_the_line_the_row_starts_on():
+def test_a_multi_line_quoted_cell_of_an_ignored_column_keeps_the_line_the_row_starts_on():
+    data = b'phone_number,note,expire_at\n48500000000,"a note\nspanning\nthree lines",2030-01-01\n48500000001,x,y\n48500000002\n'
+    assert rows(data) == [
+        CsvRow(2, "48500000000", "2030-01-01"),
+        CsvRow(5, "48500000001", "y"),
+        CsvRow(6, "48500000002", None),
+    ]
+
+
+UNCLOSED = 'the row has a quote (") that does not close on its line'
+
+
+def test_a_quote_spanning_lines_into_a_used_cell_rejects_only_the_line_it_opens_on():
     data = b'48500000000,"2030-01-01\nspans\nthree lines"\n48500000001,x,y\n48500000002\n'
     assert rows(data) == [
-        CsvRow(1, "48500000000", "2030-01-01\nspans\nthree lines"),
+        RowError(1, '48500000000,"2030-01-01', UNCLOSED),
+        CsvRow(2, "spans", None),
+        CsvRow(3, 'three lines"', None),  # a quote inside an unquoted cell is a plain character
         RowError(4, "48500000001,x,y", "expected 1, 2 or 4 columns (phone_number[,expire_at] or id,phone_number,expire_at,created_at), found 3"),
         CsvRow(5, "48500000002", None),
     ]
+
+
+def test_one_stray_quote_before_2000_rows_rejects_its_line_only():
+    data = b'phone_number,expire_at\n"+48500100001\n' + b"".join(f"+48{500100002 + i},2031-01-01\n".encode() for i in range(2000))
+    [error, *after] = rows(data)
+    assert error == RowError(2, '"+48500100001', UNCLOSED)
+    assert after == [CsvRow(3 + i, f"+48{500100002 + i}", "2031-01-01") for i in range(2000)]
+
+
+def test_a_stray_quote_closed_lines_later_by_another_rejects_only_its_own_line():
+    data = b'48500000000\n"48500000001\n48500000002\n48500000003"\n48500000004\n'
+    assert rows(data) == [
+        CsvRow(1, "48500000000", None),
+        RowError(2, '"48500000001', UNCLOSED),
+        CsvRow(3, "48500000002", None),
+        CsvRow(4, '48500000003"', None),
+        CsvRow(5, "48500000004", None),
+    ]
+
+
+@pytest.mark.parametrize("end", [b"\n", b""], ids=["line-end", "no-line-end"])
+def test_a_quote_still_open_at_the_end_of_the_file_rejects_its_line(end):
+    assert rows(b'48500000000\n"48500000001\n48500000002' + end) == [
+        CsvRow(1, "48500000000", None),
+        RowError(2, '"48500000001', UNCLOSED),
+        CsvRow(3, "48500000002", None),
+    ]
+    assert rows(b'48500000000\n"48500000001' + end) == [CsvRow(1, "48500000000", None), RowError(2, '"48500000001', UNCLOSED)]
+
+
+def test_quotes_inside_unquoted_cells_are_plain_characters():
+    assert rows(b'48 "500" 000000,x\n4850000"0001\n') == [CsvRow(1, '48 "500" 000000', "x"), CsvRow(2, '4850000"0001', None)]
+
+
+def test_a_quote_that_never_closes_rejects_its_line_and_reading_resumes_on_the_next():
+    data = b'48500000000\n"48500000001\n' + b"4\n" * MAX_ROW_CHARS
+    [row, error, *after] = rows(data)
+    assert row == CsvRow(1, "48500000000", None)
+    assert error == RowError(2, '"48500000001', UNCLOSED)
+    assert after == [CsvRow(line, "4", None) for line in range(3, MAX_ROW_CHARS + 3)]
+
+
+def test_an_open_quote_in_an_ignored_column_that_never_closes_rejects_its_line_only():
+    data = b'phone_number,note\n48500000000,"no end\n' + b"48500000001,x\n" * 2000
+    [error, *after] = rows(data)
+    assert error == RowError(2, '48500000000,"no end', UNCLOSED)
+    assert after == [CsvRow(line, "48500000001", None) for line in range(3, 2003)]
+
+
+def test_an_open_quote_in_the_header_keeps_the_header_and_every_row():
+    assert rows(b'phone_number,expire_at,"note\n48500000000,2030-01-01\n48500000001\n') == [
+        CsvRow(2, "48500000000", "2030-01-01"),
+        CsvRow(3, "48500000001", None),
+    ]
+
+
+def test_many_stray_quotes_each_cost_only_their_own_line():
+    data = b"".join(b'"4850000%04d\n' % i if i % 3 == 0 else b"4850000%04d\n" % i for i in range(300))
+    result = rows(data)
+    assert len(result) == 300
+    assert [item.line for item in result if isinstance(item, RowError)] == [i + 1 for i in range(0, 300, 3)]
+    assert all(isinstance(item, CsvRow) for item in result if (item.line - 1) % 3)
 
 
 def test_a_row_error_shows_the_row_rejoined_with_its_delimiter_and_capped_at_200_characters():
@@ -372,17 +477,6 @@ def test_an_overlong_first_line_is_a_row_error():
 def test_a_crlf_at_the_row_budget_edge_still_ends_just_one_line(length):
     line = b"1" + b" " * (length - 2) + b"\r\n"  # `length` characters in all
     assert rows(line + b"48500000000\r\n") == [CsvRow(1, "1", None), CsvRow(2, "48500000000", None)]
-
-
-def test_a_quote_that_never_closes_stops_at_the_row_budget():
-    data = b'48500000000\n"48500000001\n' + b"x\n" * MAX_ROW_CHARS
-    [row, error, *after] = rows(data)
-    assert row == CsvRow(1, "48500000000", None)
-    assert (error.line, error.message) == (2, f"the row is longer than {MAX_ROW_CHARS} characters")
-    assert error.value.startswith('"48500000001\nx\nx')
-    # past the budget, reading goes on with the following lines as rows of their own
-    assert after == [CsvRow(line, "x", None) for line in range(MAX_ROW_CHARS + 3 - len(after), MAX_ROW_CHARS + 3)]
-    assert 0 < len(after) < MAX_ROW_CHARS
 
 
 @pytest.fixture
@@ -499,3 +593,36 @@ def test_rows_in_the_exports_layout_are_marked_as_e164_and_others_are_not():
 
     assert [row.exported for row in exported_with_header + exported_without_header] == [True, True]
     assert [row.exported for row in plain] == [False, False]
+
+
+# --- write_rows: rejected rows are neutralised against formula injection -----------------------------
+
+REJECTS_HEADER = ("line", "value", "message")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_rejected_value_starting_with_a_formula_character_is_prefixed_with_a_quote(start):
+    value = f'{start}HYPERLINK("http://x","y")'
+    written = b"".join(write_rows(REJECTS_HEADER, [[(7, value, f"{start}msg")]])).decode()
+    assert list(csv.reader(io.StringIO(written, newline=""))) == [list(REJECTS_HEADER), ["7", "'" + value, f"'{start}msg"]]
+
+
+def test_other_rejected_values_and_the_line_numbers_are_written_as_they_are():
+    rejected = [(2, "not a number", "'not a number' is not a valid phone number"), (3, "48 =1", "x"), (4, "", "the phone_number cell is empty")]
+    written = b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()
+    assert list(csv.reader(io.StringIO(written, newline="")))[1:] == [[str(line), value, message] for line, value, message in rejected]
+
+
+def test_the_exports_columns_are_written_unchanged():
+    row = (-1, "+48500000000", "-", "@x")  # never found in an export, but were they, they would pass as they are
+    assert b"".join(write_rows(HEADER, [[row]])) == b"id,phone_number,expire_at,created_at\n-1,+48500000000,-,@x\n"
+
+
+def test_a_line_break_inside_a_rejected_value_stays_inside_its_row():
+    written = b"".join(write_rows(REJECTS_HEADER, [[(2, "a\rb", "c\nd"), (3, "x", "y")]])).decode()
+    assert list(csv.reader(io.StringIO(written, newline=""))) == [list(REJECTS_HEADER), ["2", "a\rb", "c\nd"], ["3", "x", "y"]]
+
+
+def test_rows_text_is_write_rows_without_the_header():
+    rejected = [(2, "=1", "bad"), (3, "x", "-y")]
+    assert header_text(REJECTS_HEADER) + rows_text(REJECTS_HEADER, rejected) == b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()

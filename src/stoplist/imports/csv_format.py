@@ -8,7 +8,7 @@ works in constant memory, so an upload of millions of rows is fine.
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -28,6 +28,14 @@ MAX_ROW_CHARS = 16 * 1024
 MAX_VALUE_CHARS = 200
 _SKIP_CHARS = 8192
 _LINE_ENDS = ("\n", "\r")
+_BLANK = " \t\r\n,;"
+# How much of the file's start is looked at to tell the delimiter (a header may hold neither).
+_SAMPLE_LINES = 100
+_SAMPLE_CHARS = 64 * 1024
+
+# Columns that echo what a user sent: a spreadsheet would run a cell of theirs starting with one of these as a formula.
+ECHOED_COLUMNS = frozenset({"value", "message"})
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class NotCsvText(Exception):
@@ -115,26 +123,67 @@ class UploadChecker:
             self._has_text = bool(visible) and not visible.isspace()
 
 
+def neutralise(cell: object) -> object:
+    """The cell made inert for spreadsheets (OWASP CSV injection): a leading formula character gets a `'` before it."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
+
+
+def neutralise_rows(header: tuple[str, ...], rows: Iterable) -> list:
+    """The rows with their ECHOED_COLUMNS neutralised; other columns as they are."""
+    echoed = [index for index, name in enumerate(header) if name in ECHOED_COLUMNS]
+    result = []
+    for row in rows:
+        cells = list(row)
+        for index in echoed:
+            cells[index] = neutralise(cells[index])
+        result.append(cells)
+    return result
+
+
 def write_rows(header: tuple[str, ...], partitions: Iterable[list], *, piece_bytes: int = 0, header_if_empty: bool = True) -> Iterator[bytes]:
     """CSV bytes (this dialect: ',' and '\\n') of `partitions` of rows under `header`, a piece at least
     `piece_bytes` long whenever a partition brings the text that far (every partition with 0), then
-    the rest. With `header_if_empty` false, no rows means no bytes at all, not even the header."""
+    the rest. With `header_if_empty` false, no rows means no bytes at all, not even the header.
+    Rows under a header naming ECHOED_COLUMNS are written as rows_text writes them."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    write = _row_writer(header, buffer)
     started = header_if_empty
     if started:
-        writer.writerow(header)
+        buffer.write(header_text(header))
     for partition in partitions:
         if not started:
-            writer.writerow(header)
+            buffer.write(header_text(header))
             started = True
-        writer.writerows(partition)
+        write(partition)
         if buffer.tell() >= piece_bytes:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+def header_text(header: tuple[str, ...]) -> str:
+    """The header row as write_rows writes it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(header)
+    return buffer.getvalue()
+
+
+def rows_text(header: tuple[str, ...], rows: Iterable) -> str:
+    """Rows as write_rows writes them under `header`, without the header row."""
+    buffer = io.StringIO()
+    _row_writer(header, buffer)(rows)
+    return buffer.getvalue()
+
+
+def _row_writer(header: tuple[str, ...], buffer: io.StringIO) -> Callable[[Iterable], None]:
+    # Only rows echoing user input pay for neutralising: the export's cells are ours (digits and timestamps).
+    if ECHOED_COLUMNS.isdisjoint(header):
+        return csv.writer(buffer, lineterminator="\n").writerows
+    # Every text cell quoted: with '\n' line ends the writer would leave a lone CR unquoted, splitting the row.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return lambda rows: writer.writerows(neutralise_rows(header, rows))
 
 
 def read_rows(stream: BinaryIO) -> Iterator[CsvRow | RowError]:
@@ -148,11 +197,7 @@ def read_rows(stream: BinaryIO) -> Iterator[CsvRow | RowError]:
 
 
 def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
-    first = lines.first_content_line()
-    if first is None:
-        return
-    # Numbers and dates never contain either, so the first line tells which one separates cells.
-    delimiter = ";" if ";" in first else ","
+    delimiter = _delimiter(lines.read_ahead())
     reader = csv.reader(lines, delimiter=delimiter)
     columns: tuple[int, int | None] | None = None
     exported_header = False
@@ -165,23 +210,65 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
         except StopIteration:
             return
         except _RowTooLong:
+            if lines.continued:
+                yield _unclosed_quote(line, lines)
+                continue
             yield RowError(line, lines.value, f"the row is longer than {MAX_ROW_CHARS} characters")
         except csv.Error as exc:
+            if lines.continued:
+                yield _unclosed_quote(line, lines)
+                continue
             yield RowError(line, lines.value, f"the row is not valid CSV ({exc})")
             if lines.count < line:
                 return  # the reader is stuck on this row: reading on would repeat it forever
         else:
             stripped = [cell.strip() for cell in cells]
             if not any(stripped):
+                if lines.continued:
+                    yield _unclosed_quote(line, lines)
                 continue
             if not seen_first_row:
-                columns = _header_columns(stripped)
-                if columns is not None:
+                header = _header_columns(stripped)
+                if header is not None:
+                    if lines.continued:
+                        lines.resync()  # a quote left open in the header must not swallow the first rows
+                    columns = header
                     exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
                     seen_first_row = True
                     continue
-            yield _row(line, cells, stripped, columns, delimiter, exported_header)
+            item = _row(line, cells, stripped, columns, delimiter, exported_header)
+            if lines.continued and not _may_span_lines(item, lines):
+                yield _unclosed_quote(line, lines)
+                continue
+            yield item
         seen_first_row = True
+
+
+def _delimiter(sample: list[str]) -> str:
+    """`;` or `,`: the one the first line with content holds, else the one more of the first lines hold."""
+    content = [line for line in sample if line.strip(_BLANK)]
+    if content:
+        first = content[0]
+        if (";" in first) != ("," in first):
+            return ";" if ";" in first else ","
+    # Numbers and dates never hold either, so only ignored columns can mislead, and only some lines.
+    semicolons = sum(";" in line for line in content)
+    commas = sum("," in line for line in content)
+    return ";" if semicolons > commas else ","
+
+
+def _may_span_lines(item: CsvRow | RowError, lines: "_Lines") -> bool:
+    """Whether a row whose quoted cell ran past its line end is kept whole: only a good row of unbroken values."""
+    if lines.at_end or isinstance(item, RowError):
+        return False
+    return not any(end in item.phone_number or end in (item.expire_at or "") for end in _LINE_ENDS)
+
+
+def _unclosed_quote(line: int, lines: "_Lines") -> RowError:
+    """Reject just the row's first line and read the lines the open quote took in again, as rows of their own."""
+    error = RowError(line, lines.value, 'the row has a quote (") that does not close on its line')
+    lines.resync()
+    return error
 
 
 def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
@@ -195,23 +282,26 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
             f"The header row has no phone number column (phone_number, phone, number or msisdn); "
             f"it has: {', '.join(cells)}."
         )
-    return number, names.index("expire_at") if "expire_at" in names else None
+    if "expire_at" in names:
+        return number, names.index("expire_at")
+    # A header naming just the number heads `phone_number[,expire_at]` rows, as no header would.
+    return number, 1 if len(names) == 1 else None
 
 
 def _row(
     line: int, cells: list[str], stripped: list[str], columns: tuple[int, int | None] | None, delimiter: str, exported_header: bool
 ) -> CsvRow | RowError:
-    value = delimiter.join(cells)[:MAX_VALUE_CHARS]
-    if any("\x00" in cell for cell in cells):
-        return RowError(line, value, "the row holds a NUL byte: it is binary data, not text")
-    if any("\ufffd" in cell for cell in cells):
-        return RowError(line, value, "the row holds bytes that are not UTF-8 text")
+    raw = delimiter.join(cells)
+    if "\x00" in raw:
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds a NUL byte: it is binary data, not text")
+    if "\ufffd" in raw:
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds bytes that are not UTF-8 text")
     if columns is None:
         layout = _LAYOUTS.get(len(cells))
         if layout is None:
             return RowError(
                 line,
-                value,
+                raw[:MAX_VALUE_CHARS],
                 "expected 1, 2 or 4 columns (phone_number[,expire_at] or id,phone_number,expire_at,created_at), "
                 f"found {len(cells)}",
             )
@@ -220,16 +310,16 @@ def _row(
         number_at, expire_at = columns
         if len(cells) <= number_at:
             return RowError(
-                line, value, f"the row has no phone_number cell (column {number_at + 1}), found {len(cells)} columns"
+                line, raw[:MAX_VALUE_CHARS], f"the row has no phone_number cell (column {number_at + 1}), found {len(cells)} columns"
             )
     number = stripped[number_at]
     # A missing trailing expiry cell reads as "never expires", as an empty one does.
     expire = stripped[expire_at] if expire_at is not None and expire_at < len(stripped) else ""
     if not number:
-        return RowError(line, value, "the phone_number cell is empty")
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the phone_number cell is empty")
     for name, cell in (("phone_number", number), ("expire_at", expire)):
         if len(cell) > MAX_CELL_CHARS:
-            return RowError(line, value, f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
+            return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
     exported = exported_header if columns is not None else len(cells) == len(HEADER)
     return CsvRow(line, number, expire or None, exported)
 
@@ -239,54 +329,88 @@ class _RowTooLong(Exception):
 
 
 class _Lines:
-    """The file's physical lines for csv.reader: counted, and at most MAX_ROW_CHARS per row."""
+    """The file's physical lines for csv.reader: counted, at most MAX_ROW_CHARS per row, and able to
+    give back the lines a row took in past its first, to be read again (see _unclosed_quote)."""
 
     def __init__(self, text: io.TextIOWrapper) -> None:
         self._text = text
-        self._pending: tuple[str, bool] | None = None
+        self._replay: list[tuple[str, bool]] = []  # lines to serve before the file's next ones, last first
         self._split_crlf = False
+        self._first = ""  # the current row's first line
+        self._rest: list[tuple[str, bool]] = []  # the lines the current row took in after its first
         self._used = 0
         self.count = 0  # physical lines read so far, so the next row starts on line count + 1
-        self._head = ""  # the current row's first characters, to show in a RowError
+        self.continued = False  # the current row went on past its first line: a quote open at its end
+        self.at_end = False  # ... and reached the end of the file with the quote still open
 
     @property
     def value(self) -> str:
-        """The current row as read so far, for a RowError."""
-        return self._head.rstrip("\r\n")
+        """The current row's first line, for a RowError."""
+        return self._first[:MAX_VALUE_CHARS].rstrip("\r\n")
 
-    def first_content_line(self) -> str | None:
-        """Peek at the first line holding more than blanks and delimiters; None if there is none."""
-        while True:
+    def read_ahead(self) -> list[str]:
+        """The file's first lines with content (up to _SAMPLE_LINES or _SAMPLE_CHARS), still to be served as rows.
+
+        Lines before them holding only blanks and delimiters are skipped: they are no rows, whichever the delimiter."""
+        ahead: list[tuple[str, bool]] = []
+        size = 0
+        while len(ahead) < _SAMPLE_LINES and size < _SAMPLE_CHARS:
             line, whole = self._read(MAX_ROW_CHARS)
             if not line:
-                return None
-            if not whole or line.strip(" \t\r\n,;"):
-                self._pending = (line, whole)
-                return line
-            self.count += 1  # a blank line is no row, but it still counts for the line numbers
+                break
+            if not ahead and whole and not line.strip(_BLANK):
+                self.count += 1  # no row, but it still counts for the line numbers
+                continue
+            ahead.append((line, whole))
+            size += len(line)
+        self._replay = ahead[::-1]
+        return [line for line, _ in ahead]
 
     def start_row(self) -> None:
-        """Begin a new row's budget."""
-        self._used = 0
-        self._head = ""
+        """Begin a new row."""
+        self._first = ""
+        if self.continued:
+            self.continued = self.at_end = False
+
+    def resync(self) -> None:
+        """Give back the lines the current row took in after its first: the next row starts on its second line."""
+        self._replay.extend(reversed(self._rest))
+        self.count -= len(self._rest)
+        self._rest = []
+        self.continued = self.at_end = False
 
     def __iter__(self) -> "_Lines":
         return self
 
     def __next__(self) -> str:
-        if self._pending is not None:
-            (line, whole), self._pending = self._pending, None
+        if self._replay:
+            line, whole = self._replay.pop()
         else:
-            line, whole = self._read(max(1, MAX_ROW_CHARS - self._used))
+            line, whole = self._read(MAX_ROW_CHARS)
             if not line:
+                if self._first:
+                    self._continue_row()
+                    self.at_end = True
                 raise StopIteration
         self.count += 1
+        if not self._first:
+            self._first = line
+            if not whole:
+                raise _RowTooLong
+            return line
+        # csv.reader asks for more of a row only while a quoted cell is open.
+        self._continue_row()
+        self._rest.append((line, whole))
         self._used += len(line)
-        if len(self._head) < MAX_VALUE_CHARS:
-            self._head = (self._head + line)[:MAX_VALUE_CHARS]
-        if not whole:
+        if not whole or self._used > MAX_ROW_CHARS:
             raise _RowTooLong
         return line
+
+    def _continue_row(self) -> None:
+        if not self.continued:
+            self.continued = True
+            self._rest = []
+            self._used = len(self._first)
 
     def _read(self, limit: int) -> tuple[str, bool]:
         """The next physical line and whether it is whole; anything past `limit` is skipped unread."""

@@ -1,16 +1,17 @@
 """`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
 
-import csv
 from pathlib import Path
 
 import rich.progress
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
+from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker, header_text, rows_text
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
 __all__ = ["CsvFormatError", "NotCsvText", "import_file"]
+
+REJECTS_HEADER = ("line", "value", "message")  # as the API's errors_url, neutralised the same way
 
 
 def check_text(path: Path) -> None:
@@ -28,15 +29,14 @@ def import_file(
     """Import `path`, committing batch by batch; return the counts and the first rejected rows."""
     check_text(path)
     shown: list[Rejection] = []
-    rejects = rejects_path.open("w", newline="") if rejects_path else None
-    writer = csv.writer(rejects) if rejects else None
-    if writer:
-        writer.writerow(("line", "value", "message"))
+    rejects = rejects_path.open("w", encoding="utf-8", newline="") if rejects_path else None
+    if rejects:
+        rejects.write(header_text(REJECTS_HEADER))
 
     def reject(_session: Session, rejections: list[Rejection]) -> None:
         shown.extend(rejections[: SHOWN_REJECTIONS - len(shown)])
-        if writer:
-            writer.writerows(rejections)
+        if rejects:
+            rejects.write(rows_text(REJECTS_HEADER, rejections))
 
     try:
         with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
