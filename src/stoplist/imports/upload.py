@@ -1,7 +1,10 @@
 """Receiving an upload: streamed to a temporary file, checked as CSV text on the way, never held in memory."""
 
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 from fastapi import Request
@@ -14,6 +17,16 @@ from stoplist.imports.csv_format import NotCsvText, UploadChecker
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
 FIELD = "import"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small fields beside the file
+
+# Upload files are named stoplist-upload-<pid>@<host>-<random>.csv, so that a server starting up can
+# tell the files of a process that is gone (killed mid-upload) from those of servers still running.
+PREFIX = "stoplist-upload-"
+SUFFIX = ".csv"
+# A file this long untouched is stale whoever owns it: an upload in progress writes to it, and a
+# received one is copied into the database within seconds. It covers owners that cannot be checked
+# (another host's pid, a pid reused since) and files of versions that named no owner.
+STALE_AFTER_SECONDS = 24 * 3600
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
 
 
 def _bounded(request: Request, limit: int, max_bytes: int) -> Request:
@@ -41,14 +54,21 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Path:
     if content_type == "multipart/form-data":
         # The form parser spools a file part to disk whole: bound the body it reads, with or without a length.
         form = await _bounded(request, max_bytes + MULTIPART_OVERHEAD, max_bytes).form(max_files=1, max_fields=20)
+        path: Path | None = None
         try:
             upload = form.get(FIELD)
             if not isinstance(upload, UploadFile):
                 detail = ErrorDetail(path=FIELD, message="Send the CSV as the multipart file field 'import'.", error="missing")
                 raise ValidationFailed("The multipart body has no file field named 'import'.", errors=[detail])
-            return await _save(_read_upload(upload), max_bytes)
+            path = await _save(_read_upload(upload), max_bytes)
         finally:
-            await form.close()
+            try:
+                await form.close()
+            except BaseException:
+                if path is not None:
+                    path.unlink(missing_ok=True)  # the caller never gets it, so it would never delete it
+                raise
+        return path
     if content_type in CSV_TYPES or not content_type:
         return await _save(request.stream(), max_bytes)
     raise UnsupportedMediaType("Send the CSV as a text/csv body, or as the multipart/form-data file field 'import'.")
@@ -61,7 +81,7 @@ async def _read_upload(upload: UploadFile):
 
 async def _save(chunks, max_bytes: int) -> Path:
     checker = UploadChecker()
-    handle, name = tempfile.mkstemp(prefix="stoplist-upload-", suffix=".csv")
+    handle, name = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}@{_HOST}-", suffix=SUFFIX)
     path = Path(name)
     size = 0
     try:
@@ -80,3 +100,46 @@ async def _save(chunks, max_bytes: int) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_uploads() -> int:
+    """Remove the upload files in the temporary directory whose server is gone (or that are a day old); return how many.
+
+    Servers sharing the directory keep theirs: a file is removed only if the process named in it,
+    on this host, no longer runs, or it has not been written for STALE_AFTER_SECONDS.
+    """
+    removed = 0
+    oldest = time.time() - STALE_AFTER_SECONDS
+    for path in Path(tempfile.gettempdir()).glob(f"{PREFIX}*{SUFFIX}"):
+        try:
+            if _owner_runs(path.name) and path.stat().st_mtime > oldest:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # removed meanwhile by another server starting up, or not ours to remove
+        removed += 1
+    return removed
+
+
+def _owner_runs(name: str) -> bool:
+    """Whether the process that named the file may still be using it; True when that cannot be told."""
+    owner = name[len(PREFIX) : -len(SUFFIX)].rpartition("-")[0]
+    pid, _, host = owner.partition("@")
+    if host != _HOST or not pid.isdigit() or not 0 < int(pid) < 1 << 22:
+        return True
+    return int(pid) == os.getpid() or _process_runs(int(pid))
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process, alive
+    # A zombie (killed, not yet reaped by its parent) runs no code that could still use the file.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
