@@ -1,66 +1,127 @@
-"""Adding a number while another request deletes it: the add wins, never a 500."""
+"""Adding a number while other requests delete or relist it: never a 500, never a lost write."""
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
-
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.repository import EntryRepository
-from stoplist.blacklist.service import add_entry
+from stoplist.blacklist.service import add_entry, delete_entries
 from stoplist.db import transaction, utcnow
 
 NUMBER = "48500000007"
+# Long enough for a write that is not blocked to have finished; short enough for the suite.
+BLOCKED_FOR = 0.5
 
 
-def test_a_number_deleted_between_the_adds_lookup_and_its_update_is_listed_anew(session_factory, account_id, monkeypatch):
+def stored(factory, account: int) -> list[tuple]:
+    with factory() as session:
+        return [(e.phone_number, e.expire_at, e.created_at) for e in session.scalars(select(Entry).where(Entry.account_id == account))]
+
+
+def in_thread(work) -> tuple[threading.Thread, dict]:
+    """Run `work` in a thread of its own (its own connection), keeping what it returns or raises."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except Exception as exc:  # handed to the test, which asserts on it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_it(session_factory, account_id, monkeypatch):
+    """The add holds the lapsed row between its two statements, so the delete comes after it, whole."""
     factory, account = session_factory, account_id
     now = utcnow()
     with transaction(factory) as session:
-        EntryRepository(session).insert_if_absent(account_id=account, phone_number=NUMBER, expire_at=None, created_at=now - timedelta(days=1))
-    found = EntryRepository.by_number
+        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
+    relist = EntryRepository.relist_lapsed
+    deleter: dict = {}
 
-    def found_then_deleted(self, *, account_id, phone_number):
-        # What a concurrent DELETE does right after this request has read the entry.
-        entry = found(self, account_id=account_id, phone_number=phone_number)
-        if entry is not None:
-            self.session.execute(delete(Entry).where(Entry.id == entry.id).execution_options(synchronize_session=False))
-        return entry
+    def delete_meanwhile(self, **kwargs):
+        # What a concurrent DELETE does right after this request found the entry lapsed.
+        def delete() -> int:
+            with transaction(factory) as other:
+                return delete_entries(repository=EntryRepository(other), account_id=account, phone_number=NUMBER)
 
-    monkeypatch.setattr(EntryRepository, "by_number", found_then_deleted)
+        thread, outcome = in_thread(delete)
+        thread.join(BLOCKED_FOR)
+        deleter.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
+        return relist(self, **kwargs)
+
+    monkeypatch.setattr(EntryRepository, "relist_lapsed", delete_meanwhile)
     expiry = now + timedelta(days=30)
     with transaction(factory) as session:
         result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=expiry, now=now)
+        answered = (result.created, result.entry.phone_number, result.entry.expire_at, result.entry.created_at)
+    deleter["thread"].join(30)
 
-    with factory() as session:
-        entries = session.scalars(select(Entry).where(Entry.account_id == account)).all()
-    assert result.created is True
-    assert [(e.id, e.phone_number, e.expire_at, e.created_at) for e in entries] == [(result.entry.id, NUMBER, expiry.replace(microsecond=0), now.replace(microsecond=0))]
+    assert answered == (True, NUMBER, expiry, now)
+    assert deleter["blocked"], "the delete must wait for the add holding the entry"
+    assert deleter["outcome"] == {"value": 1}, "the delete, coming second, removes the relisted entry"
+    assert stored(factory, account) == []
 
 
-def test_a_relisting_committed_between_the_adds_lookup_and_its_update_keeps_its_created_at(session_factory, account_id, backend, monkeypatch):
-    if backend != "postgresql":
-        pytest.skip("on SQLite the add holds the write lock from its first statement: no other write can come between")
+def test_an_import_sent_while_a_lapsed_entry_is_relisted_waits_and_keeps_the_new_created_at(session_factory, account_id, monkeypatch):
+    """The import writes after the add: it sees the entry live again, so it only replaces the expiry."""
     factory, account = session_factory, account_id
-    now = utcnow().replace(microsecond=0)
+    now = utcnow()
     with transaction(factory) as session:
-        EntryRepository(session).insert_if_absent(account_id=account, phone_number=NUMBER, expire_at=now + timedelta(seconds=10), created_at=now - timedelta(days=30))
-    found = EntryRepository.by_number
+        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=30))
+    relist = EntryRepository.relist_lapsed
+    importer: dict = {}
 
-    def found_then_relisted(self, *, account_id, phone_number):
-        # What an import does right after this request has read the entry (still live at `now`):
-        # at its own later moment the entry has lapsed, so the import lists the number anew.
-        entry = found(self, account_id=account_id, phone_number=phone_number)
-        with transaction(factory) as other:
-            EntryRepository(other).upsert_many(account_id=account_id, entries={NUMBER: now + timedelta(days=2)}, now=now + timedelta(seconds=20))
-        return entry
+    def import_meanwhile(self, **kwargs):
+        def upsert() -> tuple[int, int]:
+            with transaction(factory) as other:
+                return EntryRepository(other).upsert_many(account_id=account, entries={NUMBER: now + timedelta(days=2)}, now=now + timedelta(seconds=1))
 
-    monkeypatch.setattr(EntryRepository, "by_number", found_then_relisted)
+        thread, outcome = in_thread(upsert)
+        thread.join(BLOCKED_FOR)
+        importer.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
+        return relist(self, **kwargs)
+
+    monkeypatch.setattr(EntryRepository, "relist_lapsed", import_meanwhile)
     with transaction(factory) as session:
         result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=now + timedelta(days=1), now=now)
+        answered = (result.created, result.entry.expire_at, result.entry.created_at)
+    importer["thread"].join(30)
 
-    with factory() as session:
-        [stored] = session.scalars(select(Entry).where(Entry.account_id == account)).all()
-    assert (stored.expire_at, stored.created_at) == (now + timedelta(days=1), now + timedelta(seconds=20))
-    assert (result.entry.expire_at, result.entry.created_at) == (stored.expire_at, stored.created_at)
+    assert answered == (True, now + timedelta(days=1), now)
+    assert importer["blocked"], "the import's write must wait for the add holding the entry"
+    assert "error" not in importer["outcome"], importer["outcome"]
+    assert stored(factory, account) == [(NUMBER, now + timedelta(days=2), now)]
+
+
+def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_factory, account_id):
+    """Each add answers created or updated, as the row it stored says, however the writes interleave."""
+    factory, account = session_factory, account_id
+    threads, pairs = 6, 60
+
+    def hammer(_: int) -> Counter:
+        outcomes: Counter = Counter()
+        for _ in range(pairs):
+            now = utcnow()
+            with transaction(factory) as session:
+                result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=None, now=now)
+            if result.created:
+                assert result.entry.created_at == now, "a new listing is dated by its own request"
+            outcomes["created" if result.created else "updated"] += 1
+            with transaction(factory) as session:
+                outcomes[f"deleted {delete_entries(repository=EntryRepository(session), account_id=account, phone_number=NUMBER)}"] += 1
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        outcomes = sum(pool.map(hammer, range(threads)), Counter())
+
+    assert outcomes["created"] + outcomes["updated"] == threads * pairs
+    assert outcomes["created"] >= outcomes["deleted 1"] > 0
+    assert len(stored(factory, account)) <= 1

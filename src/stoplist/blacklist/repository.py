@@ -5,10 +5,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from stoplist.blacklist.models import Entry
 from stoplist.blacklist.schemas import EntryOrder
@@ -68,40 +67,41 @@ class EntryRepository:
     def by_number(self, *, account_id: int, phone_number: str) -> Entry | None:
         return self.session.scalar(select(Entry).where(Entry.account_id == account_id, Entry.phone_number == phone_number))
 
-    def insert_if_absent(self, *, account_id: int, phone_number: str, expire_at: datetime | None, created_at: datetime) -> Entry | None:
-        """Insert the entry unless the account already has the number; never raises on a duplicate."""
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}[self.session.get_bind().dialect.name]
-        values = {"account_id": account_id, "phone_number": phone_number, "expire_at": expire_at, "created_at": created_at}
-        statement = (
-            dialect.insert(Entry)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[Entry.account_id, Entry.phone_number])
-            .returning(Entry.id)
-        )
-        entry_id = self.session.scalar(statement)
-        if entry_id is None:
-            return None
-        return self.session.get(Entry, entry_id)
+    def add_or_extend(self, *, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime) -> tuple[Entry, bool] | None:
+        """Insert the number, or give its live entry the new expiry: (the entry as stored, True if inserted).
 
-    def relist(self, *, entry: Entry, expire_at: datetime | None, created_at: datetime | None = None) -> bool:
-        """Give a loaded entry a new expiry (and created_at, if given); False if it was deleted meanwhile.
-
-        A plain UPDATE by id rather than the unit of work: a row deleted by a concurrent request
-        matches nothing here, where the ORM's flush would raise. Only the columns given are
-        written, so a created_at that a concurrent write has just set is not put back; the entry
-        is given the row as stored.
+        None when the stored entry had lapsed by `now`: it is left as it was, but held by this
+        transaction (no other request can change or delete it before the commit), for
+        `relist_lapsed`. So an add is never retried, however many requests race on the number.
+        PostgreSQL: one upsert, which locks the row it conflicts with even when its WHERE leaves
+        it unchanged; `xmax = 0` only on a row this statement inserted. SQLite cannot tell an
+        insert from an update in RETURNING, so it first inserts if absent: that statement takes
+        the database's write lock, and the upsert after it can only update.
         """
-        values: dict[str, datetime | None] = {"expire_at": expire_at}
-        if created_at is not None:
-            values["created_at"] = created_at
-        statement = update(Entry).where(Entry.id == entry.id).values(**values).returning(Entry.expire_at, Entry.created_at)
-        stored = self.session.execute(statement.execution_options(synchronize_session=False)).one_or_none()
-        if stored is None:
-            self.session.expunge(entry)
-            return False
-        set_committed_value(entry, "expire_at", stored.expire_at)
-        set_committed_value(entry, "created_at", stored.created_at)
-        return True
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "sqlite":
+            insert_new = sqlite.insert(Entry).values(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
+            entry_id = self.session.scalar(insert_new.on_conflict_do_nothing(index_elements=[Entry.account_id, Entry.phone_number]).returning(Entry.id))
+            if entry_id is not None:
+                return self.session.get(Entry, entry_id), True
+        insert = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert
+        statement = insert(Entry).values(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Entry.account_id, Entry.phone_number], set_={"expire_at": statement.excluded.expire_at}, where=live(now)
+        )
+        inserted = literal_column("xmax = 0" if dialect == "postgresql" else "0")
+        row = self.session.execute(statement.returning(Entry, inserted), execution_options={"populate_existing": True}).one_or_none()
+        return None if row is None else (row[0], bool(row[1]))
+
+    def relist_lapsed(self, *, account_id: int, phone_number: str, expire_at: datetime | None, created_at: datetime) -> Entry:
+        """List anew the lapsed entry that `add_or_extend` left held: a new expiry and created_at."""
+        statement = (
+            update(Entry)
+            .where(Entry.account_id == account_id, Entry.phone_number == phone_number)
+            .values(expire_at=expire_at, created_at=created_at)
+            .returning(Entry)
+        )
+        return self.session.scalars(statement, execution_options={"populate_existing": True, "synchronize_session": False}).one()
 
     def upsert_many(self, *, account_id: int, entries: dict[str, datetime | None], now: datetime) -> tuple[int, int]:
         """Put many numbers on the list with their expiries, as POST would one by one; return (added, updated)."""

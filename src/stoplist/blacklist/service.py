@@ -19,19 +19,13 @@ class AddResult:
 def add_entry(*, repository: EntryRepository, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime | None = None) -> AddResult:
     """Put a number on the list; if it is there already, give it the new expiry instead."""
     now = now or utcnow()
-    # A concurrent delete can remove the row between our insert and our update: then insert again.
-    for _ in range(3):
-        entry = repository.insert_if_absent(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
-        if entry is not None:
-            return AddResult(entry, created=True)
-        entry = repository.by_number(account_id=account_id, phone_number=phone_number)
-        if entry is None:
-            continue
-        was_live = entry.is_live(now)
-        # An expired entry was off the list: putting the number back is a new listing.
-        if repository.relist(entry=entry, expire_at=expire_at, created_at=None if was_live else now):
-            return AddResult(entry, created=not was_live)
-    raise RuntimeError("the entry kept disappearing while it was being added")
+    added = repository.add_or_extend(account_id=account_id, phone_number=phone_number, expire_at=expire_at, now=now)
+    if added is not None:
+        entry, created = added
+        return AddResult(entry, created=created)
+    # An expired entry was off the list: putting the number back is a new listing.
+    entry = repository.relist_lapsed(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
+    return AddResult(entry, created=True)
 
 
 def get_entry(*, repository: EntryRepository, account_id: int, entry_id: str) -> Entry:
