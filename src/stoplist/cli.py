@@ -182,9 +182,14 @@ def export_file(
 ) -> None:
     """Export an account's whole list as CSV, in the API's format, with a progress bar."""
     from stoplist.exports import operations
+    from stoplist.imports.csv_format import HEADER, header_text
 
     with database_session() as session:
         rows = operations.export_file(file, session=session, account_id=_account_id(session, account))
+    if rows == 0:
+        # The export wrote nothing at all; with the header it is a file `stoplist import` reads back.
+        with file.open("a", encoding="utf-8", newline="") as target:
+            target.write(header_text(HEADER))
     typer.echo(f"rows {rows}")
 
 

@@ -462,6 +462,19 @@ def test_a_value_with_commas_and_quotes_survives_the_errors_csv(client, auth):
     assert '"x"' in rows[1][1]
 
 
+def test_the_errors_csv_neutralises_formulas_but_the_json_keeps_values_exact(client, auth):
+    formula = '=HYPERLINK("http://x","y")'
+    body = f'phone_number\n"{formula.replace(chr(34), chr(34) * 2)}"\n@SUM(1)\n-1+2\nnot a number\n'
+    result = run_import(client, auth, body)
+
+    assert [error["value"] for error in result["errors"]] == [formula, "@SUM(1)", "-1+2", "not a number"]
+    text = client.get(result["errors_url"], headers=auth).text
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [row[1] for row in rows[1:]] == ["'" + formula, "'@SUM(1)", "'-1+2", "not a number"]
+    assert [row[2] for row in rows[1:]] == [error["message"] for error in result["errors"]]  # each starts with a quote already
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
 # --- the CSV dialect ---------------------------------------------------------------------------------
 
 
@@ -575,13 +588,32 @@ def test_one_bad_row_never_stops_the_others_and_line_numbers_count_every_line(cl
     assert sorted(listed(client, auth)) == ["48500000001", "48500000003", "48500000004"]
 
 
-def test_an_unclosed_quote_rejects_the_rest_of_the_file_but_keeps_the_rows_before(client, auth):
+def test_an_unclosed_quote_rejects_only_its_own_line(client, auth):
     result = run_import(client, auth, 'phone_number\n48500000001\n"48500000002\n48500000003\n')
 
     assert result["status"] == "done"
-    assert result["added"] == 1
-    assert error_lines(result) == [3]
-    assert listed(client, auth) == {"48500000001": None}
+    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "invalid": 1}
+    assert result["errors"] == [{"line": 3, "value": '"48500000002', "message": 'the row has a quote (") that does not close on its line'}]
+    assert listed(client, auth) == {"48500000001": None, "48500000003": None}
+
+
+def test_one_stray_quote_before_2000_valid_rows_loses_none_of_them(client, auth):
+    body = 'phone_number,expire_at\n"+48500100001\n' + "".join(f"+48{500100002 + i},2031-01-01\n" for i in range(2000))
+
+    result = run_import(client, auth, body)
+
+    assert counts(result) == {"rows": 2001, "added": 2000, "updated": 0, "invalid": 1}
+    assert [(error["line"], error["value"]) for error in result["errors"]] == [(2, '"+48500100001')]
+    assert "quote" in result["errors"][0]["message"]
+    assert client.get(URL, params={"limit": 1}, headers=auth).json()["size"] == 2000
+
+
+def test_quotes_inside_unquoted_cells_reject_just_their_row(client, auth):
+    result = run_import(client, auth, '48 "500" 000001\n48500000002\n4850000"0003,2099-01-01\n48500000004\n')
+
+    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "invalid": 2}
+    assert error_lines(result) == [1, 3]
+    assert sorted(listed(client, auth)) == ["48500000002", "48500000004"]
 
 
 def test_line_numbers_count_physical_lines_around_a_quoted_multiline_cell(client, auth):
@@ -591,6 +623,13 @@ def test_line_numbers_count_physical_lines_around_a_quoted_multiline_cell(client
 
     assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "invalid": 1}
     assert error_lines(result) == [4]
+
+
+def test_a_one_column_header_over_semicolon_rows_reads_the_second_cell_as_the_expiry(client, auth):
+    result = run_import(client, auth, "phone_number\n+48500100001;2031-01-01\n+48500100002;\n+48500100003\n")
+
+    assert counts(result) == {"rows": 3, "added": 3, "updated": 0, "invalid": 0}
+    assert listed(client, auth) == {"48500100001": "2031-01-01T00:00:00Z", "48500100002": None, "48500100003": None}
 
 
 def test_rows_with_the_wrong_number_of_cells_are_rejected_without_a_header(client, auth):
@@ -605,6 +644,13 @@ def test_a_file_with_only_a_header_imports_nothing(client, auth):
 
     assert result["status"] == "done"
     assert counts(result) == {"rows": 0, "added": 0, "updated": 0, "invalid": 0}
+
+
+@pytest.mark.parametrize("body", ["phone_number\n", "\ufeffid,phone_number,expire_at,created_at\r\n", "phone_number,expire_at"])
+def test_a_header_only_file_imports_as_zero_rows_done(client, auth, body):
+    result = run_import(client, auth, body)
+
+    assert (result["status"], counts(result), result["errors"]) == ("done", {"rows": 0, "added": 0, "updated": 0, "invalid": 0}, [])
 
 
 def test_an_upload_larger_than_a_stored_chunk_is_read_whole(client, auth):

@@ -258,3 +258,33 @@ def test_export_of_an_empty_list_prints_rows_0(database, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert re.search(r"^rows 0$", result.stdout, re.MULTILINE)
+
+
+def test_an_export_of_an_empty_list_is_the_header_and_imports_back_as_zero_rows(database, api, tmp_path):
+    target = tmp_path / "out.csv"
+    stoplist("export", target)
+
+    assert target.read_text() == "id,phone_number,expire_at,created_at\n"
+    assert summary(stoplist("import", target)) == {"rows": 0, "added": 0, "updated": 0, "invalid": 0}
+    auth = bearer(database, "acme")
+    assert api_import(api, auth, target.read_bytes())["status"] == "done"
+
+
+def test_import_of_a_0_byte_file_is_refused_as_the_api_refuses_it(database, tmp_path):
+    result = stoplist("import", write(tmp_path, b""))
+
+    assert result.exit_code == 1
+    assert "error: The file is empty." in result.stderr
+
+
+def test_import_rejects_neutralises_formulas_byte_for_byte_as_the_api_errors_url(database, api, tmp_path):
+    body = 'phone_number\n"=HYPERLINK(""http://x"",""y"")"\n+48 =1\n@x\nnot a number\n'
+    rejects = tmp_path / "rejects.csv"
+
+    stoplist("import", write(tmp_path, body), "--rejects", rejects)
+    auth = bearer(database, "acme")
+    result = api_import(api, auth, body)
+
+    assert rejects.read_bytes() == api.get(result["errors_url"], headers=auth).content
+    values = [row[1] for row in csv.reader(io.StringIO(rejects.read_text(), newline=""))][1:]
+    assert values == ["'=HYPERLINK(\"http://x\",\"y\")", "'+48 =1", "'@x", "not a number"]
