@@ -428,6 +428,21 @@ def test_an_open_quote_in_the_header_keeps_the_header_and_every_row():
     ]
 
 
+def test_an_open_quote_before_a_header_name_still_finds_the_column_on_the_header_line():
+    assert rows(b'phone_number,"expire_at\n48500000000,2030-01-01\n48500000001\n') == [
+        CsvRow(2, "48500000000", "2030-01-01"),
+        CsvRow(3, "48500000001", None),
+    ]
+
+
+def test_a_rejected_first_line_is_a_row_so_the_next_line_is_no_header():
+    assert rows(b'"48500000000\nphone_number\n48500000001\n') == [
+        RowError(1, '"48500000000', UNCLOSED),
+        CsvRow(2, "phone_number", None),
+        CsvRow(3, "48500000001", None),
+    ]
+
+
 def test_many_stray_quotes_each_cost_only_their_own_line():
     data = b"".join(b'"4850000%04d\n' % i if i % 3 == 0 else b"4850000%04d\n" % i for i in range(300))
     result = rows(data)

@@ -210,37 +210,36 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
         except StopIteration:
             return
         except _RowTooLong:
-            if lines.continued:
-                yield _unclosed_quote(line, lines)
-                continue
-            yield RowError(line, lines.value, f"the row is longer than {MAX_ROW_CHARS} characters")
+            yield _unclosed_quote(line, lines) if lines.continued else RowError(line, lines.value, f"the row is longer than {MAX_ROW_CHARS} characters")
         except csv.Error as exc:
             if lines.continued:
                 yield _unclosed_quote(line, lines)
-                continue
-            yield RowError(line, lines.value, f"the row is not valid CSV ({exc})")
-            if lines.count < line:
-                return  # the reader is stuck on this row: reading on would repeat it forever
+            else:
+                yield RowError(line, lines.value, f"the row is not valid CSV ({exc})")
+                if lines.count < line:
+                    return  # the reader is stuck on this row: reading on would repeat it forever
         else:
             stripped = [cell.strip() for cell in cells]
-            if not any(stripped):
-                if lines.continued:
-                    yield _unclosed_quote(line, lines)
-                continue
             if not seen_first_row:
+                if lines.continued:
+                    # A quote left open in the header must not swallow the first rows: its own line decides.
+                    stripped = [cell.strip() for cell in next(csv.reader([lines.first], delimiter=delimiter))]
                 header = _header_columns(stripped)
                 if header is not None:
                     if lines.continued:
-                        lines.resync()  # a quote left open in the header must not swallow the first rows
+                        lines.resync()
                     columns = header
                     exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
                     seen_first_row = True
                     continue
-            item = _row(line, cells, stripped, columns, delimiter, exported_header)
-            if lines.continued and not _may_span_lines(item, lines):
+                stripped = [cell.strip() for cell in cells]
+            if not any(stripped):
+                if not lines.continued:
+                    continue
                 yield _unclosed_quote(line, lines)
-                continue
-            yield item
+            else:
+                item = _row(line, cells, stripped, columns, delimiter, exported_header)
+                yield _unclosed_quote(line, lines) if lines.continued and not _may_span_lines(item, lines) else item
         seen_first_row = True
 
 
@@ -342,6 +341,11 @@ class _Lines:
         self.count = 0  # physical lines read so far, so the next row starts on line count + 1
         self.continued = False  # the current row went on past its first line: a quote open at its end
         self.at_end = False  # ... and reached the end of the file with the quote still open
+
+    @property
+    def first(self) -> str:
+        """The current row's first line."""
+        return self._first
 
     @property
     def value(self) -> str:
