@@ -204,6 +204,16 @@ class ServiceBusy(StoplistError):
         self.retry_after = retry_after
 
 
+def beyond_schema(*errors: type[StoplistError]) -> dict[str, list[str]]:
+    """OpenAPI extension for an operation: the 400s a schema-valid request may still get.
+
+    Whether a number is on its country's plan, or a date lies in the future, no JSON Schema can
+    say; the fuzzer (tests/fuzz) reads this mark so it does not take these answers for valid
+    input refused.
+    """
+    return {"x-semantic-errors": [error.code for error in errors]}
+
+
 def error_codes() -> list[str]:
     """The `error` code of every error class: the whole set an answer can carry."""
     found: set[str] = set()

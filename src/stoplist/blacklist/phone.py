@@ -232,6 +232,15 @@ def _desc_pattern(desc: phonenumbers.PhoneNumberDesc | None) -> str | None:
 MAX_QUERY_CHARS = 64
 
 
+def number_schema(*, integers: bool = False) -> dict:
+    """The JSON Schema of a phone number as input: what the shape of a spelling allows (validity is beyond it)."""
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_INPUT_LENGTH, "pattern": r"^\s*[0-9+\-.()/ \t]+\s*$"}
+    return {"anyOf": [text, {"type": "integer", "minimum": 0}]} if integers else text
+
+
+QUERY_SCHEMA = {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": r"^[0-9+\-.()/ \t]*$"}
+
+
 def search_digits(q: str | None) -> str | None:
     """The digits to look for in numbers, from a `q` like `500 00` or `+48500`; None for no filter."""
     if q is None or not q.strip():

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
 from stoplist.blacklist.expiry import parse_expire_at
-from stoplist.blacklist.phone import MAX_QUERY_CHARS, normalize_phone_number, search_digits
+from stoplist.blacklist.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, streaming_session
-from stoplist.errors import ErrorBody, MalformedBody, UnsupportedMediaType, validation_error
+from stoplist.errors import ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
 from stoplist.web import read_body, replay_body
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
@@ -97,13 +97,15 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=EntryPage, responses=_LIST_RESPONSES, summary="List, search or export the blacklist")
+@router.get(
+    "", response_model=EntryPage, responses=_LIST_RESPONSES, summary="List, search or export the blacklist", openapi_extra=beyond_schema(InvalidSearch)
+)
 def list_entries(
     principal: BlacklistPrincipal,
     repository: RepositoryDep,
     request: Request,
     q: Annotated[
-        str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra={"maxLength": MAX_QUERY_CHARS})
+        str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra=QUERY_SCHEMA)
     ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip.")] = 0,
     limit: Annotated[
@@ -160,6 +162,7 @@ def _page_size(limit: int | None) -> int:
     responses={**_ERRORS, 200: {"model": EntryPublic, "description": "The number was listed already; its expire_at is now the one sent."}, 415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."}},
     summary="Add a number (or change its expiry)",
     openapi_extra={
+        **beyond_schema(InvalidPhoneNumber, InvalidExpiry),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ENTRY_CREATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_CREATE_SCHEMA}},
@@ -185,12 +188,14 @@ def add_entry(
     return EntryPublic.of(result.entry)
 
 
-@router.delete("", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number")
+@router.delete("", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number", openapi_extra=beyond_schema(InvalidPhoneNumber))
 def delete_entries(
     principal: BlacklistPrincipal,
     repository: RepositoryDep,
     settings: SettingsDep,
-    phone_number: Annotated[str | None, Query(description="Only this number (any spelling); without it, every entry goes.")] = None,
+    phone_number: Annotated[
+        str | None, Query(description="Only this number (any spelling); without it, every entry goes.", json_schema_extra=number_schema())
+    ] = None,
 ) -> Response:
     number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
     service.delete_entries(repository=repository, account_id=principal.account_id, phone_number=number)

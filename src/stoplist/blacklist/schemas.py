@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
+from stoplist.blacklist.phone import number_schema
 from stoplist.db import RFC3339
 
 
@@ -20,6 +21,17 @@ Timestamp = Annotated[
     Field(json_schema_extra={"type": "string", "format": "date-time", "example": "2026-11-22T10:00:00Z"}),
 ]
 
+def _replace_schema(schema: dict):
+    """A json_schema_extra that puts `schema` in place of the one pydantic derives from the type."""
+
+    def replace(field_schema: dict) -> None:
+        for key in ("type", "anyOf"):
+            field_schema.pop(key, None)
+        field_schema.update(schema)
+
+    return replace
+
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -29,7 +41,11 @@ class EntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    phone_number: str = Field(description="The number, in any common spelling; stored as E.164.", examples=["+48 500 000 000"])
+    phone_number: str = Field(
+        description="The number, in any common spelling (a JSON integer of its digits too); stored as E.164.",
+        examples=["+48 500 000 000"],
+        json_schema_extra=_replace_schema(number_schema(integers=True)),
+    )
     expire_at: str | None = Field(
         default=None,
         description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",

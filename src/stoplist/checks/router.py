@@ -15,12 +15,15 @@ from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.web import read_body
-from stoplist.errors import ErrorBody, ErrorDetail, MalformedBody, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.blacklist.phone import number_schema
+from stoplist.errors import ErrorBody, InvalidPhoneNumber, beyond_schema, ErrorDetail, MalformedBody, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
 
 MAX_BODY_BYTES = 1 << 20
 SCOPE = "blacklist"
+# The token is read by hand too: the security requirement every other route gets from its dependency.
+BEARER = [{"HTTPBearer": []}]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "`invalid_phone_number`, `validation_error` or `malformed_body`."},
@@ -38,9 +41,12 @@ def _json(body: dict) -> Response:
     responses=_ERRORS,
     summary="Check one number",
     openapi_extra={
+        # Read by hand below (no dependency graph on the hot path), so declared here.
         "parameters": [
-            {"name": "phone_number", "in": "query", "required": True, "schema": {"type": "string"}, "description": "The number, in any spelling.", "example": "+48500000000"}
-        ]
+            {"name": "phone_number", "in": "query", "required": True, "schema": number_schema(), "description": "The number, in any spelling.", "example": "+48500000000"}
+        ],
+        "security": BEARER,
+        **beyond_schema(InvalidPhoneNumber),
     },
 )
 async def check_one(request: Request) -> Response:
@@ -55,9 +61,16 @@ async def check_one(request: Request) -> Response:
 @router.post(
     "",
     response_model=BulkCheckResult,
-    responses={**_ERRORS, 413: {"model": ErrorBody, "description": f"More than {MAX_NUMBERS} numbers (`too_many_numbers`)."}, 415: {"model": ErrorBody, "description": "Not JSON."}},
+    responses={
+        **_ERRORS,
+        413: {"model": ErrorBody, "description": f"More than {MAX_NUMBERS:,} numbers (`too_many_numbers`), or a body over {MAX_BODY_BYTES:,} bytes (`body_too_large`)."},
+        415: {"model": ErrorBody, "description": "Not JSON."},
+    },
     summary=f"Check up to {MAX_NUMBERS:,} numbers",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}},
+        "security": BEARER,
+    },
 )
 async def check_many(request: Request) -> Response:
     state = request.app.state
