@@ -1,6 +1,7 @@
 """create_app(): the ASGI application."""
 
 import gc
+import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +18,7 @@ from stoplist.checks.router import router as checks_router
 from stoplist.checks.schemas import BulkCheckRequest
 from stoplist.files.router import router as files_router
 from stoplist.imports.router import router as imports_router
+from stoplist.imports.upload import remove_stale_uploads
 from stoplist.jobs.runners import start_worker_thread
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
@@ -24,6 +26,8 @@ from stoplist.db import create_db_engine, create_session_factory
 from stoplist.errors import ErrorBody, error_codes, install_error_handlers
 from stoplist.ops import install_ops
 from stoplist.web import HeadAsGet, StrictRequests, TrailingSlash, install_allow
+
+log = logging.getLogger("stoplist")
 
 DESCRIPTION = """A self-hosted blacklist (suppression list) for SMS senders, wire-compatible with SMSAPI's Blacklist API.
 
@@ -42,6 +46,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Uploads cut off by a crash (kill -9 mid-request) leave their temporary files behind.
+        removed = remove_stale_uploads()
+        if removed:
+            log.info("removed %s upload file(s) left by servers that are gone", removed)
         await app.state.lookup.open()
         worker = start_worker_thread(app.state.session_factory, settings) if settings.serve_worker else None
         if freeze_heap:

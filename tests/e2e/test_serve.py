@@ -1,9 +1,13 @@
+import os
 import re
+import socket
+import subprocess
 from pathlib import Path
 
 import httpx
 
 from stoplist import migrate
+from stoplist.imports.upload import SUFFIX
 from tests.e2e.conftest import LiveServer, running_server
 
 TOKEN_LINE = re.compile(r"^\s+(sl_\S+)$", re.MULTILINE)
@@ -48,3 +52,23 @@ def test_a_revoked_token_is_refused_by_a_running_server(live_server: LiveServer)
     response = httpx.get(f"{live_server.base_url}/blacklist/phone_numbers", headers=headers)
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
+
+
+def test_serve_removes_the_upload_files_of_servers_that_are_gone(tmp_path: Path, database_url: str):
+    uploads = tmp_path / "tmp"
+    uploads.mkdir()
+    dead = _a_pid_that_is_gone()
+    left = uploads / f"stoplist-upload-{dead}@{socket.gethostname()}-abc{SUFFIX}"
+    left.write_text("48500000001\n")
+    ours = uploads / f"stoplist-upload-{os.getpid()}@{socket.gethostname()}-abc{SUFFIX}"
+    ours.write_text("48500000002\n")
+
+    with running_server(tmp_path, database_url=database_url, env={"TMPDIR": str(uploads)}):
+        assert not left.exists()
+        assert ours.exists()
+
+
+def _a_pid_that_is_gone() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
