@@ -2,7 +2,9 @@
 
 import csv
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -420,3 +422,65 @@ def test_purge_follows_the_configured_retention(client, app, auth, listed, datab
     assert client.get(f"/files/{file_id}", headers=auth).status_code == 200
     assert purge_expired(app.state.session_factory, short) == 1
     assert client.get(f"/files/{file_id}", headers=auth).status_code == 404
+
+
+class TestQueuedExportsPerAccount:
+    """At most STOPLIST_MAX_QUEUED_EXPORTS x-async exports of one account wait or run at once."""
+
+    @pytest.fixture
+    def settings(self, database_url):
+        return Settings(database_url=database_url, serve_worker=False, max_queued_exports=2)
+
+    def test_one_export_beyond_the_bound_is_a_429_too_many_exports(self, client, auth, listed):
+        queue_async_export(client, auth)
+        queue_async_export(client, auth)
+
+        body = assert_error(client.get(URL, headers={**auth, **ASYNC}), 429, "too_many_exports")
+        assert "STOPLIST_MAX_QUEUED_EXPORTS" in body["message"]
+
+    def test_the_refused_export_leaves_no_job_behind(self, client, app, auth, listed):
+        queue_async_export(client, auth)
+        queue_async_export(client, auth)
+        client.get(URL, headers={**auth, **ASYNC})
+
+        assert count(app, Job) == 2
+
+    def test_a_running_export_counts_and_a_finished_one_does_not(self, client, app, settings, auth, listed):
+        first = queue_async_export(client, auth)
+        queue_async_export(client, auth)
+        with transaction(app.state.session_factory) as session:
+            session.execute(update(Job).where(Job.id == first).values(status="running"))
+        assert client.get(URL, headers={**auth, **ASYNC}).status_code == 429
+
+        with transaction(app.state.session_factory) as session:
+            session.execute(update(Job).where(Job.id == first).values(status="done"))
+        queue_async_export(client, auth)
+
+    def test_once_a_worker_ran_one_another_may_be_queued(self, client, app, settings, auth, listed):
+        queue_async_export(client, auth)
+        queue_async_export(client, auth)
+
+        assert create_worker(app.state.session_factory, settings).run_once()
+
+        queue_async_export(client, auth)
+
+    def test_the_bound_is_per_account(self, client, auth, make_token, listed):
+        queue_async_export(client, auth)
+        queue_async_export(client, auth)
+        other = {"Authorization": f"Bearer {make_token('other')}"}
+
+        queue_async_export(client, other)
+
+    def test_racing_requests_never_queue_more_than_the_bound(self, client, app, auth, listed):
+        # Concurrent requests, each in a thread and transaction of its own.
+        barrier = threading.Barrier(8)
+
+        def ask(_) -> int:
+            barrier.wait()
+            return client.get(URL, headers={**auth, **ASYNC}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(ask, range(8)))
+
+        assert statuses.count(202) == 2 and statuses.count(429) == 6, statuses
+        assert count(app, Job) == 2

@@ -38,9 +38,11 @@ class JobRepository:
 
         `lock_account`: first lock the account's row until the transaction ends (PostgreSQL), so
         that concurrent count-then-decide transactions of one account run one after another.
+        NO KEY UPDATE, because a job just inserted holds KEY SHARE on its account (the foreign
+        key), and FOR UPDATE would wait for the other transaction's share: a deadlock.
         """
         if lock_account:
-            self.session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+            self.session.execute(select(Account.id).where(Account.id == account_id).with_for_update(key_share=True))
         return self.session.scalar(
             select(func.count()).select_from(Job).where(Job.account_id == account_id, Job.kind == kind, Job.status.in_((QUEUED, RUNNING)))
         ) or 0
