@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings
-from stoplist.db import transaction, utcnow
+from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from stoplist.jobs.repository import JobRepository
 from stoplist.jobs.worker import JobContext, Worker
@@ -152,3 +152,60 @@ def test_a_crashing_job_fails_with_a_message_and_the_worker_goes_on(session_fact
     assert (first.status, first.error_code) == (FAILED, "internal_error")
     assert "boom" not in (first.error_message or "")
     assert second.status == DONE
+
+
+def small_pool(database_url: str):
+    """An engine with one connection and a short wait for it: exhausted as soon as something holds it."""
+    return create_db_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+
+
+def test_the_worker_outlives_an_exhausted_pool_and_runs_the_job_once_it_is_free(account_id, session_factory, database_url, caplog):
+    job_id = enqueue(session_factory, account_id, 1)[0]
+    engine = small_pool(database_url)
+    worker = Worker(create_session_factory(engine), settings_for(database_url), {"test": lambda context: ({"ran": True}, None)})
+    held = engine.connect()
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        time.sleep(1.0)  # several tries of the worker loop, each timing out on the pool
+        assert thread.is_alive()
+        assert jobs(session_factory)[0].status == QUEUED
+        assert "worker loop error" in caplog.text
+        held.close()
+        deadline = time.monotonic() + 10
+        while jobs(session_factory)[0].status != DONE and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop.set()
+        thread.join()
+        engine.dispose()
+
+    [job] = jobs(session_factory)
+    assert (job.id, job.status, job.attempts) == (job_id, DONE, 1)
+
+
+def test_a_job_that_finds_no_free_connection_goes_back_to_the_queue_without_spending_an_attempt(account_id, session_factory, database_url):
+    enqueue(session_factory, account_id, 1)
+    engine = small_pool(database_url)
+    calls = []
+
+    def greedy_then_modest(context: JobContext):
+        calls.append(context.job_id)
+        with context.session_factory() as first:
+            first.execute(select(1))
+            if len(calls) == 1:
+                with context.session_factory() as second:  # the pool's only connection is taken: times out
+                    second.execute(select(1))
+        return {"ran": True}, None
+
+    worker = Worker(create_session_factory(engine), settings_for(database_url, job_max_attempts=1), {"test": greedy_then_modest})
+    try:
+        assert worker.run_once()
+        assert jobs(session_factory)[0].status == QUEUED
+        assert worker.run_once()
+    finally:
+        engine.dispose()
+
+    [job] = jobs(session_factory)
+    assert len(calls) == 2
+    assert (job.status, job.attempts) == (DONE, 1)

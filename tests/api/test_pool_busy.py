@@ -1,0 +1,27 @@
+"""A request pool that stays exhausted answers 503 busy with Retry-After, not a 500 after 30 s."""
+
+import time
+
+from stoplist.db import create_db_engine, create_session_factory
+from tests.api.helpers import URL, add, assert_error
+
+
+def test_a_request_that_finds_every_connection_taken_is_a_quick_503_busy(client, app, auth, database_url):
+    add(client, auth, "+48500000001")
+    engine = create_db_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    app.state.session_factory = create_session_factory(engine)
+    held = engine.connect()
+    try:
+        started = time.monotonic()
+        response = client.get(URL, headers=auth)
+        waited = time.monotonic() - started
+
+        assert_error(response, 503, "busy")
+        assert response.headers["retry-after"].isdigit()
+        assert waited < 2
+        assert_error(client.post(URL, json={"phone_number": "+48500000002"}, headers=auth), 503, "busy")
+    finally:
+        held.close()
+
+    assert client.get(URL, headers=auth).json()["size"] == 1
+    engine.dispose()
