@@ -5,6 +5,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from stoplist.blacklist.models import Entry
@@ -125,3 +126,37 @@ def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_fac
     assert outcomes["created"] + outcomes["updated"] == threads * pairs
     assert outcomes["created"] >= outcomes["deleted 1"] > 0
     assert len(stored(factory, account)) <= 1
+
+
+def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory, account_id, backend, monkeypatch, request):
+    """The purge deletes what had expired; an entry relisted (and acknowledged) before it could run is live."""
+    if backend == "postgresql":
+        # purge_expired's DELETE ... WHERE id IN (expired ids) re-checks only `id` on the row it
+        # waited for, not that the row is still expired. Fix (repository.py, purge_expired):
+        # delete(Entry).where(Entry.id.in_(expired), Entry.expire_at <= now).
+        request.applymarker(pytest.mark.xfail(reason="PostgreSQL: the purge deletes an entry relisted while it waited", strict=True))
+    factory, account = session_factory, account_id
+    now = utcnow()
+    with transaction(factory) as session:
+        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
+    relist = EntryRepository.relist_lapsed
+    purger: dict = {}
+
+    def purge_meanwhile(self, **kwargs):
+        def purge() -> int:
+            with transaction(factory) as other:
+                return EntryRepository(other).purge_expired(now=utcnow())
+
+        thread, outcome = in_thread(purge)
+        thread.join(BLOCKED_FOR)
+        purger.update(thread=thread, outcome=outcome)
+        return relist(self, **kwargs)
+
+    monkeypatch.setattr(EntryRepository, "relist_lapsed", purge_meanwhile)
+    with transaction(factory) as session:
+        result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=None, now=now)
+    purger["thread"].join(30)
+
+    assert result.created is True
+    assert purger["outcome"] == {"value": 0}
+    assert stored(factory, account) == [(NUMBER, None, now)]
