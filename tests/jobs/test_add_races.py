@@ -5,7 +5,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from stoplist.blacklist.models import Entry
@@ -128,13 +127,8 @@ def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_fac
     assert len(stored(factory, account)) <= 1
 
 
-def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory, account_id, backend, monkeypatch, request):
+def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory, account_id, monkeypatch):
     """The purge deletes what had expired; an entry relisted (and acknowledged) before it could run is live."""
-    if backend == "postgresql":
-        # purge_expired's DELETE ... WHERE id IN (expired ids) re-checks only `id` on the row it
-        # waited for, not that the row is still expired. Fix (repository.py, purge_expired):
-        # delete(Entry).where(Entry.id.in_(expired), Entry.expire_at <= now).
-        request.applymarker(pytest.mark.xfail(reason="PostgreSQL: the purge deletes an entry relisted while it waited", strict=True))
     factory, account = session_factory, account_id
     now = utcnow()
     with transaction(factory) as session:

@@ -184,7 +184,9 @@ class EntryRepository:
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
         """Delete up to `batch` entries that expired by `now`: housekeeping, since reads already ignore them."""
         expired = select(Entry.id).where(Entry.expire_at <= now).limit(batch).scalar_subquery()
-        return self.session.execute(delete(Entry).where(Entry.id.in_(expired))).rowcount
+        # The expiry is checked again on the row itself: on PostgreSQL a row the DELETE waited for
+        # (being relisted by an add) is re-read by id only, and would go though live again.
+        return self.session.execute(delete(Entry).where(Entry.id.in_(expired), Entry.expire_at <= now)).rowcount
 
     def delete_all(self, *, account_id: int) -> int:
         return self.session.execute(delete(Entry).where(Entry.account_id == account_id)).rowcount
