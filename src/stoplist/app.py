@@ -96,6 +96,9 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -104,8 +107,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas["EntryCreate"] = EntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas["BulkCheckRequest"] = BulkCheckRequest.model_json_schema(ref_template="#/components/schemas/{model}")
         for operation in (op for path in schema["paths"].values() for op in path.values()):
-            # Validation failures answer 400 with ErrorBody, never FastAPI's default 422.
-            operation.get("responses", {}).pop("422", None)
+            # Validation failures answer 400 with ErrorBody, never FastAPI's default 422; every
+            # operation can answer one, for a parameter or body it does not take (web.StrictRequests).
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses.setdefault("400", {"description": "A parameter or body this route does not take (`validation_error`).", "content": ERROR_CONTENT})
         # Every code an error body can carry, so clients and fuzzers know the whole set.
         error = schemas["ErrorBody"]["properties"]["error"]
         error["enum"] = error_codes()

@@ -140,6 +140,8 @@ def create_db_engine(
     pool: dict = {"poolclass": NullPool} if not pooled else {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if sqlite_db:
         _prepare_sqlite_file(url)
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # one connection per thread (SQLAlchemy's SingletonThreadPool), whatever was asked
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

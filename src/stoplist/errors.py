@@ -35,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -275,6 +276,11 @@ def install_error_handlers(app: FastAPI) -> None:
             error = BadRequest(str(exc.detail)) if exc.status_code < 500 else StoplistError()
             error.status_code = exc.status_code
         return error_response(error, headers=exc.headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(_request: Request, _exc: PoolTimeout) -> JSONResponse:
+        # Outside db.transaction() too: a route that found every connection in use is busy, not broken.
+        return error_response(ServiceBusy("Every database connection is in use; retry in a moment."))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from stoplist.auth.models import AccessToken
 from stoplist.auth.repository import AuthRepository
 from stoplist.db import utcnow
-from stoplist.errors import NotFound
 
 # Scopes Stoplist checks. Other well-formed names (SMSAPI's "sms", "contacts", ...) may be granted
 # so a token can mirror one from SMSAPI, but they open nothing here.
@@ -32,9 +31,8 @@ class InvalidTokenRequest(ValueError):
     """A token request that cannot be granted: a malformed scope or account name."""
 
 
-class TokenNotFound(NotFound):
-    code = "token_not_found"
-    message = "No access token has this id."
+class TokenNotFound(LookupError):
+    """`stoplist token revoke` of an id no token has (the API has no token routes)."""
 
 
 def hash_token(token: str) -> str:

@@ -76,21 +76,23 @@ class EntryRepository:
         PostgreSQL: one upsert, which locks the row it conflicts with even when its WHERE leaves
         it unchanged; `xmax = 0` only on a row this statement inserted. SQLite cannot tell an
         insert from an update in RETURNING, so it first inserts if absent: that statement takes
-        the database's write lock, and the upsert after it can only update.
+        the database's write lock, so the row it conflicted with stays as it is for a plain
+        UPDATE (an upsert there would use up an id each time).
         """
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "sqlite":
+        options = {"populate_existing": True, "synchronize_session": False}
+        if self.session.get_bind().dialect.name == "sqlite":
             insert_new = sqlite.insert(Entry).values(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
             entry_id = self.session.scalar(insert_new.on_conflict_do_nothing(index_elements=[Entry.account_id, Entry.phone_number]).returning(Entry.id))
             if entry_id is not None:
                 return self.session.get(Entry, entry_id), True
-        insert = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert
-        statement = insert(Entry).values(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
+            extend = update(Entry).where(Entry.account_id == account_id, Entry.phone_number == phone_number, live(now)).values(expire_at=expire_at)
+            entry = self.session.scalars(extend.returning(Entry), execution_options=options).one_or_none()
+            return None if entry is None else (entry, False)
+        statement = postgresql.insert(Entry).values(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
         statement = statement.on_conflict_do_update(
             index_elements=[Entry.account_id, Entry.phone_number], set_={"expire_at": statement.excluded.expire_at}, where=live(now)
         )
-        inserted = literal_column("xmax = 0" if dialect == "postgresql" else "0")
-        row = self.session.execute(statement.returning(Entry, inserted), execution_options={"populate_existing": True}).one_or_none()
+        row = self.session.execute(statement.returning(Entry, literal_column("xmax = 0")), execution_options={"populate_existing": True}).one_or_none()
         return None if row is None else (row[0], bool(row[1]))
 
     def relist_lapsed(self, *, account_id: int, phone_number: str, expire_at: datetime | None, created_at: datetime) -> Entry:

@@ -15,7 +15,7 @@ from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
-from stoplist.downloads import AUTH_ERRORS, streaming_session
+from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
 from stoplist.web import read_body, replay_body
 from stoplist.exports import service as export_service
@@ -94,6 +94,8 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of entries as JSON, or the export as CSV (`Accept: text/csv`)."},
     202: {"model": FileQueued, "description": "`x-async: true`: the CSV is being generated; poll `GET /files/{file_id}`."},
     204: {"description": "`Accept: text/csv` and nothing to export."},
+    429: {"model": ErrorBody, "description": "`x-async`: too many exports of the account queued or running (`too_many_exports`)."},
+    **BUSY,
 }
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
-from stoplist.errors import ErrorBody
+from stoplist.errors import ErrorBody, InvalidCsv, beyond_schema
 from stoplist.imports import service
 from stoplist.imports.csv_format import write_rows
 from stoplist.imports.schemas import ImportStatus, RejectedRow
@@ -43,10 +43,12 @@ def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
     responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Larger than STOPLIST_MAX_UPLOAD_BYTES."}, 415: {"model": ErrorBody, "description": "Neither text/csv nor multipart."}},
     summary="Upload a CSV to import",
     openapi_extra={
+        # Whether bytes are UTF-8 CSV text is beyond what a schema says of a string.
+        **beyond_schema(InvalidCsv),
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string", "minLength": 1}},
                 "multipart/form-data": {"schema": {"type": "object", "properties": {"import": {"type": "string", "format": "binary"}}, "required": ["import"]}},
             },
         }
