@@ -3,7 +3,7 @@
     TrailingSlash          `/path/` is served exactly like `/path`, without a redirect
     HeadAsGet              `HEAD` answers wherever `GET` does: the same status and headers, no body
     StrictRequests         unknown or repeated query parameters, and a body on GET/HEAD/DELETE, are refused
-    install_allow(app)     a 405's `Allow` lists every method of the address
+    install_allow(app)     a 405 elsewhere keeps its `Allow`, with HEAD wherever GET
     read_body(request, n)  a request body of at most n bytes, with or without Content-Length
 """
 
@@ -94,21 +94,20 @@ class Contract:
             else:
                 self.literal[path] = methods
 
-    def candidates(self, path: str) -> list[dict[str, frozenset[str]]]:
-        """The operations of every documented address `path` matches, literal ones first (as routing prefers them)."""
-        found = [self.literal[path]] if path in self.literal else []
-        return found + [methods for pattern, methods in self.templated if pattern.fullmatch(path)]
-
-    def query_names(self, path: str, method: str) -> frozenset[str] | None:
-        """The query parameters of the operation that serves `method` at `path`; None where none is documented."""
-        for methods in self.candidates(path):
-            if method in methods:
-                return methods[method]
-        return None
+    def operations(self, path: str) -> dict[str, frozenset[str]]:
+        """The documented operations at `path`, by method. A literal address is exactly what it documents
+        (`/blacklist/phone_numbers/imports` is no entry id); otherwise every template it matches."""
+        if path in self.literal:
+            return self.literal[path]
+        found: dict[str, frozenset[str]] = {}
+        for pattern, methods in self.templated:
+            if pattern.fullmatch(path):
+                found = {**methods, **found}
+        return found
 
     def methods(self, path: str) -> list[str]:
         """Every method some documented operation answers to at `path`."""
-        return sorted({method for methods in self.candidates(path) for method in methods})
+        return sorted(self.operations(path))
 
 
 class StrictRequests:
@@ -126,22 +125,28 @@ class StrictRequests:
     @property
     def contract(self) -> Contract:
         if self._contract is None:
-            self._contract = self.api.state.contract = Contract(self.api.openapi())
+            self._contract = Contract(self.api.openapi())
         return self._contract
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
                 receive = await self._check(scope, receive)
+            except MethodNotAllowed as error:
+                await error_response(error, headers={"Allow": ", ".join(self.contract.methods(scope["path"]))})(scope, receive, send)
+                return
             except ValidationFailed as error:
                 await error_response(error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
     async def _check(self, scope: Scope, receive: Receive) -> Receive:
-        known = self.contract.query_names(scope["path"], scope["method"])
-        if known is None:
+        operations = self.contract.operations(scope["path"])
+        if not operations:
             return receive
+        known = operations.get(scope["method"])
+        if known is None:
+            raise MethodNotAllowed()
         query = scope.get("query_string", b"")
         if query:
             names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
@@ -155,11 +160,15 @@ class StrictRequests:
 
 
 def install_allow(app: FastAPI) -> None:
-    """A 405 names, in `Allow`, every method of the address: Starlette names only the first route's."""
+    """A 405 from routing (an address the OpenAPI document does not have) names HEAD beside GET."""
 
-    async def method_not_allowed(request: Request, _exc: Exception) -> Response:
-        contract = getattr(request.app.state, "contract", None) or Contract(request.app.openapi())
-        return error_response(MethodNotAllowed(), headers={"Allow": ", ".join(contract.methods(request.url.path))})
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        # Documented addresses are answered by StrictRequests; this is for the others (/healthz, ...).
+        allow = (getattr(exc, "headers", None) or {}).get("Allow", "")
+        methods = {method.strip() for method in allow.split(",") if method.strip()}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return error_response(MethodNotAllowed(), headers={"Allow": ", ".join(sorted(methods))})
 
     app.add_exception_handler(405, method_not_allowed)
 

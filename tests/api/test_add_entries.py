@@ -125,3 +125,17 @@ def test_a_body_of_another_media_type_is_a_415(client, auth):
     response = client.post(URL, content=b"phone_number,48500000000", headers={**auth, "Content-Type": "text/csv"})
 
     assert_error(response, 415, "unsupported_media_type")
+
+
+def test_a_json_number_without_a_fraction_is_the_integer_json_schema_takes_it_for(client, auth):
+    response = client.post(URL, headers={**auth, "Content-Type": "application/json"}, content=b'{"phone_number": 48500000001.0}')
+
+    assert response.status_code == 201, response.text
+    assert response.json()["phone_number"] == "48500000001"
+
+
+@pytest.mark.parametrize("number", ["4850000000.5", "1e400", "true"])
+def test_a_json_number_with_a_fraction_is_no_phone_number(client, auth, number):
+    response = client.post(URL, headers={**auth, "Content-Type": "application/json"}, content=f'{{"phone_number": {number}}}'.encode())
+
+    assert response.status_code == 400, response.text

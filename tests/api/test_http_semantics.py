@@ -20,6 +20,9 @@ CHECK = "/blacklist/check"
         ("PUT", CHECK, "GET, HEAD, POST"),
         ("DELETE", f"{IMPORTS}/abc", "GET, HEAD"),
         ("POST", "/files/abc", "GET, HEAD"),
+        # A literal address is not an entry id: GET there is no route.
+        ("GET", IMPORTS, "POST"),
+        ("POST", "/healthz", "GET, HEAD"),
     ],
 )
 def test_a_405_lists_every_method_of_the_address(client, auth, method, path, allow):

@@ -55,10 +55,11 @@ class EntryCreate(BaseModel):
     @field_validator("phone_number", mode="before")
     @classmethod
     def _text_or_integer(cls, value: object) -> object:
-        # A JSON float such as 4850000002.0 is no spelling of a number: its '.0' would read as digits.
-        if isinstance(value, (bool, float)):
+        # A JSON number with a fraction is no spelling of a number (its '.5' would read as digits);
+        # one without, such as 48500000000.0, is the integer JSON Schema takes it for.
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError("phone_number must be a string (or an integer of digits)")
-        return value
+        return int(value) if isinstance(value, float) else value
 
 
 class EntryPublic(BaseModel):
