@@ -5,19 +5,23 @@
     StrictRequests         unknown or repeated query parameters, and a body on GET/HEAD/DELETE, are refused
     install_allow(app)     a 405 elsewhere keeps its `Allow`, with HEAD wherever GET
     read_body(request, n)  a request body of at most n bytes, with or without Content-Length
+    load_json(body)        JSON as every route reads it: no NaN or Infinity, no key twice
 """
 
 import asyncio
+import json
+import math
 import re
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stoplist.errors import BodyTooLarge, ErrorDetail, MethodNotAllowed, ValidationFailed, error_response
+from stoplist.errors import BodyTooLarge, ErrorDetail, MalformedBody, MethodNotAllowed, ValidationFailed, error_response
 
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 _DISCONNECT: Message = {"type": "http.disconnect"}
+HEAD_MARK = "stoplist.head"
 
 
 class TrailingSlash:
@@ -72,7 +76,12 @@ class HeadAsGet:
             incoming.cancel()
             return _DISCONNECT
 
-        await self.app({**scope, "method": "GET"}, head_receive, head_send)
+        await self.app({**scope, "method": "GET", HEAD_MARK: True}, head_receive, head_send)
+
+
+def is_head(request: Request) -> bool:
+    """Whether the client sent HEAD (the route sees a GET): for routes whose GET has an effect."""
+    return bool(request.scope.get(HEAD_MARK))
 
 
 class Contract:
@@ -239,3 +248,38 @@ def replay_body(request: Request, body: bytes) -> Request:
 
     return Request(request.scope, receive)
 
+
+
+class _NotStrictJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> None:
+    raise _NotStrictJson(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    # 1e400 reads as infinity, which no answer could echo as JSON.
+    value = float(text)
+    if math.isinf(value):
+        raise _NotStrictJson(f"the number {text} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _NotStrictJson(f"the key {key!r} is given more than once, so which value counts is ambiguous")
+        document[key] = value
+    return document
+
+
+def load_json(body: bytes) -> object:
+    """The JSON document in `body`, refused (400 malformed_body) where it is not strict JSON."""
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique_keys)
+    except _NotStrictJson as problem:
+        raise MalformedBody(f"The body is not valid JSON: {problem}.") from None
+    except (ValueError, RecursionError):
+        raise MalformedBody("The body is not valid JSON.") from None

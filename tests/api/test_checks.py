@@ -219,14 +219,15 @@ def test_an_input_with_one_leading_blank_or_control_character_is_echoed_as_sent_
     assert result == {"input": spelling, "phone_number": "48500000001", "valid": True, "blacklisted": True}
 
 
-def test_a_json_float_is_neither_valid_nor_addable(client, auth):
+def test_a_whole_json_float_is_its_integer_never_its_text(client, auth):
     # str(4850000002.0) is '4850000002.0', whose '.' reads as a separator: it would be the number 48500000020.
-    [result] = bulk(client, auth, [4850000002.0])
+    [short, whole] = bulk(client, auth, [4850000002.0, 48500000001.0])
 
     added = client.post(URL, json={"phone_number": 4850000002.0}, headers=auth)
 
-    assert result == {"input": 4850000002.0, "phone_number": None, "valid": False, "blacklisted": False}
-    assert_error(added, 400, "validation_error")
+    assert short == {"input": 4850000002.0, "phone_number": None, "valid": False, "blacklisted": False}
+    assert_error(added, 400, "invalid_phone_number")
+    assert whole == {"input": 48500000001.0, "phone_number": "48500000001", "valid": True, "blacklisted": False}
 
 
 def test_ten_thousand_numbers_are_checked_at_once(client, auth):
@@ -544,3 +545,14 @@ def test_a_worker_leaves_expired_entries_alone_when_purge_interval_is_zero(app, 
 
     assert stored_numbers(app) == {"48500000001", "48500000002"}
     assert is_blacklisted(client, auth, "+48500000002") is False
+
+
+def test_valid_in_a_bulk_check_is_exactly_what_post_accepts_for_json_values(client, auth):
+    inputs = ["48500000001", 48500000002, 48500000003.0, 4.8500000004e10, 4850000000.5, True, None, "x", {"phone_number": "48500000005"}, [48500000006]]
+
+    accepted = [client.post(URL, json={"phone_number": item}, headers=auth).status_code in (200, 201) for item in inputs]
+    results = bulk(client, auth, inputs)
+
+    assert accepted == [True, True, True, True, False, False, False, False, False, False]
+    assert [result["valid"] for result in results] == accepted
+    assert [result["blacklisted"] for result in results] == accepted

@@ -129,3 +129,24 @@ def test_the_docs_pages_load_their_assets_from_the_server(client):
         assert assets, html
         for asset in assets:
             assert client.get(f"/static-offline-docs/{asset}").status_code == 200, asset
+
+
+def test_head_with_x_async_queues_no_export(client, auth):
+    add(client, auth, "+48500000001")
+
+    head = client.head(URL, headers={**auth, "Accept": "text/csv", "x-async": "true"})
+
+    assert head.status_code == 400
+    for _ in range(3):  # the account's whole quota of queued exports is still there
+        assert client.get(URL, headers={**auth, "Accept": "text/csv", "x-async": "true"}).status_code == 202
+
+
+@pytest.mark.parametrize("path", [URL, CHECK])
+def test_a_json_key_given_twice_is_a_malformed_body(client, auth, path):
+    body = '{"phone_number": "48500000001", "phone_number": "48500000002"}' if path == URL else '{"phone_numbers": ["48500000001"], "phone_numbers": []}'
+
+    response = client.post(path, headers={**auth, "Content-Type": "application/json"}, content=body)
+
+    problem = assert_error(response, 400, "malformed_body")
+    assert "more than once" in problem["message"]
+    assert listed(client, auth) == {}

@@ -18,7 +18,7 @@ SENT = 256 * 1024
 def wait_for_upload_file(directory: Path, pid: int) -> Path:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = [path for path in directory.glob(f"{PREFIX}{pid}@*{SUFFIX}") if path.stat().st_size >= SENT]
+        found = [path for path in directory.glob(f"{PREFIX}{pid}.*{SUFFIX}") if path.stat().st_size >= SENT]
         if found:
             return found[0]
         time.sleep(0.05)

@@ -117,9 +117,21 @@ def test_an_upload_file_is_named_after_its_server_process_and_host(tmp_path):
     path = asyncio.run(receive_upload(raw_request([b"48500000001\n"]), max_bytes=1000))
 
     assert path.parent == tmp_path
-    assert path.name.startswith(f"{PREFIX}{os.getpid()}@{HOST}-") and path.name.endswith(SUFFIX)
+    assert path.name.startswith(f"{PREFIX}{os.getpid()}.") and f"@{HOST}-" in path.name and path.name.endswith(SUFFIX)
+    assert path.name.startswith(f"{PREFIX}{upload.owner_tag()}-")
     assert remove_stale_uploads() == 0  # this process runs
     path.unlink()
+
+
+def test_a_file_named_by_an_earlier_process_with_this_pid_is_stale(tmp_path):
+    """A container restarted after a crash runs its server as pid 1 again, on the same host."""
+    pid, _, rest = upload.owner_tag().partition(".")
+    start = rest.partition("@")[0]
+    earlier = upload_file(tmp_path, f"{pid}.{int(start) - 1}@{HOST}")
+    ours = upload_file(tmp_path, upload.owner_tag())
+
+    assert remove_stale_uploads() == 1
+    assert not earlier.exists() and ours.exists()
 
 
 # --- every failure removes the file -----------------------------------------------------------------

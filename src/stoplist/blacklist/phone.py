@@ -238,6 +238,17 @@ def number_schema(*, integers: bool = False) -> dict:
     return {"anyOf": [text, {"type": "integer", "minimum": 0}]} if integers else text
 
 
+def number_input(value: object) -> str | int | None:
+    """The spelling of a number a JSON value gives: text, or a whole number (48500000001.0 too, an
+    integer to JSON Schema); None for anything else (booleans, fractions, objects...)."""
+    kind = type(value)
+    if kind is str or kind is int:
+        return value  # type: ignore[return-value]
+    if kind is float and value.is_integer():  # type: ignore[union-attr]
+        return int(value)  # type: ignore[arg-type]
+    return None
+
+
 QUERY_SCHEMA = {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": r"^[0-9+\-.()/ \t]*$"}
 
 

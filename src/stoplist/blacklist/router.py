@@ -1,6 +1,5 @@
 """`/blacklist/phone_numbers`: SMSAPI's Blacklist API, plus `GET /{id}`."""
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -17,7 +16,7 @@ from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
-from stoplist.web import read_body, replay_body
+from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
 from stoplist.imports.schemas import FileQueued
@@ -56,10 +55,7 @@ async def read_entry_create(request: Request) -> EntryCreate:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, MAX_WRITE_BODY)
     if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            fields = json.loads(body, parse_constant=_no_constant)
-        except (ValueError, RecursionError):
-            raise MalformedBody("The body is not valid JSON.") from None
+        fields = load_json(body)
         if not isinstance(fields, dict):
             raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
     elif content_type in _FORM_TYPES:
@@ -83,10 +79,6 @@ def _single_values(items: list[tuple[str, Any]]) -> dict[str, Any]:
             raise validation_error([{"loc": ("body", name), "msg": "given more than once; give it once", "type": "repeated_field"}])
         fields[name] = value
     return fields
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -128,6 +120,9 @@ def list_entries(
     if _wants_csv(accept) or _is_true(x_async):
         query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
+            if is_head(request):
+                # HEAD has no effects, and the file_id would be lost with the body it is not sent.
+                raise validation_error([{"loc": ("header", "x-async"), "msg": "HEAD does not start an export; send GET", "type": "head_with_x_async"}])
             job = export_service.queue_export(session=repository.session, query=query, max_queued=request.app.state.settings.max_queued_exports)
             return JSONResponse(FileQueued(file_id=job.id).model_dump(), status_code=202)
         with streaming_session(request) as reader:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
-from stoplist.blacklist.phone import number_schema
+from stoplist.blacklist.phone import number_input, number_schema
 from stoplist.db import RFC3339
 
 
@@ -55,11 +55,11 @@ class EntryCreate(BaseModel):
     @field_validator("phone_number", mode="before")
     @classmethod
     def _text_or_integer(cls, value: object) -> object:
-        # A JSON number with a fraction is no spelling of a number (its '.5' would read as digits);
-        # one without, such as 48500000000.0, is the integer JSON Schema takes it for.
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        # A JSON number with a fraction is no spelling of a number (its '.5' would read as digits).
+        spelling = number_input(value)
+        if spelling is None:
             raise ValueError("phone_number must be a string (or an integer of digits)")
-        return int(value) if isinstance(value, float) else value
+        return spelling
 
 
 class EntryPublic(BaseModel):

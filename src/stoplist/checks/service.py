@@ -2,7 +2,7 @@
 
 import json
 
-from stoplist.blacklist.phone import normalize_phone_number
+from stoplist.blacklist.phone import normalize_phone_number, number_input
 from stoplist.checks.repository import EntryRow, Lookup
 from stoplist.db import utcnow
 from stoplist.errors import InvalidPhoneNumber
@@ -46,9 +46,10 @@ def _json_value(item: object) -> str:
 
 def _readable(item: object, default_region: str | None) -> str | None:
     """The E.164 digits POST /blacklist/phone_numbers would store for `item`, or None where it would refuse it."""
-    if isinstance(item, bool) or not isinstance(item, (str, int)):
+    spelling = number_input(item)
+    if spelling is None:
         return None
     try:
-        return normalize_phone_number(item, default_region=default_region)
+        return normalize_phone_number(spelling, default_region=default_region)
     except InvalidPhoneNumber:
         return None

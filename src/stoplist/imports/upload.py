@@ -18,8 +18,10 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-str
 FIELD = "import"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small fields beside the file
 
-# Upload files are named stoplist-upload-<pid>@<host>-<random>.csv, so that a server starting up can
-# tell the files of a process that is gone (killed mid-upload) from those of servers still running.
+# Upload files are named stoplist-upload-<pid>.<start>@<host>-<random>.csv, so that a server starting
+# up can tell the files of a process that is gone (killed mid-upload) from those of servers still
+# running. <start> is when the process started: a container restarted after a crash runs its server
+# as the same pid 1 on the same host, and only the start time tells the old files from its own.
 PREFIX = "stoplist-upload-"
 SUFFIX = ".csv"
 # A file this long untouched is stale whoever owns it: an upload in progress writes to it, and a
@@ -81,7 +83,7 @@ async def _read_upload(upload: UploadFile):
 
 async def _save(chunks, max_bytes: int) -> Path:
     checker = UploadChecker()
-    handle, name = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}@{_HOST}-", suffix=SUFFIX)
+    handle, name = tempfile.mkstemp(prefix=f"{PREFIX}{owner_tag()}-", suffix=SUFFIX)
     path = Path(name)
     size = 0
     try:
@@ -121,13 +123,33 @@ def remove_stale_uploads() -> int:
     return removed
 
 
+def owner_tag() -> str:
+    """This process, as its upload files name it: `<pid>.<start>@<host>`."""
+    pid = os.getpid()
+    return f"{pid}.{_start_time(pid) or 0}@{_HOST}"
+
+
+def _start_time(pid: int) -> str | None:
+    """When the process started, in clock ticks since boot (Linux's /proc); None where it cannot be told."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # Field 22 of stat(5), counted from the state (field 3) after the command's closing parenthesis.
+    return fields[19] if len(fields) > 19 else None
+
+
 def _owner_runs(name: str) -> bool:
     """Whether the process that named the file may still be using it; True when that cannot be told."""
     owner = name[len(PREFIX) : -len(SUFFIX)].rpartition("-")[0]
-    pid, _, host = owner.partition("@")
+    process, _, host = owner.partition("@")
+    pid, _, start = process.partition(".")
     if host != _HOST or not pid.isdigit() or not 0 < int(pid) < 1 << 22:
         return True
-    return int(pid) == os.getpid() or _process_runs(int(pid))
+    if not _process_runs(int(pid)):
+        return False
+    # A live process with this pid that started at another time is not the one that wrote the file.
+    return start in ("", "0") or _start_time(int(pid)) in (None, start)
 
 
 def _process_runs(pid: int) -> bool:
