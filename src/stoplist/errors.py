@@ -28,6 +28,7 @@ Every 4xx/5xx answer has the body
 `{"error": "<snake_case_code>", "message": "<sentence>", "errors": [...]}`.
 """
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,8 +36,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+log = logging.getLogger("stoplist.errors")
 
 
 class ErrorDetail(BaseModel):
@@ -281,6 +285,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_timeout(_request: Request, _exc: PoolTimeout) -> JSONResponse:
         # Outside db.transaction() too: a route that found every connection in use is busy, not broken.
         return error_response(ServiceBusy("Every database connection is in use; retry in a moment."))
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # A lock held past its timeout, a server out of connections ("too many clients"), a dropped
+        # connection: the request may well succeed in a moment, so it is busy, not a bug.
+        log.warning("database unavailable: %s", type(exc.orig).__name__, exc_info=exc)
+        return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:

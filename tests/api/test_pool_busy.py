@@ -25,3 +25,16 @@ def test_a_request_that_finds_every_connection_taken_is_a_quick_503_busy(client,
 
     assert client.get(URL, headers=auth).json()["size"] == 1
     engine.dispose()
+
+
+def test_a_database_that_refuses_connections_is_a_503_busy_not_a_500(client, app, auth):
+    add(client, auth, "+48500000001")
+    # Nothing listens on port 1: every connection is refused, as by a server out of connections.
+    engine = create_db_engine("postgresql://stoplist@127.0.0.1:1/stoplist")
+    app.state.session_factory = create_session_factory(engine)
+
+    response = client.get(URL, headers=auth)
+
+    assert_error(response, 503, "busy")
+    assert response.headers["retry-after"].isdigit()
+    engine.dispose()
