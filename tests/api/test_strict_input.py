@@ -131,3 +131,14 @@ def test_the_official_clients_parameters_are_all_known(client, auth):
 
     assert response.status_code == 200
     assert response.json()["size"] == 1
+
+
+def test_order_by_as_the_php_client_spells_it_sorts_too(client, auth):
+    """SMSAPI's PHP client snake-cases its parameter names: a bag's orderBy is sent as order_by."""
+    add(client, auth, "+48500000002")
+    add(client, auth, "+48500000001")
+
+    numbers = [entry["phone_number"] for entry in client.get(URL, params={"order_by": "phone_number"}, headers=auth).json()["collection"]]
+
+    assert numbers == ["48500000001", "48500000002"]
+    assert_error(client.get(URL, params={"order_by": "phone_number", "orderBy": "-phone_number"}, headers=auth), 400, "validation_error")

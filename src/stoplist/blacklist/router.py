@@ -112,11 +112,13 @@ def list_entries(
             json_schema_extra={"maximum": MAX_LIMIT},
         ),
     ] = None,
-    order_by: Annotated[EntryOrder, Query(alias="orderBy", description="Sort key; '-' for descending.")] = EntryOrder.created_at_desc,
+    order_by: Annotated[EntryOrder | None, Query(alias="orderBy", description="Sort key; '-' for descending. Default `-created_at`.")] = None,
+    order_by_snake: Annotated[EntryOrder | None, Query(alias="order_by", description="`orderBy` as SMSAPI's PHP client spells it.")] = None,
     accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,
     x_async: Annotated[str | None, Header(description="`true`: generate the CSV export in the background.")] = None,
 ) -> Any:
     digits = search_digits(q)
+    order_by = _one_order(order_by, order_by_snake)
     if _wants_csv(accept) or _is_true(x_async):
         query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
@@ -134,6 +136,12 @@ def list_entries(
         repository=repository, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit)
     )
     return EntryPage(size=size, collection=[EntryPublic.of(entry) for entry in entries])
+
+
+def _one_order(camel: EntryOrder | None, snake: EntryOrder | None) -> EntryOrder:
+    if camel is not None and snake is not None:
+        raise validation_error([{"loc": ("query", "order_by"), "msg": "give orderBy or order_by, not both", "type": "repeated_parameter"}])
+    return camel or snake or EntryOrder.created_at_desc
 
 
 def _wants_csv(accept: str | None) -> bool:
