@@ -641,3 +641,18 @@ def test_a_line_break_inside_a_rejected_value_stays_inside_its_row():
 def test_rows_text_is_write_rows_without_the_header():
     rejected = [(2, "=1", "bad"), (3, "x", "-y")]
     assert header_text(REJECTS_HEADER) + rows_text(REJECTS_HEADER, rejected) == b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()
+
+
+def test_two_stray_quotes_never_hide_the_numbers_between_them_in_a_note():
+    data = b'phone_number,note\n48500000001,"abc\n48500000002,x\n48500000003,y"\n48500000004,z\n'
+
+    found = rows(data)
+
+    assert [item.line for item in found if isinstance(item, RowError)] == [2]
+    assert [item.phone_number for item in found if isinstance(item, CsvRow)] == ["48500000002", "48500000003", "48500000004"]
+
+
+def test_a_note_over_several_lines_without_a_number_of_its_own_is_one_row():
+    data = b'phone_number,note\n48500000001,"a note\nover two lines, with a comma, 12 apples"\n48500000004,z\n'
+
+    assert rows(data) == [CsvRow(2, "48500000001", None), CsvRow(4, "48500000004", None)]

@@ -8,6 +8,7 @@ works in constant memory, so an upload of millions of rows is fine.
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -28,6 +29,8 @@ MAX_ROW_CHARS = 16 * 1024
 MAX_VALUE_CHARS = 200
 _SKIP_CHARS = 8192
 _LINE_ENDS = ("\n", "\r")
+# A cell that spells a phone number (seven digits or more, with the usual separators), not a date.
+_NUMBER_CELL = re.compile(r"^(?![0-9]{4}-[0-9]{2}-[0-9]{2}$)\+?(?:[0-9][ ().\-/]*){7,}$")
 _BLANK = " \t\r\n,;"
 # How much of the file's start is looked at to tell the delimiter (a header may hold neither).
 _SAMPLE_LINES = 100
@@ -239,7 +242,7 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
                 yield _unclosed_quote(line, lines)
             else:
                 item = _row(line, cells, stripped, columns, delimiter, exported_header)
-                yield _unclosed_quote(line, lines) if lines.continued and not _may_span_lines(item, lines) else item
+                yield _unclosed_quote(line, lines) if lines.continued and not _may_span_lines(item, lines, delimiter) else item
         seen_first_row = True
 
 
@@ -256,11 +259,15 @@ def _delimiter(sample: list[str]) -> str:
     return ";" if semicolons > commas else ","
 
 
-def _may_span_lines(item: CsvRow | RowError, lines: "_Lines") -> bool:
-    """Whether a row whose quoted cell ran past its line end is kept whole: only a good row of unbroken values."""
+def _may_span_lines(item: CsvRow | RowError, lines: "_Lines", delimiter: str) -> bool:
+    """Whether a row whose quoted cell ran past its line end is kept whole: only a good row of unbroken
+    values, none of whose taken-in lines reads as a row of its own (a cell that is a phone number):
+    two stray quotes must not hide the numbers between them inside a note."""
     if lines.at_end or isinstance(item, RowError):
         return False
-    return not any(end in item.phone_number or end in (item.expire_at or "") for end in _LINE_ENDS)
+    if any(end in item.phone_number or end in (item.expire_at or "") for end in _LINE_ENDS):
+        return False
+    return not any(_NUMBER_CELL.match(cell.strip(' \t"\r\n')) for line in lines.taken_in for cell in line.split(delimiter))
 
 
 def _unclosed_quote(line: int, lines: "_Lines") -> RowError:
@@ -375,6 +382,11 @@ class _Lines:
         self._first = ""
         if self.continued:
             self.continued = self.at_end = False
+
+    @property
+    def taken_in(self) -> list[str]:
+        """The lines the current row took in after its first."""
+        return [line for line, _ in self._rest]
 
     def resync(self) -> None:
         """Give back the lines the current row took in after its first: the next row starts on its second line."""
