@@ -546,13 +546,3 @@ def test_a_worker_leaves_expired_entries_alone_when_purge_interval_is_zero(app, 
     assert stored_numbers(app) == {"48500000001", "48500000002"}
     assert is_blacklisted(client, auth, "+48500000002") is False
 
-
-def test_valid_in_a_bulk_check_is_exactly_what_post_accepts_for_json_values(client, auth):
-    inputs = ["48500000001", 48500000002, 48500000003.0, 4.8500000004e10, 4850000000.5, True, None, "x", {"phone_number": "48500000005"}, [48500000006]]
-
-    accepted = [client.post(URL, json={"phone_number": item}, headers=auth).status_code in (200, 201) for item in inputs]
-    results = bulk(client, auth, inputs)
-
-    assert accepted == [True, True, True, True, False, False, False, False, False, False]
-    assert [result["valid"] for result in results] == accepted
-    assert [result["blacklisted"] for result in results] == accepted
