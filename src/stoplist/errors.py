@@ -4,6 +4,7 @@
     ├── BadRequest (400)
     │   ├── MalformedBody              a body that is not JSON, or not an object
     │   ├── ValidationFailed           request fields that do not parse
+    │   ├── ConflictingParameters      two spellings of one parameter (orderBy, order_by)
     │   ├── InvalidPhoneNumber         not a number on its country's plan
     │   ├── InvalidExpiry              expire_at unreadable or already past
     │   ├── InvalidSearch              a `q` that is not part of a number
@@ -89,6 +90,14 @@ class MalformedBody(BadRequest):
 class ValidationFailed(BadRequest):
     code = "validation_error"
     message = "The request has invalid fields."
+
+
+class ConflictingParameters(BadRequest):
+    code = "conflicting_parameters"
+
+    def __init__(self, *names: str) -> None:
+        message = f"Give one of {' or '.join(names)}, not both: they are two spellings of one parameter."
+        super().__init__(message, errors=[ErrorDetail(path=name, message=message, error=self.code) for name in names])
 
 
 class InvalidPhoneNumber(BadRequest):

@@ -141,4 +141,4 @@ def test_order_by_as_the_php_client_spells_it_sorts_too(client, auth):
     numbers = [entry["phone_number"] for entry in client.get(URL, params={"order_by": "phone_number"}, headers=auth).json()["collection"]]
 
     assert numbers == ["48500000001", "48500000002"]
-    assert_error(client.get(URL, params={"order_by": "phone_number", "orderBy": "-phone_number"}, headers=auth), 400, "validation_error")
+    assert_error(client.get(URL, params={"order_by": "phone_number", "orderBy": "-phone_number"}, headers=auth), 400, "conflicting_parameters")

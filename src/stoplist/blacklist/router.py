@@ -15,7 +15,7 @@ from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, En
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
-from stoplist.errors import ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.errors import ConflictingParameters, ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
 from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
@@ -92,7 +92,11 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(
-    "", response_model=EntryPage, responses=_LIST_RESPONSES, summary="List, search or export the blacklist", openapi_extra=beyond_schema(InvalidSearch)
+    "",
+    response_model=EntryPage,
+    responses=_LIST_RESPONSES,
+    summary="List, search or export the blacklist",
+    openapi_extra=beyond_schema(InvalidSearch, ConflictingParameters),
 )
 def list_entries(
     principal: BlacklistPrincipal,
@@ -140,7 +144,7 @@ def list_entries(
 
 def _one_order(camel: EntryOrder | None, snake: EntryOrder | None) -> EntryOrder:
     if camel is not None and snake is not None:
-        raise validation_error([{"loc": ("query", "order_by"), "msg": "give orderBy or order_by, not both", "type": "repeated_parameter"}])
+        raise ConflictingParameters("orderBy", "order_by")
     return camel or snake or EntryOrder.created_at_desc
 
 
