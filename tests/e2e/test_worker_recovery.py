@@ -16,7 +16,7 @@ from stoplist.db import transaction, utcnow
 from stoplist.imports.service import store_upload
 from stoplist.jobs.models import DONE, RUNNING, Job
 
-ROWS = 300_000
+ROWS = 150_000
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -16,7 +16,7 @@ SPEC = Path(os.environ.get("STOPLIST_FUZZ_SPEC") or Path(__file__).resolve().par
 
 # In the suite: few cases per operation from a fixed seed, so CI is quick and never flaky.
 # `make fuzz` raises the count and asks for a fresh seed (printed, so any failure can be replayed).
-EXAMPLES = int(os.environ.get("STOPLIST_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("STOPLIST_FUZZ_EXAMPLES", "30"))
 _seed = os.environ.get("STOPLIST_FUZZ_SEED", "20261201")
 SEED = random.getrandbits(32) if _seed == "random" else int(_seed)
 # Stateful scenarios are long (several requests each); a fraction of the per-operation count keeps them in step.
