@@ -108,6 +108,25 @@ class InvalidPhoneNumber(BadRequest):
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
 
 
+class InvalidAddress(BadRequest):
+    """An address that is neither a phone number nor an e-mail address, or one the list cannot hold."""
+
+    code = "invalid_address"
+
+    def __init__(self, raw: str, reason: str, *, path: str = "address") -> None:
+        message = f"{raw!r} is not a valid address: {reason}"
+        super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
+class InvalidListScope(BadRequest):
+    """A channel, sender, list kind or reason outside the documented values."""
+
+    code = "invalid_scope"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
 class InvalidExpiry(BadRequest):
     code = "invalid_expire_at"
 
