@@ -15,7 +15,7 @@ from collections.abc import Callable
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.blacklist.phone import _fast_e164, _normalize_slow, normalize_phone_number
+from stoplist.lists.phone import _fast_e164, _normalize_slow, normalize_phone_number
 
 
 def examples(regions: list[str], non_geo: bool) -> list[str]:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from stoplist.blacklist.phone import MAX_QUERY_CHARS
+from stoplist.lists.phone import MAX_QUERY_CHARS
 from stoplist.blacklist.router import MAX_WRITE_BODY
 from stoplist.checks.router import MAX_BODY_BYTES
 from tests.api.helpers import IMPORTS, URL, add, assert_error, listed

@@ -1,10 +1,10 @@
-"""Unit tests for stoplist.blacklist.expiry: reading `expire_at`."""
+"""Unit tests for stoplist.lists.expiry: reading `expire_at`."""
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from stoplist.blacklist.expiry import parse_expire_at
+from stoplist.lists.expiry import parse_expire_at
 from stoplist.errors import ErrorDetail, InvalidExpiry
 
 NOW = datetime(2026, 3, 15, 12, 30, 45, tzinfo=timezone.utc)

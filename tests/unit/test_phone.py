@@ -1,10 +1,10 @@
-"""Unit tests for stoplist.blacklist.phone: raw input -> canonical E.164 digits."""
+"""Unit tests for stoplist.lists.phone: raw input -> canonical E.164 digits."""
 
 import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.blacklist.phone import normalize_phone_number, search_digits
+from stoplist.lists.phone import normalize_phone_number, search_digits
 from stoplist.errors import ErrorDetail, InvalidPhoneNumber, InvalidSearch
 
 # Regions from every continent, with and without a national trunk prefix

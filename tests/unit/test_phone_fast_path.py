@@ -12,7 +12,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.blacklist.phone import _country, _fast_e164, _normalize_slow, normalize_phone_number
+from stoplist.lists.phone import _country, _fast_e164, _normalize_slow, normalize_phone_number
 from stoplist.errors import InvalidPhoneNumber
 
 DEFAULT_REGIONS = [None, "PL", "US"]

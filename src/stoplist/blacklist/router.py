@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
-from stoplist.blacklist.expiry import parse_expire_at
-from stoplist.blacklist.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
+from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
 from stoplist.config import Settings

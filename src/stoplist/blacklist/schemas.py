@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
-from stoplist.blacklist.phone import number_input, number_schema
+from stoplist.lists.phone import number_input, number_schema
 from stoplist.db import RFC3339
 
 

@@ -14,7 +14,7 @@ from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.web import load_json, read_body
-from stoplist.blacklist.phone import number_schema
+from stoplist.lists.phone import number_schema
 from stoplist.errors import ErrorBody, InvalidPhoneNumber, beyond_schema, ErrorDetail, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])

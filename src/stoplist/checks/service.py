@@ -2,7 +2,7 @@
 
 import json
 
-from stoplist.blacklist.phone import normalize_phone_number, number_input
+from stoplist.lists.phone import normalize_phone_number, number_input
 from stoplist.checks.repository import EntryRow, Lookup
 from stoplist.db import utcnow
 from stoplist.errors import InvalidPhoneNumber

@@ -8,8 +8,8 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from stoplist.blacklist.expiry import parse_expire_at
-from stoplist.blacklist.phone import normalize_phone_number
+from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.phone import normalize_phone_number
 from stoplist.blacklist.repository import EntryRepository
 from stoplist.db import utcnow
 from stoplist.errors import ImportNotFound, InvalidExpiry, InvalidPhoneNumber
