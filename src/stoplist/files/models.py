@@ -7,6 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stoplist.db import Base, UTCDateTime
 
+# `/files/{id}` serves the output of jobs of this kind (the x-async exports); the id is the job's.
+EXPORT_JOB = "export"
+
 
 class StoredFile(Base):
     __tablename__ = "stored_files"
@@ -27,5 +30,3 @@ class FileChunk(Base):
     file_id: Mapped[str] = mapped_column(ForeignKey("stored_files.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-
-

@@ -9,9 +9,9 @@ from stoplist.auth.deps import BlacklistPrincipal
 from stoplist.db import transaction
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, ExportFailed, FileNotFound
-from stoplist.exports.service import KIND
+from stoplist.files.models import EXPORT_JOB
 from stoplist.files.repository import FileRepository
-from stoplist.imports.schemas import FilePending
+from stoplist.files.schemas import FilePending
 from stoplist.jobs.models import DONE, FAILED
 from stoplist.jobs.repository import JobRepository
 
@@ -32,7 +32,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> Response:
     # The job is looked up on the request pool: polling a pending export takes no download slot.
     with transaction(request.app.state.session_factory) as session:
-        job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=KIND)
+        job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=EXPORT_JOB)
     if job is None:
         raise FileNotFound()
     if job.status == FAILED:

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from stoplist.blacklist.schemas import Timestamp
 from stoplist.errors import ErrorBody
+from stoplist.files import schemas as files_schemas
 
 
 class RejectedRow(BaseModel):
@@ -30,13 +31,7 @@ class ImportStatus(BaseModel):
     finished_at: Timestamp | None
 
 
-class FilePending(BaseModel):
-    """An x-async export that is not ready yet."""
-
-    status: Literal["queued", "running"]
-
-
-class FileQueued(BaseModel):
-    """An x-async export was accepted: poll `GET /files/{file_id}`."""
-
-    file_id: str
+# Moved to stoplist.files.schemas (files must not import imports); kept here until
+# blacklist/router.py imports FileQueued from there.
+FilePending = files_schemas.FilePending
+FileQueued = files_schemas.FileQueued

@@ -1,24 +1,13 @@
-"""The job kinds Stoplist runs, and the worker thread that `stoplist serve` starts."""
+"""The worker thread that `stoplist serve` starts beside the API (the runners are handed in: jobs knows no feature)."""
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from stoplist.config import Settings
 from stoplist.db import create_db_engine, create_session_factory
-from stoplist.exports.runner import run_export
-from stoplist.exports.service import KIND as EXPORT
-from stoplist.imports.runner import run_import
-from stoplist.imports.service import KIND as IMPORT
-from stoplist.jobs.worker import Runner, Worker
-
-RUNNERS: dict[str, Runner] = {IMPORT: run_import, EXPORT: run_export}
-
-
-def create_worker(session_factory: sessionmaker[Session], settings: Settings) -> Worker:
-    return Worker(session_factory, settings, RUNNERS)
-
+from stoplist.jobs.worker import Worker
 
 # The worker's own connections: a claim, then a job's reader and writer, plus one to spare.
 WORKER_POOL_SIZE = 3
@@ -41,13 +30,13 @@ class WorkerThread:
             self.engine.dispose()
 
 
-def start_worker_thread(session_factory: sessionmaker[Session], settings: Settings) -> WorkerThread:
-    """Start a worker on the database of `session_factory`, with a small pool of its own, so that
-    requests holding every connection of theirs never stop jobs (nor jobs requests)."""
+def start_worker_thread(session_factory: sessionmaker[Session], create_worker: Callable[[sessionmaker[Session]], Worker]) -> WorkerThread:
+    """Start the worker `create_worker` makes on the database of `session_factory`, with a small
+    pool of its own, so that requests holding every connection of theirs never stop jobs (nor jobs requests)."""
     bind = session_factory.kw["bind"]
     engine = create_db_engine(
         bind.url.render_as_string(hide_password=False), pool_size=WORKER_POOL_SIZE, max_overflow=WORKER_POOL_OVERFLOW, application_name="stoplist-worker"
     )
-    worker_thread = WorkerThread(create_worker(create_session_factory(engine), settings), engine)
+    worker_thread = WorkerThread(create_worker(create_session_factory(engine)), engine)
     worker_thread.thread.start()
     return worker_thread

@@ -4,6 +4,9 @@ A job is claimed by compare-and-set, so two workers never run the same one. A ru
 renews its lease with every checkpoint; one whose worker stopped renewing for
 `STOPLIST_JOB_TIMEOUT` is taken up again by any worker, or failed once it has used
 `STOPLIST_JOB_MAX_ATTEMPTS`. A graceful stop puts the running job back in the queue.
+
+The worker knows no feature: what it runs (`runners`) and what it tidies up for the features
+(`Housekeeping`) are handed in where the app is composed (stoplist.composition).
 """
 
 import json
@@ -15,15 +18,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from stoplist.blacklist.repository import EntryRepository
 from stoplist.config import Settings
 from stoplist.db import utcnow
-from stoplist.files.repository import FileRepository
 from stoplist.jobs.models import RUNNING, Job
 from stoplist.jobs.repository import JobRepository
 
@@ -80,15 +82,36 @@ class JobContext:
 
 
 Runner = Callable[[JobContext], tuple[dict, str | None]]
+# Deletes stored files (uploads of ended imports, outputs past the retention) in the caller's transaction.
+FileDiscarder = Callable[[Session, list[str]], None]
+# Deletes one batch of entries expired at `now` in the caller's transaction; answers how many.
+EntryPurge = Callable[[Session, datetime], int]
+
+
+def _keep_files(session: Session, file_ids: list[str]) -> None:
+    """No files to discard: a worker composed without the files feature."""
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    """What the worker tidies up for the features besides running jobs."""
+
+    discard_files: FileDiscarder = _keep_files
+    # None: nothing purges expired entries (they are ignored by every read all the same).
+    purge_entries: EntryPurge | None = None
 
 
 class Worker:
     """Runs jobs of the kinds it has runners for until told to stop."""
 
-    def __init__(self, session_factory: sessionmaker[Session], settings: Settings, runners: dict[str, Runner], *, worker_id: str | None = None) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], settings: Settings, runners: dict[str, Runner], *,
+        housekeeping: Housekeeping = Housekeeping(), worker_id: str | None = None,
+    ) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.runners = runners
+        self.housekeeping = housekeeping
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop = threading.Event()
         self._last_maintenance = 0.0
@@ -211,18 +234,19 @@ class Worker:
         """An upload is not needed once its import has ended."""
         if job.input_file_id:
             with self.session_factory() as session:
-                FileRepository(session).delete(file_ids=[job.input_file_id])
+                self.housekeeping.discard_files(session, [job.input_file_id])
                 session.commit()
 
     def maintain(self) -> None:
         """Now and then, remove jobs and files older than the retention, and expired entries."""
         if time.monotonic() - self._last_maintenance >= MAINTENANCE_INTERVAL:
             self._last_maintenance = time.monotonic()
-            purge_expired(self.session_factory, self.settings)
+            purge_expired(self.session_factory, self.settings, discard_files=self.housekeeping.discard_files)
         interval = self.settings.purge_interval
-        if interval and time.monotonic() - self._last_purge >= interval:
+        purge = self.housekeeping.purge_entries
+        if purge is not None and interval and time.monotonic() - self._last_purge >= interval:
             self._last_purge = time.monotonic()
-            removed = purge_expired_entries(self.session_factory, stop=self.stop)
+            removed = purge_expired_entries(self.session_factory, purge, stop=self.stop)
             if removed:
                 log.info("purged %s expired entries", removed)
 
@@ -232,25 +256,25 @@ def _cause(exc: Exception) -> str:
     return type(getattr(exc, "orig", None) or exc).__name__
 
 
-def purge_expired(session_factory: sessionmaker[Session], settings: Settings) -> int:
+def purge_expired(session_factory: sessionmaker[Session], settings: Settings, *, discard_files: FileDiscarder) -> int:
     """Delete finished jobs, their files and rejected rows once the retention has passed."""
     with session_factory() as session:
         jobs = JobRepository(session)
         expired = jobs.finished_before(utcnow() - settings.file_retention)
         # An export that failed half-way has its file only in its progress.
         files = {file_id for job in expired for file_id in (job.input_file_id, job.output_file_id, job.progress_data.get("file_id")) if file_id}
-        FileRepository(session).delete(file_ids=sorted(files))
+        discard_files(session, sorted(files))
         jobs.delete(job_ids=[job.id for job in expired])
         session.commit()
         return len(expired)
 
 
-def purge_expired_entries(session_factory: sessionmaker[Session], *, stop: threading.Event | None = None) -> int:
-    """Delete every entry whose expiry has passed, in short transactions so writers are not held up."""
+def purge_expired_entries(session_factory: sessionmaker[Session], purge: EntryPurge, *, stop: threading.Event | None = None) -> int:
+    """Delete every entry whose expiry has passed, one batch a transaction so writers are not held up."""
     removed = 0
     while stop is None or not stop.is_set():
         with session_factory() as session:
-            count = EntryRepository(session).purge_expired(now=utcnow())
+            count = purge(session, utcnow())
             session.commit()
         removed += count
         if count == 0:
