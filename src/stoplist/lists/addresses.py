@@ -1,0 +1,96 @@
+"""Addresses: a phone number or an e-mail address, from what a user typed to the one stored form.
+
+Phone numbers become E.164 digits (stoplist.lists.phone); e-mail addresses are validated
+offline with email-validator and stored as `local-part@ascii-domain`.
+"""
+
+from email_validator import EmailNotValidError, validate_email
+
+from stoplist.errors import InvalidAddress, InvalidPhoneNumber
+from stoplist.lists.phone import normalize_phone_number
+
+PHONE = "phone"
+EMAIL = "email"
+ADDRESS_KINDS = (PHONE, EMAIL)
+
+# RFC 5321 allows 64 characters of local part, '@' and 255 of domain; email-validator refuses
+# anything over 254 itself. This bound only keeps huge inputs away from the parser.
+MAX_EMAIL_INPUT_LENGTH = 320
+_SHOWN = 64  # characters of a refused input quoted back in the error message
+_PHONE_REASON = " is not a valid phone number: "
+
+
+def normalize_email(raw: str, *, path: str = "address") -> str:
+    """The stored form of an e-mail address, or raise InvalidAddress saying why.
+
+    The domain is lower-cased and IDNA-encoded (`xn--…`), so one domain has one spelling. The
+    local part is kept as email-validator normalises it (Unicode NFC, and lower case only for
+    the case-insensitive mailbox names such as `postmaster`): RFC 5321 lets the receiving server
+    treat `Jan` and `jan` as two mailboxes, so folding them could block an address nobody asked
+    us to block.
+    """
+    if type(raw) is not str:
+        raise InvalidAddress(_shown(raw), "an e-mail address must be text", path=path)
+    if len(raw) > MAX_EMAIL_INPUT_LENGTH:
+        raise InvalidAddress(_shown(raw), f"it is longer than {MAX_EMAIL_INPUT_LENGTH} characters", path=path)
+    text = raw.strip()
+    try:
+        email = validate_email(
+            text,
+            # No DNS: a check must not wait on the network, and an address we cannot deliver to
+            # may still be one a user asks never to message.
+            check_deliverability=False,
+            allow_smtputf8=True,
+            # Quoted local parts ("a b"@x) and IP-literal domains (a@[192.0.2.1]) are legal but
+            # no sending service addresses mail to them; refusing them keeps one address one
+            # spelling and keeps typos (a stray quote or bracket) from being stored.
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+            allow_empty_local=False,
+        )
+    except EmailNotValidError as error:
+        raise InvalidAddress(_shown(text), str(error), path=path) from None
+    return f"{email.local_part}@{email.ascii_domain.lower()}"
+
+
+def classify(raw: str) -> str:
+    """EMAIL if the text contains '@' (surrounding whitespace changes nothing), else PHONE."""
+    return EMAIL if "@" in raw else PHONE
+
+
+def normalize_address(raw: str, *, default_region: str | None, kind: str | None = None, path: str = "address") -> tuple[str, str]:
+    """`(address_kind, stored form)` of `raw`, or raise InvalidAddress saying why.
+
+    `kind` None reads the kind from the text (classify); PHONE or EMAIL insists on it. A phone
+    number that does not parse raises InvalidAddress, not InvalidPhoneNumber: on the native API
+    the field is `address`. (SMSAPI's routes call normalize_phone_number and keep theirs.)
+    """
+    if kind is None:
+        kind = EMAIL if type(raw) is str and "@" in raw else PHONE
+    if kind == PHONE:
+        try:
+            return PHONE, normalize_phone_number(raw, default_region=default_region, path=path)
+        except InvalidPhoneNumber as error:
+            # The phone error's message is "'<text>' is not a valid phone number: <reason>".
+            reason = error.message.partition(_PHONE_REASON)[2] or error.message
+            raise InvalidAddress(_shown(raw), reason, path=path) from None
+    if kind == EMAIL:
+        return EMAIL, normalize_email(raw, path=path)
+    raise ValueError(f"address kind must be one of {ADDRESS_KINDS}, not {kind!r}")
+
+
+def address_fits(address_kind: str, channel: str | None) -> bool:
+    """Whether an address of this kind may go on a list of `channel` ('' or None: every channel).
+
+    An e-mail address only on e-mail or every-channel lists; a phone number on any but e-mail.
+    """
+    if address_kind == EMAIL:
+        return not channel or channel == "email"
+    return address_kind == PHONE and channel != "email"
+
+
+def _shown(raw: object) -> str:
+    """The refused input as quoted back to the user: as text, cut short if long."""
+    text = "" if raw is None else str(raw).strip()
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
