@@ -51,7 +51,8 @@ def normalize_email(raw: str, *, path: str = "address") -> str:
         )
     except EmailNotValidError as error:
         raise InvalidAddress(_shown(text), str(error), path=path) from None
-    return f"{email.local_part}@{email.ascii_domain.lower()}"
+    # ascii_domain is already lower case: IDNA (UTS #46) maps case as it encodes.
+    return f"{email.local_part}@{email.ascii_domain}"
 
 
 def classify(raw: str) -> str:
