@@ -3,14 +3,14 @@
 from alembic import context
 
 from stoplist.auth import models as auth_models
-from stoplist.blacklist import models as blacklist_models
+from stoplist.lists import models as list_models
 from stoplist.config import get_settings
 from stoplist.db import Base, create_db_engine
 from stoplist.files import models as files_models
 from stoplist.jobs import models as jobs_models
 from stoplist.migrate import include_object_for
 
-MODELS = (auth_models, blacklist_models, files_models, jobs_models)  # imported for the tables they put on Base.metadata
+MODELS = (auth_models, list_models, files_models, jobs_models)  # imported for the tables they put on Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

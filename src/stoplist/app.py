@@ -19,7 +19,9 @@ from stoplist.checks.schemas import BulkCheckRequest
 from stoplist.files.router import router as files_router
 from stoplist.imports.router import router as imports_router
 from stoplist.imports.upload import remove_stale_uploads
-from stoplist.jobs.runners import start_worker_thread
+from stoplist.composition import start_worker_thread
+from stoplist.entries.router import router as entries_router
+from stoplist.lists.schemas import NativeEntryCreate
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(checks_router)
     app.include_router(imports_router)
     app.include_router(blacklist_router)
+    app.include_router(entries_router)
     app.include_router(files_router)
     install_ops(app)
     # Innermost, so the request metrics count what it refuses.
@@ -106,6 +109,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         # Bodies read by hand (JSON or form) and error bodies are not seen by FastAPI's walk.
         schemas["EntryCreate"] = EntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas["BulkCheckRequest"] = BulkCheckRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["NativeEntryCreate"] = NativeEntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
         for operation in (op for path in schema["paths"].values() for op in path.values()):
             # Validation failures answer 400 with ErrorBody, never FastAPI's default 422; every
             # operation can answer one, for a parameter or body it does not take (web.StrictRequests).

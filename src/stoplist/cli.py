@@ -17,7 +17,7 @@ from stoplist.config import get_settings
 from stoplist.ops import configure_logging, uvicorn_log_config
 from stoplist.db import create_db_engine, create_session_factory, transaction
 from stoplist.auth.models import AccessToken
-from stoplist.blacklist.schemas import format_timestamp
+from stoplist.lists.schemas import format_timestamp
 
 app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Create, list and revoke access tokens.", no_args_is_help=True)
@@ -135,7 +135,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, f
 @app.command()
 def worker() -> None:
     """Run background jobs (imports, x-async exports) until stopped; run as many as you like."""
-    from stoplist.jobs.runners import create_worker
+    from stoplist.composition import create_worker
 
     settings = get_settings()
     configure_logging(settings.log_format)

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from stoplist.blacklist.repository import EntryRepository
 from stoplist.config import Settings
 from stoplist.exports.runner import run_export
 from stoplist.exports.service import KIND as EXPORT
@@ -14,6 +13,7 @@ from stoplist.imports.runner import run_import
 from stoplist.imports.service import KIND as IMPORT
 from stoplist.jobs import runners, worker
 from stoplist.jobs.worker import Housekeeping, Runner, Worker
+from stoplist.lists.writer import EntryWriter
 
 RUNNERS: dict[str, Runner] = {IMPORT: run_import, EXPORT: run_export}
 
@@ -23,8 +23,7 @@ def discard_files(session: Session, file_ids: list[str]) -> None:
 
 
 def purge_entries(session: Session, now: datetime) -> int:
-    # Becomes stoplist.lists.writer.purge_expired(session, now=now) once the one writer lands.
-    return EntryRepository(session).purge_expired(now=now)
+    return EntryWriter(session).purge_expired(now=now)
 
 
 HOUSEKEEPING = Housekeeping(discard_files=discard_files, purge_entries=purge_entries)

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import hash_token, revoke_token
-from stoplist.blacklist.models import Entry
+from stoplist.lists.models import Entry
 from stoplist.config import Settings
 from stoplist.db import transaction
-from stoplist.jobs.worker import Worker, purge_expired_entries
+from stoplist.composition import create_worker, purge_expired_entries
 from tests.api.helpers import URL, add, assert_error, set_expiry
 
 CHECK = "/blacklist/check"
@@ -30,10 +30,29 @@ def settings(database_url):
     return Settings(database_url=database_url, token_cache_seconds=TOKEN_TTL, serve_worker=False)
 
 
+def smsapi_fields(body: dict) -> dict:
+    """The fields a check had before lists had scopes (what existing callers read), after checking
+    that the newer ones agree with them: the address is the number, and a block decided it exactly when blacklisted."""
+    assert set(body) == {"address", "phone_number", "blacklisted", "entry", "decision"}, body
+    assert body["address"] == body["phone_number"]
+    assert (body["decision"] is not None and body["decision"]["list"] == "block") is body["blacklisted"], body
+    if body["blacklisted"]:
+        assert body["decision"]["entry"]["id"] == body["entry"]["id"]
+    return {key: body[key] for key in ("phone_number", "blacklisted", "entry")}
+
+
 def check(client, auth, phone_number: str) -> dict:
     response = client.get(CHECK, params={"phone_number": phone_number}, headers=auth)
     assert response.status_code == 200, response.text
-    return response.json()
+    return smsapi_fields(response.json())
+
+
+def bulk_fields(result: dict) -> dict:
+    """A bulk result's fields from before scopes, after checking the newer ones agree with them."""
+    assert set(result) == {"input", "address", "phone_number", "valid", "blacklisted", "decision"}, result
+    assert result["address"] == result["phone_number"]
+    assert (result["decision"] is not None and result["decision"]["list"] == "block") is result["blacklisted"], result
+    return {key: result[key] for key in ("input", "phone_number", "valid", "blacklisted")}
 
 
 def bulk(client, auth, phone_numbers: list) -> list[dict]:
@@ -41,7 +60,7 @@ def bulk(client, auth, phone_numbers: list) -> list[dict]:
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"results"}
-    return body["results"]
+    return [bulk_fields(result) for result in body["results"]]
 
 
 def is_blacklisted(client, auth, phone_number: str) -> bool:
@@ -149,7 +168,7 @@ def test_the_trailing_slash_form_answers_directly_without_a_redirect(client, aut
     response = client.get(f"{CHECK}/", params={"phone_number": "+48500000001"}, headers=auth, follow_redirects=False)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"phone_number": "48500000001", "blacklisted": True, "entry": entry}
+    assert smsapi_fields(response.json()) == {"phone_number": "48500000001", "blacklisted": True, "entry": entry}
 
 
 def test_the_trailing_slash_form_of_the_bulk_check_answers_directly_too(client, auth):
@@ -532,7 +551,7 @@ def test_a_worker_purges_expired_entries_when_purge_interval_is_set(app, client,
     add(client, auth, "+48500000001")
     set_expiry(app, add(client, auth, "+48500000002")["id"], this_second() - timedelta(seconds=1))
 
-    Worker(app.state.session_factory, Settings(database_url=database_url, purge_interval=0.01), runners={}).maintain()
+    create_worker(app.state.session_factory, Settings(database_url=database_url, purge_interval=0.01)).maintain()
 
     assert stored_numbers(app) == {"48500000001"}
 
@@ -541,7 +560,7 @@ def test_a_worker_leaves_expired_entries_alone_when_purge_interval_is_zero(app, 
     add(client, auth, "+48500000001")
     set_expiry(app, add(client, auth, "+48500000002")["id"], this_second() - timedelta(seconds=1))
 
-    Worker(app.state.session_factory, Settings(database_url=database_url, purge_interval=0), runners={}).maintain()
+    create_worker(app.state.session_factory, Settings(database_url=database_url, purge_interval=0)).maintain()
 
     assert stored_numbers(app) == {"48500000001", "48500000002"}
     assert is_blacklisted(client, auth, "+48500000002") is False

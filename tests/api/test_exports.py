@@ -12,13 +12,12 @@ from sqlalchemy import update
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist import service
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.testing.lists import fill
 from stoplist.config import Settings
 from stoplist.db import transaction
 from stoplist.files.models import FileChunk, StoredFile
 from stoplist.jobs.models import Job
-from stoplist.jobs.runners import create_worker
-from stoplist.jobs.worker import purge_expired
+from stoplist.composition import create_worker, purge_expired
 from tests.api.helpers import TIMESTAMP, URL, add, assert_error, count, set_expiry
 
 HEADER = ["id", "phone_number", "expire_at", "created_at"]
@@ -61,7 +60,7 @@ def add_many(app, count: int, account: str = "default") -> list[str]:
     owner = account_id(app, account)
     with transaction(app.state.session_factory) as session:
         for number in numbers:
-            service.add_entry(repository=EntryRepository(session), account_id=owner, phone_number=number, expire_at=None)
+            service.add_entry(session, account_id=owner, phone_number=number, expire_at=None)
     return numbers
 
 
@@ -259,9 +258,7 @@ def test_an_async_export_is_the_whole_list_without_limit(client, app, auth):
 def test_a_large_async_export_spanning_several_stored_chunks_matches_the_synchronous_one(client, app, auth):
     # About 1.5 MB of CSV: more than one stored chunk (1 MB) and several stream pieces (256 kB).
     with transaction(app.state.session_factory) as session:
-        EntryRepository(session).upsert_many(
-            account_id=account_id(app), entries={f"48500{i:06d}": None for i in range(30_000)}, now=datetime.now(timezone.utc)
-        )
+        fill(session, account_id(app), {f"48500{i:06d}": None for i in range(30_000)}, now=datetime.now(timezone.utc).replace(microsecond=0))
     synchronous = export(client, auth, orderBy="phone_number")
     assert len(synchronous.content) > 1 << 20
 

@@ -51,7 +51,7 @@ def test_a_bulk_check_echoes_unpaired_surrogates_as_valid_json(client, auth):
 
     assert response.status_code == 200
     results = json.loads(response.text)["results"]
-    assert results[0] == {"input": "\ud800", "phone_number": None, "valid": False, "blacklisted": False}
+    assert results[0] == {"input": "\ud800", "address": None, "phone_number": None, "valid": False, "blacklisted": False, "decision": None}
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

@@ -12,8 +12,7 @@ from stoplist.db import transaction
 from stoplist.files.models import StoredFile
 from stoplist.imports import service as import_service
 from stoplist.jobs.models import ImportRejection, Job
-from stoplist.jobs.runners import create_worker
-from stoplist.jobs.worker import purge_expired
+from stoplist.composition import create_worker, purge_expired
 from tests.api.helpers import IMPORTS, TIMESTAMP, URL, add, assert_error, count, listed, set_expiry, wait_for_import
 
 STATUS_FIELDS = {"id", "status", "rows", "added", "updated", "invalid", "errors", "errors_url", "error", "created_at", "finished_at"}

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT
+from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT
 from tests.api.helpers import URL, add, assert_error, set_expiry
 
 NUMBERS = ["48500000001", "48500000002", "48600000003", "447400123456", "16502530000"]
@@ -57,12 +57,11 @@ def test_limit_and_offset_page_through_while_size_counts_all_matches(client, aut
 
 def test_the_default_page_has_the_documented_size(client, app, auth):
     from stoplist.blacklist import service
-    from stoplist.blacklist.repository import EntryRepository
     from stoplist.db import transaction
 
     with transaction(app.state.session_factory) as session:
         for i in range(DEFAULT_LIMIT + 5):
-            service.add_entry(repository=EntryRepository(session), account_id=1, phone_number=f"48500{i:06d}", expire_at=None)
+            service.add_entry(session, account_id=1, phone_number=f"48500{i:06d}", expire_at=None)
 
     body = client.get(URL, headers=auth).json()
 

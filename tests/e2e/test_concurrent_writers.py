@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from stoplist.blacklist.models import Entry
+from stoplist.lists.models import Entry
 from tests.e2e.conftest import LiveServer, running_server
 
 URL = "/blacklist/phone_numbers"

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from stoplist.auth.models import AccessToken
 from stoplist.auth.service import hash_token
-from stoplist.blacklist.models import Entry
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.lists.models import Entry
+from stoplist.testing.lists import fill
 from stoplist.db import transaction, utcnow
 from stoplist.jobs.models import DONE, RUNNING, ImportRejection
 from tests.e2e.conftest import running_server
@@ -104,10 +104,9 @@ def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_c
         headers = {"Authorization": f"Bearer {token}"}
         now = utcnow()
         with transaction(session_factory) as session:
-            listed = EntryRepository(session)
-            listed.upsert_many(account_id=account_of(session_factory, token), entries={str(48500000000 + i): None for i in range(20_000)}, now=now)
+            fill(session, account_of(session_factory, token), {str(48500000000 + i): None for i in range(20_000)}, now=now)
             lapsed = {str(48500000000 + i): now - timedelta(days=1) for i in range(20_000, 30_000)}
-            listed.upsert_many(account_id=account_of(session_factory, token), entries=lapsed, now=now - timedelta(days=2))
+            fill(session, account_of(session_factory, token), lapsed, now=now - timedelta(days=2))
         queued = httpx.post(f"{first.base_url}{URL}/imports", content=upload.read_bytes(), headers={**headers, "Content-Type": "text/csv"}, timeout=60)
         assert queued.status_code == 202, queued.text
         job_id = queued.json()["id"]
@@ -141,7 +140,7 @@ def test_an_export_whose_worker_is_killed_is_never_served_cut_short(tmp_path: Pa
         headers = {"Authorization": f"Bearer {token}"}
         with transaction(session_factory) as session:
             entries = {str(48500000000 + i): None for i in range(EXPORT_ROWS)}
-            EntryRepository(session).upsert_many(account_id=account_of(session_factory, token), entries=entries, now=utcnow())
+            fill(session, account_of(session_factory, token), entries, now=utcnow())
         whole = httpx.get(f"{server.base_url}{URL}", headers={**headers, "Accept": "text/csv"}, timeout=60).content
         file_id = httpx.get(f"{server.base_url}{URL}", headers={**headers, "x-async": "true"}, timeout=10).json()["file_id"]
         served: list[httpx.Response] = []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from stoplist.auth.models import AccessToken
 from stoplist.auth.service import hash_token
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.testing.lists import fill
 from stoplist.db import utcnow
 from stoplist.jobs.models import DONE, QUEUED, Job
 from tests.e2e.conftest import running_server
@@ -73,7 +73,7 @@ def test_sigterm_lets_a_slowly_read_csv_export_finish_whole(tmp_path: Path, data
         token = server.create_token()
         with session_factory() as session:
             account = session.scalar(select(AccessToken.account_id).where(AccessToken.token_hash == hash_token(token)))
-            EntryRepository(session).upsert_many(account_id=account, entries={str(48500000000 + i): None for i in range(EXPORT_ROWS)}, now=utcnow())
+            fill(session, account, {str(48500000000 + i): None for i in range(EXPORT_ROWS)}, now=utcnow())
             session.commit()
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/csv"}
         received = bytearray()

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import text
 
 from stoplist.auth.repository import AuthRepository
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.testing.lists import fill
 from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
 from tests.e2e.conftest import LiveServer, running_server
 
@@ -99,7 +99,7 @@ def seed(database_url: str, server: LiveServer, count: int) -> str:
         with transaction(create_session_factory(engine)) as session:
             account = AuthRepository(session).account_by_name("default").id
             numbers = {f"48{500000000 + i}": None for i in range(count)}
-            EntryRepository(session).upsert_many(account_id=account, entries=numbers, now=utcnow())
+            fill(session, account, numbers, now=utcnow())
     finally:
         engine.dispose()
     return token

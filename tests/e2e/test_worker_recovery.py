@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from stoplist.auth.repository import AuthRepository
-from stoplist.blacklist.models import Entry
+from stoplist.lists.models import Entry
 from stoplist.db import transaction, utcnow
 from stoplist.imports.service import store_upload
 from stoplist.jobs.models import DONE, RUNNING, Job

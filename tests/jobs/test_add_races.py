@@ -1,16 +1,18 @@
 """Adding a number while other requests delete or relist it: never a 500, never a lost write."""
 
 import threading
+from dataclasses import dataclass
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from stoplist.blacklist.models import Entry
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.lists.models import Entry
 from stoplist.blacklist.service import add_entry, delete_entries
 from stoplist.db import transaction, utcnow
+from stoplist.lists.writer import EntryWriter
+from stoplist.testing.lists import fill
 
 NUMBER = "48500000007"
 # Long enough for a write that is not blocked to have finished; short enough for the suite.
@@ -20,6 +22,19 @@ BLOCKED_FOR = 0.5
 def stored(factory, account: int) -> list[tuple]:
     with factory() as session:
         return [(e.phone_number, e.expire_at, e.created_at) for e in session.scalars(select(Entry).where(Entry.account_id == account))]
+
+
+def added(session, **kwargs) -> "Added":
+    """add_entry, with the entry read back as stored (timestamps as datetimes)."""
+    row, created = add_entry(session, **kwargs)
+    entry = session.get(Entry, int(row[3]))
+    return Added(entry, created)
+
+
+@dataclass
+class Added:
+    entry: Entry
+    created: bool
 
 
 def in_thread(work) -> tuple[threading.Thread, dict]:
@@ -42,25 +57,25 @@ def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_i
     factory, account = session_factory, account_id
     now = utcnow()
     with transaction(factory) as session:
-        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
-    relist = EntryRepository.relist_lapsed
+        fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
+    relist = EntryWriter._relist
     deleter: dict = {}
 
-    def delete_meanwhile(self, **kwargs):
+    def delete_meanwhile(self, *args):
         # What a concurrent DELETE does right after this request found the entry lapsed.
         def delete() -> int:
             with transaction(factory) as other:
-                return delete_entries(repository=EntryRepository(other), account_id=account, phone_number=NUMBER)
+                return delete_entries(other, account_id=account, phone_number=NUMBER)
 
         thread, outcome = in_thread(delete)
         thread.join(BLOCKED_FOR)
         deleter.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
-        return relist(self, **kwargs)
+        return relist(self, *args)
 
-    monkeypatch.setattr(EntryRepository, "relist_lapsed", delete_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_relist", delete_meanwhile)
     expiry = now + timedelta(days=30)
     with transaction(factory) as session:
-        result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=expiry, now=now)
+        result = added(session, account_id=account, phone_number=NUMBER, expire_at=expiry, now=now)
         answered = (result.created, result.entry.phone_number, result.entry.expire_at, result.entry.created_at)
     deleter["thread"].join(30)
 
@@ -75,23 +90,23 @@ def test_an_import_sent_while_a_lapsed_entry_is_relisted_waits_and_keeps_the_new
     factory, account = session_factory, account_id
     now = utcnow()
     with transaction(factory) as session:
-        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=30))
-    relist = EntryRepository.relist_lapsed
+        fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=30))
+    relist = EntryWriter._relist
     importer: dict = {}
 
-    def import_meanwhile(self, **kwargs):
+    def import_meanwhile(self, *args):
         def upsert() -> tuple[int, int]:
             with transaction(factory) as other:
-                return EntryRepository(other).upsert_many(account_id=account, entries={NUMBER: now + timedelta(days=2)}, now=now + timedelta(seconds=1))
+                return fill(other, account, {NUMBER: now + timedelta(days=2)}, now=now + timedelta(seconds=1))
 
         thread, outcome = in_thread(upsert)
         thread.join(BLOCKED_FOR)
         importer.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
-        return relist(self, **kwargs)
+        return relist(self, *args)
 
-    monkeypatch.setattr(EntryRepository, "relist_lapsed", import_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_relist", import_meanwhile)
     with transaction(factory) as session:
-        result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=now + timedelta(days=1), now=now)
+        result = added(session, account_id=account, phone_number=NUMBER, expire_at=now + timedelta(days=1), now=now)
         answered = (result.created, result.entry.expire_at, result.entry.created_at)
     importer["thread"].join(30)
 
@@ -111,12 +126,12 @@ def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_fac
         for _ in range(pairs):
             now = utcnow()
             with transaction(factory) as session:
-                result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=None, now=now)
+                result = added(session, account_id=account, phone_number=NUMBER, expire_at=None, now=now)
             if result.created:
                 assert result.entry.created_at == now, "a new listing is dated by its own request"
             outcomes["created" if result.created else "updated"] += 1
             with transaction(factory) as session:
-                outcomes[f"deleted {delete_entries(repository=EntryRepository(session), account_id=account, phone_number=NUMBER)}"] += 1
+                outcomes[f"deleted {delete_entries(session, account_id=account, phone_number=NUMBER)}"] += 1
         return outcomes
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -132,23 +147,23 @@ def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory
     factory, account = session_factory, account_id
     now = utcnow()
     with transaction(factory) as session:
-        EntryRepository(session).upsert_many(account_id=account, entries={NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
-    relist = EntryRepository.relist_lapsed
+        fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
+    relist = EntryWriter._relist
     purger: dict = {}
 
-    def purge_meanwhile(self, **kwargs):
+    def purge_meanwhile(self, *args):
         def purge() -> int:
             with transaction(factory) as other:
-                return EntryRepository(other).purge_expired(now=utcnow())
+                return EntryWriter(other).purge_expired(now=utcnow())
 
         thread, outcome = in_thread(purge)
         thread.join(BLOCKED_FOR)
         purger.update(thread=thread, outcome=outcome)
-        return relist(self, **kwargs)
+        return relist(self, *args)
 
-    monkeypatch.setattr(EntryRepository, "relist_lapsed", purge_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_relist", purge_meanwhile)
     with transaction(factory) as session:
-        result = add_entry(repository=EntryRepository(session), account_id=account, phone_number=NUMBER, expire_at=None, now=now)
+        result = added(session, account_id=account, phone_number=NUMBER, expire_at=None, now=now)
     purger["thread"].join(30)
 
     assert result.created is True

@@ -5,25 +5,26 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from stoplist.blacklist.models import Entry
-from stoplist.blacklist.repository import EntryRepository
+from stoplist.lists.models import Entry
+from stoplist.lists.writer import EntryWriter
+from stoplist.testing.lists import fill
 from stoplist.config import Settings
 from stoplist.db import transaction, utcnow
 from stoplist.files.models import StoredFile
 from stoplist.files.repository import FileRepository
 from stoplist.jobs.models import FAILED, Job
 from stoplist.jobs.repository import JobRepository
-from stoplist.jobs.worker import purge_expired
+from stoplist.composition import purge_expired
 
 
 def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_the_same(session_factory, account_id, monkeypatch):
     factory, account = session_factory, account_id
     now = utcnow()
-    stale_view = {"48500000007": now - timedelta(seconds=5)}  # what the lookup saw: a lapsed entry, since purged
-    monkeypatch.setattr(EntryRepository, "_expiries", lambda self, account_id, numbers: stale_view)
+    # What the lookup saw: a lapsed entry, since purged.
+    monkeypatch.setattr(EntryWriter, "_known", lambda self, account_id, keys: {key: (now - timedelta(seconds=5), "manual", None) for key in keys})
 
     with transaction(factory) as session:
-        added, updated = EntryRepository(session).upsert_many(account_id=account, entries={"48500000007": None}, now=now)
+        added, updated = fill(session, account, {"48500000007": None}, now=now)
 
     with factory() as session:
         entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))

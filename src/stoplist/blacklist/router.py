@@ -8,18 +8,19 @@ from pydantic import ValidationError
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
-from stoplist.lists.expiry import parse_expire_at
-from stoplist.lists.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
-from stoplist.blacklist.repository import EntryRepository
-from stoplist.blacklist.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryCreate, EntryOrder, EntryPage, EntryPublic
+from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ConflictingParameters, ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.lists import render
+from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
+from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
 from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
-from stoplist.imports.schemas import FileQueued
+from stoplist.files.schemas import FileQueued
 
 router = APIRouter(prefix="/blacklist/phone_numbers", tags=["blacklist"])
 
@@ -41,13 +42,6 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-def get_repository(session: SessionDep) -> EntryRepository:
-    return EntryRepository(session)
-
-
-RepositoryDep = Annotated[EntryRepository, Depends(get_repository)]
 
 
 async def read_entry_create(request: Request) -> EntryCreate:
@@ -100,7 +94,7 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 def list_entries(
     principal: BlacklistPrincipal,
-    repository: RepositoryDep,
+    session: SessionDep,
     request: Request,
     q: Annotated[
         str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra=QUERY_SCHEMA)
@@ -129,17 +123,15 @@ def list_entries(
             if is_head(request):
                 # HEAD has no effects, and the file_id would be lost with the body it is not sent.
                 raise validation_error([{"loc": ("header", "x-async"), "msg": "HEAD does not start an export; send GET", "type": "head_with_x_async"}])
-            job = export_service.queue_export(session=repository.session, query=query, max_queued=request.app.state.settings.max_queued_exports)
+            job = export_service.queue_export(session=session, query=query, max_queued=request.app.state.settings.max_queued_exports)
             return JSONResponse(FileQueued(file_id=job.id).model_dump(), status_code=202)
         with streaming_session(request) as reader:
             chunks = export_service.unless_empty(export_service.csv_chunks(reader.session, query))
             if chunks is None:
                 return Response(status_code=204)
             return reader.csv(chunks, "blacklist.csv")
-    size, entries = service.list_entries(
-        repository=repository, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit)
-    )
-    return EntryPage(size=size, collection=[EntryPublic.of(entry) for entry in entries])
+    size, rows = service.list_entries(session, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit))
+    return EntryPage(size=size, collection=[EntryPublic(**render.smsapi(row)) for row in rows])
 
 
 def _one_order(camel: EntryOrder | None, snake: EntryOrder | None) -> EntryOrder:
@@ -180,43 +172,43 @@ def _page_size(limit: int | None) -> int:
 )
 def add_entry(
     principal: BlacklistPrincipal,
-    repository: RepositoryDep,
+    session: SessionDep,
     settings: SettingsDep,
     body: Annotated[EntryCreate, Depends(read_entry_create)],
     response: Response,
 ) -> EntryPublic:
     now = utcnow()
-    result = service.add_entry(
-        repository=repository,
+    row, created = service.add_entry(
+        session,
         account_id=principal.account_id,
         phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region),
         expire_at=parse_expire_at(body.expire_at, now=now),
         now=now,
     )
-    response.status_code = 201 if result.created else 200
-    return EntryPublic.of(result.entry)
+    response.status_code = 201 if created else 200
+    return EntryPublic(**render.smsapi(row))
 
 
 @router.delete("", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number", openapi_extra=beyond_schema(InvalidPhoneNumber))
 def delete_entries(
     principal: BlacklistPrincipal,
-    repository: RepositoryDep,
+    session: SessionDep,
     settings: SettingsDep,
     phone_number: Annotated[
         str | None, Query(description="Only this number (any spelling); without it, every entry goes.", json_schema_extra=number_schema())
     ] = None,
 ) -> Response:
     number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
-    service.delete_entries(repository=repository, account_id=principal.account_id, phone_number=number)
+    service.delete_entries(session, account_id=principal.account_id, phone_number=number)
     return Response(status_code=204)
 
 
 @router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
-def get_entry(principal: BlacklistPrincipal, repository: RepositoryDep, entry_id: str) -> EntryPublic:
-    return EntryPublic.of(service.get_entry(repository=repository, account_id=principal.account_id, entry_id=entry_id))
+def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
+    return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
 
 
 @router.delete("/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id")
-def delete_entry(principal: BlacklistPrincipal, repository: RepositoryDep, entry_id: str) -> Response:
-    service.delete_entry(repository=repository, account_id=principal.account_id, entry_id=entry_id)
+def delete_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Response:
+    service.delete_entry(session, account_id=principal.account_id, entry_id=entry_id)
     return Response(status_code=204)

@@ -1,25 +1,12 @@
 """What the blacklist API reads and writes, in SMSAPI's shapes."""
 
-from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stoplist.lists.phone import number_input, number_schema
-from stoplist.db import RFC3339
+from stoplist.lists.schemas import Timestamp
 
-
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with `Z` and no fractions: SMSAPI's Python client cannot read fractions."""
-    return moment.strftime(RFC3339)
-
-
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(format_timestamp, return_type=str),
-    Field(json_schema_extra={"type": "string", "format": "date-time", "example": "2026-11-22T10:00:00Z"}),
-]
 
 def _replace_schema(schema: dict):
     """A json_schema_extra that puts `schema` in place of the one pydantic derives from the type."""
@@ -30,10 +17,6 @@ def _replace_schema(schema: dict):
         field_schema.update(schema)
 
     return replace
-
-
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 
 
 class EntryCreate(BaseModel):
@@ -72,24 +55,9 @@ class EntryPublic(BaseModel):
     expire_at: Timestamp | None
     created_at: Timestamp
 
-    @classmethod
-    def of(cls, entry) -> "EntryPublic":
-        return cls(id=str(entry.id), phone_number=entry.phone_number, expire_at=entry.expire_at, created_at=entry.created_at)
-
 
 class EntryPage(BaseModel):
     """A page of entries and how many match in all."""
 
     size: int = Field(description="How many entries match the query, on all pages.")
     collection: list[EntryPublic]
-
-
-class EntryOrder(str, Enum):
-    """Accepted values of `orderBy`; a leading '-' means descending."""
-
-    created_at = "created_at"
-    created_at_desc = "-created_at"
-    phone_number = "phone_number"
-    phone_number_desc = "-phone_number"
-    expire_at = "expire_at"
-    expire_at_desc = "-expire_at"

@@ -1,66 +1,66 @@
-"""The rules of a blacklist: one entry per number, the latest instruction wins, expired means gone."""
+"""SMSAPI's blacklist: the account's default list (block, every channel, every sender), phone numbers only."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from stoplist.blacklist.models import Entry
-from stoplist.blacklist.repository import EntryRepository
-from stoplist.blacklist.schemas import EntryOrder
+from sqlalchemy.orm import Session
+
 from stoplist.db import utcnow
 from stoplist.errors import EntryNotFound
+from stoplist.lists import service as lists
+from stoplist.lists.addresses import PHONE
+from stoplist.lists.repository import EntryRepository, EntryRow
+from stoplist.lists.schemas import EntryOrder
+from stoplist.lists.writer import EntryWriter
 
 
-@dataclass(frozen=True)
-class AddResult:
-    entry: Entry
-    created: bool
+def default_list(session: Session, account_id: int) -> int | None:
+    """The id of the account's default list; None until something was put on it."""
+    scope = lists.DEFAULT_SCOPE
+    return EntryRepository(session).list_id(account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender)
 
 
-def add_entry(*, repository: EntryRepository, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime | None = None) -> AddResult:
-    """Put a number on the list; if it is there already, give it the new expiry instead."""
-    now = now or utcnow()
-    added = repository.add_or_extend(account_id=account_id, phone_number=phone_number, expire_at=expire_at, now=now)
-    if added is not None:
-        entry, created = added
-        return AddResult(entry, created=created)
-    # An expired entry was off the list: putting the number back is a new listing.
-    entry = repository.relist_lapsed(account_id=account_id, phone_number=phone_number, expire_at=expire_at, created_at=now)
-    return AddResult(entry, created=True)
+def add_entry(session: Session, *, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime | None = None) -> tuple[EntryRow, bool]:
+    """Put a number on the list; if it is there already, give it the new expiry instead (its reason and note stay)."""
+    return lists.add(
+        session, account_id=account_id, scope=lists.DEFAULT_SCOPE, address=phone_number, address_kind=PHONE, expire_at=expire_at,
+        reason=None, note=None, set_note=False, source="api", now=now,
+    )
 
 
-def get_entry(*, repository: EntryRepository, account_id: int, entry_id: str) -> Entry:
-    """A live entry of the account, by its id."""
-    key = _entry_key(entry_id)
-    entry = None if key is None else repository.get_live(account_id=account_id, entry_id=key, now=utcnow())
-    if entry is None:
+def get_entry(session: Session, *, account_id: int, entry_id: str) -> EntryRow:
+    """A live entry of the default list, by its id."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
         raise EntryNotFound()
-    return entry
+    return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id)
 
 
-def list_entries(*, repository: EntryRepository, account_id: int, digits: str | None, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[Entry]]:
+def list_entries(session: Session, *, account_id: int, digits: str | None, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
     """How many live entries match, and the requested page of them."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
+        return 0, []
     now = utcnow()
-    size = repository.count(account_id=account_id, now=now, digits=digits)
-    entries = repository.search(account_id=account_id, now=now, digits=digits, order=order, offset=offset, limit=limit) if size > offset else []
-    return size, entries
+    repository = EntryRepository(session)
+    size = repository.count(account_id=account_id, list_id=list_id, now=now, digits=digits)
+    rows = repository.search(account_id=account_id, list_id=list_id, now=now, digits=digits, order=order, offset=offset, limit=limit) if size > offset else []
+    return size, rows
 
 
-def delete_entry(*, repository: EntryRepository, account_id: int, entry_id: str) -> None:
-    """Take one entry off the list, by its id."""
-    key = _entry_key(entry_id)
-    if key is None or not repository.delete_live(account_id=account_id, entry_id=key, now=utcnow()):
+def delete_entry(session: Session, *, account_id: int, entry_id: str) -> None:
+    """Take one entry off the default list, by its id."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
         raise EntryNotFound()
+    lists.delete(session, account_id=account_id, entry_id=entry_id, list_id=list_id)
 
 
-def delete_entries(*, repository: EntryRepository, account_id: int, phone_number: str | None) -> int:
-    """Take one number, or every number, off the account's list; return how many rows went."""
+def delete_entries(session: Session, *, account_id: int, phone_number: str | None) -> int:
+    """Take one number, or every number, off the default list; return how many rows went."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
+        return 0
+    writer = EntryWriter(session)
     if phone_number is not None:
-        return repository.delete_number(account_id=account_id, phone_number=phone_number)
-    return repository.delete_all(account_id=account_id)
-
-
-def _entry_key(entry_id: str) -> int | None:
-    """Ids are opaque strings to clients; anything that is not one of ours is simply not found."""
-    if entry_id.isascii() and entry_id.isdigit() and len(entry_id) <= 18:
-        return int(entry_id)
-    return None
+        return writer.delete_address(account_id=account_id, list_id=list_id, address=phone_number)
+    return writer.delete_all(account_id=account_id, list_id=list_id)

@@ -14,11 +14,14 @@ from datetime import datetime
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from stoplist.blacklist.repository import LOOKUP_BATCH
-from stoplist.db import naive_utc, normalize_url, pg_rfc3339, sqlite_stamp
+from stoplist.db import normalize_url
+from stoplist.lists.queries import moment, raw, raw_params, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
+from stoplist.lists.writer import LOOKUP_BATCH
 
-
-EntryRow = tuple[int, str, str | None, str]
+# A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
+EntryRow = tuple
+# A candidate of a bulk check: (kind, channel, sender, entry id).
+Scoped = tuple[str, str, str, int]
 
 
 class SqliteLookup:
@@ -45,32 +48,23 @@ class SqliteLookup:
             "SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
         ).fetchone()
 
-    async def entry(self, account_id: int, phone_number: str, now: datetime) -> EntryRow | None:
-        """The account's live entry for one number, timestamps as the API shows them."""
-        return self.connection.execute(
-            "SELECT id, phone_number, expire_at, created_at FROM blacklist_entries"
-            " WHERE account_id = ? AND phone_number = ? AND (expire_at IS NULL OR expire_at > ?)",
-            (account_id, phone_number, sqlite_stamp(now)),
-        ).fetchone()
+    async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
+        """The live entries of one address on the account's lists that apply to (channel, sender)."""
+        sql, names = raw(scoped_entries, "sqlite")
+        values = {"account": account_id, "address": address, "now": moment(now, "sqlite"), "channel": channel, "sender": sender}
+        return self.connection.execute(sql, raw_params(names, values)).fetchall()
 
-    async def listed(self, account_id: int, phone_numbers: list[str], now: datetime) -> set[str]:
-        """Which of the numbers are live on the account's list."""
-        found: set[str] = set()
-        moment = sqlite_stamp(now)
-        for start in range(0, len(phone_numbers), LOOKUP_BATCH):
-            chunk = phone_numbers[start : start + LOOKUP_BATCH]
-            rows = self.connection.execute(listed_sql(len(chunk)), (account_id, *chunk, moment))
-            found.update(row[0] for row in rows)
+    async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
+        """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""
+        found: dict[str, list[Scoped]] = {}
+        values = {"account": account_id, "now": moment(now, "sqlite"), "channel": channel, "sender": sender}
+        for start in range(0, len(addresses), LOOKUP_BATCH):
+            chunk = addresses[start : start + LOOKUP_BATCH]
+            sql, names = raw(scoped_addresses_in, "sqlite", len(chunk))
+            values.update((f"a{index}", address) for index, address in enumerate(chunk))
+            for address, *candidate in self.connection.execute(sql, raw_params(names, values)):
+                found.setdefault(address, []).append(tuple(candidate))  # type: ignore[arg-type]
         return found
-
-
-def listed_sql(count: int) -> str:
-    """SQLite's query for `count` numbers: answered from the covering index of migration 0004 alone."""
-    marks = ",".join("?" * count)
-    return (
-        f"SELECT phone_number FROM blacklist_entries WHERE account_id = ? AND phone_number IN ({marks})"
-        " AND (expire_at IS NULL OR expire_at > ?)"
-    )
 
 
 class PostgresLookup:
@@ -95,24 +89,21 @@ class PostgresLookup:
         row = await self.pool.fetchrow("SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
         return None if row is None else tuple(row)
 
-    async def entry(self, account_id: int, phone_number: str, now: datetime) -> EntryRow | None:
-        row = await self.pool.fetchrow(
-            f"SELECT id, phone_number, {pg_rfc3339('expire_at')}, {pg_rfc3339('created_at')} FROM blacklist_entries"
-            " WHERE account_id = $1 AND phone_number = $2 AND (expire_at IS NULL OR expire_at > $3)",
-            account_id, phone_number, naive_utc(now),
-        )
-        return None if row is None else tuple(row)
+    async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
+        sql, names = raw(scoped_entries, "asyncpg")
+        values = {"account": account_id, "address": address, "now": moment(now, "asyncpg"), "channel": channel, "sender": sender}
+        return [tuple(row) for row in await self.pool.fetch(sql, *raw_params(names, values))]
 
-    async def listed(self, account_id: int, phone_numbers: list[str], now: datetime) -> set[str]:
-        if not phone_numbers:
-            return set()
-        # One index probe per number, whatever the planner's statistics say (see EntryRepository._expiries).
-        rows = await self.pool.fetch(
-            "SELECT n.number FROM unnest($1::varchar[]) AS n(number) CROSS JOIN LATERAL (SELECT 1 FROM blacklist_entries"
-            " WHERE account_id = $2 AND phone_number = n.number AND (expire_at IS NULL OR expire_at > $3) LIMIT 1) AS e",
-            phone_numbers, account_id, naive_utc(now),
-        )
-        return {row[0] for row in rows}
+    async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
+        if not addresses:
+            return {}
+        # One index probe per address, whatever the planner's statistics say (see queries.scoped_addresses_unnest).
+        sql, names = raw(scoped_addresses_unnest, "asyncpg")
+        values = {"addresses": addresses, "account": account_id, "now": moment(now, "asyncpg"), "channel": channel, "sender": sender}
+        found: dict[str, list[Scoped]] = {}
+        for address, *candidate in await self.pool.fetch(sql, *raw_params(names, values)):
+            found.setdefault(address, []).append(tuple(candidate))  # type: ignore[arg-type]
+        return found
 
 
 class _TakenInTurn:

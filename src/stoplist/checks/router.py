@@ -14,8 +14,14 @@ from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.web import load_json, read_body
+from stoplist.errors import (
+    ConflictingParameters, ErrorBody, ErrorDetail, InvalidAddress, InvalidListScope, InvalidPhoneNumber, TooManyNumbers, UnsupportedMediaType,
+    ValidationFailed, beyond_schema, validation_error,
+)
 from stoplist.lists.phone import number_schema
-from stoplist.errors import ErrorBody, InvalidPhoneNumber, beyond_schema, ErrorDetail, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.lists.precedence import CHANNELS
+from stoplist.lists.schemas import MAX_SENDER
+from stoplist.lists.service import channel_of, sender_of
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"])
 
@@ -25,7 +31,7 @@ SCOPE = "blacklist"
 BEARER = [{"HTTPBearer": []}]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "`invalid_phone_number`, `validation_error` or `malformed_body`."},
+    400: {"model": ErrorBody, "description": "`invalid_phone_number`, `invalid_address`, `invalid_scope`, `validation_error` or `malformed_body`."},
     **AUTH_ERRORS,
 }
 
@@ -38,23 +44,34 @@ def _json(body: dict) -> Response:
     "",
     response_model=CheckResult,
     responses=_ERRORS,
-    summary="Check one number",
+    summary="Check one address, for a channel and a sender",
     openapi_extra={
         # Read by hand below (no dependency graph on the hot path), so declared here.
         "parameters": [
-            {"name": "phone_number", "in": "query", "required": True, "schema": number_schema(), "description": "The number, in any spelling.", "example": "+48500000000"}
+            {"name": "phone_number", "in": "query", "required": False, "schema": number_schema(), "description": "A phone number, in any spelling (SMSAPI's parameter). Give this or `address`.", "example": "+48500000000"},
+            {"name": "address", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 320}, "description": "A phone number or an e-mail address. Give this or `phone_number`.", "example": "jan@example.com"},
+            {"name": "channel", "in": "query", "required": False, "schema": {"type": "string", "enum": list(CHANNELS)}, "description": "The channel of the message; absent: lists of every channel only."},
+            {"name": "sender", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_SENDER}, "description": "The sender of the message; absent: lists of every sender only."},
         ],
         "security": BEARER,
-        **beyond_schema(InvalidPhoneNumber),
+        # Exactly one of phone_number and address, which a list of parameters cannot say.
+        **beyond_schema(InvalidPhoneNumber, InvalidAddress, InvalidListScope, ConflictingParameters, ValidationFailed),
     },
 )
 async def check_one(request: Request) -> Response:
     state = request.app.state
     principal = await state.token_cache.authenticate(request.headers.get("authorization"), SCOPE)
-    raw = request.query_params.get("phone_number")
-    if raw is None:
-        raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required", "type": "missing"}])
-    return _json(await service.check_one(lookup=state.lookup, account_id=principal.account_id, raw=raw, default_region=state.settings.default_region))
+    query = request.query_params
+    number, address = query.get("phone_number"), query.get("address")
+    if number is not None and address is not None:
+        raise ConflictingParameters("phone_number", "address")
+    if number is None and address is None:
+        raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required: give phone_number (or address, for any kind of address)", "type": "missing"}])
+    answer = await service.check_one(
+        lookup=state.lookup, account_id=principal.account_id, raw=address if number is None else number, by_address=number is None,
+        channel=channel_of(query.get("channel")), sender=sender_of(query.get("sender")), default_region=state.settings.default_region,
+    )
+    return _json(answer)
 
 
 @router.post(
@@ -65,10 +82,12 @@ async def check_one(request: Request) -> Response:
         413: {"model": ErrorBody, "description": f"More than {MAX_NUMBERS:,} numbers (`too_many_numbers`), or a body over {MAX_BODY_BYTES:,} bytes (`body_too_large`)."},
         415: {"model": ErrorBody, "description": "Not JSON."},
     },
-    summary=f"Check up to {MAX_NUMBERS:,} numbers",
+    summary=f"Check up to {MAX_NUMBERS:,} addresses, for a channel and a sender",
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}},
         "security": BEARER,
+        # Exactly one of phone_numbers and addresses, which the schema does not say.
+        **beyond_schema(ConflictingParameters, ValidationFailed, InvalidListScope),
     },
 )
 async def check_many(request: Request) -> Response:
@@ -78,19 +97,39 @@ async def check_many(request: Request) -> Response:
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")
     body = await read_body(request, MAX_BODY_BYTES)
-    inputs = _inputs(load_json(body))
+    document = load_json(body)
+    key, inputs = _inputs(document)
     if len(inputs) > MAX_NUMBERS:
-        raise TooManyNumbers(f"At most {MAX_NUMBERS} numbers per request; this one has {len(inputs)}.")
-    answer = await service.check_many(lookup=state.lookup, account_id=principal.account_id, inputs=inputs, default_region=state.settings.default_region)
+        raise TooManyNumbers(f"At most {MAX_NUMBERS} addresses per request; this one has {len(inputs)}.")
+    answer = await service.check_many(
+        lookup=state.lookup, account_id=principal.account_id, inputs=inputs, by_address=key == "addresses",
+        channel=channel_of(_text(document, "channel")), sender=sender_of(_text(document, "sender")), default_region=state.settings.default_region,
+    )
     return Response(answer, media_type="application/json")
 
 
-def _inputs(document: object) -> list:
-    """The list of inputs of a bulk check; anything else in the body is refused, so nothing sent is ignored."""
-    if not isinstance(document, dict) or not isinstance(document.get("phone_numbers"), list):
+_BODY_KEYS = ("phone_numbers", "addresses", "channel", "sender")
+
+
+def _inputs(document: object) -> tuple[str, list]:
+    """Which list of inputs a bulk check has, and the list; anything else in the body is refused, so nothing sent is ignored."""
+    if not isinstance(document, dict):
         detail = ErrorDetail(path="phone_numbers", message="Input should be a valid list", error="list_type")
-        raise ValidationFailed("The body must be {\"phone_numbers\": [...]}.", errors=[detail])
-    unknown = [{"loc": (name,), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} for name in document if name != "phone_numbers"]
+        raise ValidationFailed("The body must be {\"phone_numbers\": [...]} or {\"addresses\": [...]}.", errors=[detail])
+    unknown = [{"loc": (name,), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} for name in document if name not in _BODY_KEYS]
     if unknown:
         raise validation_error(unknown)
-    return document["phone_numbers"]
+    if "phone_numbers" in document and "addresses" in document:
+        raise ConflictingParameters("phone_numbers", "addresses")
+    key = "addresses" if "addresses" in document else "phone_numbers"
+    if not isinstance(document.get(key), list):
+        detail = ErrorDetail(path=key, message="Input should be a valid list", error="list_type")
+        raise ValidationFailed("The body must be {\"phone_numbers\": [...]} or {\"addresses\": [...]}.", errors=[detail])
+    return key, document[key]
+
+
+def _text(document: dict, name: str) -> str | None:
+    value = document.get(name)
+    if value is not None and not isinstance(value, str):
+        raise validation_error([{"loc": (name,), "msg": "Input should be a valid string", "type": "string_type"}])
+    return value

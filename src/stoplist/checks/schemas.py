@@ -5,29 +5,56 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stoplist.blacklist.schemas import EntryPublic
+from stoplist.lists.schemas import MAX_SENDER, Channel, ListKind, NativeEntry
 
 MAX_NUMBERS = 10_000  # per bulk check
 
 
+class Decision(BaseModel):
+    """The entry that decided a check, and the kind of its list."""
+
+    list: ListKind = Field(description="`block`: may not be messaged; `allow`: may, despite a less specific block.")
+    entry: NativeEntry
+
+
 class CheckResult(BaseModel):
-    phone_number: str = Field(description="The number as E.164 digits without '+'.", examples=["48500000000"])
-    blacklisted: bool = Field(description="On the account's list right now (not expired).")
-    entry: EntryPublic | None
+    address: str = Field(description="The address as stored: E.164 digits without '+', or the normalised e-mail address.", examples=["48500000000"])
+    phone_number: str | None = Field(description="The number as E.164 digits without '+'; null for an e-mail address.", examples=["48500000000"])
+    blacklisted: bool = Field(description="True when the deciding entry is on a block list (live right now).")
+    entry: EntryPublic | None = Field(description="SMSAPI's field: the blocking entry of a phone number; null otherwise.")
+    decision: Decision | None = Field(description="Which entry decided (see the precedence table in the README); null when none applies.")
 
 
 class BulkCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Any JSON value is answered: one that is no spelling of a number is `valid: false`, echoed as sent.
-    phone_numbers: list[Any] = Field(max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} numbers, in any spelling (strings or integers; anything else is answered as invalid).")
+    # Any JSON value is answered: one that is no spelling of an address is `valid: false`, echoed as sent.
+    phone_numbers: list[Any] | None = Field(
+        default=None, max_length=MAX_NUMBERS,
+        description=f"Up to {MAX_NUMBERS:,} phone numbers, in any spelling (strings or integers; anything else is answered as invalid). Give this or `addresses`.",
+    )
+    addresses: list[Any] | None = Field(
+        default=None, max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} phone numbers or e-mail addresses. Give this or `phone_numbers`."
+    )
+    channel: Channel | None = Field(default=None, description="The channel of the messages; absent: lists of every channel only.")
+    sender: str | None = Field(default=None, max_length=MAX_SENDER, description="The sender of the messages; absent: lists of every sender only.")
+
+
+class BulkDecision(BaseModel):
+    list: ListKind
+    entry_id: str
 
 
 class BulkCheckItem(BaseModel):
     input: Any = Field(description="The input, exactly as sent (any JSON value).")
-    phone_number: str | None = Field(description="E.164 digits; null when the input is not a valid number.")
-    valid: bool = Field(description="True exactly when POST /blacklist/phone_numbers would accept this input.")
-    blacklisted: bool = Field(description="On the account's list right now; never true for an invalid input.")
+    address: str | None = Field(description="The address as stored; null when the input is not valid.")
+    phone_number: str | None = Field(description="E.164 digits; null when the input is not a valid number (or is an e-mail address).")
+    valid: bool = Field(description="True exactly when POST /blacklist/phone_numbers (POST /blacklist/entries for `addresses`) would accept this input.")
+    blacklisted: bool = Field(description="True when the deciding entry is on a block list; never true for an invalid input.")
+    decision: BulkDecision | None = Field(description="The kind of list and the id of the entry that decided; null when none applies.")
 
 
 class BulkCheckResult(BaseModel):
     results: list[BulkCheckItem]
+
+

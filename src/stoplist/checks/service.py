@@ -1,39 +1,72 @@
-"""May I message this number? One number with its entry, or up to 10,000 at once."""
+"""May I message this address? One address with the entry that decided, or up to 10,000 at once, for a channel and a sender."""
 
 import json
 
-from stoplist.lists.phone import normalize_phone_number, number_input
-from stoplist.checks.repository import EntryRow, Lookup
+from stoplist.checks.repository import Lookup
 from stoplist.db import utcnow
-from stoplist.errors import InvalidPhoneNumber
+from stoplist.errors import InvalidAddress, InvalidPhoneNumber
+from stoplist.lists import render
+from stoplist.lists.addresses import PHONE, normalize_address
+from stoplist.lists.phone import normalize_phone_number, number_input
+from stoplist.lists.precedence import BLOCK, decide
 
 
+async def check_one(
+    *, lookup: Lookup, account_id: int, raw: str, by_address: bool, channel: str, sender: str, default_region: str | None
+) -> dict:
+    """Whether an address may be messaged on (channel, sender) right now, and which entry decided.
 
-def entry_json(row: EntryRow) -> dict:
-    return {"id": str(row[0]), "phone_number": row[1], "expire_at": row[2], "created_at": row[3]}
+    `phone_number=` (SMSAPI's spelling) takes phone numbers only; `address=` takes either kind.
+    """
+    if by_address:
+        kind, address = normalize_address(raw, default_region=default_region)
+    else:
+        kind, address = PHONE, normalize_phone_number(raw, default_region=default_region)
+    decision = decide(await lookup.entries(account_id, address, channel, sender, utcnow()))
+    blocked = decision is not None and decision[0] == BLOCK
+    return {
+        "address": address,
+        "phone_number": address if kind == PHONE else None,
+        "blacklisted": blocked,
+        # SMSAPI's field: the blocking entry of a phone number, in SMSAPI's shape.
+        "entry": render.smsapi(decision) if blocked and kind == PHONE else None,  # type: ignore[arg-type]
+        "decision": None if decision is None else {"list": decision[0], "entry": render.native(decision)},
+    }
 
 
-async def check_one(*, lookup: Lookup, account_id: int, raw: str, default_region: str | None) -> dict:
-    """Whether a number is on the account's list right now, with its entry."""
-    number = normalize_phone_number(raw, default_region=default_region)
-    row = await lookup.entry(account_id, number, utcnow())
-    return {"phone_number": number, "blacklisted": row is not None, "entry": None if row is None else entry_json(row)}
-
-
-async def check_many(*, lookup: Lookup, account_id: int, inputs: list, default_region: str | None) -> str:
+async def check_many(
+    *, lookup: Lookup, account_id: int, inputs: list, by_address: bool, channel: str, sender: str, default_region: str | None
+) -> str:
     """The JSON answer: one result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
-    numbers = [_readable(item, default_region) for item in inputs]
-    listed = await lookup.listed(account_id, list(set(numbers) - {None}), utcnow())
+    read = _address if by_address else _phone_number
+    addresses = [read(item, default_region) for item in inputs]
+    found = await lookup.scoped(account_id, list({address for _kind, address in addresses if address is not None}), channel, sender, utcnow())
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append
-    for item, number in zip(inputs, numbers):
-        if number is None:
-            append(f'{{"input":{_json_value(item)},"phone_number":null,"valid":false,"blacklisted":false}}')
+    for item, (kind, address) in zip(inputs, addresses):
+        if address is None:
+            append(f'{{"input":{_json_value(item)},"address":null,"phone_number":null,"valid":false,"blacklisted":false,"decision":null}}')
             continue
         # Input already in E.164 ('+48…' or '48…') is plain ASCII digits: no escaping to decide.
-        echo = f'"{item}"' if type(item) is str and (item == number or (item[0] == "+" and item[1:] == number)) else _json_value(item)
-        append(f'{{"input":{echo},"phone_number":"{number}","valid":true,"blacklisted":{"true" if number in listed else "false"}}}')
+        if kind == PHONE:
+            echo = f'"{item}"' if type(item) is str and (item == address or (item[0] == "+" and item[1:] == address)) else _json_value(item)
+            text = f'"{address}"'
+            number = text
+        else:
+            echo = _json_value(item)
+            text = json.dumps(address, ensure_ascii=True)
+            number = "null"
+        candidates = found.get(address)
+        if candidates is None:
+            append(f'{{"input":{echo},"address":{text},"phone_number":{number},"valid":true,"blacklisted":false,"decision":null}}')
+            continue
+        decision = decide(candidates)
+        blocked = "true" if decision[0] == BLOCK else "false"  # type: ignore[index]
+        append(
+            f'{{"input":{echo},"address":{text},"phone_number":{number},"valid":true,"blacklisted":{blocked},'
+            f'"decision":{{"list":"{decision[0]}","entry_id":"{decision[3]}"}}}}'  # type: ignore[index]
+        )
     return '{"results":[' + ",".join(parts) + "]}"
 
 
@@ -44,13 +77,24 @@ def _json_value(item: object) -> str:
     return json.dumps(item, ensure_ascii=True)
 
 
-def _readable(item: object, default_region: str | None) -> str | None:
-    """The E.164 digits POST /blacklist/phone_numbers would store for `item`, or None where it would refuse it."""
+def _phone_number(item: object, default_region: str | None) -> tuple[str, str | None]:
+    """(PHONE, the E.164 digits POST /blacklist/phone_numbers would store for `item`), or (PHONE, None) where it would refuse it."""
     # Text, nearly always: the one test on the hot path.
     spelling = item if type(item) is str else number_input(item)
     if spelling is None:
-        return None
+        return PHONE, None
     try:
-        return normalize_phone_number(spelling, default_region=default_region)
+        return PHONE, normalize_phone_number(spelling, default_region=default_region)
     except InvalidPhoneNumber:
-        return None
+        return PHONE, None
+
+
+def _address(item: object, default_region: str | None) -> tuple[str, str | None]:
+    """(kind, the address POST /blacklist/entries would store for `item`), or (PHONE, None) where it would refuse it."""
+    spelling = item if type(item) is str else number_input(item)
+    if spelling is None:
+        return PHONE, None
+    try:
+        return normalize_address(spelling, default_region=default_region)
+    except InvalidAddress:
+        return PHONE, None

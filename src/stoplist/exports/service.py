@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from stoplist.blacklist.repository import EntryRepository
-from stoplist.blacklist.schemas import EntryOrder
 from stoplist.db import utcnow
+from stoplist.lists.repository import EntryFilter, EntryRepository
+from stoplist.lists.schemas import EntryOrder
 from stoplist.errors import TooManyExports
-from stoplist.imports.csv_format import HEADER, write_rows
+from stoplist.imports.csv_format import HEADER, NATIVE_HEADER, write_rows
 from stoplist.jobs.repository import JobRepository
 
 KIND = "export"
@@ -35,11 +35,25 @@ class ExportQuery:
 
 
 def csv_chunks(session: Session, query: ExportQuery, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """The export as CSV bytes, header first, in pieces of about `chunk_bytes`; nothing at all if no entry matches."""
-    batches = EntryRepository(session).export_batches(
-        account_id=query.account_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
+    """SMSAPI's export of the default list as CSV bytes, header first, in pieces of about `chunk_bytes`; nothing at all if no entry matches."""
+    repository = EntryRepository(session)
+    list_id = repository.list_id(account_id=query.account_id)
+    if list_id is None:
+        return iter(())
+    statement = repository.smsapi_export(
+        account_id=query.account_id, list_id=list_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
     )
-    return write_rows(HEADER, batches, piece_bytes=chunk_bytes, header_if_empty=False)
+    return write_rows(HEADER, repository.export_batches(statement), piece_bytes=chunk_bytes, header_if_empty=False)
+
+
+def native_csv_chunks(session: Session, *, account_id: int, where: EntryFilter, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The native export (every list of the account, filtered, newest first) as CSV bytes; nothing at all if no entry matches."""
+    repository = EntryRepository(session)
+    batches = (
+        [(entry_id, address, channel or "", sender or "", kind, reason, expire_at, created_at) for entry_id, address, channel, sender, kind, reason, expire_at, created_at in batch]
+        for batch in repository.export_batches(repository.native_export(account_id=account_id, now=utcnow(), where=where))
+    )
+    return write_rows(NATIVE_HEADER, batches, piece_bytes=chunk_bytes, header_if_empty=False)
 
 
 def unless_empty(chunks: Iterator[bytes]) -> Iterator[bytes] | None:

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 # The export's header row; a file with it (or without any header) imports back as is.
 HEADER = ("id", "phone_number", "expire_at", "created_at")
+# The native export's columns (GET /blacklist/entries as CSV); '' is every channel / every sender.
+NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "expire_at", "created_at")
 
 NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of preference
 # A first row naming any of these is a header, even one that lacks a number column.

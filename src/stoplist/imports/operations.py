@@ -42,7 +42,7 @@ def import_file(
         with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
-                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject,
+                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, source="cli",
             )
     finally:
         if rejects:

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from stoplist.blacklist.schemas import Timestamp
+from stoplist.lists.schemas import Timestamp
 from stoplist.errors import ErrorBody
 from stoplist.files import schemas as files_schemas
 

@@ -8,15 +8,16 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from stoplist.lists.expiry import parse_expire_at
-from stoplist.lists.phone import normalize_phone_number
-from stoplist.blacklist.repository import EntryRepository
 from stoplist.db import utcnow
 from stoplist.errors import ImportNotFound, InvalidExpiry, InvalidPhoneNumber
 from stoplist.files.repository import CHUNK_SIZE, FileRepository
 from stoplist.imports.csv_format import CsvRow, RowError, read_rows
 from stoplist.jobs.models import Job
 from stoplist.jobs.repository import JobRepository
+from stoplist.lists.addresses import PHONE
+from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.phone import normalize_phone_number
+from stoplist.lists.writer import EntryWriter, Row
 
 KIND = "import"
 # Rows per committed batch. Each commit writes every index page the batch touched, and numbers
@@ -81,10 +82,12 @@ def import_rows(
     start: ImportCounts,
     commit: Callable[[Session, ImportCounts], None],
     reject: Callable[[Session, list[Rejection]], None],
+    source: str = "import",
 ) -> ImportCounts:
     """Import a CSV stream from where `start` left off; each batch is committed with its counts, so a rerun resumes exactly."""
     counts = ImportCounts(**start.as_progress())
-    entries = EntryRepository(session)
+    writer = EntryWriter(session)
+    list_id: int | None = None
     for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
         now = utcnow()
         accepted: dict[str, object] = {}
@@ -107,7 +110,10 @@ def import_rows(
                 # Listed earlier in the same file: the later row's expiry wins, and it counts as an update.
                 duplicates += 1
             accepted[number] = expire_at
-        added, updated = entries.upsert_many(account_id=account_id, entries=accepted, now=now)  # type: ignore[arg-type]
+        if list_id is None and accepted:
+            list_id = writer.list_id(account_id=account_id, now=now)
+        rows = [Row(list_id, number, PHONE, expiry, None) for number, expiry in accepted.items()]  # type: ignore[arg-type]
+        added, updated = writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now)
         reject(session, rejected)
         counts.rows += len(batch)
         counts.added += added

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection, Engine, case, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from stoplist.blacklist.models import Entry
+from stoplist.lists.models import Entry
 from stoplist.jobs.models import FAILED, QUEUED, Job
 
 T = TypeVar("T")

@@ -1,0 +1,152 @@
+"""`/blacklist/entries`: the native API over every list of the account, by channel, sender and kind."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
+from stoplist.errors import (
+    ErrorBody, InvalidAddress, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error,
+)
+from stoplist.exports.service import native_csv_chunks, unless_empty
+from stoplist.lists import render, service
+from stoplist.lists.addresses import ADDRESS_KINDS, normalize_address
+from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.phone import MAX_QUERY_CHARS, search_digits
+from stoplist.lists.precedence import CHANNELS, KINDS
+from stoplist.lists.repository import EntryFilter
+from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, MAX_SENDER, REASONS, NativeEntry, NativeEntryCreate, NativeEntryPage
+from stoplist.db import utcnow
+from stoplist.web import load_json, read_body
+
+router = APIRouter(prefix="/blacklist/entries", tags=["entries"])
+
+MAX_WRITE_BODY = 64 * 1024
+MAX_OFFSET = 2**63 - 1
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid input (`invalid_address`, `invalid_scope`, `invalid_expire_at`, `validation_error`, ...)."},
+    **AUTH_ERRORS,
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such live entry on your lists."}}
+
+
+async def read_create(request: Request) -> NativeEntryCreate:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType('Send the entry as application/json: {"address": "+48500000000", "channel": "sms"}.')
+    fields = load_json(await read_body(request, MAX_WRITE_BODY))
+    if not isinstance(fields, dict):
+        raise MalformedBody('The JSON body must be an object such as {"address": "+48500000000"}.')
+    try:
+        return NativeEntryCreate.model_validate(fields)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=NativeEntry,
+    responses={
+        **_ERRORS,
+        200: {"model": NativeEntry, "description": "The address was on that list already; its entry now has what was sent."},
+        415: {"model": ErrorBody, "description": "Not JSON."},
+    },
+    summary="Put an address on a list (or update its entry)",
+    openapi_extra={
+        **beyond_schema(InvalidAddress, InvalidListScope, InvalidExpiry),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NativeEntryCreate"}}}},
+    },
+)
+def add_entry(
+    principal: BlacklistPrincipal, session: SessionDep, request: Request, response: Response, body: Annotated[NativeEntryCreate, Depends(read_create)]
+) -> Any:
+    now = utcnow()
+    kind, address = normalize_address(body.address, default_region=request.app.state.settings.default_region)
+    scope = service.Scope(service.kind_of(body.list), service.channel_of(body.channel), service.sender_of(body.sender))
+    row, created = service.add(
+        session, account_id=principal.account_id, scope=scope, address=address, address_kind=kind,
+        expire_at=parse_expire_at(body.expire_at, now=now), reason=service.reason_of(body.reason if "reason" in body.model_fields_set else None),
+        note=service.note_of(body.note), set_note="note" in body.model_fields_set, source="api", now=now,
+    )
+    response.status_code = 201 if created else 200
+    return JSONResponse(render.native(row), status_code=201 if created else 200)
+
+
+@router.get(
+    "",
+    response_model=NativeEntryPage,
+    responses={
+        **_ERRORS,
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of entries as JSON, or every matching entry as CSV (`Accept: text/csv`)."},
+        204: {"description": "`Accept: text/csv` and nothing to export."},
+        **BUSY,
+    },
+    summary="List, filter or export the entries of every list",
+    openapi_extra=beyond_schema(InvalidAddress, InvalidListScope, InvalidSearch),
+)
+def list_entries(
+    principal: BlacklistPrincipal,
+    session: SessionDep,
+    request: Request,
+    address: Annotated[str | None, Query(max_length=320, description="Only this address (any spelling).")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="Part of an address: digits of a number, or text of an e-mail address.")] = None,
+    channel: Annotated[str | None, Query(description=f"Only lists of this channel ({', '.join(CHANNELS)}); empty: lists of every channel.", json_schema_extra={"enum": ["", *CHANNELS]})] = None,
+    sender: Annotated[str | None, Query(max_length=MAX_SENDER, description="Only lists of this sender; empty: lists of every sender.")] = None,
+    list_kind: Annotated[str | None, Query(alias="list", description="`block` or `allow`.", json_schema_extra={"enum": list(KINDS)})] = None,
+    reason: Annotated[str | None, Query(description="Only entries with this reason.", json_schema_extra={"enum": list(REASONS)})] = None,
+    address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra={"enum": list(ADDRESS_KINDS)})] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT} (JSON only).")] = DEFAULT_LIMIT,
+    accept: Annotated[str | None, Header(description="`text/csv` for a CSV export of every matching entry.")] = None,
+) -> Any:
+    where = _filter(request, address=address, q=q, channel=channel, sender=sender, kind=list_kind, reason=reason, address_kind=address_kind)
+    if accept is not None and "text/csv" in accept.lower():
+        with streaming_session(request) as reader:
+            chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.account_id, where=where))
+            if chunks is None:
+                return Response(status_code=204)
+            return reader.csv(chunks, "entries.csv")
+    size, rows, next_cursor = service.find(session, account_id=principal.account_id, where=where, cursor=cursor, offset=offset, limit=limit)
+    return JSONResponse({"size": size, "collection": [render.native(row) for row in rows], "next_cursor": next_cursor})
+
+
+def _filter(request: Request, *, address, q, channel, sender, kind, reason, address_kind) -> EntryFilter:
+    if address_kind is not None and address_kind not in ADDRESS_KINDS:
+        raise InvalidListScope("address_kind", f"address_kind {address_kind!r} is not one of {', '.join(ADDRESS_KINDS)}.")
+    return EntryFilter(
+        address=None if address is None else normalize_address(address, default_region=request.app.state.settings.default_region)[1],
+        digits=_search_text(q),
+        channel=None if channel is None else service.channel_of(channel),
+        sender=None if sender is None else service.sender_of(sender),
+        kind=None if kind is None else service.kind_of(kind),
+        reason=service.reason_of(reason),
+        address_kind=address_kind,
+    )
+
+
+def _search_text(q: str | None) -> str | None:
+    """What `q` looks for in addresses: the digits of a number (`500 00`, `+48500`), or text of an e-mail address."""
+    if q is None or not q.strip():
+        return None
+    text = q.strip()
+    if any(character.isalpha() or character in "@_" for character in text):
+        if len(q) > MAX_QUERY_CHARS:
+            raise InvalidSearch(q, too_long=MAX_QUERY_CHARS)
+        return text.lower()
+    return search_digits(q)
+
+
+@router.get("/{entry_id}", response_model=NativeEntry, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
+def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Any:
+    return JSONResponse(render.native(service.get(session, account_id=principal.account_id, entry_id=entry_id)))
+
+
+@router.delete("/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id")
+def delete_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Response:
+    service.delete(session, account_id=principal.account_id, entry_id=entry_id)
+    return Response(status_code=204)

@@ -1,0 +1,70 @@
+"""Lists and their entries: an account's block and allow lists, each for a channel and a sender (or every one)."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, synonym
+
+from stoplist.auth.models import Id
+from stoplist.db import Base, Rfc3339Timestamp
+
+# "Every channel" and "every sender" are stored as '' (not NULL), so that the unique scope of a
+# list holds on every database: NULLs are never equal in a UNIQUE constraint.
+EVERY = ""
+
+
+class List(Base):
+    __tablename__ = "lists"
+    __table_args__ = (
+        # One list per scope; also serves a check's search for the lists that apply to it.
+        UniqueConstraint("account_id", "kind", "channel", "sender"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(10))
+    sender: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
+
+
+class Entry(Base):
+    __tablename__ = "blacklist_entries"
+    __table_args__ = (
+        # One entry per address on a list (a list belongs to one account, so this is UNIQUE(list_id,
+        # address)), ordered so that one probe finds an address on every list of the account: a check
+        # costs one index probe however many lists there are. Also serves `q` scans of an account's addresses.
+        UniqueConstraint("account_id", "address", "list_id"),
+        # Serves the default listing, newest first, and its tie-breaker; `account_id` is the list's
+        # owner, kept on the entry so that no query can reach another account's entries by a list id.
+        Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
+        Index("ix_blacklist_entries_account_expire", "account_id", "expire_at"),
+        # Checks on SQLite: live or not from the index alone, no table read per address (migration 0005).
+        Index("ix_blacklist_entries_account_address_expire", "account_id", "address", "list_id", "expire_at").ddl_if(dialect="sqlite"),
+        # `q` (LIKE '%text%') on PostgreSQL: trigrams (migration 0003; SQLite has no equivalent).
+        Index("ix_blacklist_entries_phone_trgm", "address", postgresql_using="gin", postgresql_ops={"address": "gin_trgm_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+        # Never reuse the id of a deleted entry: a stale DELETE /{id} must not hit another address.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    # E.164 digits without the '+' (at most 15), or an e-mail address (at most 320 characters).
+    address: Mapped[str] = mapped_column(String(320))
+    address_kind: Mapped[str] = mapped_column(String(5))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    source: Mapped[str] = mapped_column(String(10))
+    expire_at: Mapped[datetime | None] = mapped_column(Rfc3339Timestamp(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
+    updated_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
+
+    # SMSAPI's name for the address: its routes hold phone numbers only.
+    phone_number: Mapped[str] = synonym("address")
+
+    def is_live(self, now: datetime) -> bool:
+        """Still on the list at `now`: never expires, or expires later."""
+        return self.expire_at is None or self.expire_at > now

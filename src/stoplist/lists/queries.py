@@ -1,0 +1,143 @@
+"""What entry queries mean, defined once: live, the sort orders, a check's scope, an entry's columns.
+
+The ORM paths use these statements as they are. The raw paths (checks on sqlite3 and asyncpg,
+exports and imports straight on the driver) run the SQL text that `raw` compiles from the same
+statements for their dialect, so no hand-kept copy of a query can drift from the definition.
+"""
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, String, bindparam, literal_column, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement, func
+
+from stoplist.db import naive_utc, sqlite_stamp
+from stoplist.lists.models import EVERY, Entry, List
+from stoplist.lists.schemas import EntryOrder
+
+
+def live(now) -> ColumnElement[bool]:
+    """Entries still on their list at `now` (a datetime, or a bound parameter)."""
+    return or_(Entry.expire_at.is_(None), Entry.expire_at > now)
+
+
+ORDERS = {
+    EntryOrder.created_at: (Entry.created_at.asc(), Entry.id.asc()),
+    EntryOrder.created_at_desc: (Entry.created_at.desc(), Entry.id.desc()),
+    EntryOrder.phone_number: (Entry.address.asc(),),
+    EntryOrder.phone_number_desc: (Entry.address.desc(),),
+    # Entries that never expire sort after those that do, like an infinitely late date.
+    EntryOrder.expire_at: (Entry.expire_at.is_(None).asc(), Entry.expire_at.asc(), Entry.id.asc()),
+    EntryOrder.expire_at_desc: (Entry.expire_at.is_(None).desc(), Entry.expire_at.desc(), Entry.id.desc()),
+}
+# The native listing's one order, which its cursor continues: newest first.
+NEWEST_FIRST = ORDERS[EntryOrder.created_at_desc]
+
+
+class stamp(FunctionElement):
+    """An entry timestamp as the API shows it ('2026-11-25T10:00:00Z'), formatted by the database."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(stamp)
+def _stamp_postgresql(element, compiler, **kw) -> str:
+    return f"""to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
+@compiles(stamp, "sqlite")
+def _stamp_sqlite(element, compiler, **kw) -> str:
+    # Stored as the API shows it (stoplist.db.Rfc3339Timestamp).
+    return compiler.process(element.clauses, **kw)
+
+
+def applies_to(channel, sender) -> ColumnElement[bool]:
+    """Lists that answer a check for (channel, sender): their channel and sender are the asked ones or every."""
+    every = literal_column(f"'{EVERY}'")
+    return List.channel.in_([every, channel]) & List.sender.in_([every, sender])
+
+
+# An entry with its list's scope, in the order a check's candidates take: (kind, channel, sender, ...).
+ENTRY_COLUMNS = (
+    List.kind, List.channel, List.sender,
+    Entry.id, Entry.address, Entry.address_kind, Entry.reason, Entry.note, Entry.source,
+    stamp(Entry.expire_at), stamp(Entry.created_at), stamp(Entry.updated_at),
+)
+
+
+def scoped_entries() -> Select:
+    """The live entries of one address on the lists that apply to a check: its candidates."""
+    return (
+        select(*ENTRY_COLUMNS)
+        .select_from(Entry)
+        .join(List, List.id == Entry.list_id)
+        .where(
+            Entry.account_id == bindparam("account"),
+            Entry.address == bindparam("address"),
+            live(bindparam("now")),
+            applies_to(bindparam("channel"), bindparam("sender")),
+        )
+    )
+
+
+_SCOPE_COLUMNS = (Entry.address, List.kind, List.channel, List.sender, Entry.id)
+
+
+def scoped_addresses_in(count: int) -> Select:
+    """(address, kind, channel, sender, entry id) of the live entries of `count` addresses on the lists that apply."""
+    return (
+        select(*_SCOPE_COLUMNS)
+        .select_from(Entry)
+        .join(List, List.id == Entry.list_id)
+        .where(
+            Entry.account_id == bindparam("account"),
+            Entry.address.in_([bindparam(f"a{index}") for index in range(count)]),
+            live(bindparam("now")),
+            applies_to(bindparam("channel"), bindparam("sender")),
+        )
+    )
+
+
+def scoped_addresses_unnest() -> Select:
+    """The same over an array of addresses (PostgreSQL): one index probe per address, whatever the
+    planner's statistics say, which lag far behind the table during a bulk import."""
+    wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
+    found = (
+        select(List.kind, List.channel, List.sender, Entry.id)
+        .select_from(Entry)
+        .join(List, List.id == Entry.list_id)
+        .where(
+            Entry.account_id == bindparam("account"),
+            Entry.address == wanted.c.address,
+            live(bindparam("now")),
+            applies_to(bindparam("channel"), bindparam("sender")),
+        )
+        .lateral("e")
+    )
+    return select(wanted.c.address, found.c.kind, found.c.channel, found.c.sender, found.c.id).select_from(wanted).join(found, true())
+
+
+_DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}
+
+
+@functools.lru_cache(maxsize=1024)
+def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[str, ...]]:
+    """The SQL text of `build(*args)` for a driver (`sqlite`, `asyncpg`, `psycopg`), and the names
+    of its parameters in the order the driver takes them (empty for psycopg's named style)."""
+    compiled = build(*args).compile(dialect=_DIALECTS[dialect])
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+def raw_params(names: tuple[str, ...], values: dict) -> tuple:
+    """A compiled statement's parameters, in its order."""
+    return tuple(values[name] for name in names)
+
+
+def moment(now: datetime, dialect: str):
+    """A moment as the raw drivers compare it with an entry timestamp."""
+    return sqlite_stamp(now) if dialect == "sqlite" else naive_utc(now)

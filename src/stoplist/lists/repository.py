@@ -1,0 +1,166 @@
+"""The reads of lists and entries (every write is in stoplist.lists.writer)."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from stoplist.db import naive_utc, sqlite_stamp
+from stoplist.lists.models import EVERY, Entry, List
+from stoplist.lists.precedence import BLOCK
+from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, live, stamp
+from stoplist.lists.schemas import EntryOrder
+
+EXPORT_BATCH = 5000
+
+# A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at).
+EntryRow = tuple
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """What the native listing and export select; None means any."""
+
+    address: str | None = None
+    digits: str | None = None
+    channel: str | None = None
+    sender: str | None = None
+    kind: str | None = None
+    reason: str | None = None
+    address_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the newest-first listing ends: the last entry's created_at and id."""
+
+    created_at: datetime
+    entry_id: int
+
+
+class EntryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
+    def list_id(self, *, account_id: int, kind: str = BLOCK, channel: str = EVERY, sender: str = EVERY) -> int | None:
+        """The id of the account's list of that scope, if it has one."""
+        return self.session.scalar(
+            select(List.id).where(List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
+        )
+
+    def row(self, *, account_id: int, entry_id: int, now: datetime | None = None) -> EntryRow | None:
+        """One entry of the account as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
+        statement = _entries().where(Entry.account_id == account_id, Entry.id == entry_id)
+        if now is not None:
+            statement = statement.where(live(now))
+        return self.session.execute(statement).first()
+
+    # SMSAPI's listing: one list, search by digits, six orders.
+
+    def search(self, *, account_id: int, list_id: int, now: datetime, digits: str | None, order: EntryOrder, offset: int, limit: int) -> list[EntryRow]:
+        statement = _entries().where(*_on_list(account_id, list_id, now, digits)).order_by(*ORDERS[order]).offset(offset).limit(limit)
+        return list(self.session.execute(statement))
+
+    def count(self, *, account_id: int, list_id: int, now: datetime, digits: str | None) -> int:
+        statement = select(func.count()).select_from(Entry).where(*_on_list(account_id, list_id, now, digits))
+        return self.session.scalar(statement) or 0
+
+    # The native listing: every list of the account, filtered, newest first, by cursor.
+
+    def find(self, *, account_id: int, now: datetime, where: EntryFilter, after: Position | None, offset: int, limit: int) -> list[EntryRow]:
+        statement = _entries().where(*_filtered(account_id, now, where))
+        if after is not None:
+            statement = statement.where(
+                or_(Entry.created_at < after.created_at, and_(Entry.created_at == after.created_at, Entry.id < after.entry_id))
+            )
+        return list(self.session.execute(statement.order_by(*NEWEST_FIRST).offset(offset).limit(limit)))
+
+    def count_found(self, *, account_id: int, now: datetime, where: EntryFilter) -> int:
+        statement = select(func.count()).select_from(Entry).join(List, List.id == Entry.list_id).where(*_filtered(account_id, now, where))
+        return self.session.scalar(statement) or 0
+
+    # Exports: straight on the driver's cursor.
+
+    def export_batches(self, statement: Select) -> Iterator[list[tuple]]:
+        """Batches of the rows of `statement` (timestamps already text, by `stamp`).
+
+        Exports read millions of rows, so this goes straight to the driver's cursor: no result
+        objects per row. A named cursor is server-side on PostgreSQL: rows arrive batch by batch.
+        """
+        connection = self.session.connection().connection.dbapi_connection
+        dialect = "sqlite" if self._sqlite else "psycopg"
+        compiled = statement.compile(dialect=self.session.get_bind().dialect)
+        params = {name: _raw_value(value, dialect) for name, value in compiled.params.items()}
+        sql = str(compiled)
+        cursor = connection.cursor() if self._sqlite else connection.cursor(name=f"export_{uuid.uuid4().hex}")
+        try:
+            if self._sqlite:
+                cursor.execute(sql, tuple(params[name] for name in compiled.positiontup or ()))
+            else:
+                cursor.execute(sql, params)
+            while batch := cursor.fetchmany(EXPORT_BATCH):
+                yield batch
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def smsapi_export(*, account_id: int, list_id: int, now: datetime, digits: str | None, order: EntryOrder, offset: int, limit: int | None) -> Select:
+        """SMSAPI's CSV export of one list: id, phone_number, expire_at, created_at."""
+        statement = select(Entry.id, Entry.address, stamp(Entry.expire_at), stamp(Entry.created_at)).where(*_on_list(account_id, list_id, now, digits))
+        return _window(statement.order_by(*ORDERS[order]), offset, limit)
+
+    @staticmethod
+    def native_export(*, account_id: int, now: datetime, where: EntryFilter) -> Select:
+        """The native CSV export: id, address, channel, sender, list, reason, expire_at, created_at; newest first."""
+        statement = (
+            select(Entry.id, Entry.address, List.channel, List.sender, List.kind, Entry.reason, stamp(Entry.expire_at), stamp(Entry.created_at))
+            .select_from(Entry)
+            .join(List, List.id == Entry.list_id)
+            .where(*_filtered(account_id, now, where))
+        )
+        return statement.order_by(*NEWEST_FIRST)
+
+
+def _entries() -> Select:
+    return select(*ENTRY_COLUMNS).select_from(Entry).join(List, List.id == Entry.list_id)
+
+
+def _on_list(account_id: int, list_id: int, now: datetime, digits: str | None) -> list:
+    conditions = [Entry.account_id == account_id, Entry.list_id == list_id, live(now)]
+    if digits:
+        conditions.append(Entry.address.contains(digits, autoescape=True))
+    return conditions
+
+
+def _filtered(account_id: int, now: datetime, where: EntryFilter) -> list:
+    conditions = [Entry.account_id == account_id, live(now)]
+    if where.address is not None:
+        conditions.append(Entry.address == where.address)
+    if where.digits:
+        conditions.append(Entry.address.contains(where.digits, autoescape=True))
+    for column, value in ((List.channel, where.channel), (List.sender, where.sender), (List.kind, where.kind)):
+        if value is not None:
+            conditions.append(column == value)
+    for column, value in ((Entry.reason, where.reason), (Entry.address_kind, where.address_kind)):
+        if value is not None:
+            conditions.append(column == value)
+    return conditions
+
+
+def _window(statement: Select, offset: int, limit: int | None) -> Select:
+    if limit is not None:
+        statement = statement.limit(limit)
+    return statement.offset(offset) if offset else statement
+
+
+def _raw_value(value, dialect: str):
+    if isinstance(value, datetime):
+        return sqlite_stamp(value) if dialect == "sqlite" else naive_utc(value)
+    return value

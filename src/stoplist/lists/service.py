@@ -1,0 +1,142 @@
+"""The rules of lists: scopes, what an entry may hold, the latest instruction wins, expired means gone."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from stoplist.db import RFC3339, utcnow
+from stoplist.errors import EntryNotFound, InvalidAddress, InvalidListScope
+from stoplist.lists.addresses import address_fits
+from stoplist.lists.models import EVERY
+from stoplist.lists.precedence import CHANNELS, KINDS
+from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow, Position
+from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS
+from stoplist.lists.writer import Change, EntryWriter
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A list's scope: kind, channel ('' every) and sender ('' every)."""
+
+    kind: str
+    channel: str = EVERY
+    sender: str = EVERY
+
+
+DEFAULT_SCOPE = Scope("block")
+
+
+def channel_of(raw: str | None, *, path: str = "channel") -> str:
+    """A channel as stored: one of CHANNELS, or '' for every channel (None or empty)."""
+    if raw is None or raw == "":
+        return EVERY
+    channel = raw.strip().lower()
+    if channel not in CHANNELS:
+        raise InvalidListScope(path, f"channel {raw!r} is not one of {', '.join(CHANNELS)} (leave it out for every channel).")
+    return channel
+
+
+def sender_of(raw: str | None, *, path: str = "sender") -> str:
+    """A sender as stored: its name, trimmed, or '' for every sender (None or empty)."""
+    if raw is None:
+        return EVERY
+    sender = raw.strip()
+    if len(sender) > MAX_SENDER or not sender.isprintable():
+        raise InvalidListScope(path, f"sender must be printable text of at most {MAX_SENDER} characters.")
+    return sender
+
+
+def kind_of(raw: str | None, *, path: str = "list") -> str:
+    kind = "block" if raw is None else raw.strip().lower()
+    if kind not in KINDS:
+        raise InvalidListScope(path, f"list {raw!r} is not one of {', '.join(KINDS)}.")
+    return kind
+
+
+def reason_of(raw: str | None, *, path: str = "reason") -> str | None:
+    """A reason as stored (lower case), or None when none was given."""
+    if raw is None:
+        return None
+    reason = raw.strip().lower()
+    if reason not in REASONS:
+        raise InvalidListScope(path, f"reason {raw!r} is not one of {', '.join(REASONS)}.")
+    return reason
+
+
+def note_of(raw: str | None) -> str | None:
+    if raw is not None and len(raw) > MAX_NOTE:
+        raise InvalidListScope("note", f"note is {len(raw)} characters long; at most {MAX_NOTE}.")
+    return raw
+
+
+def add(
+    session: Session, *, account_id: int, scope: Scope, address: str, address_kind: str, expire_at: datetime | None,
+    reason: str | None, note: str | None, set_note: bool, source: str, now: datetime | None = None,
+) -> tuple[EntryRow, bool]:
+    """Put a (normalised) address on the account's list of `scope`: (the entry, True if newly listed)."""
+    if not address_fits(address_kind, scope.channel):
+        if address_kind == "email":
+            raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel")
+        raise InvalidAddress(address, "a phone number cannot go on a list of channel email")
+    now = now or utcnow()
+    writer = EntryWriter(session)
+    list_id = writer.list_id(account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, now=now)
+    change = Change(address=address, address_kind=address_kind, expire_at=expire_at, source=source, reason=reason, note=note, set_note=set_note)
+    entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
+    return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
+
+
+def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> EntryRow:
+    """A live entry of the account (of one list, if given), by its id."""
+    key = entry_key(entry_id)
+    row = None if key is None else EntryRepository(session).row(account_id=account_id, entry_id=key, now=utcnow())
+    if row is None or (list_id is not None and not _on(session, account_id, row, list_id)):
+        raise EntryNotFound()
+    return row
+
+
+def _on(session: Session, account_id: int, row: EntryRow, list_id: int) -> bool:
+    kind, channel, sender = row[0], row[1], row[2]
+    return EntryRepository(session).list_id(account_id=account_id, kind=kind, channel=channel, sender=sender) == list_id
+
+
+def delete(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> None:
+    """Take one live entry off its list, by its id."""
+    key = entry_key(entry_id)
+    if key is None or not EntryWriter(session).delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id):
+        raise EntryNotFound()
+
+
+def find(session: Session, *, account_id: int, where: EntryFilter, cursor: str | None, offset: int, limit: int) -> tuple[int, list[EntryRow], str | None]:
+    """How many live entries match, a page of them (newest first), and the cursor of the next page."""
+    now = utcnow()
+    after = None if cursor is None else read_cursor(cursor)
+    repository = EntryRepository(session)
+    size = repository.count_found(account_id=account_id, now=now, where=where)
+    rows = repository.find(account_id=account_id, now=now, where=where, after=after, offset=offset, limit=limit + 1) if size else []
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return size, rows, (make_cursor(rows[-1]) if more else None)
+
+
+def make_cursor(row: EntryRow) -> str:
+    """An opaque cursor after `row`: its created_at and id, which the newest-first order continues from."""
+    return base64.urlsafe_b64encode(f"{row[10]}|{row[3]}".encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> Position:
+    try:
+        created, entry_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        return Position(datetime.strptime(created, RFC3339).replace(tzinfo=timezone.utc), int(entry_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidListScope("cursor", "cursor is not one this service gave out: pass next_cursor from the previous page as it is.") from None
+
+
+def entry_key(entry_id: str) -> int | None:
+    """Ids are opaque strings to clients; anything that is not one of ours is simply not found."""
+    if entry_id.isascii() and entry_id.isdigit() and len(entry_id) <= 18:
+        return int(entry_id)
+    return None
