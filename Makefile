@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+TEST_WORKERS ?= 2
 
 .PHONY: bootstrap run test bench openapi clean
 
@@ -22,9 +23,9 @@ bootstrap: $(STAMP)
 run: bootstrap
 	$(BIN)/stoplist serve --host $(HOST) --port $(PORT) --bootstrap-token
 
-## test: run the whole suite
+## test: run the whole suite (TEST_WORKERS=1 for one process; the server tests share one worker either way)
 test: bootstrap
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## bench: measure against bare baselines (1,000,000 rows) and rewrite docs/benchmarks.md
 bench: bootstrap
