@@ -1,7 +1,8 @@
 """Blacklist CSV files: checking that an upload is text, then streaming its rows.
 
-Only the structure is read here (which cell holds the number, which the expiry);
-the numbers and dates themselves are validated by the blacklist code. Everything
+Only the structure is read here (which cell holds the number, which the expiry; in the
+native layout, which the address and its list's scope); the values themselves are
+validated by the blacklist code. Everything
 works in constant memory, so an upload of millions of rows is fine.
 """
 
@@ -19,8 +20,11 @@ HEADER = ("id", "phone_number", "expire_at", "created_at")
 NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "expire_at", "created_at")
 
 NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of preference
+# The native layout: a header naming `address` (and no number column). `id` and `created_at` are
+# ignored, as in the export's layout; cells of the other columns are read by name.
+NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at")
 # A first row naming any of these is a header, even one that lacks a number column.
-_KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS)
+_KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS) | {"address"}
 # Without a header the cell count says which layout a row has: (number cell, expiry cell).
 _LAYOUTS = {1: (0, None), 2: (0, 1), 4: (1, 2)}
 
@@ -33,6 +37,8 @@ _SKIP_CHARS = 8192
 _LINE_ENDS = ("\n", "\r")
 # A cell that spells a phone number (seven digits or more, with the usual separators), not a date.
 _NUMBER_CELL = re.compile(r"^(?![0-9]{4}-[0-9]{2}-[0-9]{2}$)\+?(?:[0-9][ ().\-/]*){7,}$")
+# A cell that spells an e-mail address (for the native layout, whose addresses may be either).
+_EMAIL_CELL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BLANK = " \t\r\n,;"
 # How much of the file's start is looked at to tell the delimiter (a header may hold neither).
 _SAMPLE_LINES = 100
@@ -68,6 +74,21 @@ class CsvRow:
     expire_at: str | None
     # In the export's layout: the number is E.164 digits, to be read as international whatever the region.
     exported: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeRow:
+    """One row of the native layout, as written in the file; None for a missing or empty cell."""
+
+    line: int
+    address: str
+    expire_at: str | None = None
+    channel: str | None = None
+    sender: str | None = None
+    list: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    value: str = field(default="", compare=False)  # the row as written, for a rejection
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +212,7 @@ def _row_writer(header: tuple[str, ...], buffer: io.StringIO) -> Callable[[Itera
     return lambda rows: writer.writerows(neutralise_rows(header, rows))
 
 
-def read_rows(stream: BinaryIO) -> Iterator[CsvRow | RowError]:
+def read_rows(stream: BinaryIO) -> Iterator[CsvRow | NativeRow | RowError]:
     """Stream the rows of a blacklist CSV file; a bad row becomes a RowError and the rest still come."""
     # Undecodable bytes become U+FFFD so that they spoil only their own row.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
@@ -201,10 +222,11 @@ def read_rows(stream: BinaryIO) -> Iterator[CsvRow | RowError]:
         text.detach()  # leaves the caller's stream open: closing it is theirs to do
 
 
-def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
+def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
     delimiter = _delimiter(lines.read_ahead())
     reader = csv.reader(lines, delimiter=delimiter)
     columns: tuple[int, int | None] | None = None
+    native: dict[str, int] | None = None  # the native layout's column indexes, when its header says so
     exported_header = False
     seen_first_row = False
     while True:
@@ -229,7 +251,8 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
                 if lines.continued:
                     # A quote left open in the header must not swallow the first rows: its own line decides.
                     stripped = [cell.strip() for cell in next(csv.reader([lines.first], delimiter=delimiter))]
-                header = _header_columns(stripped)
+                native = _native_columns(stripped)
+                header = _header_columns(stripped) if native is None else (native["address"], None)
                 if header is not None:
                     if lines.continued:
                         lines.resync()
@@ -243,7 +266,8 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | RowError]:
                     continue
                 yield _unclosed_quote(line, lines)
             else:
-                item = _row(line, cells, stripped, columns, delimiter, exported_header)
+                # The native layout has a reader of its own, so today's layouts pay nothing for it.
+                item = _row(line, cells, stripped, columns, delimiter, exported_header) if native is None else _native_row(line, cells, stripped, native, delimiter)
                 yield _unclosed_quote(line, lines) if lines.continued and not _may_span_lines(item, lines, delimiter) else item
         seen_first_row = True
 
@@ -261,12 +285,18 @@ def _delimiter(sample: list[str]) -> str:
     return ";" if semicolons > commas else ","
 
 
-def _may_span_lines(item: CsvRow | RowError, lines: "_Lines", delimiter: str) -> bool:
+def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimiter: str) -> bool:
     """Whether a row whose quoted cell ran past its line end is kept whole: only a good row of unbroken
-    values, none of whose taken-in lines reads as a row of its own (a cell that is a phone number):
-    two stray quotes must not hide the numbers between them inside a note."""
+    values, none of whose taken-in lines reads as a row of its own (a cell that is a phone number, or
+    in the native layout an e-mail address): two stray quotes must not hide the rows between them inside a note."""
     if lines.at_end or isinstance(item, RowError):
         return False
+    if isinstance(item, NativeRow):
+        values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason)
+        if any(end in value for value in values if value for end in _LINE_ENDS):
+            return False
+        cells = [cell.strip(' \t"\r\n') for line in lines.taken_in for cell in line.split(delimiter)]
+        return not any(_NUMBER_CELL.match(cell) or _EMAIL_CELL.match(cell) for cell in cells)
     if any(end in item.phone_number or end in (item.expire_at or "") for end in _LINE_ENDS):
         return False
     return not any(_NUMBER_CELL.match(cell.strip(' \t"\r\n')) for line in lines.taken_in for cell in line.split(delimiter))
@@ -287,13 +317,42 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
     number = next((names.index(name) for name in NUMBER_COLUMNS if name in names), None)
     if number is None:
         raise CsvFormatError(
-            f"The header row has no phone number column (phone_number, phone, number or msisdn); "
+            f"The header row has no phone number column (phone_number, phone, number or msisdn) "
+            f"nor an address column (the native layout); "
             f"it has: {', '.join(cells)}."
         )
     if "expire_at" in names:
         return number, names.index("expire_at")
     # A header naming just the number heads `phone_number[,expire_at]` rows, as no header would.
     return number, 1 if len(names) == 1 else None
+
+
+def _native_columns(cells: list[str]) -> dict[str, int] | None:
+    """The native layout's {column: index} if the row is its header (names `address` and no number column), else None."""
+    names = [cell.lower() for cell in cells]
+    if "address" not in names or not frozenset(NUMBER_COLUMNS).isdisjoint(names):
+        return None
+    # The first column of a name counts, as with the number columns of today's layouts.
+    return {name: names.index(name) for name in NATIVE_COLUMNS if name in names}
+
+
+def _native_row(line: int, cells: list[str], stripped: list[str], columns: dict[str, int], delimiter: str) -> NativeRow | RowError:
+    raw = delimiter.join(cells)
+    if "\x00" in raw:
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds a NUL byte: it is binary data, not text")
+    if "\ufffd" in raw:
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds bytes that are not UTF-8 text")
+    values: dict[str, str | None] = {}
+    for name, index in columns.items():
+        # A missing trailing cell reads as an empty one: every channel, every sender, no expiry.
+        cell = stripped[index] if index < len(stripped) else ""
+        if len(cell) > MAX_CELL_CHARS:
+            return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
+        values[name] = cell or None
+    address = values.pop("address")
+    if address is None:
+        return RowError(line, raw[:MAX_VALUE_CHARS], "the address cell is empty")
+    return NativeRow(line, address, value=raw[:MAX_VALUE_CHARS], **values)  # type: ignore[arg-type]
 
 
 def _row(

@@ -1,7 +1,8 @@
-"""Imports: rows of a CSV put on the list by the rules of POST, in batches committed with their counts."""
+"""Imports: rows of a CSV put on their lists by the rules of POST, in batches committed with their counts."""
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
@@ -9,14 +10,15 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from stoplist.db import utcnow
-from stoplist.errors import ImportNotFound, InvalidExpiry, InvalidPhoneNumber
+from stoplist.errors import ImportNotFound, InvalidAddress, InvalidExpiry, InvalidListScope, InvalidPhoneNumber
 from stoplist.files.repository import CHUNK_SIZE, FileRepository
-from stoplist.imports.csv_format import CsvRow, RowError, read_rows
+from stoplist.imports.csv_format import CsvRow, NativeRow, RowError, read_rows
 from stoplist.jobs.models import Job
 from stoplist.jobs.repository import JobRepository
-from stoplist.lists.addresses import PHONE
+from stoplist.lists.addresses import EMAIL, PHONE, address_fits, normalize_address
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.phone import normalize_phone_number
+from stoplist.lists.service import channel_of, kind_of, note_of, reason_of, sender_of
 from stoplist.lists.writer import EntryWriter, Row
 
 KIND = "import"
@@ -28,6 +30,7 @@ BATCH_ROWS = 20_000
 SHOWN_REJECTIONS = 100
 
 Rejection = tuple[int, str, str]
+Item = CsvRow | NativeRow | RowError
 
 
 @dataclass
@@ -88,8 +91,13 @@ def import_rows(
     counts = ImportCounts(**start.as_progress())
     writer = EntryWriter(session)
     list_id: int | None = None
+    lists = _Lists(writer, account_id)
     for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
         now = utcnow()
+        if _is_native(batch):
+            written = _native_batch(batch, lists=lists, default_region=default_region, now=now)
+            _write(session, writer, account_id, counts, batch, *written, source=source, now=now, commit=commit, reject=reject)
+            continue
         accepted: dict[str, object] = {}
         rejected: list[Rejection] = []
         duplicates = 0
@@ -113,18 +121,87 @@ def import_rows(
         if list_id is None and accepted:
             list_id = writer.list_id(account_id=account_id, now=now)
         rows = [Row(list_id, number, PHONE, expiry, None) for number, expiry in accepted.items()]  # type: ignore[arg-type]
-        added, updated = writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now)
-        reject(session, rejected)
-        counts.rows += len(batch)
-        counts.added += added
-        counts.updated += updated + duplicates
-        counts.invalid += len(rejected)
-        counts.line = batch[-1].line
-        commit(session, counts)
+        _write(session, writer, account_id, counts, batch, rows, rejected, duplicates, source=source, now=now, commit=commit, reject=reject)
     return counts
 
 
-def _batches(items: Iterable[CsvRow | RowError]) -> Iterator[list[CsvRow | RowError]]:
+def _write(
+    session: Session, writer: EntryWriter, account_id: int, counts: ImportCounts, batch: list[Item], rows: list[Row],
+    rejected: list[Rejection], duplicates: int, *, source: str, now: datetime, commit: Callable[[Session, ImportCounts], None],
+    reject: Callable[[Session, list[Rejection]], None],
+) -> None:
+    """Write one batch's accepted rows and rejections, and commit them with the counts."""
+    added, updated = writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now)
+    reject(session, rejected)
+    counts.rows += len(batch)
+    counts.added += added
+    counts.updated += updated + duplicates
+    counts.invalid += len(rejected)
+    counts.line = batch[-1].line
+    commit(session, counts)
+
+
+def _is_native(batch: list[Item]) -> bool:
+    """Whether the batch's rows are of the native layout (a file has one layout, so its first good row tells)."""
+    first = next((item for item in batch if not isinstance(item, RowError)), None)
+    return isinstance(first, NativeRow)
+
+
+class _Lists:
+    """The ids of the account's lists by scope, found or created once per import."""
+
+    def __init__(self, writer: EntryWriter, account_id: int) -> None:
+        self._writer = writer
+        self._account_id = account_id
+        self._ids: dict[tuple[str, str, str], int] = {}
+
+    def id(self, scope: tuple[str, str, str], now: datetime) -> int:
+        found = self._ids.get(scope)
+        if found is None:
+            kind, channel, sender = scope
+            found = self._ids[scope] = self._writer.list_id(account_id=self._account_id, kind=kind, channel=channel, sender=sender, now=now)
+        return found
+
+
+def _native_batch(batch: list[Item], *, lists: _Lists, default_region: str | None, now: datetime) -> tuple[list[Row], list[Rejection], int]:
+    """A batch of the native layout: each row on the list of its scope, by the rules of POST /blacklist/entries."""
+    accepted: dict[tuple[int, str], Row] = {}
+    rejected: list[Rejection] = []
+    duplicates = 0
+    for item in batch:
+        if isinstance(item, RowError):
+            rejected.append((item.line, item.value, item.message))
+            continue
+        assert isinstance(item, NativeRow)
+        try:
+            row = _native(item, lists=lists, default_region=default_region, now=now)
+        except (InvalidAddress, InvalidListScope, InvalidExpiry) as exc:
+            rejected.append((item.line, item.value, exc.message))
+            continue
+        key = (row.list_id, row.address)
+        if key in accepted:
+            # On that list earlier in the same file: the later row wins, and it counts as an update.
+            duplicates += 1
+        accepted[key] = row
+    return list(accepted.values()), rejected, duplicates
+
+
+def _native(item: NativeRow, *, lists: _Lists, default_region: str | None, now: datetime) -> Row:
+    raw = item.address
+    if raw.isdigit():
+        raw = "+" + raw  # a native export writes phone numbers as E.164 digits, whatever the default region
+    kind, address = normalize_address(raw, default_region=default_region)
+    channel = channel_of(item.channel)
+    if not address_fits(kind, channel):
+        reason = "an e-mail address goes only on lists of channel email or of every channel" if kind == EMAIL else "a phone number cannot go on a list of channel email"
+        raise InvalidAddress(address, reason)
+    scope = (kind_of(item.list), channel, sender_of(item.sender))
+    # Validated before the list is looked up: a rejected row creates no list.
+    reason, note, expire_at = reason_of(item.reason), note_of(item.note), parse_expire_at(item.expire_at, now=now)
+    return Row(lists.id(scope, now), address, kind, expire_at, reason, note)
+
+
+def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
     iterator = iter(items)
     while batch := list(islice(iterator, BATCH_ROWS)):
         yield batch
