@@ -56,9 +56,9 @@ so {SEARCHES['postgresql']} would add minutes to the run; the rows say how many 
   their own come first.
 - **Baseline** (for reading, not judged): the same two statements the endpoint needs, written
   by hand and run bare through the driver from the benchmark's process on the same database:
-  `SELECT count(*)` and `SELECT id, phone_number, expire_at, created_at … ORDER BY created_at
-  DESC, id DESC LIMIT {PAGE}`, both `WHERE account_id = ? AND (expire_at IS NULL OR expire_at > now)
-  AND phone_number LIKE '%<digits>%'`, with `sqlite3` or psycopg (autocommit), timed together as
+  `SELECT count(*)` and `SELECT id, address, expire_at, created_at … ORDER BY created_at
+  DESC, id DESC LIMIT {PAGE}`, both `WHERE account_id = ? AND list_id = <the default list> AND
+  (expire_at IS NULL OR expire_at > now) AND address LIKE '%<digits>%'`, with `sqlite3` or psycopg (autocommit), timed together as
   one search. Stoplist's request and the bare search of each q run back to back, in alternating
   order (Stoplist first for even q, bare first for odd), so that neither always gets the cache
   the other warmed.
@@ -163,7 +163,7 @@ def draw_queries(digits: Sequence[str], seed: int, count: int) -> list[str]:
 
 
 class _BareSearch:
-    """The count and the page for one q, straight through the driver: (count, [(id, phone_number), …])."""
+    """The count and the page for one q, straight through the driver: (count, [(id, address), …])."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -175,6 +175,11 @@ class _BareSearch:
         else:
             self.connection = psycopg.connect(self.database.url, autocommit=True)
         self.account = self.connection.execute("SELECT id FROM accounts WHERE name = 'default'").fetchone()[0]
+        # SMSAPI's routes read the default list (block, every channel, every sender).
+        mark = "?" if isinstance(self.connection, sqlite3.Connection) else "%s"
+        self.list_id = self.connection.execute(
+            f"SELECT id FROM lists WHERE account_id = {mark} AND kind = 'block' AND channel = '' AND sender = ''", (self.account,)
+        ).fetchone()[0]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -185,14 +190,14 @@ class _BareSearch:
         assert self.connection is not None
         now = datetime.now(timezone.utc).replace(microsecond=0)
         if isinstance(self.connection, sqlite3.Connection):
-            where = "account_id = ? AND (expire_at IS NULL OR expire_at > ?) AND phone_number LIKE ?"
-            params: tuple = (self.account, now.strftime("%Y-%m-%dT%H:%M:%SZ"), f"%{q}%")
+            where = "account_id = ? AND list_id = ? AND (expire_at IS NULL OR expire_at > ?) AND address LIKE ?"
+            params: tuple = (self.account, self.list_id, now.strftime("%Y-%m-%dT%H:%M:%SZ"), f"%{q}%")
         else:
-            where = "account_id = %s AND (expire_at IS NULL OR expire_at > %s) AND phone_number LIKE %s"
-            params = (self.account, now.replace(tzinfo=None), f"%{q}%")
+            where = "account_id = %s AND list_id = %s AND (expire_at IS NULL OR expire_at > %s) AND address LIKE %s"
+            params = (self.account, self.list_id, now.replace(tzinfo=None), f"%{q}%")
         size = self.connection.execute(f"SELECT count(*) FROM blacklist_entries WHERE {where}", params).fetchone()[0]
         rows = self.connection.execute(
-            f"SELECT id, phone_number, expire_at, created_at FROM blacklist_entries WHERE {where}"
+            f"SELECT id, address, expire_at, created_at FROM blacklist_entries WHERE {where}"
             f" ORDER BY created_at DESC, id DESC LIMIT {PAGE}", params
         ).fetchall()
         return size, [(row[0], row[1]) for row in rows]
