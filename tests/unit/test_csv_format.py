@@ -12,8 +12,10 @@ from stoplist.imports.csv_format import (
     HEADER,
     MAX_CELL_CHARS,
     MAX_ROW_CHARS,
+    NATIVE_HEADER,
     CsvFormatError,
     CsvRow,
+    NativeRow,
     NotCsvText,
     RowError,
     UploadChecker,
@@ -26,7 +28,7 @@ from stoplist.imports.csv_format import (
 BOM = codecs.BOM_UTF8
 
 
-def rows(data: bytes) -> list[CsvRow | RowError]:
+def rows(data: bytes) -> list[CsvRow | NativeRow | RowError]:
     return list(read_rows(io.BytesIO(data)))
 
 
@@ -656,3 +658,75 @@ def test_a_note_over_several_lines_without_a_number_of_its_own_is_one_row():
     data = b'phone_number,note\n48500000001,"a note\nover two lines, with a comma, 12 apples"\n48500000004,z\n'
 
     assert rows(data) == [CsvRow(2, "48500000001", None), CsvRow(4, "48500000004", None)]
+
+
+# --- read_rows: the native layout (a header naming `address`) ---------------------------------------
+
+
+def test_the_native_exports_header_reads_every_scope_column_and_ignores_id_and_created_at():
+    header = ",".join(NATIVE_HEADER).encode()
+    data = header + b'\n7,48500000001,sms,"Shop, Inc.",allow,STOP_KEYWORD,2031-01-01T00:00:00Z,2026-11-25T10:00:00Z\n8,jan@example.com,,,block,manual,,2026-11-25T10:00:00Z\n'
+
+    assert rows(data) == [
+        NativeRow(2, "48500000001", "2031-01-01T00:00:00Z", "sms", "Shop, Inc.", "allow", "STOP_KEYWORD"),
+        NativeRow(3, "jan@example.com", None, None, None, "block", "manual"),
+    ]
+
+
+def test_native_columns_are_found_by_name_in_any_order_and_case_and_others_are_ignored():
+    data = b"Note;REASON;extra;Address;Channel\nasked twice;bounce;x;jan@example.com;EMAIL\n"
+
+    assert rows(data) == [NativeRow(2, "jan@example.com", channel="EMAIL", reason="bounce", note="asked twice")]
+
+
+def test_missing_or_empty_native_cells_read_as_none():
+    assert rows(b"address,channel,sender,list,reason,note,expire_at\n48500000001\n48500000002, , ,,,,\n") == [
+        NativeRow(2, "48500000001"), NativeRow(3, "48500000002"),
+    ]
+
+
+def test_a_native_row_keeps_its_text_for_the_rejection():
+    [row] = rows(b"address;channel\n 48500000001 ;fax\n")
+    assert (row.value, row.address, row.channel) == (" 48500000001 ;fax", "48500000001", "fax")
+
+
+def test_a_native_row_without_an_address_is_a_row_error():
+    assert rows(b"channel,address\nsms,\nsms\n48500000001,x\n") == [
+        RowError(2, "sms,", "the address cell is empty"),
+        RowError(3, "sms", "the address cell is empty"),
+        NativeRow(4, "x", channel="48500000001"),
+    ]
+
+
+def test_an_overlong_native_cell_is_a_row_error():
+    long = "x" * (MAX_CELL_CHARS + 1)
+    [error, good] = rows(f"address,sender\n48500000001,{long}\n48500000002,ACME\n".encode())
+
+    assert isinstance(error, RowError) and error.message == f"the sender cell is longer than {MAX_CELL_CHARS} characters"
+    assert good == NativeRow(3, "48500000002", sender="ACME")
+
+
+def test_a_header_naming_a_number_column_and_address_keeps_todays_layout():
+    assert rows(b"address,phone_number\nWarsaw,48500000001\n") == [CsvRow(2, "48500000001", None)]
+
+
+def test_a_header_naming_neither_a_number_nor_an_address_is_refused():
+    with pytest.raises(CsvFormatError, match="nor an address column"):
+        rows(b"id,name\n1,x\n")
+
+
+def test_a_native_note_may_span_lines_but_never_hides_rows_of_either_kind():
+    spanning = b'address,note\njan@example.com,"a note\nover two lines"\n48500000004,z\n'
+    hiding = b'address,note\n48500000001,"abc\nanna@example.com,x\n48500000003,y"\n'
+
+    assert rows(spanning) == [NativeRow(2, "jan@example.com", note="a note\nover two lines"), NativeRow(4, "48500000004", note="z")]
+    found = rows(hiding)
+    assert [item.line for item in found if isinstance(item, RowError)] == [2]
+    assert [item.address for item in found if isinstance(item, NativeRow)] == ["anna@example.com", '48500000003']
+
+
+def test_a_line_break_in_a_native_scope_cell_rejects_the_row():
+    found = rows(b'address,sender\n48500000001,"AC\nME"\n48500000002,x\n')
+
+    assert isinstance(found[0], RowError) and found[0].line == 2
+    assert found[-1] == NativeRow(4, "48500000002", sender="x")
