@@ -2,6 +2,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +203,14 @@ def test_a_header_with_a_phone_number_column_keeps_todays_layout(client, auth):
     assert counts(run_import(client, auth, "address,phone_number,channel\nWarsaw,+48500000001,sms\n")) == (1, 1, 0, 0)
 
     assert set(entries(client, auth)) == {("block", None, None, "48500000001")}
+
+
+def test_the_readmes_native_example_imports_as_documented(client, auth):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("**The native layout**", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
+
+    assert counts(run_import(client, auth, example)) == (3, 3, 0, 0)
+
+    listed = entries(client, auth)
+    assert set(listed) == {("block", "sms", "ACME", "48500000001"), ("block", "email", None, "jan@example.com"), ("allow", None, None, "48500000002")}
+    assert listed[("block", "email", None, "jan@example.com")]["reason"] == "bounce"
