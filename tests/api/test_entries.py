@@ -215,11 +215,25 @@ def test_every_filter_selects_exactly_its_entries(client, auth, spread, params, 
     assert body["next_cursor"] is None
 
 
+@pytest.mark.parametrize(("q", "expected"), [("JAN@", ["upper"]), ("jan@", ["upper"]), ("a_b", ["underscore"]), ("b%e", []), ("EXAMPLE.NET", ["underscore", "other", "upper"])])
+def test_q_finds_text_of_an_email_address_in_any_case_and_literally(client, auth, q, expected):
+    made = {
+        "upper": put(client, auth, address="Jan@Example.net"),
+        "other": put(client, auth, address="axb@example.net"),
+        "underscore": put(client, auth, address="a_b@example.net"),
+    }
+
+    assert ids(page(client, auth, q=q)) == [made[name]["id"] for name in expected]
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [({"channel": "fax"}, "invalid_scope"), ({"list": "white"}, "invalid_scope"), ({"reason": "spam"}, "invalid_scope"),
      ({"address_kind": "fax"}, "invalid_scope"), ({"address": "nonsense"}, "invalid_address"), ({"cursor": "Zm9yZ2Vk"}, "invalid_scope"),
-     ({"cursor": "not base64 at all!"}, "invalid_scope"), ({"limit": 0}, "validation_error"), ({"limit": 1001}, "validation_error")],
+     ({"cursor": "not base64 at all!"}, "invalid_scope"),
+     # Well formed, but with an id no row can have: refused, not handed to the database to fail on.
+     ({"cursor": "MjAyNi0wMS0wMVQwMDowMDowMFp8OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk"}, "invalid_scope"),
+     ({"cursor": "MjAyNi0wMS0wMVQwMDowMDowMFp8LTE"}, "invalid_scope"), ({"limit": 0}, "validation_error"), ({"limit": 1001}, "validation_error")],
 )
 def test_an_unknown_filter_value_or_a_forged_cursor_is_400(client, auth, spread, params, code):
     assert_error(client.get(ENTRIES, params=params, headers=auth), 400, code)

@@ -143,8 +143,12 @@ def _filtered(account_id: int, now: datetime, where: EntryFilter) -> list:
     conditions = [Entry.account_id == account_id, live(now)]
     if where.address is not None:
         conditions.append(Entry.address == where.address)
-    if where.digits:
+    if where.digits and where.digits.isdigit():
         conditions.append(Entry.address.contains(where.digits, autoescape=True))
+    elif where.digits:
+        # Text of an e-mail address, in any case: the local part is stored as sent ('Jan@…'), and
+        # LIKE is case-blind on SQLite only. ILIKE on PostgreSQL, which the trigram index serves.
+        conditions.append(Entry.address.ilike(f"%{_escape_like(where.digits)}%", escape="\\"))
     for column, value in ((List.channel, where.channel), (List.sender, where.sender), (List.kind, where.kind)):
         if value is not None:
             conditions.append(column == value)
@@ -152,6 +156,11 @@ def _filtered(account_id: int, now: datetime, where: EntryFilter) -> list:
         if value is not None:
             conditions.append(column == value)
     return conditions
+
+
+def _escape_like(text: str) -> str:
+    """Text that LIKE matches literally: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _window(statement: Select, offset: int, limit: int | None) -> Select:

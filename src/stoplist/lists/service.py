@@ -130,7 +130,11 @@ def make_cursor(row: EntryRow) -> str:
 def read_cursor(cursor: str) -> Position:
     try:
         created, entry_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
-        return Position(datetime.strptime(created, RFC3339).replace(tzinfo=timezone.utc), int(entry_id))
+        # An id within a row id's range (and digits only): anything else would reach the database and fail there.
+        key = entry_key(entry_id)
+        if key is None:
+            raise ValueError(entry_id)
+        return Position(datetime.strptime(created, RFC3339).replace(tzinfo=timezone.utc), key)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidListScope("cursor", "cursor is not one this service gave out: pass next_cursor from the previous page as it is.") from None
 
