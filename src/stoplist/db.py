@@ -52,11 +52,6 @@ def sqlite_stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(RFC3339)
 
 
-def pg_rfc3339(column: str) -> str:
-    """SQL that formats a PostgreSQL timestamp column as the API shows it, in the server."""
-    return f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-
-
 class Rfc3339Timestamp(TypeDecorator[datetime]):
     """A timestamp to the second. SQLite stores it as the API shows it ('2026-11-25T10:00:00Z'),
     which sorts and compares like the moment itself, so exports and checks read it without

@@ -104,6 +104,7 @@ class InvalidPhoneNumber(BadRequest):
     code = "invalid_phone_number"
 
     def __init__(self, raw: str, reason: str, *, path: str = "phone_number") -> None:
+        self.reason = reason
         message = f"{raw!r} is not a valid phone number: {reason}"
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
 

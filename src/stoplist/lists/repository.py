@@ -8,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from stoplist.db import naive_utc, sqlite_stamp
 from stoplist.lists.models import EVERY, Entry, List
 from stoplist.lists.precedence import BLOCK
-from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, live, stamp
+from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, live, moment, stamp
 from stoplist.lists.schemas import EntryOrder
 
 EXPORT_BATCH = 5000
@@ -170,6 +169,4 @@ def _window(statement: Select, offset: int, limit: int | None) -> Select:
 
 
 def _raw_value(value, dialect: str):
-    if isinstance(value, datetime):
-        return sqlite_stamp(value) if dialect == "sqlite" else naive_utc(value)
-    return value
+    return moment(value, dialect) if isinstance(value, datetime) else value
