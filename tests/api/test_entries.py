@@ -101,9 +101,9 @@ def test_reason_is_read_in_any_case(client, auth):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("reason", "spam"), ("reason", ""), ("channel", "fax"), ("channel", "e-mail"), ("list", "black"), ("list", "WHITE"), ("sender", "A" * 65)],
+    [("reason", "spam"), ("reason", ""), ("channel", "fax"), ("channel", "e-mail"), ("list", "black"), ("list", "WHITE"), ("sender", "A" * 65), ("note", "n" * 501)],
 )
-def test_an_unknown_reason_channel_or_list_or_a_long_sender_is_invalid_scope(client, auth, field, value):
+def test_an_unknown_reason_channel_or_list_or_a_long_sender_or_note_is_invalid_scope(client, auth, field, value):
     response = client.post(ENTRIES, json={"address": "+48500000001", field: value}, headers=auth)
 
     body = assert_error(response, 400, "invalid_scope")
