@@ -8,6 +8,7 @@ cached, so nothing is stale.
 """
 
 import asyncio
+import functools
 import sqlite3
 from datetime import datetime
 
@@ -15,7 +16,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
-from stoplist.lists.queries import moment, raw, raw_params, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
+from stoplist.lists.queries import moment, raw, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
 from stoplist.lists.writer import LOOKUP_BATCH
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
@@ -50,21 +51,37 @@ class SqliteLookup:
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         """The live entries of one address on the account's lists that apply to (channel, sender)."""
-        sql, names = raw(scoped_entries, "sqlite")
-        values = {"account": account_id, "address": address, "now": moment(now, "sqlite"), "channel": channel, "sender": sender}
-        return self.connection.execute(sql, raw_params(names, values)).fetchall()
+        return self.connection.execute(_sqlite_one(), (account_id, address, moment(now, "sqlite"), channel, sender)).fetchall()
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""
         found: dict[str, list[Scoped]] = {}
-        values = {"account": account_id, "now": moment(now, "sqlite"), "channel": channel, "sender": sender}
+        moment_text = moment(now, "sqlite")
         for start in range(0, len(addresses), LOOKUP_BATCH):
             chunk = addresses[start : start + LOOKUP_BATCH]
-            sql, names = raw(scoped_addresses_in, "sqlite", len(chunk))
-            values.update((f"a{index}", address) for index, address in enumerate(chunk))
-            for address, *candidate in self.connection.execute(sql, raw_params(names, values)):
-                found.setdefault(address, []).append(tuple(candidate))  # type: ignore[arg-type]
+            for address, kind, list_channel, list_sender, entry_id in self.connection.execute(
+                _sqlite_many(len(chunk)), (account_id, *chunk, moment_text, channel, sender)
+            ):
+                found.setdefault(address, []).append((kind, list_channel, list_sender, entry_id))
         return found
+
+
+# The hot path passes its parameters as tuples in these orders; the compiled statements must agree.
+_ONE_ORDER = ("account", "address", "now", "channel", "sender")
+
+
+@functools.cache
+def _sqlite_one() -> str:
+    sql, names = raw(scoped_entries, "sqlite")
+    assert names == _ONE_ORDER, names
+    return sql
+
+
+@functools.lru_cache(maxsize=LOOKUP_BATCH)
+def _sqlite_many(count: int) -> str:
+    sql, names = raw(scoped_addresses_in, "sqlite", count)
+    assert names == ("account", *(f"a{index}" for index in range(count)), "now", "channel", "sender"), names
+    return sql
 
 
 class PostgresLookup:
@@ -90,20 +107,32 @@ class PostgresLookup:
         return None if row is None else tuple(row)
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
-        sql, names = raw(scoped_entries, "asyncpg")
-        values = {"account": account_id, "address": address, "now": moment(now, "asyncpg"), "channel": channel, "sender": sender}
-        return [tuple(row) for row in await self.pool.fetch(sql, *raw_params(names, values))]
+        return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         if not addresses:
             return {}
         # One index probe per address, whatever the planner's statistics say (see queries.scoped_addresses_unnest).
-        sql, names = raw(scoped_addresses_unnest, "asyncpg")
-        values = {"addresses": addresses, "account": account_id, "now": moment(now, "asyncpg"), "channel": channel, "sender": sender}
         found: dict[str, list[Scoped]] = {}
-        for address, *candidate in await self.pool.fetch(sql, *raw_params(names, values)):
-            found.setdefault(address, []).append(tuple(candidate))  # type: ignore[arg-type]
+        for address, kind, list_channel, list_sender, entry_id in await self.pool.fetch(
+            _asyncpg_many(), addresses, account_id, moment(now, "asyncpg"), channel, sender
+        ):
+            found.setdefault(address, []).append((kind, list_channel, list_sender, entry_id))
         return found
+
+
+@functools.cache
+def _asyncpg_one() -> str:
+    sql, names = raw(scoped_entries, "asyncpg")
+    assert names == _ONE_ORDER, names
+    return sql
+
+
+@functools.cache
+def _asyncpg_many() -> str:
+    sql, names = raw(scoped_addresses_unnest, "asyncpg")
+    assert names == ("addresses", "account", "now", "channel", "sender"), names
+    return sql
 
 
 class _TakenInTurn:

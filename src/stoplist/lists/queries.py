@@ -133,11 +133,6 @@ def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[s
     return str(compiled), tuple(compiled.positiontup or ())
 
 
-def raw_params(names: tuple[str, ...], values: dict) -> tuple:
-    """A compiled statement's parameters, in its order."""
-    return tuple(values[name] for name in names)
-
-
 def moment(now: datetime, dialect: str):
     """A moment as the raw drivers compare it with an entry timestamp."""
     return sqlite_stamp(now) if dialect == "sqlite" else naive_utc(now)
