@@ -29,7 +29,7 @@ def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_t
     with factory() as session:
         entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))
     assert (added, updated) == (1, 0)
-    assert entry is not None and entry.is_live(now)
+    assert entry is not None and entry.expire_at is None
 
 
 def test_purging_a_failed_export_removes_the_file_it_had_started(session_factory, account_id, database_url):

@@ -61,9 +61,7 @@ async def read_create(request: Request) -> NativeEntryCreate:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NativeEntryCreate"}}}},
     },
 )
-def add_entry(
-    principal: BlacklistPrincipal, session: SessionDep, request: Request, response: Response, body: Annotated[NativeEntryCreate, Depends(read_create)]
-) -> Any:
+def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Request, body: Annotated[NativeEntryCreate, Depends(read_create)]) -> Any:
     now = utcnow()
     kind, address = normalize_address(body.address, default_region=request.app.state.settings.default_region)
     scope = service.Scope(service.kind_of(body.list), service.channel_of(body.channel), service.sender_of(body.sender))
@@ -72,7 +70,6 @@ def add_entry(
         expire_at=parse_expire_at(body.expire_at, now=now), reason=service.reason_of(body.reason if "reason" in body.model_fields_set else None),
         note=service.note_of(body.note), set_note="note" in body.model_fields_set, source="api", now=now,
     )
-    response.status_code = 201 if created else 200
     return JSONResponse(render.native(row), status_code=201 if created else 200)
 
 

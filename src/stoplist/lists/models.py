@@ -64,7 +64,3 @@ class Entry(Base):
 
     # SMSAPI's name for the address: its routes hold phone numbers only.
     phone_number: Mapped[str] = synonym("address")
-
-    def is_live(self, now: datetime) -> bool:
-        """Still on the list at `now`: never expires, or expires later."""
-        return self.expire_at is None or self.expire_at > now

@@ -54,11 +54,13 @@ class EntryRepository:
             select(List.id).where(List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
         )
 
-    def row(self, *, account_id: int, entry_id: int, now: datetime | None = None) -> EntryRow | None:
-        """One entry of the account as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
+    def row(self, *, account_id: int, entry_id: int, now: datetime | None = None, list_id: int | None = None) -> EntryRow | None:
+        """One entry of the account (of one list, if given) as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
         statement = _entries().where(Entry.account_id == account_id, Entry.id == entry_id)
         if now is not None:
             statement = statement.where(live(now))
+        if list_id is not None:
+            statement = statement.where(Entry.list_id == list_id)
         return self.session.execute(statement).first()
 
     # SMSAPI's listing: one list, search by digits, six orders.

@@ -92,15 +92,10 @@ def add(
 def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> EntryRow:
     """A live entry of the account (of one list, if given), by its id."""
     key = entry_key(entry_id)
-    row = None if key is None else EntryRepository(session).row(account_id=account_id, entry_id=key, now=utcnow())
-    if row is None or (list_id is not None and not _on(session, account_id, row, list_id)):
+    row = None if key is None else EntryRepository(session).row(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id)
+    if row is None:
         raise EntryNotFound()
     return row
-
-
-def _on(session: Session, account_id: int, row: EntryRow, list_id: int) -> bool:
-    kind, channel, sender = row[0], row[1], row[2]
-    return EntryRepository(session).list_id(account_id=account_id, kind=kind, channel=channel, sender=sender) == list_id
 
 
 def delete(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> None:
