@@ -1,0 +1,21 @@
+"""StrictRequests reads parameter names by hand (it runs before every check): exactly as parse_qsl would."""
+
+from urllib.parse import parse_qsl
+
+from hypothesis import given, settings, strategies as st
+
+from stoplist.web import query_names
+
+PIECES = st.sampled_from(["a", "phone_number", "=", "&", "%2B", "%", "+", "%3D", "%26", "", "é", "%C3%A9", "%ZZ", ";", " ", "=="])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(PIECES, max_size=12).map("".join))
+def test_the_names_are_those_parse_qsl_reads(text: str):
+    query = text.encode("latin-1", errors="replace")
+
+    assert query_names(query) == [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+
+
+def test_names_without_values_and_empty_pairs():
+    assert query_names(b"phone_number=%2B48&&flag&x=1=2") == ["phone_number", "flag", "x"]
