@@ -192,6 +192,17 @@ def query_names(query: bytes) -> list[str]:
     return names
 
 
+def query_values(query: bytes) -> dict[str, str]:
+    """The parameters of a query string by name, as parse_qsl(keep_blank_values=True) reads them,
+    for the check route (StrictRequests has refused repeated names): decoding only what is encoded."""
+    values = {}
+    for part in query.decode("latin-1").split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            values[unquote_plus(name) if "%" in name or "+" in name else name] = unquote_plus(value) if "%" in value or "+" in value else value
+    return values
+
+
 def _unknown(names: list[str], known: frozenset[str]) -> list[ErrorDetail]:
     seen: set[str] = set()
     problems = []

@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl
 
 from hypothesis import given, settings, strategies as st
 
-from stoplist.web import query_names
+from stoplist.web import query_names, query_values
 
 PIECES = st.sampled_from(["a", "phone_number", "=", "&", "%2B", "%", "+", "%3D", "%26", "", "é", "%C3%A9", "%ZZ", ";", " ", "=="])
 
@@ -15,6 +15,17 @@ def test_the_names_are_those_parse_qsl_reads(text: str):
     query = text.encode("latin-1", errors="replace")
 
     assert query_names(query) == [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(PIECES, max_size=12).map("".join))
+def test_the_values_are_those_parse_qsl_reads(text: str):
+    query = text.encode("latin-1", errors="replace")
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+
+    # Names given twice are refused before this is read; with one of each, the value is parse_qsl's.
+    if len({name for name, _ in pairs}) == len(pairs):
+        assert query_values(query) == dict(pairs)
 
 
 def test_names_without_values_and_empty_pairs():

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
-from stoplist.web import load_json, read_body
+from stoplist.web import load_json, query_values, read_body
 from stoplist.errors import (
     ConflictingParameters, ErrorBody, ErrorDetail, InvalidAddress, InvalidListScope, InvalidPhoneNumber, TooManyNumbers, UnsupportedMediaType,
     ValidationFailed, beyond_schema, validation_error,
@@ -61,7 +61,7 @@ def _json(body: dict) -> Response:
 async def check_one(request: Request) -> Response:
     state = request.app.state
     principal = await state.token_cache.authenticate(request.headers.get("authorization"), SCOPE)
-    query = request.query_params
+    query = query_values(request.scope.get("query_string", b""))
     number, address = query.get("phone_number"), query.get("address")
     if number is not None and address is not None:
         raise ConflictingParameters("phone_number", "address")
