@@ -7,9 +7,13 @@ holds (NULLs are never equal in a UNIQUE constraint). An entry is unique per lis
 account: UNIQUE(account_id, address, list_id), in that order so that one probe of (account,
 address) finds the address on every list of the account; the covering index of 0004 follows (SQLite).
 
-The downgrade is exact for what 0004 could hold: phone numbers on default lists. It refuses,
-changing nothing, while any entry sits on another list or is an e-mail address: those would
-have to be lost to go back, and that must be somebody's decision, not a side effect.
+The downgrade is exact for what 0004 could hold: phone numbers on default lists (their reasons,
+notes, sources and updated_at go: 0004 has no columns for them). It refuses, changing nothing,
+while any entry sits on another list or is an e-mail address: those would have to be lost to go
+back, and that must be somebody's decision, not a side effect.
+
+One transaction holds the table throughout (the UPDATE of every row, the constraint and index
+builds): checks wait for it, some 30 s per million entries (README, Backups and upgrades).
 
 Revision ID: 0005
 Revises: 0004

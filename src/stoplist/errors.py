@@ -138,8 +138,10 @@ class InvalidExpiry(BadRequest):
 class InvalidSearch(BadRequest):
     code = "invalid_query"
 
-    def __init__(self, raw: str, *, too_long: int | None = None) -> None:
-        if too_long is not None:
+    def __init__(self, raw: str, *, too_long: int | None = None, reason: str | None = None) -> None:
+        if reason is not None:
+            message = f"q {raw!r} cannot be searched for: {reason}"
+        elif too_long is not None:
             message = f"q is {len(raw)} characters long; search with at most {too_long} (no number has more than 15 digits)."
         else:
             message = f"q {raw!r} is not part of a phone number: search with digits, e.g. q=500."

@@ -58,8 +58,10 @@ def test_every_row_of_the_precedence_table_one_at_a_time(client, auth, entries, 
         assert answer["decision"] is None and answer["entry"] is None
         return
     assert answer["decision"] == {"list": made[decider]["list"], "entry": made[decider]}
-    # SMSAPI's field: the blocking entry, in SMSAPI's shape; none when allowed.
-    if blocked:
+    # SMSAPI's field: the blocking entry in SMSAPI's shape when it is on the default list (one
+    # SMSAPI's GET /blacklist/phone_numbers/{id} finds); none when allowed or blocked by another list.
+    on_default_list = made[decider]["list"] == "block" and made[decider]["channel"] is None and made[decider]["sender"] is None
+    if blocked and on_default_list:
         assert answer["entry"] == {key: made[decider][key] for key in ("id", "expire_at", "created_at")} | {"phone_number": STORED}
     else:
         assert answer["entry"] is None

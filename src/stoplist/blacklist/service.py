@@ -1,4 +1,8 @@
-"""SMSAPI's blacklist: the account's default list (block, every channel, every sender), phone numbers only."""
+"""SMSAPI's blacklist: the phone numbers of the account's default list (block, every channel, every sender).
+
+An e-mail address put on the default list through the native API is on it too, but SMSAPI's routes
+neither show nor delete it: they know phone numbers only.
+"""
 
 from datetime import datetime
 
@@ -32,7 +36,7 @@ def get_entry(session: Session, *, account_id: int, entry_id: str) -> EntryRow:
     list_id = default_list(session, account_id)
     if list_id is None:
         raise EntryNotFound()
-    return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id)
+    return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
 
 
 def list_entries(session: Session, *, account_id: int, digits: str | None, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
@@ -52,7 +56,7 @@ def delete_entry(session: Session, *, account_id: int, entry_id: str) -> None:
     list_id = default_list(session, account_id)
     if list_id is None:
         raise EntryNotFound()
-    lists.delete(session, account_id=account_id, entry_id=entry_id, list_id=list_id)
+    lists.delete(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
 
 
 def delete_entries(session: Session, *, account_id: int, phone_number: str | None) -> int:
@@ -63,4 +67,4 @@ def delete_entries(session: Session, *, account_id: int, phone_number: str | Non
     writer = EntryWriter(session)
     if phone_number is not None:
         return writer.delete_address(account_id=account_id, list_id=list_id, address=phone_number)
-    return writer.delete_all(account_id=account_id, list_id=list_id)
+    return writer.delete_all(account_id=account_id, list_id=list_id, address_kind=PHONE)

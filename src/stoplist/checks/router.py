@@ -50,7 +50,8 @@ def _json(body: dict) -> Response:
         "parameters": [
             {"name": "phone_number", "in": "query", "required": False, "schema": number_schema(), "description": "A phone number, in any spelling (SMSAPI's parameter). Give this or `address`.", "example": "+48500000000"},
             {"name": "address", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 320}, "description": "A phone number or an e-mail address. Give this or `phone_number`.", "example": "jan@example.com"},
-            {"name": "channel", "in": "query", "required": False, "schema": {"type": "string", "enum": list(CHANNELS)}, "description": "The channel of the message; absent: lists of every channel only."},
+            # Read in any case, so the values are in the description rather than an enum.
+            {"name": "channel", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20}, "description": f"The channel of the message ({', '.join(CHANNELS)}; any case); absent: lists of every channel only."},
             {"name": "sender", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_SENDER}, "description": "The sender of the message; absent: lists of every sender only."},
         ],
         "security": BEARER,

@@ -5,7 +5,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stoplist.blacklist.schemas import EntryPublic
-from stoplist.lists.schemas import MAX_SENDER, Channel, ListKind, NativeEntry
+from stoplist.lists.precedence import CHANNELS
+from stoplist.lists.schemas import MAX_SENDER, ListKind, NativeEntry
 
 MAX_NUMBERS = 10_000  # per bulk check
 
@@ -29,14 +30,14 @@ class BulkCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Any JSON value is answered: one that is no spelling of an address is `valid: false`, echoed as sent.
-    phone_numbers: list[Any] | None = Field(
+    phone_numbers: list[Any] = Field(  # type: ignore[assignment]
         default=None, max_length=MAX_NUMBERS,
         description=f"Up to {MAX_NUMBERS:,} phone numbers, in any spelling (strings or integers; anything else is answered as invalid). Give this or `addresses`.",
     )
-    addresses: list[Any] | None = Field(
+    addresses: list[Any] = Field(  # type: ignore[assignment]
         default=None, max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} phone numbers or e-mail addresses. Give this or `phone_numbers`."
     )
-    channel: Channel | None = Field(default=None, description="The channel of the messages; absent: lists of every channel only.")
+    channel: str | None = Field(default=None, max_length=20, description=f"The channel of the messages ({', '.join(CHANNELS)}; any case); absent: lists of every channel only.")
     sender: str | None = Field(default=None, max_length=MAX_SENDER, description="The sender of the messages; absent: lists of every sender only.")
 
 

@@ -28,8 +28,9 @@ async def check_one(
         "address": address,
         "phone_number": address if kind == PHONE else None,
         "blacklisted": blocked,
-        # SMSAPI's field: the blocking entry of a phone number, in SMSAPI's shape.
-        "entry": render.smsapi(decision) if blocked and kind == PHONE else None,  # type: ignore[arg-type]
+        # SMSAPI's field: the blocking entry of a phone number, in SMSAPI's shape, when it is one of
+        # SMSAPI's routes' (the default list); `decision` names any other.
+        "entry": render.smsapi(decision) if blocked and kind == PHONE and not decision[1] and not decision[2] else None,  # type: ignore[index]
         "decision": None if decision is None else {"list": decision[0], "entry": render.native(decision)},
     }
 

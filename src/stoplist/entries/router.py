@@ -91,10 +91,11 @@ def list_entries(
     request: Request,
     address: Annotated[str | None, Query(max_length=320, description="Only this address (any spelling).")] = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="Part of an address: digits of a number, or text of an e-mail address.")] = None,
-    channel: Annotated[str | None, Query(description=f"Only lists of this channel ({', '.join(CHANNELS)}); empty: lists of every channel.", json_schema_extra={"enum": ["", *CHANNELS]})] = None,
+    # Values are read in any case, so the schema names them in its description rather than an enum.
+    channel: Annotated[str | None, Query(max_length=20, description=f"Only lists of this channel ({', '.join(CHANNELS)}; any case); empty: lists of every channel.")] = None,
     sender: Annotated[str | None, Query(max_length=MAX_SENDER, description="Only lists of this sender; empty: lists of every sender.")] = None,
-    list_kind: Annotated[str | None, Query(alias="list", description="`block` or `allow`.", json_schema_extra={"enum": list(KINDS)})] = None,
-    reason: Annotated[str | None, Query(description="Only entries with this reason.", json_schema_extra={"enum": list(REASONS)})] = None,
+    list_kind: Annotated[str | None, Query(alias="list", max_length=20, description=f"{' or '.join(KINDS)} (any case).")] = None,
+    reason: Annotated[str | None, Query(max_length=40, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
     address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra={"enum": list(ADDRESS_KINDS)})] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any).")] = 0,
@@ -132,8 +133,8 @@ def _search_text(q: str | None) -> str | None:
         return None
     text = q.strip()
     if any(character.isalpha() or character in "@_" for character in text):
-        if len(q) > MAX_QUERY_CHARS:
-            raise InvalidSearch(q, too_long=MAX_QUERY_CHARS)
+        if not service.storable(text):
+            raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
         return text.lower()
     return search_digits(q)
 

@@ -19,7 +19,7 @@ from stoplist.lists.addresses import EMAIL, PHONE, address_fits, normalize_addre
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.phone import normalize_phone_number
 from stoplist.lists.service import channel_of, kind_of, note_of, reason_of, sender_of
-from stoplist.lists.writer import EntryWriter, Row
+from stoplist.lists.writer import EntryWriter, Row, merged
 
 KIND = "import"
 # Rows per committed batch. Each commit writes every index page the batch touched, and numbers
@@ -179,9 +179,12 @@ def _native_batch(batch: list[Item], *, lists: _Lists, default_region: str | Non
             rejected.append((item.line, item.value, exc.message))
             continue
         key = (row.list_id, row.address)
-        if key in accepted:
-            # On that list earlier in the same file: the later row wins, and it counts as an update.
+        earlier = accepted.get(key)
+        if earlier is not None:
+            # On that list earlier in the same file: the later row wins, and it counts as an update;
+            # what it leaves empty, the earlier row's instruction keeps (as two POSTs would).
             duplicates += 1
+            row = merged(earlier, row)
         accepted[key] = row
     return list(accepted.values()), rejected, duplicates
 

@@ -8,9 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, synonym
 from stoplist.auth.models import Id
 from stoplist.db import Base, Rfc3339Timestamp
 
-# "Every channel" and "every sender" are stored as '' (not NULL), so that the unique scope of a
-# list holds on every database: NULLs are never equal in a UNIQUE constraint.
-EVERY = ""
 
 
 class List(Base):

@@ -12,7 +12,9 @@ BLOCK = "block"
 ALLOW = "allow"
 KINDS = (BLOCK, ALLOW)
 CHANNELS = ("sms", "rcs", "whatsapp", "voice", "email")
-EVERY = ""  # every channel, or every sender
+# Every channel, or every sender. Stored as '' (not NULL), so that the unique scope of a list holds on
+# every database: NULLs are never equal in a UNIQUE constraint.
+EVERY = ""
 
 # A tuple, or anything indexed like one (a database row).
 Candidate = TypeVar("Candidate", bound=Sequence[Any])

@@ -16,7 +16,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
 
 from stoplist.db import naive_utc, sqlite_stamp
-from stoplist.lists.models import EVERY, Entry, List
+from stoplist.lists.models import Entry, List
+from stoplist.lists.precedence import EVERY
 from stoplist.lists.schemas import EntryOrder
 
 

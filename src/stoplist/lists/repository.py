@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from stoplist.lists.models import EVERY, Entry, List
+from stoplist.lists.addresses import PHONE
+from stoplist.lists.models import Entry, List
+from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, live, moment, stamp
 from stoplist.lists.schemas import EntryOrder
@@ -54,16 +56,20 @@ class EntryRepository:
             select(List.id).where(List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
         )
 
-    def row(self, *, account_id: int, entry_id: int, now: datetime | None = None, list_id: int | None = None) -> EntryRow | None:
-        """One entry of the account (of one list, if given) as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
+    def row(
+        self, *, account_id: int, entry_id: int, now: datetime | None = None, list_id: int | None = None, address_kind: str | None = None
+    ) -> EntryRow | None:
+        """One entry of the account (of one list and kind of address, if given) as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
         statement = _entries().where(Entry.account_id == account_id, Entry.id == entry_id)
         if now is not None:
             statement = statement.where(live(now))
         if list_id is not None:
             statement = statement.where(Entry.list_id == list_id)
+        if address_kind is not None:
+            statement = statement.where(Entry.address_kind == address_kind)
         return self.session.execute(statement).first()
 
-    # SMSAPI's listing: one list, search by digits, six orders.
+    # SMSAPI's listing: the phone numbers of one list, search by digits, six orders.
 
     def search(self, *, account_id: int, list_id: int, now: datetime, digits: str | None, order: EntryOrder, offset: int, limit: int) -> list[EntryRow]:
         statement = _entries().where(*_on_list(account_id, list_id, now, digits)).order_by(*ORDERS[order]).offset(offset).limit(limit)
@@ -134,7 +140,8 @@ def _entries() -> Select:
 
 
 def _on_list(account_id: int, list_id: int, now: datetime, digits: str | None) -> list:
-    conditions = [Entry.account_id == account_id, Entry.list_id == list_id, live(now)]
+    """SMSAPI's view of a list: its phone numbers (an e-mail address put on the default list natively is none of its business)."""
+    conditions = [Entry.account_id == account_id, Entry.list_id == list_id, Entry.address_kind == PHONE, live(now)]
     if digits:
         conditions.append(Entry.address.contains(digits, autoescape=True))
     return conditions

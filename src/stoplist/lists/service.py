@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from stoplist.db import RFC3339, utcnow
 from stoplist.errors import EntryNotFound, InvalidAddress, InvalidListScope
 from stoplist.lists.addresses import address_fits
-from stoplist.lists.models import EVERY
+from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow, Position
 from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS
@@ -69,7 +69,20 @@ def reason_of(raw: str | None, *, path: str = "reason") -> str | None:
 def note_of(raw: str | None) -> str | None:
     if raw is not None and len(raw) > MAX_NOTE:
         raise InvalidListScope("note", f"note is {len(raw)} characters long; at most {MAX_NOTE}.")
+    if raw is not None and not storable(raw):
+        raise InvalidListScope("note", "note must be text without NUL characters or unpaired surrogates.")
     return raw
+
+
+def storable(text: str) -> bool:
+    """Text every database stores as it is: PostgreSQL refuses NUL, and no UTF-8 holds an unpaired surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def add(
@@ -89,19 +102,20 @@ def add(
     return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
 
 
-def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> EntryRow:
-    """A live entry of the account (of one list, if given), by its id."""
+def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None, address_kind: str | None = None) -> EntryRow:
+    """A live entry of the account (of one list and kind of address, if given), by its id."""
     key = entry_key(entry_id)
-    row = None if key is None else EntryRepository(session).row(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id)
+    row = None if key is None else EntryRepository(session).row(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id, address_kind=address_kind)
     if row is None:
         raise EntryNotFound()
     return row
 
 
-def delete(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None) -> None:
+def delete(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None, address_kind: str | None = None) -> None:
     """Take one live entry off its list, by its id."""
     key = entry_key(entry_id)
-    if key is None or not EntryWriter(session).delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id):
+    writer = EntryWriter(session)
+    if key is None or not writer.delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id, address_kind=address_kind):
         raise EntryNotFound()
 
 

@@ -7,7 +7,7 @@ every change, such as recording it, happens here, once, in the caller's transact
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, String, and_, bindparam, case, delete, func, literal_column, select, update
@@ -132,19 +132,24 @@ class EntryWriter:
         row = self.session.execute(statement.returning(Entry, literal_column("xmax = 0")), execution_options={"populate_existing": True}).one_or_none()
         return None if row is None else (row[0], bool(row[1]))
 
-    def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None) -> bool:
-        """Delete one live entry of the account (of one list, if given), by id."""
+    def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> bool:
+        """Delete one live entry of the account (of one list, and of one kind of address, if given), by id."""
         statement = delete(Entry).where(Entry.id == entry_id, Entry.account_id == account_id, live(now))
         if list_id is not None:
             statement = statement.where(Entry.list_id == list_id)
+        if address_kind is not None:
+            statement = statement.where(Entry.address_kind == address_kind)
         return self.session.execute(statement).rowcount > 0
 
     def delete_address(self, *, account_id: int, list_id: int, address: str) -> int:
         return self.session.execute(delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == address)).rowcount
 
-    def delete_all(self, *, account_id: int, list_id: int) -> int:
-        """Every entry of one list of the account."""
-        return self.session.execute(delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id)).rowcount
+    def delete_all(self, *, account_id: int, list_id: int, address_kind: str | None = None) -> int:
+        """Every entry of one list of the account (of one kind of address, if given)."""
+        statement = delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id)
+        if address_kind is not None:
+            statement = statement.where(Entry.address_kind == address_kind)
+        return self.session.execute(statement).rowcount
 
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
         """Delete up to `batch` entries that expired by `now`: housekeeping, since reads already ignore them."""
@@ -158,18 +163,22 @@ class EntryWriter:
     def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime) -> tuple[int, int]:
         """Put many addresses on their lists, as `add` would one by one (the last row of a key wins);
         return (added, updated). A reason or note of None keeps the entry's."""
-        last = {(row.list_id, row.address): row for row in rows}
+        last: dict[tuple[int, str], Row] = {}
+        for row in rows:
+            key = (row.list_id, row.address)
+            earlier = last.get(key)
+            last[key] = row if earlier is None else merged(earlier, row)
         known = self._known(account_id, list(last))
         # Live now: updated. New, or lapsed and listed anew: added.
         listed = sum(1 for expiry, _reason, _note in known.values() if expiry is None or expiry > now)
         # What a row leaves unsaid, the entry keeps (read just now: a change in between is overwritten,
         # as a later instruction would overwrite it).
-        merged = []
+        complete = []
         for key in sorted(last):
             row = last[key]
             _expiry, reason, note = known.get(key, (None, None, None))
-            merged.append((row, row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note))
-        self._upsert(account_id, merged, source, now)
+            complete.append((row, row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note))
+        self._upsert(account_id, complete, source, now)
         return len(last) - listed, listed
 
     def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
@@ -217,6 +226,11 @@ class EntryWriter:
                 })
         finally:
             cursor.close()
+
+
+def merged(earlier: Row, later: Row) -> Row:
+    """Two instructions for one entry, in order: the later one's, keeping the earlier reason and note where it gives none."""
+    return replace(later, reason=later.reason or earlier.reason, note=later.note if later.note is not None else earlier.note)
 
 
 # sqlite_stamp, remembered: an import formats the same few expiries again and again.
