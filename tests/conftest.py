@@ -164,13 +164,13 @@ def auth(make_token) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token()}"}
 
 
-SERVER_SUITES = ("e2e", "fuzz")
+SERVER_SUITES = ("e2e",)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Under `make test` (pytest-xdist, two workers) the tests that start servers and time them run
-    on one worker, one after another, while the in-process tests run on the other: no two
-    load tests share the machine, and the suite takes about half as long."""
+    """Under `make test` (pytest-xdist, two workers) the end-to-end tests, which start servers and
+    time them, run on one worker one after another, and the other tests fill both workers: no
+    two load tests share the machine."""
     for item in items:
         if item.path.parent.name in SERVER_SUITES:
             item.add_marker(pytest.mark.xdist_group("servers"))

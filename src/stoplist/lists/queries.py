@@ -123,6 +123,18 @@ def scoped_addresses_unnest() -> Select:
     return select(wanted.c.address, found.c.kind, found.c.channel, found.c.sender, found.c.id).select_from(wanted).join(found, true())
 
 
+def known_unnest() -> Select:
+    """(address, list_id, expire_at, reason, note) of every entry, live or not, of an array of addresses
+    (PostgreSQL; an import's lookup): one index probe per address, like scoped_addresses_unnest."""
+    wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
+    found = (
+        select(Entry.list_id, Entry.expire_at, Entry.reason, Entry.note)
+        .where(Entry.account_id == bindparam("account"), Entry.address == wanted.c.address)
+        .lateral("e")
+    )
+    return select(wanted.c.address, found.c.list_id, found.c.expire_at, found.c.reason, found.c.note).select_from(wanted).join(found, true())
+
+
 _DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}
 
 
