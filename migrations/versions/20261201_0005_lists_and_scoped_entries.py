@@ -85,6 +85,10 @@ def upgrade() -> None:
         batch.create_unique_constraint(op.f("uq_blacklist_entries_account_id_address_list_id"), ["account_id", "address", "list_id"])
     if dialect == "sqlite":
         op.create_index("ix_blacklist_entries_account_address_expire", "blacklist_entries", ["account_id", "address", "list_id", "expire_at"])
+    # SMSAPI's listing reads one list newest first: in index order, with no sort of the whole list
+    # (a planner without statistics, after a bulk load, would otherwise sort it for every page).
+    op.drop_index("ix_blacklist_entries_account_expire", table_name="blacklist_entries")
+    op.create_index("ix_blacklist_entries_account_list_created", "blacklist_entries", ["account_id", "list_id", "created_at", "id"])
 
 
 def downgrade() -> None:
@@ -101,6 +105,8 @@ def downgrade() -> None:
             f"{others} entries are on lists other than the default ones, or are e-mail addresses: revision 0004 cannot hold them."
             " Delete them (or export them) first, then downgrade."
         )
+    op.drop_index("ix_blacklist_entries_account_list_created", table_name="blacklist_entries")
+    op.create_index("ix_blacklist_entries_account_expire", "blacklist_entries", ["account_id", "expire_at"])
     if dialect == "sqlite":
         op.drop_index("ix_blacklist_entries_account_address_expire", table_name="blacklist_entries")
     with op.batch_alter_table("blacklist_entries", table_kwargs={"sqlite_autoincrement": True}) as batch:
