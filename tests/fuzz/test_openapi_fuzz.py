@@ -21,7 +21,7 @@ CONFIG = schemathesis.Config.from_dict({
         "enabled": True,
         "max_response_time": 5.0,
         "positive_data_acceptance": {"enabled": False},
-        # Runs as semantic.negative_data_rejection_csv_as_text (text/csv bodies are text on the wire).
+        # Runs as semantic.negative_data_rejection_as_sent (text/csv bodies and query values are text on the wire).
         "negative_data_rejection": {"enabled": False, "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]},
     },
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True}},
@@ -29,7 +29,7 @@ CONFIG = schemathesis.Config.from_dict({
 })
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 # Registered by importing it; named here so the replacement is visible where the checks are chosen.
-ADDED_CHECKS = [semantic.positive_data_acceptance_beyond_schema, semantic.negative_data_rejection_csv_as_text]
+ADDED_CHECKS = [semantic.positive_data_acceptance_beyond_schema, semantic.negative_data_rejection_as_sent]
 
 # A hung request fails the case instead of stalling the suite.
 DEADLINE = timedelta(seconds=20)

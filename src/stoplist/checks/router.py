@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
-from stoplist.web import load_json, query_values, read_body
+from stoplist.web import HotRoute, load_json, query_values, read_body
 from stoplist.errors import (
     ConflictingParameters, ErrorBody, ErrorDetail, InvalidAddress, InvalidListScope, InvalidPhoneNumber, TooManyNumbers, UnsupportedMediaType,
     ValidationFailed, beyond_schema, validation_error,
@@ -23,7 +23,7 @@ from stoplist.lists.precedence import CHANNELS
 from stoplist.lists.schemas import MAX_SENDER
 from stoplist.lists.service import channel_of, sender_of
 
-router = APIRouter(prefix="/blacklist/check", tags=["check"])
+router = APIRouter(prefix="/blacklist/check", tags=["check"], route_class=HotRoute)
 
 MAX_BODY_BYTES = 1 << 20
 SCOPE = "blacklist"

@@ -146,6 +146,8 @@ def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[s
     return str(compiled), tuple(compiled.positiontup or ())
 
 
+@functools.lru_cache(maxsize=16)
 def moment(now: datetime, dialect: str):
-    """A moment as the raw drivers compare it with an entry timestamp."""
+    """A moment as the raw drivers compare it with an entry timestamp (remembered: every check of
+    the same second asks for the same one)."""
     return sqlite_stamp(now) if dialect == "sqlite" else naive_utc(now)
