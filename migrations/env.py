@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from stoplist.audit import models as audit_models
 from stoplist.auth import models as auth_models
 from stoplist.lists import models as list_models
 from stoplist.config import get_settings
@@ -10,7 +11,7 @@ from stoplist.files import models as files_models
 from stoplist.jobs import models as jobs_models
 from stoplist.migrate import include_object_for
 
-MODELS = (auth_models, list_models, files_models, jobs_models)  # imported for the tables they put on Base.metadata
+MODELS = (audit_models, auth_models, list_models, files_models, jobs_models)  # imported for the tables they put on Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

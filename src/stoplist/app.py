@@ -21,6 +21,7 @@ from stoplist.imports.router import router as imports_router
 from stoplist.imports.upload import remove_stale_uploads
 from stoplist.composition import start_worker_thread
 from stoplist.entries.router import router as entries_router
+from stoplist.history.router import router as history_router
 from stoplist.lists.schemas import NativeEntryCreate
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(imports_router)
     app.include_router(blacklist_router)
     app.include_router(entries_router)
+    app.include_router(history_router)
     app.include_router(files_router)
     install_ops(app)
     _match_first(app, checks_router)
@@ -118,7 +120,14 @@ def _freeze_heap() -> None:
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 
 
+# Every app of this code has the same document (its routes do not depend on settings): made once per
+# process, since it takes a good part of a second, and StrictRequests reads it on an app's first request.
+_DOCUMENT: dict[str, Any] = {}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None and _DOCUMENT:
+        app.openapi_schema = _DOCUMENT
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -140,4 +149,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name, definition in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():
             schemas.setdefault(name, definition)
         app.openapi_schema = schema
+        _DOCUMENT.update(schema)
     return app.openapi_schema

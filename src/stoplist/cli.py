@@ -199,3 +199,74 @@ def _account_id(session: Session, name: str) -> int:
         typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist token create --account NAME`)", err=True)
         raise typer.Exit(1)
     return found.id
+
+
+audit_app = typer.Typer(help="Verify the audit trail, and export proof from it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    account: Annotated[str | None, typer.Option(help="Only this account's trail (default: every account's).")] = None,
+) -> None:
+    """Check every event's hash chain and numbering; name the first broken link and exit 1 if there is one."""
+    from stoplist.history import service as history
+
+    with database_session() as session:
+        accounts, checked, broken = history.verify(session, account_id=None if account is None else _account_id(session, account))
+    if broken is not None:
+        typer.echo(f"BROKEN: {broken.describe()} ({checked:,} events before it verified)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {checked:,} events of {accounts:,} account(s) verified")
+
+
+@audit_app.command("export")
+def audit_export(
+    address: Annotated[str | None, typer.Option(help="Every event of this address (any spelling).")] = None,
+    since: Annotated[str | None, typer.Option(help="Every event recorded at or after this moment (RFC 3339, or a date: midnight UTC).")] = None,
+    account: Annotated[str, typer.Option(help="The account whose trail is read.")] = auth_service.DEFAULT_ACCOUNT,
+) -> None:
+    """Write events to standard output as CSV (the columns of GET /blacklist/history with Accept: text/csv)."""
+    import sys
+
+    from stoplist.history import service as history
+    from stoplist.history.repository import EventRepository
+
+    if (address is None) == (since is None):
+        typer.echo("error: give --address or --since (one of them)", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    with database_session() as session:
+        account_id = _account_id(session, account)
+        if address is not None:
+            from stoplist.errors import InvalidAddress
+            from stoplist.lists.addresses import normalize_address
+
+            try:
+                _kind, normalised = normalize_address(address, default_region=settings.default_region)
+            except InvalidAddress as exc:
+                typer.echo(f"error: {exc.message}", err=True)
+                raise typer.Exit(2) from None
+            events = EventRepository(session).of_address(account_id=account_id, address=normalised, after=0, limit=10**12)
+            sys.stdout.write(history.csv_text(events))
+            return
+        moment = _moment(since)  # type: ignore[arg-type]
+        sys.stdout.write(history.csv_text([]))
+        batch = []
+        for _account, event in EventRepository(session).since(account_id=account_id, since=moment):
+            batch.append(event)
+            if len(batch) >= 5_000:
+                sys.stdout.write(history.csv_text(batch, header=False))
+                batch = []
+        sys.stdout.write(history.csv_text(batch, header=False))
+
+
+def _moment(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        typer.echo(f"error: {text!r} is not an RFC 3339 moment or a date", err=True)
+        raise typer.Exit(2) from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

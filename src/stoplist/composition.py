@@ -5,6 +5,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from stoplist.audit import retention
+from stoplist.audit.trail import SYSTEM
 from stoplist.config import Settings
 from stoplist.exports.runner import run_export
 from stoplist.exports.service import KIND as EXPORT
@@ -23,10 +25,14 @@ def discard_files(session: Session, file_ids: list[str]) -> None:
 
 
 def purge_entries(session: Session, now: datetime) -> int:
-    return EntryWriter(session).purge_expired(now=now)
+    return EntryWriter(session, SYSTEM).purge_expired(now=now)
 
 
-HOUSEKEEPING = Housekeeping(discard_files=discard_files, purge_entries=purge_entries)
+def trim_trail(session: Session, now: datetime, months: int) -> int:
+    return retention.drop_expired(session, now=now, months=months)
+
+
+HOUSEKEEPING = Housekeeping(discard_files=discard_files, purge_entries=purge_entries, trim_trail=trim_trail)
 
 
 def create_worker(session_factory: sessionmaker[Session], settings: Settings) -> Worker:

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, ge=0)
     # How often a worker deletes expired entries (seconds; 0: never). Correctness never waits for it.
     purge_interval: float = Field(default=3600.0, ge=0)
+    # Months of audit events kept, whole calendar months (UTC) besides the current one; 0: every event, forever.
+    audit_retention_months: int = Field(default=0, ge=0)
     # Imports and exports.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     file_retention: timedelta = timedelta(hours=24)

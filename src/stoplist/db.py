@@ -1,11 +1,13 @@
 """Engine and session factories, and the declarative base every model uses."""
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, String, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -167,3 +169,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The raw paths (checks on sqlite3 and asyncpg, imports, exports, the trail's inserts) run SQL text
+# compiled once from Core statements, never a hand-kept copy.
+_DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}
+
+
+@functools.lru_cache(maxsize=1024)
+def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[str, ...]]:
+    """The SQL text of `build(*args)` for a driver (`sqlite`, `asyncpg`, `psycopg`), and the names
+    of its parameters in the order the driver takes them (empty for psycopg's named style)."""
+    compiled = build(*args).compile(dialect=_DIALECTS[dialect])
+    return str(compiled), tuple(compiled.positiontup or ())

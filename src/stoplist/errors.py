@@ -135,6 +135,22 @@ class InvalidExpiry(BadRequest):
         super().__init__(message, errors=[ErrorDetail(path="expire_at", message=message, error=self.code)])
 
 
+class InvalidEvidence(BadRequest):
+    """`evidence` or `received_at` that cannot go on the audit trail."""
+
+    code = "invalid_evidence"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, errors=[ErrorDetail(path=field, message=message, error=self.code)])
+
+
+class InvalidFeedCursor(BadRequest):
+    code = "invalid_cursor"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, errors=[ErrorDetail(path=field, message=message, error=self.code)])
+
+
 class InvalidSearch(BadRequest):
     code = "invalid_query"
 

@@ -44,5 +44,5 @@ def test_every_date_example_in_the_openapi_document_stays_valid_for_decades():
     assert dates
     horizon = datetime(2090, 1, 1, tzinfo=timezone.utc)
     expiries = [example for example in dates if datetime.fromisoformat(example.replace("Z", "+00:00")).replace(tzinfo=timezone.utc) < horizon]
-    # Only creation times may lie in the past; an expire_at example must be accepted at any date.
+    # Only moments past by nature (creation times, receipts of opt-outs) may lie in the past; an expire_at example must be accepted at any date.
     assert all(example.startswith("2026-11-22") for example in expiries), expiries

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
+from stoplist.audit.trail import Origin
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist import service
 from stoplist.testing.lists import fill
@@ -60,7 +61,7 @@ def add_many(app, count: int, account: str = "default") -> list[str]:
     owner = account_id(app, account)
     with transaction(app.state.session_factory) as session:
         for number in numbers:
-            service.add_entry(session, account_id=owner, phone_number=number, expire_at=None)
+            service.add_entry(session, account_id=owner, phone_number=number, expire_at=None, origin=Origin("api"))
     return numbers
 
 

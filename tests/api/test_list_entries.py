@@ -57,11 +57,12 @@ def test_limit_and_offset_page_through_while_size_counts_all_matches(client, aut
 
 def test_the_default_page_has_the_documented_size(client, app, auth):
     from stoplist.blacklist import service
+    from stoplist.audit.trail import Origin
     from stoplist.db import transaction
 
     with transaction(app.state.session_factory) as session:
         for i in range(DEFAULT_LIMIT + 5):
-            service.add_entry(session, account_id=1, phone_number=f"48500{i:06d}", expire_at=None)
+            service.add_entry(session, account_id=1, phone_number=f"48500{i:06d}", expire_at=None, origin=Origin("api"))
 
     body = client.get(URL, headers=auth).json()
 

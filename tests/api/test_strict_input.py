@@ -33,7 +33,7 @@ def test_an_unknown_parameter_is_named_in_the_error(client, auth):
 
     body = assert_error(response, 400, "validation_error")
     assert body["errors"] == [
-        {"path": "phone_numer", "message": "Unknown parameter 'phone_numer': this route takes phone_number.", "error": "unknown_parameter"}
+        {"path": "phone_numer", "message": "Unknown parameter 'phone_numer': this route takes evidence, phone_number, received_at.", "error": "unknown_parameter"}
     ]
     assert "phone_numer" in body["message"]
 

@@ -1,4 +1,5 @@
-"""One writer: no module but stoplist/lists/writer.py changes entries or lists (issue 10).
+"""One writer: no module but stoplist/lists/writer.py changes entries or lists (issue 10), and no
+module but stoplist/audit/trail.py changes the audit trail (issue 11).
 
 Every change then goes through one place, where it is recorded exactly once. The check reads
 each module's syntax tree (SQLAlchemy statements, ORM unit-of-work changes) and the SQL text in
@@ -9,28 +10,47 @@ import ast
 import re
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
-WRITER = "stoplist/lists/writer.py"
-CLASSES = {"Entry", "List"}  # the ORM classes of the tables below (stoplist.lists.models)
-TABLES = ("blacklist_entries", "lists")
+from dataclasses import dataclass
 
-_TABLE = "|".join(TABLES)
-RAW_DML = re.compile(
-    rf"""\b(?:insert\s+(?:or\s+\w+\s+)?into|replace\s+into|merge\s+into|update(?:\s+only)?|delete\s+from|truncate(?:\s+table)?)"""
-    rf"""\s+(?:\w+\.)?["'`\[]?(?:{_TABLE})\b""",
-    re.IGNORECASE,
-)
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Tables that one module alone may write: its path, the ORM classes and the table names."""
+
+    writer: str
+    classes: frozenset[str]
+    tables: tuple[str, ...]
+    primary: str  # the class a bare name is taken for even when its import cannot be seen
+    held_name: re.Pattern  # `session.delete(entry)`: a variable name that says what it holds
+
+    @property
+    def raw_dml(self) -> re.Pattern:
+        table = "|".join(self.tables)
+        return re.compile(
+            rf"""\b(?:insert\s+(?:or\s+\w+\s+)?into|replace\s+into|merge\s+into|update(?:\s+only)?|delete\s+from|truncate(?:\s+table)?)"""
+            rf"""\s+(?:\w+\.)?["'`\[]?(?:{table})\b""",
+            re.IGNORECASE,
+        )
+
+
+ENTRIES = Watched("stoplist/lists/writer.py", frozenset({"Entry", "List"}), ("blacklist_entries", "lists"), "Entry", re.compile(r"(?:\w+_)?(?:entry|entries)"))
+TRAIL = Watched("stoplist/audit/trail.py", frozenset({"Event", "Head"}), ("entry_events", "audit_heads"), "Event", re.compile(r"(?:\w+_)?(?:event|events|head)"))
+WRITER = ENTRIES.writer
+CLASSES = ENTRIES.classes
+TABLES = ENTRIES.tables
 DML_FUNCTIONS = {"insert", "update", "delete"}  # sqlalchemy's, and its dialects' (postgresql.insert, sqlite.insert)
 TABLE_METHODS = {"insert", "update", "delete"}  # Entry.__table__.insert()
 SESSION_WRITES = {"add", "add_all", "delete", "merge", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings"}
-# `session.delete(entry)`: a name that says what it holds counts even when where it came from cannot be seen.
-ENTRY_NAME = re.compile(r"(?:\w+_)?(?:entry|entries)")
 
 
 class _Checker(ast.NodeVisitor):
     """Collects (line, what) for every write on the watched tables in one module."""
 
-    def __init__(self) -> None:
+    def __init__(self, watched: Watched = ENTRIES) -> None:
+        self.watched = watched
+        self.raw_dml = watched.raw_dml
         self.found: list[tuple[int, str]] = []
         self.classes: set[str] = set()  # local names of Entry and List
         self.modules: set[str] = set()  # local names of stoplist modules (`models.Entry`)
@@ -49,7 +69,7 @@ class _Checker(ast.NodeVisitor):
         ours = node.level > 0 or module.startswith("stoplist")
         for alias in node.names:
             local = alias.asname or alias.name
-            if ours and alias.name in CLASSES:
+            if ours and alias.name in self.watched.classes:
                 self.classes.add(local)
             elif ours:
                 self.modules.add(local)
@@ -61,8 +81,8 @@ class _Checker(ast.NodeVisitor):
     def is_class(self, node: ast.AST) -> bool:
         """Entry, an alias of it, or `models.Entry`."""
         if isinstance(node, ast.Name):
-            return node.id in self.classes or (node.id == "Entry")
-        return isinstance(node, ast.Attribute) and node.attr in CLASSES and _root_name(node) in self.modules
+            return node.id in self.classes or (node.id == self.watched.primary)
+        return isinstance(node, ast.Attribute) and node.attr in self.watched.classes and _root_name(node) in self.modules
 
     def is_table(self, node: ast.AST) -> bool:
         """The class, its `__table__`, or `metadata.tables["blacklist_entries"]`."""
@@ -72,10 +92,10 @@ class _Checker(ast.NodeVisitor):
             return self.is_class(node.value)
         if isinstance(node, ast.Subscript):
             key = node.slice
-            return isinstance(key, ast.Constant) and key.value in TABLES
+            return isinstance(key, ast.Constant) and key.value in self.watched.tables
         if isinstance(node, ast.Call) and _call_name(node) == "table" and node.args:
             first = node.args[0]
-            return isinstance(first, ast.Constant) and first.value in TABLES
+            return isinstance(first, ast.Constant) and first.value in self.watched.tables
         return False
 
     def mentions(self, node: ast.AST) -> bool:
@@ -113,7 +133,7 @@ class _Checker(ast.NodeVisitor):
     def _assigned(self, target: ast.AST, value: ast.AST, node: ast.AST) -> None:
         # `entry.expire_at = ...` on a loaded entry is an UPDATE at the next flush.
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in self.held:
-            self.report(node, f"sets {target.value.id}.{target.attr} on a loaded {'/'.join(sorted(CLASSES))} row")
+            self.report(node, f"sets {target.value.id}.{target.attr} on a loaded {'/'.join(sorted(self.watched.classes))} row")
         if self.mentions(value):
             self._hold(target)
 
@@ -139,7 +159,7 @@ class _Checker(ast.NodeVisitor):
 
     def _is_row(self, node: ast.AST) -> bool:
         """An Entry/List object, a list of them, or the class itself (the bulk_* methods)."""
-        if isinstance(node, ast.Name) and (node.id in self.held or ENTRY_NAME.fullmatch(node.id)):
+        if isinstance(node, ast.Name) and (node.id in self.held or self.watched.held_name.fullmatch(node.id)):
             return True
         if isinstance(node, ast.Call):
             return self.is_class(node.func)
@@ -152,12 +172,12 @@ class _Checker(ast.NodeVisitor):
     # Raw SQL.
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and RAW_DML.search(node.value):
+        if isinstance(node.value, str) and self.raw_dml.search(node.value):
             self.report(node, f"SQL {_short(node.value)!r}")
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         text = "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
-        if RAW_DML.search(text):
+        if self.raw_dml.search(text):
             self.report(node, f"SQL f-string {_short(text)!r}")
         # The constant parts are already judged as a whole; only the interpolated expressions are left.
         for part in node.values:
@@ -185,10 +205,10 @@ def _short(text: str) -> str:
     return " ".join(text.split())[:80]
 
 
-def writes_in(source: str, filename: str = "<snippet>") -> list[tuple[int, str]]:
+def writes_in(source: str, filename: str = "<snippet>", watched: Watched = ENTRIES) -> list[tuple[int, str]]:
     """(line, what) of every write on entries or lists in `source`."""
     tree = ast.parse(source, filename)
-    checker = _Checker()
+    checker = _Checker(watched)
     # Imports first, wherever they are, so that names mean the same above and below them.
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -197,13 +217,13 @@ def writes_in(source: str, filename: str = "<snippet>") -> list[tuple[int, str]]
     return sorted(set(checker.found))
 
 
-def writes_outside_the_writer(src: Path = SRC) -> list[str]:
+def writes_outside_the_writer(src: Path = SRC, watched: Watched = ENTRIES) -> list[str]:
     found = []
     for path in sorted((src / "stoplist").rglob("*.py")):
         name = path.relative_to(src).as_posix()
-        if name == WRITER:
+        if name == watched.writer:
             continue
-        found += [f"{name}:{line}: {what}" for line, what in writes_in(path.read_text(), name)]
+        found += [f"{name}:{line}: {what}" for line, what in writes_in(path.read_text(), name, watched)]
     return found
 
 
@@ -212,9 +232,22 @@ def test_only_the_writer_changes_entries_and_lists():
     assert not found, f"only {WRITER} may change entries or lists; found:\n" + "\n".join(found)
 
 
-def test_the_writer_is_where_it_is_said_to_be():
-    # Were it moved, the exemption above would silently cover nothing (and every write would fail).
-    assert (SRC / WRITER).is_file(), WRITER
+def test_only_the_trail_changes_the_audit_trail():
+    found = writes_outside_the_writer(watched=TRAIL)
+    assert not found, f"only {TRAIL.writer} may change audit events or heads; found:\n" + "\n".join(found)
+
+
+def test_the_writers_are_where_they_are_said_to_be():
+    # Were one moved, the exemption above would silently cover nothing (and every write would fail).
+    for watched in (ENTRIES, TRAIL):
+        assert (SRC / watched.writer).is_file(), watched.writer
+
+
+def test_the_checker_catches_writes_of_the_trail_outside_it(tmp_path):
+    path = tmp_path / "stoplist" / "history" / "service.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("from sqlalchemy import update\nfrom stoplist.audit.models import Event\ns.execute(update(Event).values(body='x'))\nSQL = 'DELETE FROM entry_events'\n")
+    assert writes_outside_the_writer(tmp_path, TRAIL) == ["stoplist/history/service.py:3: update(Event)", "stoplist/history/service.py:4: SQL 'DELETE FROM entry_events'"]
 
 
 # The checker checked: snippets it must catch, and reads it must let through.

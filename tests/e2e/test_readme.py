@@ -27,7 +27,7 @@ def curl_examples() -> list[tuple[str, str, str]]:
     return examples
 
 
-VOLATILE_TIMES = ("created_at", "updated_at", "finished_at")
+VOLATILE_TIMES = ("created_at", "updated_at", "finished_at", "at")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 TIMESTAMPS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from stoplist.auth.repository import AuthRepository
 from stoplist.lists.models import Entry
 from stoplist.db import transaction, utcnow
+from stoplist.audit.trail import Origin
 from stoplist.imports.service import store_upload
 from stoplist.jobs.models import DONE, RUNNING, Job
 
@@ -44,7 +45,7 @@ def test_an_import_whose_worker_was_killed_finishes_once_on_another_worker(tmp_p
     upload.write_text("phone_number\n" + "".join(f"+48{500000000 + i}\n" for i in range(ROWS)))
     with transaction(session_factory) as session:
         account = AuthRepository(session).add_account("ops", created_at=utcnow())
-        job_id = store_upload(session=session, account_id=account.id, path=upload).id
+        job_id = store_upload(session=session, account_id=account.id, path=upload, origin=Origin("import")).id
     env = {**os.environ, "STOPLIST_DATABASE_URL": url, "STOPLIST_JOB_TIMEOUT": "1", "STOPLIST_WORKER_POLL_INTERVAL": "0.05"}
 
     first = start_worker(env, tmp_path / "first.log")

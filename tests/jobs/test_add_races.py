@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from stoplist.audit.trail import SYSTEM, Origin
 from stoplist.lists.models import Entry
 from stoplist.blacklist.service import add_entry, delete_entries
 from stoplist.db import transaction, utcnow
@@ -18,6 +19,8 @@ NUMBER = "48500000007"
 # Long enough for a write that is not blocked to have finished; short enough for the suite.
 BLOCKED_FOR = 0.5
 
+API = Origin("api")
+
 
 def stored(factory, account: int) -> list[tuple]:
     with factory() as session:
@@ -26,7 +29,7 @@ def stored(factory, account: int) -> list[tuple]:
 
 def added(session, **kwargs) -> "Added":
     """add_entry, with the entry read back as stored (timestamps as datetimes)."""
-    row, created = add_entry(session, **kwargs)
+    row, created = add_entry(session, origin=API, **kwargs)
     entry = session.get(Entry, int(row[3]))
     return Added(entry, created)
 
@@ -65,7 +68,7 @@ def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_i
         # What a concurrent DELETE does right after this request found the entry lapsed.
         def delete() -> int:
             with transaction(factory) as other:
-                return delete_entries(other, account_id=account, phone_number=NUMBER)
+                return delete_entries(other, account_id=account, phone_number=NUMBER, origin=API)
 
         thread, outcome = in_thread(delete)
         thread.join(BLOCKED_FOR)
@@ -131,7 +134,7 @@ def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_fac
                 assert result.entry.created_at == now, "a new listing is dated by its own request"
             outcomes["created" if result.created else "updated"] += 1
             with transaction(factory) as session:
-                outcomes[f"deleted {delete_entries(session, account_id=account, phone_number=NUMBER)}"] += 1
+                outcomes[f"deleted {delete_entries(session, account_id=account, phone_number=NUMBER, origin=API)}"] += 1
         return outcomes
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -154,7 +157,7 @@ def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory
     def purge_meanwhile(self, *args):
         def purge() -> int:
             with transaction(factory) as other:
-                return EntryWriter(other).purge_expired(now=utcnow())
+                return EntryWriter(other, SYSTEM).purge_expired(now=utcnow())
 
         thread, outcome = in_thread(purge)
         thread.join(BLOCKED_FOR)

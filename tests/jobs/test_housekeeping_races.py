@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from stoplist.audit.models import Event
 from stoplist.lists.models import Entry
 from stoplist.lists.writer import EntryWriter
 from stoplist.testing.lists import fill
@@ -21,7 +22,7 @@ def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_t
     factory, account = session_factory, account_id
     now = utcnow()
     # What the lookup saw: a lapsed entry, since purged.
-    monkeypatch.setattr(EntryWriter, "_known", lambda self, account_id, keys: {key: (now - timedelta(seconds=5), "manual", None) for key in keys})
+    monkeypatch.setattr(EntryWriter, "_known", lambda self, account_id, keys: {key: (999_999, now - timedelta(seconds=5), "manual", None) for key in keys})
 
     with transaction(factory) as session:
         added, updated = fill(session, account, {"48500000007": None}, now=now)
@@ -30,6 +31,9 @@ def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_t
         entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))
     assert (added, updated) == (1, 0)
     assert entry is not None and entry.expire_at is None
+    # Its event names the row the import wrote, not the one the lookup saw.
+    with factory() as session:
+        assert session.scalar(select(Event.entry_id).where(Event.address == "48500000007")) == entry.id
 
 
 def test_purging_a_failed_export_removes_the_file_it_had_started(session_factory, account_id, database_url):

@@ -138,7 +138,7 @@ def _insert_entry(url: str, *, account_id: int, address: str, kind: str, scope: 
 )
 def test_the_way_down_refuses_and_changes_nothing_while_an_entry_is_beyond_0004(at_0004: str, address, kind, scope):
     url = at_0004
-    migrate.upgrade(url)
+    migrate.upgrade(url, "0005")
     _insert_entry(url, account_id=2, address=address, kind=kind, scope=scope)
     before = _new_rows(url)
     lists = sorted(_run(url, "SELECT id, account_id, kind, channel, sender FROM lists"))

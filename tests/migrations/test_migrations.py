@@ -9,7 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, make_url
 
 from stoplist import migrate
-from stoplist.lists.queries import raw, scoped_addresses_in
+from stoplist.db import raw
+from stoplist.lists.queries import scoped_addresses_in
 from stoplist.db import Base, create_db_engine
 
 

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
 from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
-from stoplist.errors import ConflictingParameters, ErrorBody, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.errors import ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
 from stoplist.lists import render
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
@@ -163,7 +164,7 @@ def _page_size(limit: int | None) -> int:
     responses={**_ERRORS, 200: {"model": EntryPublic, "description": "The number was listed already; its expire_at is now the one sent."}, 415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."}},
     summary="Add a number (or change its expiry)",
     openapi_extra={
-        **beyond_schema(InvalidPhoneNumber, InvalidExpiry),
+        **beyond_schema(InvalidPhoneNumber, InvalidExpiry, InvalidEvidence),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ENTRY_CREATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_CREATE_SCHEMA}},
@@ -175,6 +176,7 @@ def add_entry(
     session: SessionDep,
     settings: SettingsDep,
     body: Annotated[EntryCreate, Depends(read_entry_create)],
+    request: Request,
     response: Response,
 ) -> EntryPublic:
     now = utcnow()
@@ -183,23 +185,31 @@ def add_entry(
         account_id=principal.account_id,
         phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region),
         expire_at=parse_expire_at(body.expire_at, now=now),
+        origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
         now=now,
     )
     response.status_code = 201 if created else 200
     return EntryPublic(**render.smsapi(row))
 
 
-@router.delete("", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number", openapi_extra=beyond_schema(InvalidPhoneNumber))
+@router.delete(
+    "", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number", openapi_extra=beyond_schema(InvalidPhoneNumber, InvalidEvidence)
+)
 def delete_entries(
     principal: BlacklistPrincipal,
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
     phone_number: Annotated[
         str | None, Query(description="Only this number (any spelling); without it, every entry goes.", json_schema_extra=number_schema())
     ] = None,
+    evidence: EvidenceQuery = None,
+    received_at: ReceivedAtQuery = None,
 ) -> Response:
+    now = utcnow()
     number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
-    service.delete_entries(session, account_id=principal.account_id, phone_number=number)
+    origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
+    service.delete_entries(session, account_id=principal.account_id, phone_number=number, origin=origin, now=now)
     return Response(status_code=204)
 
 
@@ -208,7 +218,12 @@ def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str)
     return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
 
 
-@router.delete("/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id")
-def delete_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Response:
-    service.delete_entry(session, account_id=principal.account_id, entry_id=entry_id)
+@router.delete(
+    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id", openapi_extra=beyond_schema(InvalidEvidence)
+)
+def delete_entry(
+    principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None
+) -> Response:
+    origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow())
+    service.delete_entry(session, account_id=principal.account_id, entry_id=entry_id, origin=origin)
     return Response(status_code=204)

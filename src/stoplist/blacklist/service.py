@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from stoplist.audit.trail import Origin
 from stoplist.db import utcnow
 from stoplist.errors import EntryNotFound
 from stoplist.lists import service as lists
@@ -23,11 +24,13 @@ def default_list(session: Session, account_id: int) -> int | None:
     return EntryRepository(session).list_id(account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender)
 
 
-def add_entry(session: Session, *, account_id: int, phone_number: str, expire_at: datetime | None, now: datetime | None = None) -> tuple[EntryRow, bool]:
+def add_entry(
+    session: Session, *, account_id: int, phone_number: str, expire_at: datetime | None, origin: Origin, now: datetime | None = None
+) -> tuple[EntryRow, bool]:
     """Put a number on the list; if it is there already, give it the new expiry instead (its reason and note stay)."""
     return lists.add(
         session, account_id=account_id, scope=lists.DEFAULT_SCOPE, address=phone_number, address_kind=PHONE, expire_at=expire_at,
-        reason=None, note=None, set_note=False, source="api", now=now,
+        reason=None, note=None, set_note=False, origin=origin, now=now,
     )
 
 
@@ -51,20 +54,21 @@ def list_entries(session: Session, *, account_id: int, digits: str | None, order
     return size, rows
 
 
-def delete_entry(session: Session, *, account_id: int, entry_id: str) -> None:
+def delete_entry(session: Session, *, account_id: int, entry_id: str, origin: Origin) -> None:
     """Take one entry off the default list, by its id."""
     list_id = default_list(session, account_id)
     if list_id is None:
         raise EntryNotFound()
-    lists.delete(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
+    lists.delete(session, account_id=account_id, entry_id=entry_id, origin=origin, list_id=list_id, address_kind=PHONE)
 
 
-def delete_entries(session: Session, *, account_id: int, phone_number: str | None) -> int:
+def delete_entries(session: Session, *, account_id: int, phone_number: str | None, origin: Origin, now: datetime | None = None) -> int:
     """Take one number, or every number, off the default list; return how many rows went."""
     list_id = default_list(session, account_id)
     if list_id is None:
         return 0
-    writer = EntryWriter(session)
+    writer = EntryWriter(session, origin)
+    now = now or utcnow()
     if phone_number is not None:
-        return writer.delete_address(account_id=account_id, list_id=list_id, address=phone_number)
-    return writer.delete_all(account_id=account_id, list_id=list_id, address_kind=PHONE)
+        return writer.delete_address(account_id=account_id, list_id=list_id, address=phone_number, now=now)
+    return writer.delete_all(account_id=account_id, list_id=list_id, address_kind=PHONE, now=now)

@@ -16,7 +16,9 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
-from stoplist.lists.queries import moment, raw, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
+from stoplist.audit.queries import head_seq
+from stoplist.db import raw
+from stoplist.lists.queries import moment, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
 from stoplist.lists.writer import LOOKUP_BATCH
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
@@ -48,6 +50,11 @@ class SqliteLookup:
         return self.connection.execute(
             "SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
         ).fetchone()
+
+    async def head_seq(self, account_id: int) -> int:
+        """The seq of the account's newest event (0 before its first): what a waiting feed read polls."""
+        row = self.connection.execute(raw(head_seq, "sqlite")[0], (account_id,)).fetchone()
+        return 0 if row is None else row[0]
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         """The live entries of one address on the account's lists that apply to (channel, sender)."""
@@ -106,6 +113,10 @@ class PostgresLookup:
         row = await self.pool.fetchrow("SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
         return None if row is None else tuple(row)
 
+    async def head_seq(self, account_id: int) -> int:
+        seq = await self.pool.fetchval(raw(head_seq, "asyncpg")[0], account_id)
+        return 0 if seq is None else seq
+
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]
 
@@ -157,6 +168,9 @@ class _TakenInTurn:
 
     async def fetch(self, query: str, *args):
         return await self._run("fetch", query, args)
+
+    async def fetchval(self, query: str, *args):
+        return await self._run("fetchval", query, args)
 
     async def _run(self, method: str, query: str, args: tuple):
         self._turn = (self._turn + 1) % len(self._slots)

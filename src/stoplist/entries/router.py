@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import (
-    ErrorBody, InvalidAddress, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error,
+    ErrorBody, InvalidAddress, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema,
+    validation_error,
 )
 from stoplist.exports.service import native_csv_chunks, unless_empty
 from stoplist.lists import render, service
@@ -57,7 +59,7 @@ async def read_create(request: Request) -> NativeEntryCreate:
     },
     summary="Put an address on a list (or update its entry)",
     openapi_extra={
-        **beyond_schema(InvalidAddress, InvalidListScope, InvalidExpiry),
+        **beyond_schema(InvalidAddress, InvalidListScope, InvalidExpiry, InvalidEvidence),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NativeEntryCreate"}}}},
     },
 )
@@ -68,7 +70,8 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     row, created = service.add(
         session, account_id=principal.account_id, scope=scope, address=address, address_kind=kind,
         expire_at=parse_expire_at(body.expire_at, now=now), reason=service.reason_of(body.reason if "reason" in body.model_fields_set else None),
-        note=service.note_of(body.note), set_note="note" in body.model_fields_set, source="api", now=now,
+        note=service.note_of(body.note), set_note="note" in body.model_fields_set,
+        origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now), now=now,
     )
     return JSONResponse(render.native(row), status_code=201 if created else 200)
 
@@ -144,7 +147,12 @@ def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str)
     return JSONResponse(render.native(service.get(session, account_id=principal.account_id, entry_id=entry_id)))
 
 
-@router.delete("/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id")
-def delete_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Response:
-    service.delete(session, account_id=principal.account_id, entry_id=entry_id)
+@router.delete(
+    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id", openapi_extra=beyond_schema(InvalidEvidence)
+)
+def delete_entry(
+    principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None
+) -> Response:
+    origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow())
+    service.delete(session, account_id=principal.account_id, entry_id=entry_id, origin=origin)
     return Response(status_code=204)

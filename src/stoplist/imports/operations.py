@@ -6,6 +6,7 @@ import rich.progress
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from stoplist.audit.trail import Origin
 from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker, header_text, rows_text
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
@@ -42,7 +43,7 @@ def import_file(
         with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
-                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, source="cli",
+                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, origin=Origin("cli"),
             )
     finally:
         if rejects:

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
+from stoplist.audit.trail import Origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
-from stoplist.db import transaction
+from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
-from stoplist.errors import ErrorBody, InvalidCsv, beyond_schema
+from stoplist.errors import ErrorBody, InvalidCsv, InvalidEvidence, beyond_schema
 from stoplist.imports import service
 from stoplist.imports.csv_format import write_rows
 from stoplist.imports.schemas import ImportStatus, RejectedRow
@@ -44,7 +46,7 @@ def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
     summary="Upload a CSV to import",
     openapi_extra={
         # Whether bytes are UTF-8 CSV text is beyond what a schema says of a string.
-        **beyond_schema(InvalidCsv),
+        **beyond_schema(InvalidCsv, InvalidEvidence),
         "requestBody": {
             "required": True,
             "content": {
@@ -54,17 +56,21 @@ def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
         }
     },
 )
-async def create_import(request: Request, principal: BlacklistPrincipal) -> ImportStatus:
+async def create_import(
+    request: Request, principal: BlacklistPrincipal, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None
+) -> ImportStatus:
+    # Read before the upload: a bad one is refused before the body is received.
+    origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow(), source="import")
     path = await receive_upload(request, max_bytes=request.app.state.settings.max_upload_bytes)
     try:
-        return await run_in_threadpool(_queue, request.app.state.session_factory, principal.account_id, path)
+        return await run_in_threadpool(_queue, request.app.state.session_factory, principal.account_id, path, origin)
     finally:
         path.unlink(missing_ok=True)
 
 
-def _queue(session_factory, account_id: int, path) -> ImportStatus:
+def _queue(session_factory, account_id: int, path, origin: Origin) -> ImportStatus:
     with transaction(session_factory) as session:
-        job = service.store_upload(session=session, account_id=account_id, path=path)
+        job = service.store_upload(session=session, account_id=account_id, path=path, origin=origin)
     return status_of(job, service.ImportCounts(), [])
 
 

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.files.stream import open_stored_file
 from stoplist.imports.csv_format import CsvFormatError
-from stoplist.imports.service import ImportCounts, Rejection, import_rows
+from stoplist.imports.service import ImportCounts, Rejection, import_origin, import_rows
 from stoplist.jobs.repository import JobRepository
 from stoplist.jobs.worker import JobContext, JobFailed
 
@@ -24,7 +24,7 @@ def run_import(context: JobContext) -> tuple[dict, str | None]:
             counts = import_rows(
                 open_stored_file(reader, context.input_file_id or ""),
                 session=writer, account_id=context.account_id, default_region=context.settings.default_region,
-                start=start, commit=commit, reject=reject,
+                start=start, commit=commit, reject=reject, origin=import_origin(context.job_id, context.params),
             )
         except CsvFormatError as exc:
             raise JobFailed("invalid_csv", exc.message) from None

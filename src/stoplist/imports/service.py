@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
+from stoplist.audit.trail import Origin
 from stoplist.db import utcnow
 from stoplist.errors import ImportNotFound, InvalidAddress, InvalidExpiry, InvalidListScope, InvalidPhoneNumber
 from stoplist.files.repository import CHUNK_SIZE, FileRepository
@@ -46,19 +47,38 @@ class ImportCounts:
     def as_progress(self) -> dict:
         return asdict(self)
 
+    def summary(self) -> dict:
+        """What the job's `import` event says of it."""
+        return {"rows": self.rows, "added": self.added, "updated": self.updated, "invalid": self.invalid}
+
     @classmethod
     def from_progress(cls, progress: dict) -> "ImportCounts":
         return cls(**{key: progress.get(key, 0) for key in ("rows", "added", "updated", "invalid", "line")})
 
 
-def store_upload(*, session: Session, account_id: int, path: Path) -> Job:
-    """Copy a received upload into the database (any worker can read it there) and queue its import."""
+def store_upload(*, session: Session, account_id: int, path: Path, origin: Origin) -> Job:
+    """Copy a received upload into the database (any worker can read it there) and queue its import,
+    with the grounds its events will carry."""
     now = utcnow()
     stored = FileRepository(session).create(account_id=account_id, kind="upload", now=now)
     with path.open("rb") as source:
         while data := source.read(CHUNK_SIZE):
             FileRepository(session).append(file_id=stored.id, data=data)
-    return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={}, input_file_id=stored.id)
+    grounds = {
+        "token_id": origin.token_id, "request_id": origin.request_id, "evidence": origin.evidence,
+        "received_at": None if origin.received_at is None else origin.received_at.isoformat(),
+    }
+    return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={"origin": grounds}, input_file_id=stored.id)
+
+
+def import_origin(job_id: str, params: dict) -> Origin:
+    """The grounds of an import job's events: the upload's, and the job."""
+    grounds = params.get("origin") or {}
+    received_at = grounds.get("received_at")
+    return Origin(
+        "import", token_id=grounds.get("token_id"), job_id=job_id, request_id=grounds.get("request_id"), evidence=grounds.get("evidence"),
+        received_at=None if received_at is None else datetime.fromisoformat(received_at),
+    )
 
 
 def find_import(*, session: Session, account_id: int, job_id: str) -> Job:
@@ -85,11 +105,15 @@ def import_rows(
     start: ImportCounts,
     commit: Callable[[Session, ImportCounts], None],
     reject: Callable[[Session, list[Rejection]], None],
-    source: str = "import",
+    origin: Origin,
 ) -> ImportCounts:
-    """Import a CSV stream from where `start` left off; each batch is committed with its counts, so a rerun resumes exactly."""
+    """Import a CSV stream from where `start` left off; each batch is committed with its counts, so a rerun resumes exactly.
+
+    The last commit also records the job's one `import` event (when there is a job): a rerun
+    after it finds nothing left to import and records no second one."""
     counts = ImportCounts(**start.as_progress())
-    writer = EntryWriter(session)
+    source = origin.source
+    writer = EntryWriter(session, origin)
     list_id: int | None = None
     lists = _Lists(writer, account_id)
     for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
@@ -122,6 +146,8 @@ def import_rows(
             list_id = writer.list_id(account_id=account_id, now=now)
         rows = [Row(list_id, number, PHONE, expiry, None) for number, expiry in accepted.items()]  # type: ignore[arg-type]
         _write(session, writer, account_id, counts, batch, rows, rejected, duplicates, source=source, now=now, commit=commit, reject=reject)
+    if origin.job_id is not None and writer.record_summary(account_id=account_id, summary=counts.summary(), now=utcnow()):
+        commit(session, counts)
     return counts
 
 

@@ -99,6 +99,8 @@ class Housekeeping:
     discard_files: FileDiscarder = _keep_files
     # None: nothing purges expired entries (they are ignored by every read all the same).
     purge_entries: EntryPurge | None = None
+    # Drops audit events past their retention (settings.audit_retention_months) in the caller's transaction.
+    trim_trail: Callable[[Session, datetime, int], int] | None = None
 
 
 class Worker:
@@ -242,6 +244,13 @@ class Worker:
         if time.monotonic() - self._last_maintenance >= MAINTENANCE_INTERVAL:
             self._last_maintenance = time.monotonic()
             purge_expired(self.session_factory, self.settings, discard_files=self.housekeeping.discard_files)
+            trim = self.housekeeping.trim_trail
+            if trim is not None and self.settings.audit_retention_months:
+                with self.session_factory() as session:
+                    dropped = trim(session, utcnow(), self.settings.audit_retention_months)
+                    session.commit()
+                if dropped:
+                    log.info("dropped %s audit events past their retention", dropped)
         interval = self.settings.purge_interval
         purge = self.housekeeping.purge_entries
         if purge is not None and interval and time.monotonic() - self._last_purge >= interval:

@@ -1,16 +1,14 @@
 """What entry queries mean, defined once: live, the sort orders, a check's scope, an entry's columns.
 
 The ORM paths use these statements as they are. The raw paths (checks on sqlite3 and asyncpg,
-exports and imports straight on the driver) run the SQL text that `raw` compiles from the same
+exports and imports straight on the driver) run the SQL text that `stoplist.db.raw` compiles from the same
 statements for their dialect, so no hand-kept copy of a query can drift from the definition.
 """
 
 import functools
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, String, bindparam, literal_column, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
@@ -124,26 +122,15 @@ def scoped_addresses_unnest() -> Select:
 
 
 def known_unnest() -> Select:
-    """(address, list_id, expire_at, reason, note) of every entry, live or not, of an array of addresses
+    """(address, list_id, id, expire_at, reason, note) of every entry, live or not, of an array of addresses
     (PostgreSQL; an import's lookup): one index probe per address, like scoped_addresses_unnest."""
     wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
     found = (
-        select(Entry.list_id, Entry.expire_at, Entry.reason, Entry.note)
+        select(Entry.list_id, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
         .where(Entry.account_id == bindparam("account"), Entry.address == wanted.c.address)
         .lateral("e")
     )
-    return select(wanted.c.address, found.c.list_id, found.c.expire_at, found.c.reason, found.c.note).select_from(wanted).join(found, true())
-
-
-_DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}
-
-
-@functools.lru_cache(maxsize=1024)
-def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[str, ...]]:
-    """The SQL text of `build(*args)` for a driver (`sqlite`, `asyncpg`, `psycopg`), and the names
-    of its parameters in the order the driver takes them (empty for psycopg's named style)."""
-    compiled = build(*args).compile(dialect=_DIALECTS[dialect])
-    return str(compiled), tuple(compiled.positiontup or ())
+    return select(wanted.c.address, found.c.list_id, found.c.id, found.c.expire_at, found.c.reason, found.c.note).select_from(wanted).join(found, true())
 
 
 @functools.lru_cache(maxsize=16)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
+from stoplist.audit.trail import Origin
 from stoplist.db import RFC3339, utcnow
 from stoplist.errors import EntryNotFound, InvalidAddress, InvalidListScope
 from stoplist.lists.addresses import address_fits
@@ -87,7 +88,7 @@ def storable(text: str) -> bool:
 
 def add(
     session: Session, *, account_id: int, scope: Scope, address: str, address_kind: str, expire_at: datetime | None,
-    reason: str | None, note: str | None, set_note: bool, source: str, now: datetime | None = None,
+    reason: str | None, note: str | None, set_note: bool, origin: Origin, now: datetime | None = None,
 ) -> tuple[EntryRow, bool]:
     """Put a (normalised) address on the account's list of `scope`: (the entry, True if newly listed)."""
     if not address_fits(address_kind, scope.channel):
@@ -95,9 +96,9 @@ def add(
             raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel")
         raise InvalidAddress(address, "a phone number cannot go on a list of channel email")
     now = now or utcnow()
-    writer = EntryWriter(session)
+    writer = EntryWriter(session, origin)
     list_id = writer.list_id(account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, now=now)
-    change = Change(address=address, address_kind=address_kind, expire_at=expire_at, source=source, reason=reason, note=note, set_note=set_note)
+    change = Change(address=address, address_kind=address_kind, expire_at=expire_at, source=origin.source, reason=reason, note=note, set_note=set_note)
     entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
     return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
 
@@ -111,10 +112,12 @@ def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None
     return row
 
 
-def delete(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None, address_kind: str | None = None) -> None:
+def delete(
+    session: Session, *, account_id: int, entry_id: str, origin: Origin, list_id: int | None = None, address_kind: str | None = None
+) -> None:
     """Take one live entry off its list, by its id."""
     key = entry_key(entry_id)
-    writer = EntryWriter(session)
+    writer = EntryWriter(session, origin)
     if key is None or not writer.delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id, address_kind=address_kind):
         raise EntryNotFound()
 

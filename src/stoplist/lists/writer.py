@@ -3,7 +3,12 @@
 API adds, updates and deletes, delete-all, imports, the CLI and the purge of expired entries
 all call this module, and nothing else issues INSERT, UPDATE or DELETE on `lists` or
 `blacklist_entries` (tests/code/test_one_writer.py fails otherwise). So whatever must happen on
-every change, such as recording it, happens here, once, in the caller's transaction.
+every change happens here, once, in the caller's transaction: each change to an entry records one
+event on the audit trail (audit.trail), on whose grounds (`Origin`) the writer was made with.
+
+Every write first holds the account's head of the trail (Trail.hold): the account's writes then
+run one at a time, so what a write reads of the entries before changing them (the event's
+`before`) is what it changes.
 """
 
 import functools
@@ -15,10 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from stoplist.db import naive_utc, sqlite_stamp
+from stoplist.audit.trail import Fact, Origin, Trail, state
+from stoplist.db import naive_utc, raw, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
-from stoplist.lists.queries import known_unnest, live, raw
+from stoplist.lists.queries import known_unnest, live
 from stoplist.lists.schemas import DEFAULT_REASON
 
 # Addresses per `IN (...)` lookup: well under every database's limit on bound parameters.
@@ -52,9 +58,16 @@ class Row:
     note: str | None = None
 
 
+_DELETE_BATCH = 10_000  # entries per statement of a delete-all: memory stays bounded on any list
+_RETURNED = (Entry.id, Entry.address, Entry.address_kind, Entry.list_id, Entry.expire_at, Entry.reason, Entry.note)
+
+
 class EntryWriter:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, origin: Origin) -> None:
         self.session = session
+        self.origin = origin
+        self.trail = Trail(session)
+        self._scopes: dict[int, tuple[str, str, str]] = {}
 
     @property
     def _sqlite(self) -> bool:
@@ -68,10 +81,26 @@ class EntryWriter:
         found = self.session.scalar(select(List.id).where(*scope))
         if found is not None:
             return found
+        self.trail.hold(account_id)
         dialect = sqlite if self._sqlite else postgresql
         insert = dialect.insert(List).values(account_id=account_id, kind=kind, channel=channel, sender=sender, created_at=now)
         self.session.execute(insert.on_conflict_do_nothing(index_elements=[List.account_id, List.kind, List.channel, List.sender]))
         return self.session.scalar(select(List.id).where(*scope))  # type: ignore[return-value]
+
+    def _scope(self, list_id: int) -> tuple[str, str, str]:
+        scope = self._scopes.get(list_id)
+        if scope is None:
+            scope = self._scopes[list_id] = tuple(self.session.execute(select(List.kind, List.channel, List.sender).where(List.id == list_id)).one())
+        return scope
+
+    def _removed(self, account_id: int, rows, op: str, now: datetime) -> int:
+        """Record the removal of entries, from rows of _RETURNED; answers how many."""
+        facts = [
+            Fact(op, address, kind, self._scope(list_id), entry_id, state(expiry, reason, note), None)
+            for entry_id, address, kind, list_id, expiry, reason, note in rows
+        ]
+        self.trail.record(account_id, facts, self.origin, now)
+        return len(facts)
 
     # One entry
 
@@ -81,10 +110,17 @@ class EntryWriter:
         The latest instruction wins: a listed address takes the new expiry (and reason, note and
         source); one whose entry had lapsed is listed anew (new created_at), as if it were absent.
         """
+        self.trail.hold(account_id)
+        key = (Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == change.address)
+        before = self.session.execute(select(Entry.expire_at, Entry.reason, Entry.note).where(*key)).one_or_none()
         added = self._add_or_extend(account_id, list_id, change, now)
-        if added is not None:
-            return added
-        return self._relist(account_id, list_id, change, now), True
+        entry, created = added if added is not None else (self._relist(account_id, list_id, change, now), True)
+        fact = Fact(
+            "add" if created else "update", entry.address, entry.address_kind, self._scope(list_id), entry.id,
+            None if created or before is None else state(*before), state(entry.expire_at, entry.reason, entry.note),
+        )
+        self.trail.record(account_id, [fact], self.origin, now)
+        return entry, created
 
     def _relist(self, account_id: int, list_id: int, change: Change, now: datetime) -> Entry:
         """List anew the lapsed entry that `_add_or_extend` left held: what `change` sets, and a new created_at."""
@@ -134,55 +170,103 @@ class EntryWriter:
 
     def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> bool:
         """Delete one live entry of the account (of one list, and of one kind of address, if given), by id."""
+        self.trail.hold(account_id)
         statement = delete(Entry).where(Entry.id == entry_id, Entry.account_id == account_id, live(now))
         if list_id is not None:
             statement = statement.where(Entry.list_id == list_id)
         if address_kind is not None:
             statement = statement.where(Entry.address_kind == address_kind)
-        return self.session.execute(statement).rowcount > 0
+        return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now) > 0
 
-    def delete_address(self, *, account_id: int, list_id: int, address: str) -> int:
-        return self.session.execute(delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == address)).rowcount
+    def delete_address(self, *, account_id: int, list_id: int, address: str, now: datetime) -> int:
+        self.trail.hold(account_id)
+        statement = delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == address)
+        return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now)
 
-    def delete_all(self, *, account_id: int, list_id: int, address_kind: str | None = None) -> int:
-        """Every entry of one list of the account (of one kind of address, if given)."""
-        statement = delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id)
+    def delete_all(self, *, account_id: int, list_id: int, now: datetime, address_kind: str | None = None) -> int:
+        """Every entry of one list of the account (of one kind of address, if given), one event each.
+
+        In batches of _DELETE_BATCH, in id order, all in the caller's transaction: a list of
+        millions goes at once or not at all, in bounded memory."""
+        self.trail.hold(account_id)
+        mine = [Entry.account_id == account_id, Entry.list_id == list_id]
         if address_kind is not None:
-            statement = statement.where(Entry.address_kind == address_kind)
-        return self.session.execute(statement).rowcount
+            mine.append(Entry.address_kind == address_kind)
+        removed, after = 0, 0
+        while True:
+            batch = select(Entry.id).where(*mine, Entry.id > after).order_by(Entry.id).limit(_DELETE_BATCH).scalar_subquery()
+            rows = self.session.execute(delete(Entry).where(Entry.id.in_(batch)).returning(*_RETURNED)).all()
+            if not rows:
+                return removed
+            rows.sort()
+            removed += self._removed(account_id, rows, "remove", now)
+            after = rows[-1][0]
 
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
-        """Delete up to `batch` entries that expired by `now`: housekeeping, since reads already ignore them."""
-        expired = select(Entry.id).where(Entry.expire_at <= now).limit(batch).scalar_subquery()
-        # The expiry is checked again on the row itself: on PostgreSQL a row the DELETE waited for
-        # (being relisted by an add) is re-read by id only, and would go though live again.
-        return self.session.execute(delete(Entry).where(Entry.id.in_(expired), Entry.expire_at <= now)).rowcount
+        """Delete up to `batch` entries that expired by `now`, one `expire` event each: housekeeping,
+        since reads already ignore them. Account by account, in account order (see Trail.hold)."""
+        expired = self.session.execute(select(Entry.account_id, Entry.id).where(Entry.expire_at <= now).order_by(Entry.account_id, Entry.id).limit(batch)).all()
+        ids: dict[int, list[int]] = {}
+        for account_id, entry_id in expired:
+            ids.setdefault(account_id, []).append(entry_id)
+        purged = 0
+        for account_id, entry_ids in ids.items():
+            self.trail.hold(account_id)
+            # The expiry is checked again on the row itself: an entry relisted since is not purged.
+            statement = delete(Entry).where(Entry.account_id == account_id, Entry.id.in_(entry_ids), Entry.expire_at <= now)
+            rows = sorted(self.session.execute(statement.returning(*_RETURNED)).all())
+            purged += self._removed(account_id, rows, "expire", now)
+        return purged
 
     # Many entries (imports)
 
     def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime) -> tuple[int, int]:
-        """Put many addresses on their lists, as `add` would one by one (the last row of a key wins);
-        return (added, updated). A reason or note of None keeps the entry's."""
+        """Put many addresses on their lists, as `add` would one by one (the last row of a key wins),
+        one event per entry written; return (added, updated). A reason or note of None keeps the entry's."""
+        self.trail.hold(account_id)
         last: dict[tuple[int, str], Row] = {}
         for row in rows:
             key = (row.list_id, row.address)
             earlier = last.get(key)
             last[key] = row if earlier is None else merged(earlier, row)
         known = self._known(account_id, list(last))
-        # Live now: updated. New, or lapsed and listed anew: added.
-        listed = sum(1 for expiry, _reason, _note in known.values() if expiry is None or expiry > now)
-        # What a row leaves unsaid, the entry keeps (read just now: a change in between is overwritten,
-        # as a later instruction would overwrite it).
+        # What a row leaves unsaid, the entry keeps (read just now, under the account's hold).
         complete = []
+        pending = []  # (key, row, after, known id) of the ones added
+        facts = []
+        listed = 0
         for key in sorted(last):
             row = last[key]
-            _expiry, reason, note = known.get(key, (None, None, None))
-            complete.append((row, row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note))
-        self._upsert(account_id, complete, source, now)
+            entry_id, expiry, reason, note = known.get(key, (None, None, None, None))
+            reason, note = row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note
+            complete.append((row, reason, note))
+            after = state(row.expire_at, reason, note)
+            # Live now: updated. New, or lapsed and listed anew: added.
+            if entry_id is not None and (expiry is None or expiry > now):
+                listed += 1
+                before = state(*known[key][1:])
+                facts.append(Fact("update", row.address, row.address_kind, self._scope(row.list_id), entry_id, before, after))
+            else:
+                pending.append((key, row, after, entry_id))
+        inserted = self._upsert(account_id, complete, source, now)
+        # A lapsed entry is listed anew in its own row; one that went since the lookup, in a new one.
+        facts.extend(
+            Fact("add", row.address, row.address_kind, self._scope(row.list_id), inserted.get(key, entry_id), None, after)
+            for key, row, after, entry_id in pending
+        )
+        self.trail.record(account_id, facts, self.origin, now)
         return len(last) - listed, listed
 
+    def record_summary(self, *, account_id: int, summary: dict, now: datetime) -> bool:
+        """The one `import` event of the writer's job, after its per-entry events; False if the job has one already."""
+        self.trail.hold(account_id)
+        if self.trail.has_summary(account_id, self.origin.job_id):
+            return False
+        self.trail.record(account_id, [Fact("import", after=summary)], self.origin, now)
+        return True
+
     def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
-        """(expiry, reason, note) of each (list, address) that has an entry, live or not."""
+        """(id, expiry, reason, note) of each (list, address) that has an entry, live or not."""
         known: dict[tuple[int, str], tuple] = {}
         addresses = sorted({address for _list, address in keys})
         wanted = set(keys)
@@ -191,16 +275,22 @@ class EntryWriter:
             # the planner, whose statistics lag far behind the table during a bulk import, scan every
             # entry of the account once per batch instead.
             rows = self.session.execute(known_unnest(), {"addresses": addresses, "account": account_id})
-            known.update(((list_id, address), (expiry, reason, note)) for address, list_id, expiry, reason, note in rows if (list_id, address) in wanted)
+            known.update(
+                ((list_id, address), (entry_id, expiry, reason, note))
+                for address, list_id, entry_id, expiry, reason, note in rows if (list_id, address) in wanted
+            )
             return known
-        columns = (Entry.list_id, Entry.address, Entry.expire_at, Entry.reason, Entry.note)
+        columns = (Entry.list_id, Entry.address, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
         for start in range(0, len(addresses), LOOKUP_BATCH):
             chunk = addresses[start : start + LOOKUP_BATCH]
             rows = self.session.execute(select(*columns).where(Entry.account_id == account_id, Entry.address.in_(chunk)))
-            known.update(((list_id, address), (expiry, reason, note)) for list_id, address, expiry, reason, note in rows if (list_id, address) in wanted)
+            known.update(
+                ((list_id, address), (entry_id, expiry, reason, note))
+                for list_id, address, entry_id, expiry, reason, note in rows if (list_id, address) in wanted
+            )
         return known
 
-    def _upsert(self, account_id: int, rows: list[tuple[Row, str, str | None]], source: str, now: datetime) -> None:
+    def _upsert(self, account_id: int, rows: list[tuple[Row, str, str | None]], source: str, now: datetime) -> dict[tuple[int, str], int]:
         """Upsert every row straight through the driver (imports write millions), SQL compiled from `_upsert_statement`.
 
         SQLite: one upsert per row through executemany (in-process, a statement costs
@@ -208,10 +298,15 @@ class EntryWriter:
         statement costs a round of parse, plan and execute in the server. A row deleted or purged
         since the lookup is simply inserted again, and an entry that had lapsed is listed anew.
         Sorted, so concurrent imports lock rows in the same order and cannot deadlock.
+
+        Answers the ids of the entries the batch inserted, by (list, address). On SQLite those are
+        the rows past the largest id before the upsert (the account's hold is the database's write
+        lock, so no other writer inserts meanwhile); on PostgreSQL the statement returns them.
         """
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
             if self._sqlite:
+                largest = cursor.execute(raw(_largest_id, "sqlite")[0]).fetchone()[0]
                 sql, names = raw(_upsert_statement, "sqlite")
                 assert names == _COLUMNS, names  # the tuples below are built in this order
                 stamp = _sqlite_stamp
@@ -221,6 +316,8 @@ class EntryWriter:
                      None if row.expire_at is None else stamp(row.expire_at), created, created)
                     for row, reason, note in rows
                 ])
+                cursor.execute(raw(_inserted_after, "sqlite")[0], (largest,))
+                return {(list_id, address): entry_id for list_id, address, entry_id in cursor.fetchall()}
             else:
                 sql, _names = raw(_upsert_unnest_statement, "psycopg")
                 cursor.execute(sql, {
@@ -230,6 +327,7 @@ class EntryWriter:
                     "notes": [note for _row, _r, note in rows],
                     "expiries": [None if row.expire_at is None else naive_utc(row.expire_at) for row, _r, _n in rows],
                 })
+                return {(list_id, address): entry_id for list_id, address, entry_id, inserted in cursor.fetchall() if inserted}
         finally:
             cursor.close()
 
@@ -260,6 +358,14 @@ def _on_conflict(statement):
 _COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at")
 
 
+def _largest_id():
+    return select(func.coalesce(func.max(Entry.id), literal_column("0")))
+
+
+def _inserted_after():
+    return select(Entry.list_id, Entry.address, Entry.id).where(Entry.id > bindparam("largest"))
+
+
 def _upsert_statement():
     return _on_conflict(sqlite.insert(Entry).values({name: bindparam(name) for name in _COLUMNS}))
 
@@ -275,5 +381,6 @@ def _upsert_unnest_statement():
         bindparam("account_id", type_=BigInteger), rows.c.list_id, rows.c.address, rows.c.address_kind, rows.c.reason, rows.c.note,
         bindparam("source", type_=String), rows.c.expire_at, now, now,
     ).order_by(rows.c.position)
-    return _on_conflict(postgresql.insert(Entry).from_select(list(_COLUMNS), source))
+    upsert = _on_conflict(postgresql.insert(Entry).from_select(list(_COLUMNS), source))
+    return upsert.returning(Entry.list_id, Entry.address, Entry.id, literal_column("xmax = 0"))
 

@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection, Engine, case, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from stoplist.audit.models import Head
 from stoplist.lists.models import Entry
 from stoplist.jobs.models import FAILED, QUEUED, Job
 
@@ -136,6 +137,7 @@ class Snapshot:
     entries: int
     jobs: list[JobCounts]
     read_at: datetime
+    newest_event_at: datetime | None = None
 
 
 def read_snapshot(engine: Engine, timeout: float) -> Snapshot:
@@ -151,6 +153,7 @@ def read_snapshot(engine: Engine, timeout: float) -> Snapshot:
     with _connect(engine, timeout) as connection:
         try:
             entries = connection.execute(select(func.count()).select_from(Entry.__table__)).scalar_one()
+            newest = connection.execute(select(func.max(Head.at))).scalar_one()
             jobs = [
                 JobCounts(kind=kind, status=status, count=count, oldest_created_at=oldest if status == QUEUED else None,
                           failed_last_hour=int(recent or 0) if status == FAILED else 0)
@@ -158,4 +161,4 @@ def read_snapshot(engine: Engine, timeout: float) -> Snapshot:
             ]
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"unreadable ({_kind(exc)})") from exc
-    return Snapshot(entries=entries, jobs=jobs, read_at=now)
+    return Snapshot(entries=entries, jobs=jobs, read_at=now, newest_event_at=newest)

@@ -22,6 +22,7 @@ from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stoplist import __version__
+from stoplist.audit.counters import COUNTERS, HONOURED_BUCKETS
 from stoplist.exports.service import KIND as EXPORT
 from stoplist.imports.service import KIND as IMPORT
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING
@@ -177,6 +178,30 @@ class DatabaseCollector:
             value=snapshot.entries,
         )
         yield from _job_metrics(snapshot)
+        newest = snapshot.newest_event_at
+        yield GaugeMetricFamily(
+            "stoplist_audit_newest_event_age_seconds",
+            "Seconds since the newest event of the audit trail was recorded, any account (0 before the first): the change feed's freshness.",
+            value=0.0 if newest is None else max(0.0, (snapshot.read_at - newest).total_seconds()),
+        )
+
+
+class AuditCollector:
+    """What this process's writes put on the audit trail (counted when their transactions commit)."""
+
+    def collect(self) -> Iterator[Metric]:
+        events, honoured, honoured_sum = COUNTERS.snapshot()
+        written = CounterMetricFamily("stoplist_audit_events", "Events written to the audit trail by this process, by op and source.", labels=["op", "source"])
+        for (op, source), count in sorted(events.items()):
+            written.add_metric([op, source], count)
+        yield written
+        histogram = HistogramMetricFamily(
+            "stoplist_optout_honoured_seconds",
+            "For writes that gave received_at: seconds from when the opt-out was received to when Stoplist recorded it.",
+        )
+        bounds = (*(floatToGoString(bound) for bound in HONOURED_BUCKETS), "+Inf")
+        histogram.add_metric([], list(zip(bounds, accumulate(honoured))), sum_value=honoured_sum)
+        yield histogram
 
 
 def _job_metrics(snapshot: Snapshot) -> Iterator[Metric]:
@@ -221,6 +246,7 @@ def create_registry(app: FastAPI, snapshots: SingleFlight[Snapshot], timeout: fl
     http = HttpMetrics(app)
     registry.register(http)
     registry.register(DatabaseCollector(snapshots, timeout))
+    registry.register(AuditCollector())
     return registry, http
 
 

@@ -4,13 +4,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from stoplist.audit.trail import Origin
 from stoplist.lists.addresses import PHONE
 from stoplist.lists.writer import EntryWriter, Row
 
 
 def fill(session: Session, account_id: int, entries: dict[str, datetime | None], *, now: datetime, source: str = "import") -> tuple[int, int]:
     """Put E.164 numbers with their expiries on the account's default list, as an import would: (added, updated)."""
-    writer = EntryWriter(session)
+    writer = EntryWriter(session, Origin("cli" if source == "cli" else "import"))
     list_id = writer.list_id(account_id=account_id, now=now)
     rows = [Row(list_id, number, PHONE, expire_at, None) for number, expire_at in entries.items()]
     return writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now)

@@ -1,0 +1,113 @@
+"""The events' canonical form and their hash chain. Pure: nothing here touches the database.
+
+An event is stored and served as its canonical JSON (keys sorted, no spaces, ASCII only), and
+its hash is SHA-256 over the previous event's hash (of the same account), a newline, and that
+JSON. Changing, deleting or reordering any stored event therefore breaks the chain from that
+point on, which `verify` finds. The format is part of every proof already given out: change it
+only with a new `v`.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+VERSION = 1
+GENESIS = ""  # the "previous hash" of an account's first event
+OPS = ("add", "update", "remove", "expire", "import")
+SOURCES = ("api", "import", "cli", "system")
+# The fields of an entry that an event's before and after carry.
+FIELDS = ("expire_at", "reason", "note")
+
+
+def canonical(fields: dict) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def link(previous: str, body: str) -> str:
+    return hashlib.sha256(f"{previous}\n{body}".encode()).hexdigest()
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A moment as events show it ('2026-11-25T10:00:00Z')."""
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def common(account_id: int, at: str, *, source: str, token_id: int | None = None, job_id: str | None = None,
+           request_id: str | None = None, evidence: str | None = None, received_at: str | None = None) -> dict:
+    """The fields that every event of one write shares."""
+    return {
+        "v": VERSION, "account_id": account_id, "at": at, "source": source, "actor": {"account_id": account_id, "token_id": token_id},
+        "job_id": job_id, "request_id": request_id, "evidence": evidence, "received_at": received_at,
+    }
+
+
+def body(shared: dict, seq: int, op: str, *, address: str | None, address_kind: str | None, scope: tuple[str, str, str] | None,
+         entry_id: int | None, before: dict | None, after: dict | None) -> str:
+    """An event's canonical JSON."""
+    return canonical({
+        **shared, "seq": seq, "op": op, "address": address, "address_kind": address_kind,
+        "list": None if scope is None else {"kind": scope[0], "channel": scope[1] or None, "sender": scope[2] or None},
+        "entry_id": None if entry_id is None else str(entry_id), "before": before, "after": after,
+    })
+
+
+def with_hash(body: str, hash_: str) -> str:
+    """The event as the API serves it: its canonical JSON with its hash added."""
+    return f'{body[:-1]},"hash":"{hash_}"}}'
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first link of an account's chain that does not hold."""
+
+    account_id: int
+    seq: int
+    problem: str
+
+    def describe(self) -> str:
+        return f"account {self.account_id}, event {self.seq}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event as read back for verification: its columns, its body and its hash."""
+
+    account_id: int
+    seq: int
+    op: str
+    address: str | None
+    entry_id: int | None
+    body: str
+    hash: str
+
+
+def verify(account_id: int, events: Iterable[Stored], *, base_seq: int, base_hash: str, head_seq: int, head_hash: str) -> tuple[int, Broken | None]:
+    """Check one account's events, read in seq order, against the chain and its head: (events checked, the first broken link or None)."""
+    previous, expected, checked = base_hash, base_seq + 1, 0
+    for event in events:
+        problem = _problem(event, previous, expected)
+        if problem is not None:
+            return checked, Broken(account_id, expected if "missing" in problem else event.seq, problem)
+        previous, expected, checked = event.hash, expected + 1, checked + 1
+    if expected - 1 != head_seq:
+        return checked, Broken(account_id, expected, f"the chain ends at event {expected - 1} but the account's head says {head_seq}: events were deleted")
+    if previous != head_hash:
+        return checked, Broken(account_id, head_seq, "the last event's hash is not the one the account's head recorded")
+    return checked, None
+
+
+def _problem(event: Stored, previous: str, expected: int) -> str | None:
+    if event.seq != expected:
+        return f"event {expected} is missing (the next one stored is {event.seq})" if event.seq > expected else f"event {event.seq} is out of order"
+    if link(previous, event.body) != event.hash:
+        return "its hash does not match its content and the previous event's hash: it was changed, or an event before it was"
+    try:
+        fields = json.loads(event.body)
+    except ValueError:
+        return "its body is not JSON"
+    columns = {"seq": event.seq, "op": event.op, "address": event.address, "entry_id": None if event.entry_id is None else str(event.entry_id)}
+    if fields.get("account_id") != event.account_id or any(fields.get(name) != value for name, value in columns.items()):
+        return "its columns disagree with its body"
+    return None

@@ -1,0 +1,56 @@
+"""The audit trail: one event per change to an entry, chained per account, never edited."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stoplist.auth.models import Id
+from stoplist.db import Base, Rfc3339Timestamp
+
+
+class Event(Base):
+    """One change, as `body` (the event's canonical JSON, what the API serves) and the `hash` that
+    chains it to the account's previous event. The other columns repeat fields of the body so that
+    history and feed reads find events by index; `stoplist audit verify` checks that they agree."""
+
+    __tablename__ = "entry_events"
+    __table_args__ = (
+        # The feed: an account's events in commit order. seq is gap-free per account (audit_heads).
+        UniqueConstraint("account_id", "seq"),
+        # History of an address (in any spelling: normalised first), and of an entry id.
+        Index("ix_entry_events_account_address_seq", "account_id", "address", "seq"),
+        Index("ix_entry_events_account_entry_seq", "account_id", "entry_id", "seq"),
+        # Retention drops whole months, oldest first.
+        Index("ix_entry_events_account_at", "account_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # No ON DELETE CASCADE: nothing may take an account's events away with it.
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
+    op: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Head(Base):
+    """Where each account's chain stands: its last seq and hash, locked by every write of the account
+    so that seq is assigned in commit order, without gaps.
+
+    `base_seq`/`base_hash`: the last event that retention dropped (0 and '' while none was), where
+    verification starts."""
+
+    __tablename__ = "audit_heads"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(Rfc3339Timestamp(), nullable=True)
+    base_seq: Mapped[int] = mapped_column(BigInteger)
+    base_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,73 @@
+"""The grounds of an API write, read at the boundary: its token, its request id, and the client's
+`evidence` and `received_at`, which every write route takes and every event it writes carries."""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import Query, Request
+
+from stoplist.audit.trail import Origin
+from stoplist.auth.service import Principal
+from stoplist.errors import InvalidEvidence
+
+MAX_EVIDENCE = 1000  # characters
+MAX_REQUEST_ID = 128
+# A client's clock may run a little ahead of ours; further ahead is a mistake, not a receipt.
+CLOCK_SKEW = timedelta(minutes=5)
+REQUEST_ID_HEADER = "x-request-id"
+
+EVIDENCE_DESCRIPTION = (
+    f"Free text kept on the audit trail with this change, up to {MAX_EVIDENCE:,} characters "
+    "(e.g. \"SMS 'STOP' received 2026-11-30T10:00:00Z, message id 123\")."
+)
+RECEIVED_AT_DESCRIPTION = (
+    "When the opt-out reached you, if before this request (RFC 3339 with an offset, e.g. 2026-11-30T10:00:00Z): "
+    "kept on the audit trail; not in the future."
+)
+
+
+def api_origin(request: Request, principal: Principal, *, evidence: str | None, received_at: str | None, now: datetime, source: str = "api") -> Origin:
+    return Origin(
+        source, token_id=principal.token_id, request_id=request_id(request),
+        evidence=evidence_of(evidence), received_at=received_at_of(received_at, now=now),
+    )
+
+
+def request_id(request: Request) -> str:
+    """The client's X-Request-Id when it is a sensible one (visible ASCII, at most 128), else a new one."""
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable() and " " not in given:
+        return given
+    return uuid.uuid4().hex
+
+
+def evidence_of(text: str | None) -> str | None:
+    if text is None or text == "":
+        return None
+    if len(text) > MAX_EVIDENCE:
+        raise InvalidEvidence("evidence", f"evidence is {len(text):,} characters long; at most {MAX_EVIDENCE:,} are kept.")
+    if "\x00" in text or any(0xD800 <= ord(character) <= 0xDFFF for character in text):
+        raise InvalidEvidence("evidence", "evidence holds a NUL character or an unpaired surrogate; send plain text.")
+    return text
+
+
+def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
+    """An RFC 3339 moment with its offset, to the second, not in the future."""
+    if text is None or text == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEvidence("received_at", f"received_at {text!r} is not an RFC 3339 date and time, such as 2026-11-30T10:00:00Z.") from None
+    if moment.tzinfo is None:
+        raise InvalidEvidence("received_at", f"received_at {text!r} has no offset: add Z for UTC, or +01:00 and the like.")
+    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    if moment > now + CLOCK_SKEW:
+        raise InvalidEvidence("received_at", f"received_at {text!r} is in the future.")
+    return moment
+
+
+# The same two, as query parameters of the write routes that take no body (deletes, uploads).
+EvidenceQuery = Annotated[str | None, Query(max_length=MAX_EVIDENCE, description=EVIDENCE_DESCRIPTION)]
+ReceivedAtQuery = Annotated[str | None, Query(max_length=40, description=RECEIVED_AT_DESCRIPTION)]

@@ -1,0 +1,105 @@
+"""The audit trail over HTTP: an address's or an entry's history (deleted or not), and the change feed."""
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.db import transaction
+from stoplist.downloads import AUTH_ERRORS
+from stoplist.errors import ErrorBody, InvalidAddress, InvalidFeedCursor, beyond_schema
+from stoplist.history import service
+from stoplist.history.schemas import EventPage
+
+router = APIRouter(prefix="/blacklist", tags=["history"])
+
+# A waiting feed read looks for new events this often (on the check path's connection: no pool, no thread).
+POLL_SECONDS = 0.1
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "`invalid_address`, `invalid_cursor` or `validation_error`."},
+    **AUTH_ERRORS,
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No entry with this id ever existed on the account's lists."}}
+_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of events as JSON, or as CSV (`Accept: text/csv`)."}}
+
+After = Annotated[str | None, Query(max_length=20, description="`next` of the previous answer; absent or 0: from the first event.")]
+Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description=f"Events per answer: default {service.DEFAULT_LIMIT:,}, at most {service.MAX_LIMIT:,}.")]
+Accept = Annotated[str | None, Header(description="`text/csv` for the same page as a proof export.")]
+
+
+def _answer(page: service.Page, accept: str | None, filename: str) -> Response:
+    if accept is not None and "text/csv" in accept.lower():
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if page.next is not None:
+            headers["X-Next-Cursor"] = page.next
+        return Response(service.csv_text(page.events), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(page.json(), media_type="application/json")
+
+
+@router.get(
+    "/history", response_model=EventPage, responses={**_ERRORS, **_CSV}, summary="Every event of an address, oldest first",
+    openapi_extra=beyond_schema(InvalidAddress, InvalidFeedCursor),
+)
+def address_history(
+    principal: BlacklistPrincipal,
+    session: SessionDep,
+    request: Request,
+    address: Annotated[str, Query(min_length=1, max_length=320, description="A phone number or e-mail address, in any spelling.")],
+    after: After = None,
+    limit: Limit = service.DEFAULT_LIMIT,
+    accept: Accept = None,
+) -> Response:
+    page = service.history_of_address(
+        session, account_id=principal.account_id, raw=address, default_region=request.app.state.settings.default_region, after=after, limit=limit
+    )
+    return _answer(page, accept, "history.csv")
+
+
+@router.get(
+    "/entries/{entry_id}/history", response_model=EventPage, responses={**_ERRORS, **_NOT_FOUND, **_CSV}, summary="Every event of an entry, deleted or not",
+    openapi_extra=beyond_schema(InvalidFeedCursor),
+)
+def entry_history(principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None) -> Response:
+    page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit)
+    return _answer(page, accept, f"entry-{entry_id}-history.csv")
+
+
+@router.get(
+    "/phone_numbers/{entry_id}/history", response_model=EventPage, responses={**_ERRORS, **_NOT_FOUND, **_CSV},
+    summary="Every event of an entry of SMSAPI's list, deleted or not", openapi_extra=beyond_schema(InvalidFeedCursor),
+)
+def phone_number_history(
+    principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None
+) -> Response:
+    page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit, smsapi=True)
+    return _answer(page, accept, f"entry-{entry_id}-history.csv")
+
+
+@router.get(
+    "/changes", response_model=EventPage, responses=_ERRORS, summary="The change feed: every event after a cursor, in commit order",
+    openapi_extra=beyond_schema(InvalidFeedCursor),
+)
+async def changes(
+    principal: BlacklistPrincipal,
+    request: Request,
+    after: After = None,
+    limit: Limit = service.DEFAULT_LIMIT,
+    wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
+) -> Response:
+    state = request.app.state
+    start = service.cursor_of(after)
+    deadline = time.monotonic() + wait
+    # Wait without a session or a thread: only the account's head is read, on the check path's connection.
+    while await state.lookup.head_seq(principal.account_id) <= start and time.monotonic() < deadline:
+        await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    page = await run_in_threadpool(_feed, state.session_factory, principal.account_id, start, limit)
+    return Response(page.json(), media_type="application/json")
+
+
+def _feed(session_factory, account_id: int, after: int, limit: int) -> service.Page:
+    with transaction(session_factory) as session:
+        return service.feed(session, account_id=account_id, after=after, limit=limit)

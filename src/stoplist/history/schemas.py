@@ -1,0 +1,50 @@
+"""The shapes of the trail's answers (for the OpenAPI document: answers are written by hand, each event as stored)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class EventList(BaseModel):
+    kind: Literal["block", "allow"]
+    channel: str | None = Field(description="null: every channel.")
+    sender: str | None = Field(description="null: every sender.")
+
+
+class EventState(BaseModel):
+    expire_at: str | None
+    reason: str | None
+    note: str | None
+
+
+class EventActor(BaseModel):
+    account_id: int
+    token_id: int | None = Field(description="The token of the request (or of the upload of an import); null for the CLI and the system.")
+
+
+class Event(BaseModel):
+    """One change on the audit trail, as recorded (and hashed): never edited afterwards."""
+
+    v: int = Field(description="The version of the event's format.")
+    seq: int = Field(description="The event's place in the account's trail: 1, 2, 3, … without gaps, in commit order.")
+    at: str = Field(description="When it was recorded (RFC 3339, UTC).")
+    op: Literal["add", "update", "remove", "expire", "import"] = Field(description="`import`: the summary of one import job, after its per-entry events.")
+    account_id: int
+    address: str | None
+    address_kind: Literal["phone", "email"] | None
+    list: EventList | None
+    entry_id: str | None
+    before: EventState | None = Field(description="The entry before the change; null for `add`.")
+    after: EventState | dict | None = Field(description="The entry after the change; null for `remove` and `expire`; an import's counts for `import`.")
+    source: Literal["api", "import", "cli", "system"]
+    actor: EventActor
+    job_id: str | None
+    request_id: str | None = Field(description="The request's X-Request-Id, or one the server gave it.")
+    evidence: str | None = Field(description="What the client attached to the change.")
+    received_at: str | None = Field(description="When the client says the opt-out reached it.")
+    hash: str = Field(description="SHA-256 (hex) over the previous event's hash, a newline, and this event's canonical JSON (without `hash`).")
+
+
+class EventPage(BaseModel):
+    events: list[Event]
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last page (history). The feed always gives one.")

@@ -1,0 +1,122 @@
+"""The rules of reading the trail: cursors, pages, an address in any spelling, the proof CSV, and verification."""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from stoplist.audit import chain
+from stoplist.errors import EntryNotFound, InvalidFeedCursor
+from stoplist.history.repository import EventRepository, EventRow
+from stoplist.imports.csv_format import neutralise
+from stoplist.lists.addresses import PHONE, normalize_address
+from stoplist.lists.precedence import BLOCK, EVERY
+from stoplist.lists.service import entry_key
+
+DEFAULT_LIMIT = 1_000
+MAX_LIMIT = 10_000
+MAX_WAIT = 30  # seconds a feed read may wait for an event
+CSV_HEADER = (
+    "seq", "at", "op", "address", "address_kind", "list", "channel", "sender", "entry_id",
+    "before_expire_at", "before_reason", "before_note", "after_expire_at", "after_reason", "after_note",
+    "source", "token_id", "job_id", "request_id", "evidence", "received_at", "hash",
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[EventRow]
+    next: str | None
+
+    def json(self) -> str:
+        """The answer, written by hand: each event is served as stored (its canonical JSON) with its hash."""
+        events = ",".join(chain.with_hash(body, hash_) for _seq, body, hash_ in self.events)
+        return f'{{"events":[{events}],"next":{json.dumps(self.next)}}}'
+
+
+def cursor_of(after: str | None) -> int:
+    """A cursor given out as `next` (the seq of an event), or 0 for the beginning."""
+    if after is None or after == "":
+        return 0
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise InvalidFeedCursor("after", f"after {after!r} is not a cursor of this service: pass `next` from the previous answer, or 0.")
+    return int(after)
+
+
+def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
+    _kind, address = normalize_address(raw, default_region=default_region)
+    rows = EventRepository(session).of_address(account_id=account_id, address=address, after=cursor_of(after), limit=limit + 1)
+    return _page(rows, limit, last_page_next=None)
+
+
+def history_of_entry(session: Session, *, account_id: int, entry_id: str, after: str | None, limit: int, smsapi: bool = False) -> Page:
+    """An entry's events, deleted or not; 404 for an id with none (or, for SMSAPI's route, one not on the default list)."""
+    key = entry_key(entry_id)
+    repository = EventRepository(session)
+    first = None if key is None else repository.first_of_entry(account_id=account_id, entry_id=key)
+    if first is None or (smsapi and not _on_default_list(first)):
+        raise EntryNotFound()
+    rows = repository.of_entry(account_id=account_id, entry_id=key, after=cursor_of(after), limit=limit + 1)  # type: ignore[arg-type]
+    return _page(rows, limit, last_page_next=None)
+
+
+def feed(session: Session, *, account_id: int, after: int, limit: int) -> Page:
+    """The account's events after `after`, in commit order; `next` is where to come back from, always."""
+    rows = EventRepository(session).feed(account_id=account_id, after=after, limit=limit)
+    return Page(rows, str(rows[-1][0] if rows else after))
+
+
+def _page(rows: list[EventRow], limit: int, *, last_page_next: str | None) -> Page:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, str(rows[-1][0]) if more else last_page_next)
+
+
+def _on_default_list(body: str) -> bool:
+    fields = json.loads(body)
+    scope = fields.get("list") or {}
+    return fields.get("address_kind") == PHONE and scope.get("kind") == BLOCK and not scope.get("channel") and not scope.get("sender")
+
+
+def csv_rows(events: Iterable[EventRow]) -> Iterator[list]:
+    """Proof rows: one per event, its fields flattened, every text cell inert for spreadsheets."""
+    for _seq, body, hash_ in events:
+        fields = json.loads(body)
+        scope = fields.get("list") or {}
+        before, after, actor = fields.get("before") or {}, fields.get("after") or {}, fields.get("actor") or {}
+        row = [
+            fields["seq"], fields["at"], fields["op"], fields.get("address"), fields.get("address_kind"),
+            scope.get("kind"), scope.get("channel") or EVERY, scope.get("sender") or EVERY, fields.get("entry_id"),
+            before.get("expire_at"), before.get("reason"), before.get("note"),
+            after.get("expire_at"), after.get("reason"), after.get("note"),
+            fields.get("source"), actor.get("token_id"), fields.get("job_id"), fields.get("request_id"),
+            fields.get("evidence"), fields.get("received_at"), hash_,
+        ]
+        yield [neutralise("" if cell is None else cell) for cell in row]
+
+
+def csv_text(events: Iterable[EventRow], *, header: bool = True) -> str:
+    buffer = io.StringIO()
+    # Every text cell quoted: a note's lone CR must not split its row.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    if header:
+        writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(events))
+    return buffer.getvalue()
+
+
+def verify(session: Session, *, account_id: int | None = None) -> tuple[int, int, chain.Broken | None]:
+    """Check every account's chain (or one's): (accounts, events checked, the first broken link or None)."""
+    repository = EventRepository(session)
+    accounts = repository.accounts(account_id)
+    checked = 0
+    for account in accounts:
+        seq, hash_, base_seq, base_hash, _at = repository.head(account)  # type: ignore[misc]
+        count, broken = chain.verify(account, repository.stored(account), base_seq=base_seq, base_hash=base_hash, head_seq=seq, head_hash=hash_)
+        checked += count
+        if broken is not None:
+            return len(accounts), checked, broken
+    return len(accounts), checked, None

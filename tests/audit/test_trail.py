@@ -1,0 +1,380 @@
+"""The audit trail (issue 11): one event per change from every write path, in the change's
+transaction; history that outlives the entry; the feed; evidence; the chain and its verification."""
+
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from stoplist.audit import chain
+from stoplist.audit.models import Event, Head
+from stoplist.audit.trail import Origin
+from stoplist.composition import create_worker, purge_expired_entries
+from stoplist.db import transaction
+from stoplist.history import service as history
+from stoplist.lists import service as lists
+from tests.api.helpers import IMPORTS, URL, add, assert_error, set_expiry, wait_for_import
+
+ENTRIES = "/blacklist/entries"
+FIELDS = {
+    "v", "seq", "at", "op", "account_id", "address", "address_kind", "list", "entry_id", "before", "after",
+    "source", "actor", "job_id", "request_id", "evidence", "received_at", "hash",
+}
+
+
+@pytest.fixture
+def account_id(app, auth) -> int:
+    """The id of the account `auth` acts for."""
+    from stoplist.auth.repository import AuthRepository
+
+    with app.state.session_factory() as session:
+        return AuthRepository(session).account_by_name("default").id
+
+
+def feed(client, auth, after: str | int | None = None, **params) -> dict:
+    if after is not None:
+        params["after"] = after
+    response = client.get("/blacklist/changes", params=params, headers=auth)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def events(client, auth) -> list[dict]:
+    return feed(client, auth, limit=10_000)["events"]
+
+
+def ops(client, auth) -> list[tuple[str, str | None]]:
+    return [(event["op"], event["address"]) for event in events(client, auth)]
+
+
+def event_count(app) -> int:
+    with app.state.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Event))
+
+
+def verified(app) -> chain.Broken | None:
+    with app.state.session_factory() as session:
+        return history.verify(session)[2]
+
+
+# Every write path, one event per entry changed
+
+
+def test_an_add_records_one_add_event_with_every_field(client, auth):
+    entry = client.post(ENTRIES, json={"address": "+48 500 000 001", "channel": "sms", "sender": "ACME", "reason": "stop_keyword"}, headers=auth).json()
+
+    [event] = events(client, auth)
+    assert set(event) == FIELDS
+    assert event["seq"] == 1 and event["op"] == "add" and event["v"] == 1
+    assert event["address"] == "48500000001" and event["address_kind"] == "phone"
+    assert event["list"] == {"kind": "block", "channel": "sms", "sender": "ACME"}
+    assert event["entry_id"] == entry["id"]
+    assert event["before"] is None
+    assert event["after"] == {"expire_at": None, "reason": "stop_keyword", "note": None}
+    assert event["source"] == "api" and event["actor"]["token_id"] is not None and event["job_id"] is None
+    assert event["request_id"]
+    assert event["at"] == entry["created_at"]
+
+
+def test_a_re_add_records_an_update_with_before_and_after(client, auth):
+    add(client, auth, "+48500000001")
+    add(client, auth, "+48500000001", expire_at="2099-01-01", status=200)
+
+    first, second = events(client, auth)
+    assert (first["op"], second["op"]) == ("add", "update")
+    assert second["before"] == {"expire_at": None, "reason": "manual", "note": None}
+    assert second["after"] == {"expire_at": "2099-01-01T00:00:00Z", "reason": "manual", "note": None}
+    assert second["entry_id"] == first["entry_id"]
+
+
+def test_a_lapsed_entry_listed_again_is_an_add(app, client, auth):
+    entry = add(client, auth, "+48500000001")
+    set_expiry(app, entry["id"], datetime(2020, 1, 1, tzinfo=timezone.utc))
+    add(client, auth, "+48500000001")
+    assert [event["op"] for event in events(client, auth)] == ["add", "add"]
+
+
+def test_every_delete_route_records_one_remove_per_entry(client, auth):
+    one = add(client, auth, "+48500000001")
+    add(client, auth, "+48500000002")
+    add(client, auth, "+48500000003")
+    native = client.post(ENTRIES, json={"address": "jan@example.com"}, headers=auth).json()
+
+    assert client.delete(f"{URL}/{one['id']}", headers=auth).status_code == 204
+    assert client.delete(URL, params={"phone_number": "+48500000002"}, headers=auth).status_code == 204
+    assert client.delete(f"{ENTRIES}/{native['id']}", headers=auth).status_code == 204
+    assert client.delete(URL, headers=auth).status_code == 204
+
+    removed = [(event["op"], event["address"], event["before"]["reason"]) for event in events(client, auth)[4:]]
+    assert removed == [
+        ("remove", "48500000001", "manual"), ("remove", "48500000002", "manual"), ("remove", "jan@example.com", "manual"), ("remove", "48500000003", "manual"),
+    ]
+
+
+def test_a_delete_that_finds_nothing_records_nothing(client, auth):
+    add(client, auth, "+48500000001")
+    assert client.delete(f"{URL}/999999", headers=auth).status_code == 404
+    assert client.delete(URL, params={"phone_number": "+48500000009"}, headers=auth).status_code == 204
+    assert [event["op"] for event in events(client, auth)] == ["add"]
+
+
+def test_delete_all_of_many_entries_records_one_remove_each_in_order(app, client, auth, account_id):
+    from stoplist.testing.lists import fill
+
+    numbers = {f"4850{index:07d}": None for index in range(25_000)}
+    with transaction(app.state.session_factory) as session:
+        fill(session, account_id, numbers, now=datetime.now(timezone.utc).replace(microsecond=0))
+    assert client.delete(URL, headers=auth).status_code == 204
+
+    every = feed(client, auth, after=25_000, limit=10_000)["events"] + feed(client, auth, after=35_000, limit=10_000)["events"] + feed(client, auth, after=45_000, limit=10_000)["events"]
+    assert [event["seq"] for event in every] == list(range(25_001, 50_001))
+    assert {event["op"] for event in every} == {"remove"}
+    assert sorted(event["address"] for event in every) == sorted(numbers)
+    assert verified(app) is None
+
+
+def test_an_import_records_each_entry_and_one_summary_for_the_job(app, client, auth):
+    add(client, auth, "+48500000001")
+    body = "phone_number,expire_at\n+48500000001,2099-01-01\n+48500000002\nnot a number\n"
+    job = client.post(IMPORTS, content=body, headers={**auth, "Content-Type": "text/csv"}, params={"evidence": "paper forms, batch 7"}).json()
+    create_worker(app.state.session_factory, app.state.settings).run_once()
+    assert wait_for_import(client, auth, job["id"])["status"] == "done"
+
+    _first, *imported = events(client, auth)
+    assert [(event["op"], event["address"]) for event in imported] == [("update", "48500000001"), ("add", "48500000002"), ("import", None)]
+    assert {event["job_id"] for event in imported} == {job["id"]}
+    assert {event["source"] for event in imported} == {"import"}
+    assert {event["evidence"] for event in imported} == {"paper forms, batch 7"}
+    assert imported[0]["before"]["expire_at"] is None and imported[0]["after"]["expire_at"] == "2099-01-01T00:00:00Z"
+    assert imported[-1]["after"] == {"rows": 3, "added": 1, "updated": 1, "invalid": 1}
+    assert all(event["actor"]["token_id"] == imported[0]["actor"]["token_id"] is not None for event in imported)
+    assert imported[1]["entry_id"] is not None
+
+
+def test_the_purge_records_one_expire_per_entry_as_the_system(app, client, auth):
+    entry = add(client, auth, "+48500000001")
+    add(client, auth, "+48500000002")
+    set_expiry(app, entry["id"], datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+    assert purge_expired_entries(app.state.session_factory) == 1
+    last = events(client, auth)[-1]
+    assert (last["op"], last["address"], last["source"], last["actor"]["token_id"]) == ("expire", "48500000001", "system", None)
+    assert last["before"]["expire_at"] == "2020-01-01T00:00:00Z" and last["after"] is None
+
+
+def test_a_write_that_fails_records_nothing(app, account_id):
+    """The event is in the change's transaction: what is rolled back leaves no trace."""
+    with pytest.raises(RuntimeError):
+        with transaction(app.state.session_factory) as session:
+            lists.add(
+                session, account_id=account_id, scope=lists.DEFAULT_SCOPE, address="48500000001", address_kind="phone", expire_at=None,
+                reason=None, note=None, set_note=False, origin=Origin("api"),
+            )
+            raise RuntimeError("after the write, before the commit")
+    assert event_count(app) == 0
+
+
+def test_accounts_have_chains_of_their_own(client, auth, make_token):
+    other = {"Authorization": f"Bearer {make_token('other')}"}
+    add(client, auth, "+48500000001")
+    add(client, other, "+48500000001")
+    add(client, other, "+48500000002")
+    assert [event["seq"] for event in events(client, auth)] == [1]
+    assert [event["seq"] for event in events(client, other)] == [1, 2]
+    assert client.get("/blacklist/history", params={"address": "+48500000002"}, headers=auth).json()["events"] == []
+
+
+# Evidence, received_at, request ids
+
+
+def test_evidence_and_received_at_are_kept_from_every_kind_of_write_route(client, auth):
+    grounds = {"evidence": "SMS 'STOP' received, message id 123", "received_at": "2026-11-30T10:00:00+01:00"}
+    add_smsapi = client.post(URL, json={"phone_number": "+48500000001", **grounds}, headers=auth)
+    add_form = client.post(URL, data={"phone_number": "+48500000002", **grounds}, headers=auth)
+    add_native = client.post(ENTRIES, json={"address": "jan@example.com", **grounds}, headers=auth)
+    assert {add_smsapi.status_code, add_form.status_code, add_native.status_code} == {201}
+    assert client.delete(f"{URL}/{add_smsapi.json()['id']}", params=grounds, headers=auth).status_code == 204
+    assert client.delete(URL, params={"phone_number": "+48500000002", **grounds}, headers=auth).status_code == 204
+    assert client.delete(f"{ENTRIES}/{add_native.json()['id']}", params=grounds, headers=auth).status_code == 204
+
+    every = events(client, auth)
+    assert len(every) == 6
+    assert {event["evidence"] for event in every} == {grounds["evidence"]}
+    assert {event["received_at"] for event in every} == {"2026-11-30T09:00:00Z"}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("evidence", "x" * 1001), ("evidence", "nul \x00 inside"), ("received_at", "yesterday"), ("received_at", "2026-11-30T10:00:00"),
+    ("received_at", "2999-01-01T00:00:00Z"),
+])
+def test_unusable_evidence_is_refused_and_nothing_is_written(client, auth, field, value):
+    response = client.post(ENTRIES, json={"address": "+48500000001", field: value}, headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] in ("invalid_evidence", "validation_error")
+    assert events(client, auth) == []
+    assert client.get(ENTRIES, headers=auth).json()["size"] == 0
+
+
+def test_a_sensible_request_id_is_kept_and_another_is_replaced(client, auth):
+    add_with = client.post(URL, json={"phone_number": "+48500000001"}, headers={**auth, "X-Request-Id": "crm-sync-42"})
+    add_bad = client.post(URL, json={"phone_number": "+48500000002"}, headers={**auth, "X-Request-Id": "has spaces in it"})
+    assert add_with.status_code == add_bad.status_code == 201
+    first, second = events(client, auth)
+    assert first["request_id"] == "crm-sync-42"
+    assert second["request_id"] != "has spaces in it" and len(second["request_id"]) == 32
+
+
+# History
+
+
+def test_history_survives_the_deletion_of_the_entry_in_any_spelling(client, auth):
+    entry = add(client, auth, "+48 500 000 001")
+    add(client, auth, "48500000001", expire_at="2099-01-01", status=200)
+    client.delete(f"{URL}/{entry['id']}", headers=auth)
+    assert client.get(f"{URL}/{entry['id']}", headers=auth).status_code == 404
+
+    by_address = client.get("/blacklist/history", params={"address": "0048 500-000-001"}, headers=auth).json()
+    by_entry = client.get(f"{ENTRIES}/{entry['id']}/history", headers=auth).json()
+    by_smsapi = client.get(f"{URL}/{entry['id']}/history", headers=auth).json()
+    assert [event["op"] for event in by_address["events"]] == ["add", "update", "remove"]
+    assert by_address == by_entry == by_smsapi
+    assert by_address["next"] is None
+
+
+def test_history_pages_oldest_first(client, auth):
+    for expiry in ("2091-01-01", "2092-01-01", "2093-01-01", "2094-01-01", "2095-01-01"):
+        assert client.post(URL, json={"phone_number": "+48500000001", "expire_at": expiry}, headers=auth).status_code in (200, 201)
+    first = client.get("/blacklist/history", params={"address": "+48500000001", "limit": 2}, headers=auth).json()
+    second = client.get("/blacklist/history", params={"address": "+48500000001", "limit": 2, "after": first["next"]}, headers=auth).json()
+    third = client.get("/blacklist/history", params={"address": "+48500000001", "limit": 2, "after": second["next"]}, headers=auth).json()
+    assert [e["seq"] for e in first["events"] + second["events"] + third["events"]] == [1, 2, 3, 4, 5]
+    assert third["next"] is None
+
+
+def test_history_routes_refuse_what_they_cannot_read(client, auth, make_token):
+    entry = client.post(ENTRIES, json={"address": "jan@example.com"}, headers=auth).json()
+    other = {"Authorization": f"Bearer {make_token('other')}"}
+    assert_error(client.get(f"{ENTRIES}/{entry['id']}/history", headers=other), 404, "entry_not_found")
+    # SMSAPI's route knows only the default list's phone numbers.
+    assert_error(client.get(f"{URL}/{entry['id']}/history", headers=auth), 404, "entry_not_found")
+    assert_error(client.get(f"{ENTRIES}/123456789/history", headers=auth), 404, "entry_not_found")
+    assert_error(client.get("/blacklist/history", params={"address": "no such thing"}, headers=auth), 400, "invalid_address")
+    assert_error(client.get("/blacklist/history", params={"address": "+48500000001", "after": "x1"}, headers=auth), 400, "invalid_cursor")
+    assert_error(client.get("/blacklist/history", headers=auth), 400, "validation_error")
+
+
+def test_history_as_csv_is_a_proof_a_spreadsheet_cannot_run(client, auth):
+    client.post(URL, json={"phone_number": "+48500000001", "evidence": "=HYPERLINK(\"http://x\")"}, headers=auth)
+    response = client.get("/blacklist/history", params={"address": "+48500000001"}, headers={**auth, "Accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0] == ",".join(f'"{name}"' for name in history.CSV_HEADER)
+    assert len(lines) == 2
+    assert "\"'=HYPERLINK(\"\"http://x\"\")\"" in lines[1]
+    assert lines[1].startswith('1,"')
+
+
+# The feed
+
+
+def test_the_feed_gives_every_event_once_to_a_client_that_keeps_its_cursor(client, auth):
+    cursor = "0"
+    seen = []
+    for round_ in range(4):
+        for index in range(3):
+            add(client, auth, f"+4850000{round_}{index:03d}")
+        while True:
+            page = feed(client, auth, after=cursor, limit=2)
+            seen += [event["seq"] for event in page["events"]]
+            if page["next"] == cursor:
+                break
+            cursor = page["next"]
+    assert seen == list(range(1, 13))
+    assert feed(client, auth)["events"][0]["seq"] == 1
+    assert feed(client, auth, after=12) == {"events": [], "next": "12"}
+
+
+def test_a_waiting_feed_read_answers_when_an_event_arrives(client, auth):
+    add(client, auth, "+48500000001")
+    threading.Timer(0.5, lambda: add(client, auth, "+48500000002")).start()
+    started = time.monotonic()
+    page = feed(client, auth, after=1, wait=10)
+    waited = time.monotonic() - started
+    assert [event["address"] for event in page["events"]] == ["48500000002"]
+    assert 0.3 < waited < 5
+
+
+def test_a_waiting_feed_read_with_nothing_new_answers_empty_after_its_wait(client, auth):
+    started = time.monotonic()
+    assert feed(client, auth, after=0, wait=0.5) == {"events": [], "next": "0"}
+    assert 0.4 < time.monotonic() - started < 3
+
+
+def test_the_feed_refuses_bad_cursors_and_waits(client, auth):
+    assert_error(client.get("/blacklist/changes", params={"after": "-1"}, headers=auth), 400, "invalid_cursor")
+    assert_error(client.get("/blacklist/changes", params={"wait": 31}, headers=auth), 400, "validation_error")
+    assert_error(client.get("/blacklist/changes", params={"limit": 10_001}, headers=auth), 400, "validation_error")
+
+
+# The chain
+
+
+def test_the_chain_verifies_and_each_hash_covers_the_previous(app, client, auth):
+    add(client, auth, "+48500000001")
+    add(client, auth, "+48500000002")
+    first, second = events(client, auth)
+    body = lambda event: chain.canonical({key: value for key, value in event.items() if key != "hash"})  # noqa: E731
+    assert first["hash"] == chain.link(chain.GENESIS, body(first))
+    assert second["hash"] == chain.link(first["hash"], body(second))
+    assert verified(app) is None
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "delete_last", "reorder", "edit_column"])
+def test_verification_names_the_first_broken_link(app, client, auth, tamper):
+    for index in range(5):
+        add(client, auth, f"+4850000000{index}")
+    with transaction(app.state.session_factory) as session:
+        if tamper == "edit":
+            body = session.scalar(select(Event.body).where(Event.seq == 3))
+            session.execute(update(Event).where(Event.seq == 3).values(body=body.replace('"manual"', '"legal"')))
+        elif tamper == "delete":
+            session.execute(delete(Event).where(Event.seq == 3))
+        elif tamper == "delete_last":
+            session.execute(delete(Event).where(Event.seq == 5))
+        elif tamper == "reorder":
+            session.execute(update(Event).where(Event.seq == 3).values(seq=-3))
+            session.execute(update(Event).where(Event.seq == 4).values(seq=3))
+            session.execute(update(Event).where(Event.seq == -3).values(seq=4))
+        else:
+            session.execute(update(Event).where(Event.seq == 3).values(address="48999999999"))
+    broken = verified(app)
+    assert broken is not None
+    assert broken.seq == {"edit": 3, "delete": 3, "delete_last": 5, "reorder": 3, "edit_column": 3}[tamper], broken
+    assert broken.describe().startswith(f"account {broken.account_id}, event {broken.seq}:")
+
+
+def test_retention_drops_whole_old_months_and_the_chain_still_verifies(app, client, auth, account_id):
+    from stoplist.audit import retention
+
+    for index in range(4):
+        add(client, auth, f"+4850000000{index}")
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(Event).where(Event.seq <= 2).values(at=datetime(2026, 1, 15, tzinfo=timezone.utc)))
+    now = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+    assert retention.cutoff(now, 3) == datetime(2026, 9, 1, tzinfo=timezone.utc)
+    assert retention.cutoff(datetime(2026, 2, 10, tzinfo=timezone.utc), 3) == datetime(2025, 11, 1, tzinfo=timezone.utc)
+    with transaction(app.state.session_factory) as session:
+        assert retention.drop_expired(session, now=now, months=3) == 2
+    assert [event["seq"] for event in events(client, auth)] == [3, 4]
+    assert verified(app) is None
+    with app.state.session_factory() as session:
+        assert session.get(Head, account_id).base_seq == 2
+
+
+def test_no_route_changes_or_deletes_events(app):
+    """Reads only: the trail's routes are GETs (and every write route only appends)."""
+    paths = {path: set(operations) for path, operations in app.openapi()["paths"].items() if "history" in path or "changes" in path}
+    assert len(paths) == 4 and all(methods == {"get"} for methods in paths.values()), paths

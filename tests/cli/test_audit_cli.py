@@ -1,0 +1,49 @@
+"""`stoplist audit verify` and `stoplist audit export` (issue 11), on a real database."""
+
+import csv
+import io
+
+from sqlalchemy import text
+
+from stoplist.db import create_db_engine
+from tests.api.helpers import URL
+from tests.cli.test_import_export_cli import bearer, stoplist
+
+
+def test_verify_says_ok_then_names_the_first_broken_link(database, api):
+    auth = bearer(database, "default")
+    for number in ("+48500000001", "+48500000002", "+48500000003"):
+        assert api.post(URL, json={"phone_number": number}, headers=auth).status_code == 201
+    result = stoplist("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "ok: 3 events of 1 account(s) verified"
+
+    engine = create_db_engine(database)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE entry_events SET body = replace(body, '\"manual\"', '\"legal\"') WHERE seq = 2"))
+    engine.dispose()
+    broken = stoplist("audit", "verify", "--account", "default")
+    assert broken.exit_code == 1
+    assert "BROKEN: account" in broken.stderr and "event 2:" in broken.stderr
+
+
+def test_export_writes_an_address_history_or_everything_since_a_moment(database, api):
+    auth = bearer(database, "default")
+    entry = api.post(URL, json={"phone_number": "+48500000001", "evidence": "STOP by SMS"}, headers=auth).json()
+    api.post(URL, json={"phone_number": "+48500000002"}, headers=auth)
+    api.delete(f"{URL}/{entry['id']}", headers=auth)
+
+    by_address = list(csv.reader(io.StringIO(stoplist("audit", "export", "--address", "0048 500 000 001").stdout)))
+    assert by_address[0][:3] == ["seq", "at", "op"]
+    assert [(row[0], row[2], row[3]) for row in by_address[1:]] == [("1", "add", "48500000001"), ("3", "remove", "48500000001")]
+    assert by_address[1][by_address[0].index("evidence")] == "STOP by SMS"
+
+    since = list(csv.reader(io.StringIO(stoplist("audit", "export", "--since", "2000-01-01").stdout)))
+    assert [row[0] for row in since[1:]] == ["1", "2", "3"]
+    assert len(list(csv.reader(io.StringIO(stoplist("audit", "export", "--since", "2999-01-01").stdout)))) == 1
+
+
+def test_export_needs_exactly_one_of_address_and_since(database):
+    assert stoplist("audit", "export").exit_code == 2
+    assert stoplist("audit", "export", "--address", "+48500000001", "--since", "2000-01-01").exit_code == 2
+    assert stoplist("audit", "export", "--address", "nonsense").exit_code == 2
