@@ -7,6 +7,7 @@ point on, which `verify` finds. The format is part of every proof already given 
 only with a new `v`.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -29,28 +30,81 @@ def link(previous: str, body: str) -> str:
     return hashlib.sha256(f"{previous}\n{body}".encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
 def stamp(moment: datetime | None) -> str | None:
-    """A moment as events show it ('2026-11-25T10:00:00Z')."""
+    """A moment as events show it ('2026-11-25T10:00:00Z'); remembered: an import's rows share a few expiries."""
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The fields that every event of one write shares, with their canonical JSON made once."""
+
+    fields: dict
+    fragments: dict
+
+
 def common(account_id: int, at: str, *, source: str, token_id: int | None = None, job_id: str | None = None,
-           request_id: str | None = None, evidence: str | None = None, received_at: str | None = None) -> dict:
+           request_id: str | None = None, evidence: str | None = None, received_at: str | None = None) -> Shared:
     """The fields that every event of one write shares."""
-    return {
+    fields = {
         "v": VERSION, "account_id": account_id, "at": at, "source": source, "actor": {"account_id": account_id, "token_id": token_id},
         "job_id": job_id, "request_id": request_id, "evidence": evidence, "received_at": received_at,
     }
+    return Shared(fields, {name: canonical(value) for name, value in fields.items()})
 
 
-def body(shared: dict, seq: int, op: str, *, address: str | None, address_kind: str | None, scope: tuple[str, str, str] | None,
+_text = json.encoder.encode_basestring_ascii  # what canonical() writes for a str, in C
+
+
+def _value(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
+def _state(state: dict | None) -> str:
+    if state is None:
+        return "null"
+    if len(state) == 3:
+        try:
+            return _known_state((state["expire_at"], state["note"], state["reason"]))
+        except (KeyError, TypeError):  # not an entry's state, or a value that cannot be a key
+            pass
+    return canonical(state)
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_state(key: tuple) -> str:
+    """An entry's (expire_at, note, reason) as canonical JSON: the rows of one import mostly share a few."""
+    expire_at, note, reason = key
+    if not all(value is None or type(value) is str for value in key):
+        return canonical({"expire_at": expire_at, "note": note, "reason": reason})
+    return f'{{"expire_at":{_value(expire_at)},"note":{_value(note)},"reason":{_value(reason)}}}'
+
+
+_STATE_KEYS = frozenset(FIELDS)
+
+
+def body(shared: Shared, seq: int, op: str, *, address: str | None, address_kind: str | None, scope: tuple[str, str, str] | None,
          entry_id: int | None, before: dict | None, after: dict | None) -> str:
-    """An event's canonical JSON."""
-    return canonical({
-        **shared, "seq": seq, "op": op, "address": address, "address_kind": address_kind,
+    """An event's canonical JSON: exactly canonical() of all its fields (tests/unit/test_chain.py),
+    written field by field in sorted order, since an import or a delete-all writes millions."""
+    f = shared.fragments
+    scope_text = "null" if scope is None else f'{{"channel":{_value(scope[1] or None)},"kind":{_text(scope[0])},"sender":{_value(scope[2] or None)}}}'
+    return (
+        f'{{"account_id":{f["account_id"]},"actor":{f["actor"]},"address":{_value(address)},"address_kind":{_value(address_kind)},'
+        f'"after":{_state(after)},"at":{f["at"]},"before":{_state(before)},"entry_id":{"null" if entry_id is None else _text(str(entry_id))},'
+        f'"evidence":{f["evidence"]},"job_id":{f["job_id"]},"list":{scope_text},"op":{_text(op)},"received_at":{f["received_at"]},'
+        f'"request_id":{f["request_id"]},"seq":{int(seq)},"source":{f["source"]},"v":{f["v"]}}}'
+    )
+
+
+def fields_of(shared: Shared, seq: int, op: str, *, address, address_kind, scope, entry_id, before, after) -> dict:
+    """Every field of an event, as body() writes them (for tests, and for anyone checking the format)."""
+    return {
+        **shared.fields, "seq": seq, "op": op, "address": address, "address_kind": address_kind,
         "list": None if scope is None else {"kind": scope[0], "channel": scope[1] or None, "sender": scope[2] or None},
         "entry_id": None if entry_id is None else str(entry_id), "before": before, "after": after,
-    })
+    }
 
 
 def with_hash(body: str, hash_: str) -> str:

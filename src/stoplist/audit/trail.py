@@ -10,6 +10,7 @@ hold what the other waits for.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, String, Text, bindparam, delete, event, func, insert, select, update
@@ -38,9 +39,9 @@ class Origin:
 SYSTEM = Origin("system")
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One change to one entry (or, for op `import`, the summary of an import job)."""
+class Fact(NamedTuple):
+    """One change to one entry (or, for op `import`, the summary of an import job). A tuple: an
+    import or a delete-all makes one per entry."""
 
     op: str
     address: str | None = None
@@ -77,14 +78,12 @@ class Trail:
             request_id=origin.request_id, evidence=origin.evidence, received_at=chain.stamp(origin.received_at),
         )
         rows = []
-        for fact in facts:
+        body_of, link = chain.body, chain.link
+        for op, address, address_kind, scope, entry_id, before, after in facts:
             seq += 1
-            body = chain.body(
-                shared, seq, fact.op, address=fact.address, address_kind=fact.address_kind, scope=fact.scope,
-                entry_id=fact.entry_id, before=fact.before, after=fact.after,
-            )
-            previous = chain.link(previous, body)
-            rows.append((seq, fact.op, fact.address, fact.entry_id, body, previous))
+            body = body_of(shared, seq, op, address=address, address_kind=address_kind, scope=scope, entry_id=entry_id, before=before, after=after)
+            previous = link(previous, body)
+            rows.append((seq, op, address, entry_id, body, previous))
         self._insert(account_id, now, origin.job_id, rows)
         self.session.execute(update(Head).where(Head.account_id == account_id).values(seq=seq, hash=previous, at=now))
         _written(self.session, facts, origin, now)

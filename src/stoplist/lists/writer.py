@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.db import naive_utc, raw, sqlite_stamp
 from stoplist.lists.models import Entry, List
@@ -235,23 +236,25 @@ class EntryWriter:
         pending = []  # (key, row, after, known id) of the ones added
         facts = []
         listed = 0
+        scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in last}}
+        absent = (None, None, None, None)
         for key in sorted(last):
             row = last[key]
-            entry_id, expiry, reason, note = known.get(key, (None, None, None, None))
+            entry_id, expiry, reason, note = known.get(key, absent)
             reason, note = row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note
             complete.append((row, reason, note))
-            after = state(row.expire_at, reason, note)
+            after = {"expire_at": stamp(row.expire_at), "reason": reason, "note": note}
             # Live now: updated. New, or lapsed and listed anew: added.
             if entry_id is not None and (expiry is None or expiry > now):
                 listed += 1
                 before = state(*known[key][1:])
-                facts.append(Fact("update", row.address, row.address_kind, self._scope(row.list_id), entry_id, before, after))
+                facts.append(Fact("update", row.address, row.address_kind, scopes[row.list_id], entry_id, before, after))
             else:
                 pending.append((key, row, after, entry_id))
         inserted = self._upsert(account_id, complete, source, now)
         # A lapsed entry is listed anew in its own row; one that went since the lookup, in a new one.
         facts.extend(
-            Fact("add", row.address, row.address_kind, self._scope(row.list_id), inserted.get(key, entry_id), None, after)
+            Fact("add", row.address, row.address_kind, scopes[row.list_id], inserted.get(key, entry_id), None, after)
             for key, row, after, entry_id in pending
         )
         self.trail.record(account_id, facts, self.origin, now)
