@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules,
 if importlib.util.find_spec("psutil") is None:
     sys.exit("bench needs psutil to sample the server's memory: .venv/bin/python -m pip install psutil")
 
+import audit
 import check
 import databases
 import import_export
@@ -36,7 +37,7 @@ from harness import BenchmarkFailed, Config, Section, say
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search)}
+BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit)}
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 20261125
 
