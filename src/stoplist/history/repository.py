@@ -4,14 +4,25 @@ every event in order for verification and proof exports."""
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
 from stoplist.audit.models import Event, Head
+from stoplist.db import raw
 
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
+
+
+def _feed():
+    return (
+        select(Event.seq, Event.body, Event.hash)
+        .where(Event.account_id == bindparam("account"), Event.seq > bindparam("after"))
+        .order_by(Event.seq)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
 
 
 class EventRepository:
@@ -32,8 +43,18 @@ class EventRepository:
         return self.session.scalar(statement)
 
     def feed(self, *, account_id: int, after: int, limit: int) -> list[EventRow]:
-        statement = select(Event.seq, Event.body, Event.hash).where(Event.account_id == account_id, Event.seq > after)
-        return [tuple(row) for row in self.session.execute(statement.order_by(Event.seq).limit(limit))]  # type: ignore[misc]
+        """Straight through the driver, SQL compiled from `_feed`: a page of 10,000 events is some
+        5 MB, and SQLAlchemy's result rows cost several times the query itself."""
+        dialect = self.session.get_bind().dialect.name
+        sql, names = raw(_feed, "sqlite" if dialect == "sqlite" else "psycopg")
+        values = {"account": account_id, "after": after, "limit": limit, "offset": 0}
+        parameters = tuple(values[name] for name in names) if dialect == "sqlite" else values
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def since(self, *, account_id: int | None, since: datetime, batch: int = 5_000) -> Iterator[tuple[int, EventRow]]:
         """(account id, event) of every event recorded at or after `since`, account by account, in seq order."""

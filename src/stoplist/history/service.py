@@ -33,7 +33,8 @@ class Page:
 
     def json(self) -> str:
         """The answer, written by hand: each event is served as stored (its canonical JSON) with its hash."""
-        events = ",".join(chain.with_hash(body, hash_) for _seq, body, hash_ in self.events)
+        # chain.with_hash, inlined: a page of the feed is 10,000 of them.
+        events = ",".join([f'{body[:-1]},"hash":"{hash_}"}}' for _seq, body, hash_ in self.events])
         return f'{{"events":[{events}],"next":{json.dumps(self.next)}}}'
 
 
