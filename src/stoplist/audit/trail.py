@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, String, Text, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
@@ -90,8 +89,8 @@ class Trail:
         return seq
 
     def _insert(self, account_id: int, now: datetime, job_id: str | None, rows: list[tuple]) -> None:
-        """Insert events straight through the driver (a delete-all or an import writes millions), SQL
-        compiled from `_insert_statement`: SQLite, executemany; PostgreSQL, one statement over arrays."""
+        """Insert events straight through the driver (a delete-all or an import writes millions):
+        SQLite, executemany of SQL compiled from `_insert_statement`; PostgreSQL, COPY."""
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
             if self.session.get_bind().dialect.name == "sqlite":
@@ -100,12 +99,12 @@ class Trail:
                 at = sqlite_stamp(now)
                 cursor.executemany(sql, [(account_id, seq, at, op, address, entry_id, job_id, body, hash_) for seq, op, address, entry_id, body, hash_ in rows])
             else:
-                sql, _names = raw(_insert_unnest_statement, "psycopg")
-                columns = list(zip(*rows))
-                cursor.execute(sql, {
-                    "account_id": account_id, "at": naive_utc(now), "job_id": job_id, "seqs": list(columns[0]), "ops": list(columns[1]),
-                    "addresses": list(columns[2]), "entry_ids": list(columns[3]), "bodies": list(columns[4]), "hashes": list(columns[5]),
-                })
+                # COPY: psycopg writes its rows in C, where an array parameter's text would be
+                # escaped element by element (every quote of every body) in Python.
+                at = naive_utc(now)
+                with cursor.copy(_COPY) as copy:
+                    for seq, op, address, entry_id, body, hash_ in rows:
+                        copy.write_row((account_id, seq, at, op, address, entry_id, job_id, body, hash_))
         finally:
             cursor.close()
 
@@ -135,17 +134,8 @@ def _insert_statement():
     return insert(Event).values({name: bindparam(name) for name in _COLUMNS})
 
 
-def _insert_unnest_statement():
-    arrays = [
-        bindparam("seqs", type_=ARRAY(BigInteger)), bindparam("ops", type_=ARRAY(String)), bindparam("addresses", type_=ARRAY(String)),
-        bindparam("entry_ids", type_=ARRAY(BigInteger)), bindparam("bodies", type_=ARRAY(Text)), bindparam("hashes", type_=ARRAY(String)),
-    ]
-    rows = func.unnest(*arrays).table_valued("seq", "op", "address", "entry_id", "body", "hash").render_derived(name="n")
-    source = select(
-        bindparam("account_id", type_=BigInteger), rows.c.seq, bindparam("at", type_=DateTime), rows.c.op, rows.c.address, rows.c.entry_id,
-        bindparam("job_id", type_=String), rows.c.body, rows.c.hash,
-    )
-    return insert(Event).from_select(list(_COLUMNS), source)
+# The same columns for PostgreSQL's COPY (a table and its columns: there is no query to compile).
+_COPY = f"COPY {Event.__tablename__} ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
 # Metrics count events once their transaction commits.
