@@ -119,13 +119,17 @@ class InvalidAddress(BadRequest):
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
 
 
-class InvalidListScope(BadRequest):
-    """A channel, sender, list kind or reason outside the documented values."""
-
-    code = "invalid_scope"
+class FieldError(BadRequest):
+    """A 400 about one named field or parameter: the message, and the one detail naming it."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
+class InvalidListScope(FieldError):
+    """A channel, sender, list kind or reason outside the documented values."""
+
+    code = "invalid_scope"
 
 
 class InvalidExpiry(BadRequest):
@@ -135,20 +139,14 @@ class InvalidExpiry(BadRequest):
         super().__init__(message, errors=[ErrorDetail(path="expire_at", message=message, error=self.code)])
 
 
-class InvalidEvidence(BadRequest):
+class InvalidEvidence(FieldError):
     """`evidence` or `received_at` that cannot go on the audit trail."""
 
     code = "invalid_evidence"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, errors=[ErrorDetail(path=field, message=message, error=self.code)])
 
-
-class InvalidFeedCursor(BadRequest):
+class InvalidFeedCursor(FieldError):
     code = "invalid_cursor"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, errors=[ErrorDetail(path=field, message=message, error=self.code)])
 
 
 class InvalidSearch(BadRequest):

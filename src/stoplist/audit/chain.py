@@ -81,8 +81,6 @@ def _known_state(key: tuple) -> str:
     return f'{{"expire_at":{_value(expire_at)},"note":{_value(note)},"reason":{_value(reason)}}}'
 
 
-_STATE_KEYS = frozenset(FIELDS)
-
 
 def body(shared: Shared, seq: int, op: str, *, address: str | None, address_kind: str | None, scope: tuple[str, str, str] | None,
          entry_id: int | None, before: dict | None, after: dict | None) -> str:
@@ -105,11 +103,6 @@ def fields_of(shared: Shared, seq: int, op: str, *, address, address_kind, scope
         "list": None if scope is None else {"kind": scope[0], "channel": scope[1] or None, "sender": scope[2] or None},
         "entry_id": None if entry_id is None else str(entry_id), "before": before, "after": after,
     }
-
-
-def with_hash(body: str, hash_: str) -> str:
-    """The event as the API serves it: its canonical JSON with its hash added."""
-    return f'{body[:-1]},"hash":"{hash_}"}}'
 
 
 @dataclass(frozen=True)

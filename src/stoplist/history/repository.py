@@ -81,10 +81,6 @@ class EventRepository:
         row = self.session.execute(select(Head.seq, Head.hash, Head.base_seq, Head.base_hash, Head.at).where(Head.account_id == account_id)).one_or_none()
         return None if row is None else tuple(row)  # type: ignore[return-value]
 
-    def newest_at(self) -> datetime | None:
-        """When the newest event of any account was recorded."""
-        return self.session.scalar(select(Head.at).where(Head.at.is_not(None)).order_by(Head.at.desc()).limit(1))
-
     def stored(self, account_id: int, *, batch: int = 5_000) -> Iterator[Stored]:
         """Every event of the account as stored, in seq order, batch by batch."""
         after = -1

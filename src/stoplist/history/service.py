@@ -33,7 +33,7 @@ class Page:
 
     def json(self) -> str:
         """The answer, written by hand: each event is served as stored (its canonical JSON) with its hash."""
-        # chain.with_hash, inlined: a page of the feed is 10,000 of them.
+        # Each event as served: its stored canonical JSON with its hash added (a page of the feed is 10,000).
         events = ",".join([f'{body[:-1]},"hash":"{hash_}"}}' for _seq, body, hash_ in self.events])
         return f'{{"events":[{events}],"next":{json.dumps(self.next)}}}'
 
@@ -50,7 +50,7 @@ def cursor_of(after: str | None) -> int:
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
     _kind, address = normalize_address(raw, default_region=default_region)
     rows = EventRepository(session).of_address(account_id=account_id, address=address, after=cursor_of(after), limit=limit + 1)
-    return _page(rows, limit, last_page_next=None)
+    return _page(rows, limit)
 
 
 def history_of_entry(session: Session, *, account_id: int, entry_id: str, after: str | None, limit: int, smsapi: bool = False) -> Page:
@@ -61,7 +61,7 @@ def history_of_entry(session: Session, *, account_id: int, entry_id: str, after:
     if first is None or (smsapi and not _on_default_list(first)):
         raise EntryNotFound()
     rows = repository.of_entry(account_id=account_id, entry_id=key, after=cursor_of(after), limit=limit + 1)  # type: ignore[arg-type]
-    return _page(rows, limit, last_page_next=None)
+    return _page(rows, limit)
 
 
 def feed(session: Session, *, account_id: int, after: int, limit: int) -> Page:
@@ -70,10 +70,11 @@ def feed(session: Session, *, account_id: int, after: int, limit: int) -> Page:
     return Page(rows, str(rows[-1][0] if rows else after))
 
 
-def _page(rows: list[EventRow], limit: int, *, last_page_next: str | None) -> Page:
+def _page(rows: list[EventRow], limit: int) -> Page:
+    """A page of history from `limit` + 1 rows: `next` only when there is more."""
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, str(rows[-1][0]) if more else last_page_next)
+    return Page(rows, str(rows[-1][0]) if more else None)
 
 
 def _on_default_list(body: str) -> bool:
