@@ -51,6 +51,10 @@ def upgrade() -> None:
     op.create_index("ix_entry_events_account_address_seq", "entry_events", ["account_id", "address", "seq"])
     op.create_index("ix_entry_events_account_entry_seq", "entry_events", ["account_id", "entry_id", "seq"])
     op.create_index("ix_entry_events_account_at", "entry_events", ["account_id", "at"])
+    op.create_index(
+        "ix_entry_events_job_summary", "entry_events", ["job_id"],
+        sqlite_where=sa.text("op = 'import'"), postgresql_where=sa.text("op = 'import'"),
+    )
     heads = op.create_table(
         "audit_heads",
         sa.Column("account_id", Id, nullable=False, autoincrement=False),
@@ -114,6 +118,7 @@ def _stamp(value, sqlite: bool) -> str | None:
 
 def downgrade() -> None:
     op.drop_table("audit_heads")
+    op.drop_index("ix_entry_events_job_summary", table_name="entry_events")
     op.drop_index("ix_entry_events_account_at", table_name="entry_events")
     op.drop_index("ix_entry_events_account_entry_seq", table_name="entry_events")
     op.drop_index("ix_entry_events_account_address_seq", table_name="entry_events")

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Streamed downloads (CSV export, /files/{id}, rejected rows) at once per process, each on a
     # connection of its own; one more is refused with 503 busy.
     max_downloads: int = Field(default=8, ge=1)
+    # The kernel's send buffer of each connection `stoplist serve` accepts (bytes; 0: the kernel's
+    # own, which grows to 4 MiB): how far a download may run ahead of a client that reads slowly.
+    send_buffer_bytes: int = Field(default=256 * 1024, ge=0)
     # x-async exports queued or running per account; one more is refused with 429.
     max_queued_exports: int = Field(default=3, ge=1)
     # Background jobs.

@@ -89,3 +89,41 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
 
     monkeypatch.setenv("STOPLIST_DEFAULT_REGION", "pl")
     assert Settings().default_region == "PL"
+
+
+@pytest.mark.parametrize("send_buffer", [64 * 1024, 256 * 1024])
+def test_serve_bounds_the_send_buffer_of_every_connection_it_accepts(send_buffer: int):
+    """How far a download can run ahead of a slow client: what STOPLIST_SEND_BUFFER_BYTES sets
+    (Linux doubles it for its bookkeeping), on the connections, not only the listener."""
+    import socket
+
+    import uvicorn
+
+    from stoplist.cli import listen
+
+    listener = listen(uvicorn.Config(app=None, host="127.0.0.1", port=0), send_buffer)
+    listener.listen()  # as uvicorn's server does with it
+    with listener, socket.create_connection(listener.getsockname()) as client:
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * send_buffer
+            # The kernel's own grows with the connection, up to net.ipv4.tcp_wmem's maximum.
+            assert client.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) != 2 * send_buffer
+
+
+def test_send_buffer_setting_defaults_to_256_kib_and_0_leaves_it_to_the_kernel(monkeypatch: pytest.MonkeyPatch):
+    import socket
+
+    import uvicorn
+
+    from stoplist.cli import listen
+
+    monkeypatch.delenv("STOPLIST_SEND_BUFFER_BYTES", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().send_buffer_bytes == 256 * 1024
+    finally:
+        get_settings.cache_clear()
+    kernel = socket.socket().getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    with listen(uvicorn.Config(app=None, host="127.0.0.1", port=0), 0) as listener:
+        assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == kernel

@@ -79,3 +79,34 @@ def test_sqlite_bulk_checks_read_the_covering_index_and_not_the_table(database_u
     details = " ".join(row[-1] for row in plan)
     # The entries from the index alone; the lists they are on by primary key.
     assert "COVERING INDEX ix_blacklist_entries_account_address_expire" in details, details
+
+
+def test_postgresql_lookups_by_address_probe_the_unique_index_on_statistics_from_before_an_import(database_url: str, backend: str):
+    """Right after a bulk import, before autovacuum has analysed the table, the planner believes it
+    holds a few rows: a lookup of 500 addresses must still probe the unique index once each (an
+    import's batch, a bulk check, an add's own lookup), never hash every entry of the account."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's lookups by address are the IN list of the covering-index test above")
+    from psycopg import connect
+
+    from stoplist.auth.repository import AuthRepository
+    from stoplist.db import create_session_factory, transaction, utcnow
+    from stoplist.lists.queries import known_unnest, scoped_addresses_unnest
+    from stoplist.testing.lists import fill
+
+    engine = create_db_engine(database_url)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            account = AuthRepository(session).add_account("default", created_at=utcnow()).id
+            fill(session, account, {f"+48{500000000 + i}": None for i in range(50_000)}, now=utcnow())
+    finally:
+        engine.dispose()
+    wanted = [f"+48{600000000 + i}" for i in range(500)]
+    parameters = {"account": account, "addresses": wanted, "now": utcnow().replace(tzinfo=None), "channel": "sms", "sender": "ACME"}
+    with connect(make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)) as connection:
+        for statement in (known_unnest, scoped_addresses_unnest):
+            sql, _names = raw(statement, "psycopg")
+            plan = connection.execute(f"EXPLAIN {sql}", parameters).fetchall()
+            details = "\n".join(row[0] for row in plan)
+            assert "Hash Join" not in details and "Nested Loop" in details, details
+            assert "Index Scan using uq_blacklist_entries_account_id_address_list_id" in details, details

@@ -2,11 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stoplist.auth.models import Id
 from stoplist.db import Base, Rfc3339Timestamp
+
+
+# The predicate of the index of import summaries, which a query must repeat literally to use it.
+SUMMARY = "op = 'import'"
 
 
 class Event(Base):
@@ -23,6 +27,8 @@ class Event(Base):
         Index("ix_entry_events_account_entry_seq", "account_id", "entry_id", "seq"),
         # Retention drops whole months, oldest first.
         Index("ix_entry_events_account_at", "account_id", "at"),
+        # Whether an import job has its summary already: one row per job, not a scan of the trail.
+        Index("ix_entry_events_job_summary", "job_id", sqlite_where=text(SUMMARY), postgresql_where=text(SUMMARY)),
         {"sqlite_autoincrement": True},
     )
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
-from stoplist.audit.models import Event, Head
+from stoplist.audit.models import SUMMARY, Event, Head
 from stoplist.db import naive_utc, raw, sqlite_stamp
 from stoplist.audit.counters import COUNTERS
 
@@ -110,7 +110,7 @@ class Trail:
 
     def has_summary(self, account_id: int, job_id: str | None) -> bool:
         """Whether the job's `import` event is recorded already (a job rerun after its last commit)."""
-        found = select(Event.id).where(Event.account_id == account_id, Event.job_id == job_id, Event.op == "import").limit(1)
+        found = select(Event.id).where(Event.job_id == job_id, text(SUMMARY), Event.account_id == account_id).limit(1)
         return self.session.scalar(found) is not None
 
     def drop_before(self, account_id: int, before: datetime) -> int:

@@ -104,7 +104,7 @@ def scoped_addresses_in(count: int) -> Select:
 
 def scoped_addresses_unnest() -> Select:
     """The same over an array of addresses (PostgreSQL): one index probe per address, whatever the
-    planner's statistics say, which lag far behind the table during a bulk import."""
+    planner's statistics say, which lag far behind the table during a bulk import (see `_probed`)."""
     wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
     found = (
         select(List.kind, List.channel, List.sender, Entry.id)
@@ -116,9 +116,18 @@ def scoped_addresses_unnest() -> Select:
             live(bindparam("now")),
             applies_to(bindparam("channel"), bindparam("sender")),
         )
-        .lateral("e")
     )
+    found = _probed(found)
     return select(wanted.c.address, found.c.kind, found.c.channel, found.c.sender, found.c.id).select_from(wanted).join(found, true())
+
+
+def _probed(per_address: Select):
+    """`per_address` as a LATERAL subquery that PostgreSQL runs once per address, as an index probe.
+
+    OFFSET 0 keeps the planner from flattening it into a join: otherwise, with statistics from
+    before a bulk import (a table it believes holds 44 rows), it hashes every entry of the account
+    for each batch (47 ms for 500 addresses on 100,000 entries, against 1.9 ms probing)."""
+    return per_address.offset(literal_column("0")).lateral("e")
 
 
 def known_unnest() -> Select:
@@ -128,8 +137,8 @@ def known_unnest() -> Select:
     found = (
         select(Entry.list_id, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
         .where(Entry.account_id == bindparam("account"), Entry.address == wanted.c.address)
-        .lateral("e")
     )
+    found = _probed(found)
     return select(wanted.c.address, found.c.list_id, found.c.id, found.c.expire_at, found.c.reason, found.c.note).select_from(wanted).join(found, true())
 
 

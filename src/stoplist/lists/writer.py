@@ -112,22 +112,29 @@ class EntryWriter:
         source); one whose entry had lapsed is listed anew (new created_at), as if it were absent.
         """
         self.trail.hold(account_id)
-        key = (Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == change.address)
-        before = self.session.execute(select(Entry.expire_at, Entry.reason, Entry.note).where(*key)).one_or_none()
+        before = self._at(account_id, list_id, change.address)
         added = self._add_or_extend(account_id, list_id, change, now)
-        entry, created = added if added is not None else (self._relist(account_id, list_id, change, now), True)
+        # None: the entry had lapsed, so `before` is that entry, which is listed anew.
+        entry, created = added if added is not None else (self._relist(before[0], change, now), True)  # type: ignore[index]
         fact = Fact(
             "add" if created else "update", entry.address, entry.address_kind, self._scope(list_id), entry.id,
-            None if created or before is None else state(*before), state(entry.expire_at, entry.reason, entry.note),
+            None if created or before is None else state(*before[1:]), state(entry.expire_at, entry.reason, entry.note),
         )
         self.trail.record(account_id, [fact], self.origin, now)
         return entry, created
 
-    def _relist(self, account_id: int, list_id: int, change: Change, now: datetime) -> Entry:
+    def _relist(self, entry_id: int, change: Change, now: datetime) -> Entry:
         """List anew the lapsed entry that `_add_or_extend` left held: what `change` sets, and a new created_at."""
         values = {**self._updates(change, now), "created_at": now}
-        statement = update(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == change.address).values(values)
+        statement = update(Entry).where(Entry.id == entry_id).values(values)
         return self.session.scalars(statement.returning(Entry), execution_options=_POPULATE).one()
+
+    def _at(self, account_id: int, list_id: int, address: str) -> tuple | None:
+        """(id, expiry, reason, note) of the entry of `address` on the list, live or not, looked up by
+        account and address. Given the list too, PostgreSQL's planner may walk the list's
+        (account, list, created) index instead of the unique one until its statistics catch up with
+        a bulk import: 30 ms an add on a list of 100,000 just imported, instead of 0.1."""
+        return self._known(account_id, [(list_id, address)]).get((list_id, address))
 
     def _updates(self, change: Change, now: datetime) -> dict:
         values: dict = {"expire_at": change.expire_at, "source": change.source, "updated_at": now}
@@ -181,7 +188,10 @@ class EntryWriter:
 
     def delete_address(self, *, account_id: int, list_id: int, address: str, now: datetime) -> int:
         self.trail.hold(account_id)
-        statement = delete(Entry).where(Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == address)
+        found = self._at(account_id, list_id, address)
+        if found is None:
+            return 0
+        statement = delete(Entry).where(Entry.id == found[0], Entry.account_id == account_id)
         return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now)
 
     def delete_all(self, *, account_id: int, list_id: int, now: datetime, address_kind: str | None = None) -> int:
