@@ -37,9 +37,9 @@ def test_stoplist_serve_serves_an_app_that_freezes_its_heap(database_url, monkey
     served = []
     monkeypatch.setattr(cli, "get_settings", lambda: Settings(database_url=database_url, serve_worker=False))
     monkeypatch.setattr(cli, "configure_logging", lambda log_format: None)
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.setattr(cli.uvicorn.Server, "run", lambda server, sockets=None: served.append(server.config.app) or [s.close() for s in sockets or ()])
 
-    cli.serve(host="127.0.0.1", port=8000, access_log=False, bootstrap_token=False)
+    cli.serve(host="127.0.0.1", port=0, access_log=False, bootstrap_token=False)
 
     [app] = served
     with TestClient(app):
