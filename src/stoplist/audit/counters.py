@@ -3,6 +3,7 @@ after it was received (`received_at`) each opt-out was written, the regulator's 
 
 import threading
 from bisect import bisect_left
+from collections import Counter
 from datetime import datetime
 
 # From seconds (a pipeline forwarding STOP replies) to weeks (a batch of paper forms).
@@ -17,15 +18,16 @@ class AuditCounters:
         self.honoured_sum = 0.0
 
     def committed(self, ops: list[str], source: str, received_at: datetime | None, now: datetime) -> None:
+        by_op = Counter(ops)  # counted in C: an import commits 10,000 events at a time
         with self._lock:
-            for op in ops:
+            for op, count in by_op.items():
                 key = (op, source)
-                self.events[key] = self.events.get(key, 0) + 1
-            if received_at is not None:
+                self.events[key] = self.events.get(key, 0) + count
+            if received_at is not None and ops:
+                # One write, one moment: every event of it was honoured after the same time.
                 seconds = max(0.0, (now - received_at).total_seconds())
-                for _op in ops:
-                    self.honoured[bisect_left(HONOURED_BUCKETS, seconds)] += 1
-                    self.honoured_sum += seconds
+                self.honoured[bisect_left(HONOURED_BUCKETS, seconds)] += len(ops)
+                self.honoured_sum += seconds * len(ops)
 
     def snapshot(self) -> tuple[dict[tuple[str, str], int], list[int], float]:
         with self._lock:
