@@ -681,7 +681,9 @@ def test_a_failed_import_reports_a_standard_error_body(client, auth):
 
 
 def test_a_large_import_spanning_several_batches_counts_every_row(client, auth, monkeypatch):
-    monkeypatch.setattr(import_service, "BATCH_ROWS", 5000)  # three batches, a duplicate of the first in the last
+    # Writes of 1,000 rows, committed 5,000 at a time: three batches, a duplicate of the first in the last.
+    monkeypatch.setattr(import_service, "WRITE_ROWS", 1000)
+    monkeypatch.setattr(import_service, "BATCH_ROWS", 5000)
     numbers = [f"48500{i:06d}" for i in range(12_000)]
     body = "phone_number\n" + "\n".join(numbers + numbers[:10] + ["bad"]) + "\n"
 

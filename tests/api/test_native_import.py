@@ -190,7 +190,8 @@ def test_bad_rows_are_rejected_alone_with_their_reason(client, auth):
 def test_a_native_import_spanning_several_batches_counts_every_row(client, auth, monkeypatch):
     from stoplist.imports import service as import_service
 
-    monkeypatch.setattr(import_service, "BATCH_ROWS", 7)
+    monkeypatch.setattr(import_service, "WRITE_ROWS", 7)
+    monkeypatch.setattr(import_service, "BATCH_ROWS", 14)
     rows = [f"+4850000{i:04d},{('sms', 'whatsapp', '')[i % 3]},S{i % 2}" for i in range(50)]
     body = "address,channel,sender\n" + "\n".join(rows + rows[:5] + ["bad,,"]) + "\n"
 

@@ -153,6 +153,47 @@ def test_an_import_records_each_entry_and_one_summary_for_the_job(app, client, a
     assert imported[1]["entry_id"] is not None
 
 
+def test_an_import_cut_off_between_commits_is_redone_from_its_last_one_with_one_event_per_entry(app, account_id, monkeypatch):
+    """Rows are written a few at a time but committed a batch at a time, with the counts: what a
+    crash (here, a failing commit) loses of a batch, the rerun from the last counts writes once."""
+    import io
+
+    from stoplist.imports import service as import_service
+
+    monkeypatch.setattr(import_service, "WRITE_ROWS", 3)
+    monkeypatch.setattr(import_service, "BATCH_ROWS", 6)
+    body = ("phone_number\n" + "".join(f"+4850000{i:04d}\n" for i in range(20))).encode()
+    committed: list[import_service.ImportCounts] = []
+
+    def commit(session, counts, *, fail_at: int | None = None):
+        if len(committed) + 1 == fail_at:
+            session.rollback()
+            raise RuntimeError("the server died before this commit")
+        session.commit()
+        committed.append(import_service.ImportCounts(**counts.as_progress()))
+
+    def run(start, fail_at=None):
+        with app.state.session_factory() as session:
+            return import_service.import_rows(
+                io.BytesIO(body), session=session, account_id=account_id, default_region=None, start=start,
+                commit=lambda session, counts: commit(session, counts, fail_at=fail_at), reject=lambda session, rejections: None,
+                origin=Origin("import", job_id="j" * 32),
+            )
+
+    with pytest.raises(RuntimeError):
+        run(import_service.ImportCounts(), fail_at=2)
+    assert [counts.line for counts in committed] == [7]  # six rows after the header: two writes, one commit
+    assert event_count(app) == 6
+
+    final = run(committed[-1])
+    assert [counts.line for counts in committed] == [7, 13, 19, 21, 21]  # the last: the job's summary
+    assert final.summary() == {"rows": 20, "added": 20, "updated": 0, "invalid": 0}
+    with app.state.session_factory() as session:
+        recorded = session.execute(select(Event.op, Event.address).order_by(Event.seq)).all()
+    assert recorded == [("add", f"4850000{i:04d}") for i in range(20)] + [("import", None)]
+    assert verified(app) is None
+
+
 def test_the_purge_records_one_expire_per_entry_as_the_system(app, client, auth):
     entry = add(client, auth, "+48500000001")
     add(client, auth, "+48500000002")
