@@ -78,23 +78,22 @@ def test_every_add_acknowledged_before_a_kill_9_is_listed_after_the_restart(tmp_
     assert len(acknowledged) + 1 <= stored <= len(acknowledged) + 1 + clients
 
 
-IMPORT_ROWS = 150_000
+IMPORT_ROWS = 300_000
 
 
 def import_file(path: Path) -> dict[str, int]:
-    """150,000 rows of every kind; returns the counts the import must end with.
+    """300,000 rows of every kind; returns the counts the import must end with.
 
     0..19,999 are listed and live (updated); 20,000..29,999 listed but lapsed (listed anew:
-    added); 30,000..139,999 new (added); then 5,000 repeats of earlier rows (updated), and
-    5,000 unreadable rows (invalid) spread through the file. The first batch commits at
-    20,000 rows, the kill follows it: well before the end.
+    added); 30,000..279,999 new (added); then 10,000 repeats of earlier rows (updated), and
+    10,000 unreadable rows (invalid) spread through the file.
     """
-    good = iter([f"+{48500000000 + i}" for i in range(140_000)] + [f"+{48500000000 + i}" for i in range(30_000, 35_000)])
-    # Every 30th row is bad: 5,000 of them, the last one closing the file.
+    good = iter([f"+{48500000000 + i}" for i in range(280_000)] + [f"+{48500000000 + i}" for i in range(30_000, 40_000)])
+    # Every 30th row is bad: 10,000 of them, the last one closing the file.
     rows = ["not a number" if index % 30 == 29 else next(good) for index in range(IMPORT_ROWS)]
     assert next(good, None) is None
     path.write_text("phone_number\n" + "\n".join(rows) + "\n")
-    return {"rows": IMPORT_ROWS, "added": 120_000, "updated": 25_000, "invalid": 5_000}
+    return {"rows": IMPORT_ROWS, "added": 260_000, "updated": 30_000, "invalid": 10_000}
 
 
 def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_counts(tmp_path: Path, database_url: str, session_factory):
@@ -126,8 +125,8 @@ def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_c
     assert body["status"] == "done", body["error"]
     assert {key: body[key] for key in expected} == expected
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 140_000
-        assert session.scalar(select(func.count()).select_from(Entry).where(Entry.expire_at.is_(None))) == 140_000
+        assert session.scalar(select(func.count()).select_from(Entry)) == 280_000
+        assert session.scalar(select(func.count()).select_from(Entry).where(Entry.expire_at.is_(None))) == 280_000
         assert session.scalar(select(func.count()).select_from(ImportRejection).where(ImportRejection.job_id == job_id)) == expected["invalid"]
 
 
