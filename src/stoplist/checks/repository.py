@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from stoplist.db import normalize_url
 from stoplist.audit.queries import head_seq
 from stoplist.db import raw
-from stoplist.lists.queries import moment, scoped_addresses_in, scoped_addresses_unnest, scoped_entries
+from stoplist.lists.queries import lists_applying, live_addresses_in, live_addresses_unnest, moment, scoped_entries
 from stoplist.lists.writer import LOOKUP_BATCH
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
@@ -62,19 +62,21 @@ class SqliteLookup:
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""
+        connection = self.connection
+        scopes = {row[0]: row[1:] for row in connection.execute(_sqlite_lists(), (account_id, channel, sender))}
+        if not scopes:
+            return {}
         found: dict[str, list[Scoped]] = {}
         moment_text = moment(now, "sqlite")
         for start in range(0, len(addresses), LOOKUP_BATCH):
             chunk = addresses[start : start + LOOKUP_BATCH]
-            for address, kind, list_channel, list_sender, entry_id in self.connection.execute(
-                _sqlite_many(len(chunk)), (account_id, *chunk, moment_text, channel, sender)
-            ):
-                found.setdefault(address, []).append((kind, list_channel, list_sender, entry_id))
+            _on_lists(connection.execute(_sqlite_many(len(chunk)), (account_id, *chunk, moment_text)), scopes, found)
         return found
 
 
 # The hot path passes its parameters as tuples in these orders; the compiled statements must agree.
 _ONE_ORDER = ("account", "address", "now", "channel", "sender")
+_LISTS_ORDER = ("account", "channel", "sender")
 
 
 @functools.cache
@@ -86,9 +88,29 @@ def _sqlite_one() -> str:
 
 @functools.lru_cache(maxsize=LOOKUP_BATCH)
 def _sqlite_many(count: int) -> str:
-    sql, names = raw(scoped_addresses_in, "sqlite", count)
-    assert names == ("account", *(f"a{index}" for index in range(count)), "now", "channel", "sender"), names
+    sql, names = raw(live_addresses_in, "sqlite", count)
+    assert names == ("account", *(f"a{index}" for index in range(count)), "now"), names
     return sql
+
+
+@functools.cache
+def _sqlite_lists() -> str:
+    sql, names = raw(lists_applying, "sqlite")
+    assert names == _LISTS_ORDER, names
+    return sql
+
+
+def _on_lists(rows, scopes: dict[int, tuple], found: dict[str, list[Scoped]]) -> dict[str, list[Scoped]]:
+    """Add to `found` the (address, list id, entry id) rows on one of `scopes`' lists, as candidates."""
+    for address, list_id, entry_id in rows:
+        scope = scopes.get(list_id)
+        if scope is not None:
+            candidates = found.get(address)
+            if candidates is None:
+                found[address] = [(*scope, entry_id)]
+            else:
+                candidates.append((*scope, entry_id))
+    return found
 
 
 class PostgresLookup:
@@ -123,13 +145,11 @@ class PostgresLookup:
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         if not addresses:
             return {}
-        # One index probe per address, whatever the planner's statistics say (see queries.scoped_addresses_unnest).
-        found: dict[str, list[Scoped]] = {}
-        for address, kind, list_channel, list_sender, entry_id in await self.pool.fetch(
-            _asyncpg_many(), addresses, account_id, moment(now, "asyncpg"), channel, sender
-        ):
-            found.setdefault(address, []).append((kind, list_channel, list_sender, entry_id))
-        return found
+        scopes = {row[0]: tuple(row)[1:] for row in await self.pool.fetch(_asyncpg_lists(), account_id, channel, sender)}
+        if not scopes:
+            return {}
+        # One index probe per address, whatever the planner's statistics say (see queries.live_addresses_unnest).
+        return _on_lists(await self.pool.fetch(_asyncpg_many(), addresses, account_id, moment(now, "asyncpg")), scopes, {})
 
 
 @functools.cache
@@ -141,8 +161,15 @@ def _asyncpg_one() -> str:
 
 @functools.cache
 def _asyncpg_many() -> str:
-    sql, names = raw(scoped_addresses_unnest, "asyncpg")
-    assert names == ("addresses", "account", "now", "channel", "sender"), names
+    sql, names = raw(live_addresses_unnest, "asyncpg")
+    assert names == ("addresses", "account", "now"), names
+    return sql
+
+
+@functools.cache
+def _asyncpg_lists() -> str:
+    sql, names = raw(lists_applying, "asyncpg")
+    assert names == _LISTS_ORDER, names
     return sql
 
 

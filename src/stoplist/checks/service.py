@@ -4,10 +4,10 @@ import json
 
 from stoplist.checks.repository import Lookup
 from stoplist.db import utcnow
-from stoplist.errors import InvalidAddress, InvalidPhoneNumber
+from stoplist.errors import InvalidAddress
 from stoplist.lists import render
 from stoplist.lists.addresses import PHONE, normalize_address
-from stoplist.lists.phone import normalize_phone_number, number_input
+from stoplist.lists.phone import normalize_phone_number, number_input, phone_number_or_none
 from stoplist.lists.precedence import BLOCK, decide
 
 
@@ -41,7 +41,8 @@ async def check_many(
     """The JSON answer: one result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
     read = _address if by_address else _phone_number
     addresses = [read(item, default_region) for item in inputs]
-    found = await lookup.scoped(account_id, list({address for _kind, address in addresses if address is not None}), channel, sender, utcnow())
+    # Once each, in key order: the probes walk the index from one end to the other instead of jumping about.
+    found = await lookup.scoped(account_id, sorted({address for _kind, address in addresses if address is not None}), channel, sender, utcnow())
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append
@@ -82,12 +83,7 @@ def _phone_number(item: object, default_region: str | None) -> tuple[str, str | 
     """(PHONE, the E.164 digits POST /blacklist/phone_numbers would store for `item`), or (PHONE, None) where it would refuse it."""
     # Text, nearly always: the one test on the hot path.
     spelling = item if type(item) is str else number_input(item)
-    if spelling is None:
-        return PHONE, None
-    try:
-        return PHONE, normalize_phone_number(spelling, default_region=default_region)
-    except InvalidPhoneNumber:
-        return PHONE, None
+    return PHONE, None if spelling is None else phone_number_or_none(spelling, default_region=default_region)
 
 
 def _address(item: object, default_region: str | None) -> tuple[str, str | None]:

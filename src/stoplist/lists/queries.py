@@ -84,41 +84,36 @@ def scoped_entries() -> Select:
     )
 
 
-_SCOPE_COLUMNS = (Entry.address, List.kind, List.channel, List.sender, Entry.id)
-
-
-def scoped_addresses_in(count: int) -> Select:
-    """(address, kind, channel, sender, entry id) of the live entries of `count` addresses on the lists that apply."""
-    return (
-        select(*_SCOPE_COLUMNS)
-        .select_from(Entry)
-        .join(List, List.id == Entry.list_id)
-        .where(
-            Entry.account_id == bindparam("account"),
-            Entry.address.in_([bindparam(f"a{index}") for index in range(count)]),
-            live(bindparam("now")),
-            applies_to(bindparam("channel"), bindparam("sender")),
-        )
+def lists_applying() -> Select:
+    """(id, kind, channel, sender) of the account's lists that answer a check for (channel, sender): a handful,
+    read once per bulk check so that probing its addresses needs no join (see live_addresses_in)."""
+    return select(List.id, List.kind, List.channel, List.sender).where(
+        List.account_id == bindparam("account"), applies_to(bindparam("channel"), bindparam("sender"))
     )
 
 
-def scoped_addresses_unnest() -> Select:
+def live_addresses_in(count: int) -> Select:
+    """(address, list id, entry id) of the live entries of `count` addresses, on any of the account's lists.
+
+    A bulk check keeps the rows on lists_applying's lists: one probe of the covering index per address and
+    nothing else: joining each row to its list made the probes of a 1,000,000-entry list about a tenth
+    slower on SQLite and a third slower on PostgreSQL."""
+    return select(Entry.address, Entry.list_id, Entry.id).where(
+        Entry.account_id == bindparam("account"),
+        Entry.address.in_([bindparam(f"a{index}") for index in range(count)]),
+        live(bindparam("now")),
+    )
+
+
+def live_addresses_unnest() -> Select:
     """The same over an array of addresses (PostgreSQL): one index probe per address, whatever the
     planner's statistics say, which lag far behind the table during a bulk import (see `_probed`)."""
     wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
-    found = (
-        select(List.kind, List.channel, List.sender, Entry.id)
-        .select_from(Entry)
-        .join(List, List.id == Entry.list_id)
-        .where(
-            Entry.account_id == bindparam("account"),
-            Entry.address == wanted.c.address,
-            live(bindparam("now")),
-            applies_to(bindparam("channel"), bindparam("sender")),
-        )
+    found = select(Entry.list_id, Entry.id).where(
+        Entry.account_id == bindparam("account"), Entry.address == wanted.c.address, live(bindparam("now"))
     )
     found = _probed(found)
-    return select(wanted.c.address, found.c.kind, found.c.channel, found.c.sender, found.c.id).select_from(wanted).join(found, true())
+    return select(wanted.c.address, found.c.list_id, found.c.id).select_from(wanted).join(found, true())
 
 
 def _probed(per_address: Select):
@@ -132,7 +127,7 @@ def _probed(per_address: Select):
 
 def known_unnest() -> Select:
     """(address, list_id, id, expire_at, reason, note) of every entry, live or not, of an array of addresses
-    (PostgreSQL; an import's lookup): one index probe per address, like scoped_addresses_unnest."""
+    (PostgreSQL; an import's lookup): one index probe per address, like live_addresses_unnest."""
     wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
     found = (
         select(Entry.list_id, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
