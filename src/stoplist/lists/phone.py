@@ -36,8 +36,9 @@ def normalize_phone_number(raw: object, *, default_region: str | None = None, pa
 def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -> str | None:
     """What normalize_phone_number returns for `raw`, or None where it refuses it: for the bulk check, which
     answers `valid: false` instead. A '+' and digits, nearly every input there, take the fast path in one call."""
-    if type(raw) is str and raw[:1] == "+" and 7 < len(raw) <= 16 and raw.isascii() and (digits := raw[1:]).isdigit() and digits[0] != "0":
-        accepts = _ACCEPTS.get(digits[:1]) or _ACCEPTS.get(digits[:2]) or _ACCEPTS.get(digits[:3])
+    if type(raw) is str and _PLUS_DIGITS(raw):
+        digits = raw[1:]
+        accepts = _ACCEPTS.get(digits[:3])
         if accepts is not None and accepts(digits):
             return digits
     try:
@@ -153,8 +154,7 @@ def _fast_e164(compact: str, default_region: str | None) -> str | None:
         digits = compact
     if not 7 <= len(digits) <= 15 or digits[0] == "0":
         return None
-    # Country codes are prefix-free: at most one of the three prefixes is one.
-    accepts = _ACCEPTS.get(digits[:1]) or _ACCEPTS.get(digits[:2]) or _ACCEPTS.get(digits[:3])
+    accepts = _ACCEPTS.get(digits[:3])
     return digits if accepts is not None and accepts(digits) else None
 
 
@@ -163,7 +163,9 @@ def _first_use(code: int) -> Callable[[str], object]:
 
     def build_then_accept(digits: str) -> object:
         country = _country(code)
-        accepts = _ACCEPTS[str(code)] = _never if country is None else country.acceptor(len(str(code)))
+        accepts = _never if country is None else country.acceptor(len(str(code)))
+        for first_three in _starting_with(str(code)):
+            _ACCEPTS[first_three] = accepts
         return accepts(digits)
 
     return build_then_accept
@@ -173,8 +175,23 @@ def _never(digits: str) -> bool:
     return False
 
 
-# Country code text -> whether the whole digits (code first) are a number parse keeps and is_valid_number accepts.
-_ACCEPTS: dict[str, Callable[[str], object]] = {text: _first_use(code) for text, code in _COUNTRY_CODES.items()}
+def _starting_with(code: str) -> list[str]:
+    """The three-digit strings that begin with `code` (of one to three digits)."""
+    free = 3 - len(code)
+    return [code + (f"{rest:0{free}d}" if free else "") for rest in range(10**free)]
+
+
+# The first three digits of an international number -> whether the whole digits are a number that parse keeps
+# and is_valid_number accepts (absent: no country code starts them). Country codes are prefix-free and at most
+# three digits long, so the first three digits name at most one, and one look-up finds it.
+_ACCEPTS: dict[str, Callable[[str], object]] = {
+    first_three: stand_in
+    for code in _COUNTRY_CODES.values()
+    for stand_in in (_first_use(code),)
+    for first_three in _starting_with(str(code))
+}
+# A '+' and 7 to 15 ASCII digits, not starting with 0: what phone_number_or_none sends down the fast path at once.
+_PLUS_DIGITS = re.compile(r"\+[1-9][0-9]{6,14}").fullmatch
 
 
 @functools.cache
