@@ -85,6 +85,43 @@ def test_a_native_export_reimports_unchanged(client, auth):
     assert without_ids(export(client, auth)) == without_ids(before)
 
 
+FORMULA_SENDERS = ['=HYPERLINK("http://x","y")', "+ACME", "-1+2", "@SUM(1)", "'quoted", "''twice"]  # (senders are trimmed: no tab)
+FORMULA_ADDRESSES = ["=cmd@example.com", "+tag@example.com", "-dash@example.com", "'o@example.com"]
+
+
+def test_a_native_export_guards_senders_and_addresses_against_spreadsheets_and_reimports_them_exactly(client, auth):
+    for index, sender in enumerate(FORMULA_SENDERS):
+        put(client, auth, address=f"+4850000000{index}", sender=sender)
+    for address in FORMULA_ADDRESSES:
+        put(client, auth, address=address)
+    listed = set(entries(client, auth))
+    text = export(client, auth)
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    # What a spreadsheet shows: no cell it would run as a formula; a guarded cell starts with one quote.
+    cells = [row[name] for row in rows for name in ("address", "sender")]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert sorted(row["sender"] for row in rows if row["sender"]) == sorted("'" + sender for sender in FORMULA_SENDERS)
+    assert sorted(row["address"] for row in rows if "@" in row["address"]) == sorted("'" + address for address in FORMULA_ADDRESSES)
+    for entry in entries(client, auth).values():
+        assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
+
+    assert counts(run_import(client, auth, text)) == (10, 10, 0, 0)
+
+    assert set(entries(client, auth)) == listed  # every sender and address exactly as it was put on
+    assert without_ids(export(client, auth)) == without_ids(text)
+
+
+def test_a_native_import_takes_one_leading_quote_off_address_and_sender_as_a_spreadsheet_shows_them(client, auth):
+    body = "address,sender,note\n'+48500000001,'=ACME,'kept\n'anna@example.com,''Shop,\n"
+
+    assert counts(run_import(client, auth, body)) == (2, 2, 0, 0)
+
+    listed = entries(client, auth)
+    assert set(listed) == {("block", None, "=ACME", "48500000001"), ("block", None, "'Shop", "anna@example.com")}
+    assert listed[("block", None, "=ACME", "48500000001")]["note"] == "'kept"  # not a column the export writes: as it is
+
+
 def test_columns_are_found_by_name_in_any_order_and_case(client, auth):
     body = "Reason,SENDER,Address,Expire_At,LIST,Channel,notes\nComplaint,ACME,+48500000001,2031-01-01,allow,rcs,ignored\n"
 

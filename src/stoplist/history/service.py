@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from stoplist.audit import chain
 from stoplist.errors import EntryNotFound, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
-from stoplist.imports.csv_format import neutralise
+from stoplist.spreadsheets import neutralise
 from stoplist.lists.addresses import PHONE, normalize_address
 from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.service import entry_key

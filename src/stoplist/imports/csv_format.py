@@ -14,10 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from stoplist.spreadsheets import neutralise, unguard
+
 # The export's header row; a file with it (or without any header) imports back as is.
 HEADER = ("id", "phone_number", "expire_at", "created_at")
 # The native export's columns (GET /blacklist/entries as CSV); '' is every channel / every sender.
 NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "expire_at", "created_at")
+# The native cells of free text, which the export guards against spreadsheets (stoplist.spreadsheets) and the import unguards.
+GUARDED_COLUMNS = frozenset({"address", "sender"})
 
 NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of preference
 # The native layout: a header naming `address` (and no number column). `id` and `created_at` are
@@ -46,7 +50,6 @@ _SAMPLE_CHARS = 64 * 1024
 
 # Columns that echo what a user sent: a spreadsheet would run a cell of theirs starting with one of these as a formula.
 ECHOED_COLUMNS = frozenset({"value", "message"})
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class NotCsvText(Exception):
@@ -147,11 +150,6 @@ class UploadChecker:
             visible = text.replace("\ufeff", "")
             self._has_chars = self._has_chars or bool(visible)
             self._has_text = bool(visible) and not visible.isspace()
-
-
-def neutralise(cell: object) -> object:
-    """The cell made inert for spreadsheets (OWASP CSV injection): a leading formula character gets a `'` before it."""
-    return "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
 
 
 def neutralise_rows(header: tuple[str, ...], rows: Iterable) -> list:
@@ -348,7 +346,7 @@ def _native_row(line: int, cells: list[str], stripped: list[str], columns: dict[
         cell = stripped[index] if index < len(stripped) else ""
         if len(cell) > MAX_CELL_CHARS:
             return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
-        values[name] = cell or None
+        values[name] = (unguard(cell) if name in GUARDED_COLUMNS else cell) or None
     address = values.pop("address")
     if address is None:
         return RowError(line, raw[:MAX_VALUE_CHARS], "the address cell is empty")
