@@ -36,11 +36,8 @@ def normalize_phone_number(raw: object, *, default_region: str | None = None, pa
 def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -> str | None:
     """What normalize_phone_number returns for `raw`, or None where it refuses it: for the bulk check, which
     answers `valid: false` instead. A '+' and digits, nearly every input there, take the fast path in one call."""
-    if type(raw) is str and _PLUS_DIGITS(raw):
-        digits = raw[1:]
-        accepts = _ACCEPTS.get(digits[:3])
-        if accepts is not None and accepts(digits):
-            return digits
+    if type(raw) is str and _PLUS_DIGITS(raw) and (digits := _fast_e164(raw, default_region)) is not None:
+        return digits
     try:
         return normalize_phone_number(raw, default_region=default_region)
     except InvalidPhoneNumber:
