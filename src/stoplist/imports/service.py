@@ -1,7 +1,8 @@
 """Imports: rows of a CSV put on their lists by the rules of POST, in batches committed with their counts."""
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -34,6 +35,7 @@ WRITE_ROWS = 2_000
 SHOWN_REJECTIONS = 100
 
 Rejection = tuple[int, str, str]
+Scope = tuple[str, str, str]  # a list's (kind, channel, sender)
 Item = CsvRow | NativeRow | RowError
 
 
@@ -119,19 +121,56 @@ def import_rows(
     writer = EntryWriter(session, origin)
     list_id: int | None = None
     lists = _Lists(writer, account_id)
-    for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
-        now = utcnow()
-        if _is_native(batch):
-            written = _native_batch(batch, lists=lists, default_region=default_region, now=now)
-        else:
-            accepted, rejected, duplicates = _phone_batch(batch, default_region=default_region, now=now)
-            if list_id is None and accepted:
-                list_id = writer.list_id(account_id=account_id, now=now)
-            written = [Row(list_id, number, PHONE, expiry, None) for number, expiry in accepted.items()], rejected, duplicates  # type: ignore[arg-type]
-        _write(session, writer, account_id, counts, batch, *written, source=source, now=now, commit=commit, reject=reject)
-    if origin.job_id is not None and writer.record_summary(account_id=account_id, summary=counts.summary(), now=utcnow()):
-        commit(session, counts)
+    with _Committer(commit) as committer:
+        for batch in _batches(item for item in read_rows(stream) if item.line > start.line):
+            # Read and checked while the batch before commits: neither touches the writer's session.
+            now = utcnow()
+            native = _is_native(batch)
+            parsed = _native_batch(batch, default_region=default_region, now=now) if native else _phone_batch(batch, default_region=default_region, now=now)
+            committer.wait()
+            if native:
+                scoped, rejected, duplicates = parsed
+                written = [replace(row, list_id=lists.id(scope, now)) for scope, row in scoped], rejected, duplicates
+            else:
+                accepted, rejected, duplicates = parsed
+                if list_id is None and accepted:
+                    list_id = writer.list_id(account_id=account_id, now=now)
+                written = [Row(list_id, number, PHONE, expiry, None) for number, expiry in accepted.items()], rejected, duplicates  # type: ignore[arg-type]
+            _write(session, writer, account_id, counts, batch, *written, source=source, now=now, commit=committer.start, reject=reject)
+        committer.wait()
+        if origin.job_id is not None and writer.record_summary(account_id=account_id, summary=counts.summary(), now=utcnow()):
+            commit(session, counts)
     return counts
+
+
+class _Committer:
+    """Runs each batch's commit on a thread of its own, so that the next batch is read and checked
+    meanwhile: a commit is mostly the database writing pages, with the interpreter's lock let go.
+    One commit at a time; `wait` hands on its error. The session is used by one thread at a time:
+    the caller touches it only after `wait`."""
+
+    def __init__(self, commit: Callable[[Session, ImportCounts], None]) -> None:
+        self._commit = commit
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stoplist-import-commit")
+        self._pending: Future | None = None
+
+    def start(self, session: Session, counts: ImportCounts) -> None:
+        self.wait()
+        self._pending = self._executor.submit(self._commit, session, ImportCounts(**counts.as_progress()))
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> "_Committer":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            self.wait()
+        finally:
+            self._executor.shutdown()
 
 
 def _write(
@@ -200,9 +239,9 @@ class _Lists:
     def __init__(self, writer: EntryWriter, account_id: int) -> None:
         self._writer = writer
         self._account_id = account_id
-        self._ids: dict[tuple[str, str, str], int] = {}
+        self._ids: dict[Scope, int] = {}
 
-    def id(self, scope: tuple[str, str, str], now: datetime) -> int:
+    def id(self, scope: Scope, now: datetime) -> int:
         found = self._ids.get(scope)
         if found is None:
             kind, channel, sender = scope
@@ -210,9 +249,10 @@ class _Lists:
         return found
 
 
-def _native_batch(batch: list[Item], *, lists: _Lists, default_region: str | None, now: datetime) -> tuple[list[Row], list[Rejection], int]:
-    """A batch of the native layout: each row on the list of its scope, by the rules of POST /blacklist/entries."""
-    accepted: dict[tuple[int, str], Row] = {}
+def _native_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[list[tuple[Scope, Row]], list[Rejection], int]:
+    """A batch of the native layout: each row with the scope of its list, by the rules of POST
+    /blacklist/entries (its list_id is a stand-in, until the list is found or created)."""
+    accepted: dict[tuple[Scope, str], tuple[Scope, Row]] = {}
     rejected: list[Rejection] = []
     duplicates = 0
     for item in batch:
@@ -221,22 +261,22 @@ def _native_batch(batch: list[Item], *, lists: _Lists, default_region: str | Non
             continue
         assert isinstance(item, NativeRow)
         try:
-            row = _native(item, lists=lists, default_region=default_region, now=now)
+            scope, row = _native(item, default_region=default_region, now=now)
         except (InvalidAddress, InvalidListScope, InvalidExpiry) as exc:
             rejected.append((item.line, item.value, exc.message))
             continue
-        key = (row.list_id, row.address)
+        key = (scope, row.address)
         earlier = accepted.get(key)
         if earlier is not None:
             # On that list earlier in the same file: the later row wins, and it counts as an update;
             # what it leaves empty, the earlier row's instruction keeps (as two POSTs would).
             duplicates += 1
-            row = merged(earlier, row)
-        accepted[key] = row
+            row = merged(earlier[1], row)
+        accepted[key] = scope, row
     return list(accepted.values()), rejected, duplicates
 
 
-def _native(item: NativeRow, *, lists: _Lists, default_region: str | None, now: datetime) -> Row:
+def _native(item: NativeRow, *, default_region: str | None, now: datetime) -> tuple[Scope, Row]:
     raw = item.address
     if raw.isdigit():
         raw = "+" + raw  # a native export writes phone numbers as E.164 digits, whatever the default region
@@ -248,7 +288,7 @@ def _native(item: NativeRow, *, lists: _Lists, default_region: str | None, now: 
     scope = (kind_of(item.list), channel, sender_of(item.sender))
     # Validated before the list is looked up: a rejected row creates no list.
     reason, note, expire_at = reason_of(item.reason), note_of(item.note), parse_expire_at(item.expire_at, now=now)
-    return Row(lists.id(scope, now), address, kind, expire_at, reason, note)
+    return scope, Row(0, address, kind, expire_at, reason, note)
 
 
 def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
