@@ -252,3 +252,17 @@ def test_the_readmes_native_example_imports_as_documented(client, auth):
     listed = entries(client, auth)
     assert set(listed) == {("block", "sms", "ACME", "48500000001"), ("block", "email", None, "jan@example.com"), ("allow", None, None, "48500000002")}
     assert listed[("block", "email", None, "jan@example.com")]["reason"] == "bounce"
+
+
+@pytest.mark.parametrize("note", ['says "stop", twice', "back\\slash {braces} [1,2]", "naïve 🛑 ünïcode", "null", "tab\there"])
+def test_a_note_and_a_sender_reach_the_entry_exactly_as_the_file_holds_them(client, auth, note):
+    # Written in bulk (on PostgreSQL as one JSON text): no character of theirs may change on the way.
+    sender = "Shop's [\"best\"]"
+    rows = io.StringIO()
+    csv.writer(rows, lineterminator="\n").writerows([("address", "sender", "note", "expire_at"), ("48500000001", sender, note, "2031-01-01"), ("48500000002", sender, note, "")])
+    run_import(client, auth, rows.getvalue())
+
+    listed = entries(client, auth)
+    first, second = listed[("block", None, sender, "48500000001")], listed[("block", None, sender, "48500000002")]
+    assert (first["note"], first["expire_at"]) == (note, "2031-01-01T00:00:00Z")
+    assert (second["note"], second["expire_at"]) == (note, None)
