@@ -8,8 +8,8 @@ statements for their dialect, so no hand-kept copy of a query can drift from the
 import functools
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, literal_column, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, String, Text, bindparam, cast, literal_column, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
 
@@ -126,9 +126,11 @@ def _probed(per_address: Select):
 
 
 def known_unnest() -> Select:
-    """(address, list_id, id, expire_at, reason, note) of every entry, live or not, of an array of addresses
-    (PostgreSQL; an import's lookup): one index probe per address, like live_addresses_unnest."""
-    wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
+    """(address, list_id, id, expire_at, reason, note) of every entry, live or not, of a JSON array of addresses
+    (PostgreSQL; an import's lookup): one index probe per address, like live_addresses_unnest. JSON
+    text, not an array parameter, which psycopg would write element by element in Python."""
+    addresses = cast(bindparam("addresses", type_=Text), JSONB)
+    wanted = func.jsonb_array_elements_text(addresses).table_valued("address").render_derived(name="n")
     found = (
         select(Entry.list_id, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
         .where(Entry.account_id == bindparam("account"), Entry.address == wanted.c.address)

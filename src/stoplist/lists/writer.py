@@ -288,7 +288,7 @@ class EntryWriter:
             # One probe of the (account_id, address, list_id) index per address. An IN list would let
             # the planner, whose statistics lag far behind the table during a bulk import, scan every
             # entry of the account once per batch instead.
-            rows = self.session.execute(known_unnest(), {"addresses": addresses, "account": account_id})
+            rows = self.session.execute(known_unnest(), {"addresses": json.dumps(addresses), "account": account_id})
             known.update(
                 ((list_id, address), (entry_id, expiry, reason, note))
                 for address, list_id, entry_id, expiry, reason, note in rows if (list_id, address) in wanted
