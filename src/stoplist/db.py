@@ -76,8 +76,13 @@ class Rfc3339Timestamp(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.strptime(value, RFC3339).replace(tzinfo=timezone.utc)
+            return read_sqlite_stamp(value)
         return value.replace(tzinfo=timezone.utc)
+
+
+def read_sqlite_stamp(text: str) -> datetime:
+    """The moment of a timestamp as SQLite stores it (sqlite_stamp's inverse), for reads straight on the driver."""
+    return datetime.strptime(text, RFC3339).replace(tzinfo=timezone.utc)
 
 
 def naive_utc(moment: datetime) -> datetime:

@@ -125,6 +125,15 @@ def _probed(per_address: Select):
     return per_address.offset(literal_column("0")).lateral("e")
 
 
+def known_in(count: int) -> Select:
+    """(list_id, address, id, expire_at, reason, note) of every entry, live or not, of `count` addresses
+    (SQLite; an import's lookup, straight on the driver: compiling an expanding IN for every 500
+    addresses was half of the lookup's time)."""
+    return select(Entry.list_id, Entry.address, Entry.id, Entry.expire_at, Entry.reason, Entry.note).where(
+        Entry.account_id == bindparam("account"), Entry.address.in_([bindparam(f"a{index}") for index in range(count)])
+    )
+
+
 def known_unnest() -> Select:
     """(address, list_id, id, expire_at, reason, note) of every entry, live or not, of a JSON array of addresses
     (PostgreSQL; an import's lookup): one index probe per address, like live_addresses_unnest. JSON
