@@ -188,7 +188,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 _DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}
 
 
-@functools.lru_cache(maxsize=1024)
+# Room for every statement: the bulk check's and the import's lookups come in up to 500 sizes each.
+@functools.lru_cache(maxsize=2048)
 def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[str, ...]]:
     """The SQL text of `build(*args)` for a driver (`sqlite`, `asyncpg`, `psycopg`), and the names
     of its parameters in the order the driver takes them (empty for psycopg's named style)."""

@@ -283,8 +283,8 @@ class EntryWriter:
     def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
         """(id, expiry, reason, note) of each (list, address) that has an entry, live or not.
 
-        Straight on the driver, SQL compiled once from queries.known_in / known_unnest: an import
-        looks up every address it writes."""
+        Straight on the driver, SQL compiled from queries.known_in / known_unnest: an import looks
+        up every address it writes, and the ORM's expanding IN cost as much as the query."""
         known: dict[tuple[int, str], tuple] = {}
         addresses = sorted({address for _list, address in keys})
         wanted = set(keys)
@@ -294,7 +294,7 @@ class EntryWriter:
                 # One probe of the (account_id, address, list_id) index per address. An IN list would let
                 # the planner, whose statistics lag far behind the table during a bulk import, scan every
                 # entry of the account once per batch instead.
-                cursor.execute(_statement(known_unnest, "psycopg")[0], {"addresses": json.dumps(addresses), "account": account_id})
+                cursor.execute(raw(known_unnest, "psycopg")[0], {"addresses": json.dumps(addresses), "account": account_id})
                 known.update(
                     ((list_id, address), (entry_id, expiry and expiry.replace(tzinfo=timezone.utc), reason, note))
                     for address, list_id, entry_id, expiry, reason, note in cursor.fetchall() if (list_id, address) in wanted
@@ -302,7 +302,7 @@ class EntryWriter:
                 return known
             for start in range(0, len(addresses), LOOKUP_BATCH):
                 chunk = addresses[start : start + LOOKUP_BATCH]
-                sql, names = _statement(known_in, "sqlite", len(chunk))
+                sql, names = raw(known_in, "sqlite", len(chunk))
                 assert names[0] == "account" and len(names) == len(chunk) + 1, names
                 cursor.execute(sql, (account_id, *chunk))
                 known.update(
@@ -331,8 +331,8 @@ class EntryWriter:
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
             if self._sqlite:
-                largest = cursor.execute(_statement(_largest_id, "sqlite")[0]).fetchone()[0]
-                sql, names = _statement(_upsert_statement, "sqlite")
+                largest = cursor.execute(raw(_largest_id, "sqlite")[0]).fetchone()[0]
+                sql, names = raw(_upsert_statement, "sqlite")
                 assert names == _COLUMNS, names  # the tuples below are built in this order
                 stamp = _sqlite_stamp
                 created = stamp(now)
@@ -341,7 +341,7 @@ class EntryWriter:
                      None if row.expire_at is None else stamp(row.expire_at), created, created)
                     for row, reason, note, _new in rows
                 ])
-                cursor.execute(_statement(_inserted_after, "sqlite")[0], (largest,))
+                cursor.execute(raw(_inserted_after, "sqlite")[0], (largest,))
                 return {(list_id, address): entry_id for list_id, address, entry_id in cursor.fetchall()}
             inserted: dict[tuple[int, str], int] = {}
             stamp = _sqlite_stamp  # RFC 3339 in UTC, which PostgreSQL reads as the naive UTC timestamp it stores
@@ -350,7 +350,7 @@ class EntryWriter:
             for statement, part in ((_insert_json_statement, new_rows), (_upsert_json_statement, listed_rows)):
                 if not part:
                     continue
-                cursor.execute(_statement(statement, "psycopg")[0], {
+                cursor.execute(raw(statement, "psycopg")[0], {
                     "account_id": account_id, "source": source, "now": naive_utc(now),
                     "rows": json.dumps([
                         (row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
@@ -366,12 +366,6 @@ class EntryWriter:
 def merged(earlier: Row, later: Row) -> Row:
     """Two instructions for one entry, in order: the later one's, keeping the earlier reason and note where it gives none."""
     return later._replace(reason=later.reason or earlier.reason, note=later.note if later.note is not None else earlier.note)
-
-
-@functools.lru_cache(maxsize=LOOKUP_BATCH + 16)
-def _statement(build, dialect: str, *args) -> tuple[str, tuple[str, ...]]:
-    """raw(build, dialect, *args), compiled once: an import runs each of these statements thousands of times."""
-    return raw(build, dialect, *args)
 
 
 # sqlite_stamp, remembered: an import formats the same few expiries again and again.
