@@ -194,6 +194,100 @@ def test_an_import_cut_off_between_commits_is_redone_from_its_last_one_with_one_
     assert verified(app) is None
 
 
+def test_an_import_whose_write_fails_midway_commits_nothing_of_that_batch(app, account_id, monkeypatch):
+    """On PostgreSQL a batch's writes run on a thread of their own while the next ones are made: a
+    write that fails there fails the import, and nothing of its batch is committed, neither
+    entries nor events; the rerun from the last counts completes the chain."""
+    import io
+
+    from stoplist.audit import trail as trail_module
+    from stoplist.imports import service as import_service
+    from stoplist.lists.models import Entry
+
+    monkeypatch.setattr(import_service, "WRITE_ROWS", 3)
+    monkeypatch.setattr(import_service, "BATCH_ROWS", 9)
+    body = ("phone_number\n" + "".join(f"+4851000{i:04d}\n" for i in range(18))).encode()
+    insert = trail_module.Appending.insert
+    calls = {"n": 0}
+
+    def failing_insert(self, rows):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the second write of the second batch
+            raise RuntimeError("the disk filled up")
+        insert(self, rows)
+
+    def run(start):
+        with app.state.session_factory() as session:
+            return import_service.import_rows(
+                io.BytesIO(body), session=session, account_id=account_id, default_region=None, start=start,
+                commit=lambda session, counts: (session.commit(), committed.append(counts)), reject=lambda session, rejections: None,
+                origin=Origin("import", job_id="k" * 32),
+            )
+
+    committed: list = []
+    monkeypatch.setattr(trail_module.Appending, "insert", failing_insert)
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        run(import_service.ImportCounts())
+    assert [counts.line for counts in committed] == [10]
+    with app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Entry)) == 9
+    assert event_count(app) == 9 and verified(app) is None
+
+    monkeypatch.setattr(trail_module.Appending, "insert", insert)
+    final = run(committed[-1])
+    assert final.summary() == {"rows": 18, "added": 18, "updated": 0, "invalid": 0}
+    with app.state.session_factory() as session:
+        entries = dict(session.execute(select(Entry.address, Entry.id)).all())
+        recorded = session.execute(select(Event.op, Event.address, Event.entry_id).where(Event.op != "import").order_by(Event.seq)).all()
+    assert [(op, address) for op, address, _id in recorded] == [("add", f"4851000{i:04d}") for i in range(18)]
+    assert all(entry_id == entries[address] for _op, address, entry_id in recorded)
+    assert verified(app) is None
+
+
+def test_an_imports_events_name_its_entries_while_another_account_adds_at_the_same_time(app, account_id):
+    """An import takes the ids of its new entries from the sequence before writing them (so that its
+    events are made meanwhile): another account's adds, drawing on the same sequence at the same
+    time, get other ids, and every event names the entry its address has."""
+    import io
+
+    from stoplist.auth.repository import AuthRepository
+    from stoplist.db import utcnow
+    from stoplist.imports import service as import_service
+    from stoplist.lists.models import Entry
+
+    with transaction(app.state.session_factory) as session:
+        other = AuthRepository(session).add_account("other", created_at=utcnow()).id
+    body = ("phone_number\n" + "".join(f"+4852{i:07d}\n" for i in range(6_000))).encode()
+    errors: list[BaseException] = []
+
+    def adder() -> None:
+        try:
+            for index in range(150):
+                with transaction(app.state.session_factory) as session:
+                    lists.add(
+                        session, account_id=other, scope=lists.Scope("block", "", ""), address=f"4853{index:07d}", address_kind="phone",
+                        expire_at=None, reason=None, note=None, set_note=False, origin=Origin("api"),
+                    )
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    thread = threading.Thread(target=adder)
+    thread.start()
+    with app.state.session_factory() as session:
+        counts = import_service.import_rows(
+            io.BytesIO(body), session=session, account_id=account_id, default_region=None, start=import_service.ImportCounts(),
+            commit=lambda session, _counts: session.commit(), reject=lambda session, rejections: None, origin=Origin("cli"),
+        )
+    thread.join()
+    assert not errors and counts.added == 6_000
+    with app.state.session_factory() as session:
+        entries = {(account, address): entry_id for account, address, entry_id in session.execute(select(Entry.account_id, Entry.address, Entry.id))}
+        recorded = session.execute(select(Event.account_id, Event.address, Event.entry_id).where(Event.op == "add")).all()
+    assert len(entries) == 6_150 and len(set(entries.values())) == 6_150
+    assert len(recorded) == 6_150 and all(entries[account, address] == entry_id for account, address, entry_id in recorded)
+    assert verified(app) is None
+
+
 def test_the_purge_records_one_expire_per_entry_as_the_system(app, client, auth):
     entry = add(client, auth, "+48500000001")
     add(client, auth, "+48500000002")

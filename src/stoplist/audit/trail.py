@@ -71,42 +71,16 @@ class Trail:
         """Append one event per fact to the account's chain; answers the last seq. The caller holds the head."""
         if not facts:
             return 0
-        seq, previous = self.session.execute(select(Head.seq, Head.hash).where(Head.account_id == account_id).with_for_update()).one()
-        shared = chain.common(
-            account_id, chain.stamp(now), source=origin.source, token_id=origin.token_id, job_id=origin.job_id,
-            request_id=origin.request_id, evidence=origin.evidence, received_at=chain.stamp(origin.received_at),
-        )
-        rows = []
-        body_of, link = chain.body, chain.link
-        for op, address, address_kind, scope, entry_id, before, after in facts:
-            seq += 1
-            body = body_of(shared, seq, op, address=address, address_kind=address_kind, scope=scope, entry_id=entry_id, before=before, after=after)
-            previous = link(previous, body)
-            rows.append((seq, op, address, entry_id, body, previous))
-        self._insert(account_id, now, origin.job_id, rows)
-        self.session.execute(update(Head).where(Head.account_id == account_id).values(seq=seq, hash=previous, at=now))
-        _written(self.session, facts, origin, now)
-        return seq
+        appending = self.append(account_id, origin, now)
+        appending.insert(appending.link(facts))
+        appending.finish()
+        return appending.seq
 
-    def _insert(self, account_id: int, now: datetime, job_id: str | None, rows: list[tuple]) -> None:
-        """Insert events straight through the driver (a delete-all or an import writes millions):
-        SQLite, executemany of SQL compiled from `_insert_statement`; PostgreSQL, COPY."""
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
-        try:
-            if self.session.get_bind().dialect.name == "sqlite":
-                sql, names = raw(_insert_statement, "sqlite")
-                assert names == _COLUMNS, names  # the tuples below are built in this order
-                at = sqlite_stamp(now)
-                cursor.executemany(sql, [(account_id, seq, at, op, address, entry_id, job_id, body, hash_) for seq, op, address, entry_id, body, hash_ in rows])
-            else:
-                # COPY: psycopg writes its rows in C, where an array parameter's text would be
-                # escaped element by element (every quote of every body) in Python.
-                at = naive_utc(now)
-                with cursor.copy(_COPY) as copy:
-                    for seq, op, address, entry_id, body, hash_ in rows:
-                        copy.write_row((account_id, seq, at, op, address, entry_id, job_id, body, hash_))
-        finally:
-            cursor.close()
+    def append(self, account_id: int, origin: Origin, now: datetime) -> "Appending":
+        """Start appending events to the account's chain, from where its head stands. The caller holds the head."""
+        seq, previous = self.session.execute(select(Head.seq, Head.hash).where(Head.account_id == account_id).with_for_update()).one()
+        dbapi = self.session.connection().connection.dbapi_connection
+        return Appending(self.session, dbapi, account_id, origin, now, seq, previous)
 
     def has_summary(self, account_id: int, job_id: str | None) -> bool:
         """Whether the job's `import` event is recorded already (a job rerun after its last commit)."""
@@ -127,11 +101,83 @@ class Trail:
         return dropped
 
 
+class Appending:
+    """Events being appended to one account's chain, in the transaction that holds its head.
+
+    `link` makes the rows of the next facts (seq, body, hash: Python only), `insert` writes rows
+    and `finish` moves the head to the last one linked, both straight through the driver. Apart,
+    so that a bulk write (an import) can link the next rows while the database inserts the last:
+    `insert` and `finish` touch only the driver connection, from any one thread at a time."""
+
+    def __init__(self, session: Session, dbapi, account_id: int, origin: Origin, now: datetime, seq: int, previous: str) -> None:
+        self._dbapi = dbapi
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._session = session
+        self.account_id, self.origin, self.now = account_id, origin, now
+        self.seq, self.hash = seq, previous
+        self._shared = chain.common(
+            account_id, chain.stamp(now), source=origin.source, token_id=origin.token_id, job_id=origin.job_id,
+            request_id=origin.request_id, evidence=origin.evidence, received_at=chain.stamp(origin.received_at),
+        )
+
+    def link(self, facts: Sequence[Fact]) -> list[tuple]:
+        """The rows of one event per fact, chained after those linked before."""
+        rows = []
+        seq, previous, shared = self.seq, self.hash, self._shared
+        body_of, link = chain.body, chain.link
+        for op, address, address_kind, scope, entry_id, before, after in facts:
+            seq += 1
+            body = body_of(shared, seq, op, address=address, address_kind=address_kind, scope=scope, entry_id=entry_id, before=before, after=after)
+            previous = link(previous, body)
+            rows.append((seq, op, address, entry_id, body, previous))
+        self.seq, self.hash = seq, previous
+        _written(self._session, facts, self.origin, self.now)
+        return rows
+
+    def insert(self, rows: list[tuple]) -> None:
+        """Insert linked rows (a delete-all or an import writes millions): SQLite, executemany of SQL
+        compiled from `_insert_statement`; PostgreSQL, COPY."""
+        cursor = self._dbapi.cursor()
+        account_id, job_id = self.account_id, self.origin.job_id
+        try:
+            if self._sqlite:
+                sql, names = raw(_insert_statement, "sqlite")
+                assert names == _COLUMNS, names  # the tuples below are built in this order
+                at = sqlite_stamp(self.now)
+                cursor.executemany(sql, [(account_id, seq, at, op, address, entry_id, job_id, body, hash_) for seq, op, address, entry_id, body, hash_ in rows])
+            else:
+                # COPY: psycopg writes its rows in C, where an array parameter's text would be
+                # escaped element by element (every quote of every body) in Python.
+                at = naive_utc(self.now)
+                with cursor.copy(_COPY) as copy:
+                    for seq, op, address, entry_id, body, hash_ in rows:
+                        copy.write_row((account_id, seq, at, op, address, entry_id, job_id, body, hash_))
+        finally:
+            cursor.close()
+
+    def finish(self) -> None:
+        """Move the account's head to the last event linked."""
+        dialect = "sqlite" if self._sqlite else "psycopg"
+        at = sqlite_stamp(self.now) if self._sqlite else naive_utc(self.now)
+        sql, names = raw(_head_statement, dialect)
+        values = {"seq": self.seq, "hash": self.hash, "at": at, "account": self.account_id}
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(sql, tuple(values[name] for name in names) if self._sqlite else values)
+        finally:
+            cursor.close()
+
+
 _COLUMNS = ("account_id", "seq", "at", "op", "address", "entry_id", "job_id", "body", "hash")
 
 
 def _insert_statement():
     return insert(Event).values({name: bindparam(name) for name in _COLUMNS})
+
+
+def _head_statement():
+    values = {"seq": bindparam("seq"), "hash": bindparam("hash"), "at": bindparam("at")}
+    return update(Head).where(Head.account_id == bindparam("account")).values(values)
 
 
 # The same columns for PostgreSQL's COPY (a table and its columns: there is no query to compile).

@@ -13,13 +13,16 @@ run one at a time, so what a write reads of the entries before changing them (th
 
 import functools
 import json
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, DateTime, String, Text, and_, bindparam, case, cast, delete, func, literal_column, select, update
+from sqlalchemy import BigInteger, DateTime, String, Text, and_, bindparam, case, cast, column, delete, func, literal_column, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import stamp
@@ -71,6 +74,8 @@ class EntryWriter:
         self.origin = origin
         self.trail = Trail(session)
         self._scopes: dict[int, tuple[str, str, str]] = {}
+        self._pipeline: _Pipeline | None = None
+        self._sequence: str | None = None  # PostgreSQL: the entries' id sequence, once looked up
 
     @property
     def _sqlite(self) -> bool:
@@ -80,6 +85,7 @@ class EntryWriter:
 
     def list_id(self, *, account_id: int, kind: str = BLOCK, channel: str = "", sender: str = "", now: datetime) -> int:
         """The id of the account's list of that scope, created if it has none yet."""
+        self.wait()
         scope = (List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
         found = self.session.scalar(select(List.id).where(*scope))
         if found is not None:
@@ -233,47 +239,74 @@ class EntryWriter:
 
     # Many entries (imports)
 
-    def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime) -> tuple[int, int]:
+    def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime, per_write: int = 2_000, background: bool = False) -> tuple[int, int]:
         """Put many addresses on their lists, as `add` would one by one (the last row of a key wins),
-        one event per entry written; return (added, updated). A reason or note of None keeps the entry's."""
+        one event per entry written; return (added, updated). A reason or note of None keeps the entry's.
+
+        One lookup for all the rows, then writes of `per_write` rows in key order: each covers the
+        next stretch of the indexes, while what it makes (parameters, events) is freed before the
+        next. New entries get ids reserved beforehand, so that a write's events are made before its
+        entries are stored. With `background` on PostgreSQL, the writes run on a thread of their own
+        while the next ones are made (the server's work and Python's overlap) and may still be
+        running on return: call `wait` before anything else uses the session."""
+        self.wait()
         self.trail.hold(account_id)
         last: dict[tuple[int, str], Row] = {}
         for row in rows:
             key = (row.list_id, row.address)
             earlier = last.get(key)
             last[key] = row if earlier is None else merged(earlier, row)
-        known = self._known(account_id, list(last))
-        # What a row leaves unsaid, the entry keeps (read just now, under the account's hold).
-        complete = []
-        pending = []  # (key, row, after, known id) of the ones added
-        facts = []
+        keys = sorted(last)
+        if not keys:
+            return 0, 0
+        known = self._known(account_id, keys)
+        ids = iter(self._reserve_ids(len(keys) - len(known)))
+        scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in keys}}
+        appending = self.trail.append(account_id, self.origin, now)
+        dbapi = self.session.connection().connection.dbapi_connection
+        pipeline = _Pipeline() if background and not self._sqlite else None
+        run = pipeline.submit if pipeline is not None else _call
         listed = 0
-        scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in last}}
         absent = (None, None, None, None)
-        for key in sorted(last):
-            row = last[key]
-            entry_id, expiry, reason, note = known.get(key, absent)
-            reason, note = row.reason or reason or DEFAULT_REASON, row.note if row.note is not None else note
-            complete.append((row, reason, note, key not in known))
-            after = {"expire_at": stamp(row.expire_at), "reason": reason, "note": note}
-            # Live now: updated. New, or lapsed and listed anew: added.
-            if entry_id is not None and (expiry is None or expiry > now):
-                listed += 1
-                before = state(*known[key][1:])
-                facts.append(Fact("update", row.address, row.address_kind, scopes[row.list_id], entry_id, before, after))
-            else:
-                pending.append((key, row, after, entry_id))
-        inserted = self._upsert(account_id, complete, source, now)
-        # A lapsed entry is listed anew in its own row; one that went since the lookup, in a new one.
-        facts.extend(
-            Fact("add", row.address, row.address_kind, scopes[row.list_id], inserted.get(key, entry_id), None, after)
-            for key, row, after, entry_id in pending
-        )
-        self.trail.record(account_id, facts, self.origin, now)
-        return len(last) - listed, listed
+        try:
+            for start in range(0, len(keys), per_write):
+                new, old, facts = [], [], []
+                for key in keys[start : start + per_write]:
+                    row = last[key]
+                    entry_id, expiry, stored_reason, stored_note = known.get(key, absent)
+                    # What a row leaves unsaid, the entry keeps (read just now, under the account's hold).
+                    reason, note = row.reason or stored_reason or DEFAULT_REASON, row.note if row.note is not None else stored_note
+                    after = {"expire_at": stamp(row.expire_at), "reason": reason, "note": note}
+                    if entry_id is None:
+                        entry_id = next(ids)
+                        new.append((entry_id, row, reason, note))
+                        facts.append(Fact("add", row.address, row.address_kind, scopes[row.list_id], entry_id, None, after))
+                        continue
+                    old.append((entry_id, row, reason, note))
+                    if expiry is None or expiry > now:  # live: updated
+                        listed += 1
+                        facts.append(Fact("update", row.address, row.address_kind, scopes[row.list_id], entry_id, state(expiry, stored_reason, stored_note), after))
+                    else:  # lapsed: listed anew, in its own row
+                        facts.append(Fact("add", row.address, row.address_kind, scopes[row.list_id], entry_id, None, after))
+                run(self._write_entries, dbapi, account_id, new, old, source, now)
+                run(appending.insert, appending.link(facts))
+            run(appending.finish)
+        except BaseException:
+            if pipeline is not None:
+                pipeline.close(raising=False)
+            raise
+        self._pipeline = pipeline
+        return len(keys) - listed, listed
+
+    def wait(self) -> None:
+        """Let the writes an `upsert_many` left running in the background finish; raises what failed there."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.close()
 
     def record_summary(self, *, account_id: int, summary: dict, now: datetime) -> bool:
         """The one `import` event of the writer's job, after its per-entry events; False if the job has one already."""
+        self.wait()
         self.trail.hold(account_id)
         if self.trail.has_summary(account_id, self.origin.job_id):
             return False
@@ -313,54 +346,104 @@ class EntryWriter:
         finally:
             cursor.close()
 
-    def _upsert(self, account_id: int, rows: list[tuple[Row, str, str | None]], source: str, now: datetime) -> dict[tuple[int, str], int]:
-        """Upsert every row straight through the driver (imports write millions), SQL compiled from `_upsert_statement`.
-
-        SQLite: one upsert per row through executemany (in-process, a statement costs
-        microseconds). PostgreSQL: one statement for the batch's new addresses and one for those
-        that have an entry, each over one JSON text (_json_rows), since each statement costs a
-        round of parse, plan and execute in the server. The new ones are plain inserts: the lookup ran under the account's
-        hold, so no other writer can have listed them since, and an upsert's arbitration costs
-        PostgreSQL about a quarter more per row (200,000 rows, 2,000 a statement: 8.7-11.0 s
-        against 6.8-7.7 s). An entry that had lapsed is listed anew by the upsert.
-
-        Answers the ids of the entries the batch inserted, by (list, address). On SQLite those are
-        the rows past the largest id before the upsert (the account's hold is the database's write
-        lock, so no other writer inserts meanwhile); on PostgreSQL the statement returns them.
-        """
+    def _reserve_ids(self, count: int) -> list[int]:
+        """Ids for `count` new entries, taken before they are written. PostgreSQL: from the entries'
+        sequence, as an insert would. SQLite: past the largest id ever given (AUTOINCREMENT keeps it),
+        which no other writer can take meanwhile: the account's hold is the database's write lock."""
+        if count == 0:
+            return []
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
             if self._sqlite:
                 largest = cursor.execute(raw(_largest_id, "sqlite")[0]).fetchone()[0]
-                sql, names = raw(_upsert_statement, "sqlite")
-                assert names == _COLUMNS, names  # the tuples below are built in this order
-                stamp = _sqlite_stamp
-                created = stamp(now)
-                cursor.executemany(sql, [
-                    (account_id, row.list_id, row.address, row.address_kind, reason, note, source,
-                     None if row.expire_at is None else stamp(row.expire_at), created, created)
-                    for row, reason, note, _new in rows
-                ])
-                cursor.execute(raw(_inserted_after, "sqlite")[0], (largest,))
-                return {(list_id, address): entry_id for list_id, address, entry_id in cursor.fetchall()}
-            inserted: dict[tuple[int, str], int] = {}
-            stamp = _sqlite_stamp  # RFC 3339 in UTC, which PostgreSQL reads as the naive UTC timestamp it stores
-            new_rows = [row for row in rows if row[3]]
-            listed_rows = [row for row in rows if not row[3]]
-            for statement, part in ((_insert_json_statement, new_rows), (_upsert_json_statement, listed_rows)):
-                if not part:
-                    continue
-                cursor.execute(raw(statement, "psycopg")[0], {
-                    "account_id": account_id, "source": source, "now": naive_utc(now),
-                    "rows": json.dumps([
-                        (row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
-                        for row, reason, note, _new in part
-                    ]),
-                })
-                inserted.update(((list_id, address), entry_id) for list_id, address, entry_id, new in cursor.fetchall() if new)
-            return inserted
+                return list(range(largest + 1, largest + 1 + count))
+            if self._sequence is None:
+                self._sequence = cursor.execute(raw(_id_sequence, "psycopg")[0]).fetchone()[0]
+            cursor.execute(raw(_reserved_ids, "psycopg")[0], {"count": count, "sequence": self._sequence})
+            return [entry_id for (entry_id,) in cursor.fetchall()]
         finally:
             cursor.close()
+
+    def _write_entries(self, dbapi, account_id: int, new: list[tuple], old: list[tuple], source: str, now: datetime) -> None:
+        """Insert the `new` rows with their reserved ids, and upsert the `old` ones with the ids the
+        lookup found; each row is (id, Row, reason, note). The upsert updates the entry, or lists it
+        anew if it had lapsed; had it gone since the lookup (the account's hold rules that out), it
+        would come back under the same id, the one its event names. The new ones are plain
+        inserts: no other writer can have listed them since the lookup, and an upsert's
+        arbitration costs PostgreSQL about a quarter more per row.
+
+        Straight through the driver (imports write millions). SQLite: executemany of
+        `_insert_statement` and `_upsert_statement` (in-process, a statement costs microseconds).
+        PostgreSQL: COPY for the new rows, the least work per row for the server, and one upsert
+        over one JSON text (_json_rows) for the others. Touches only the driver connection, so it
+        may run on the thread of a background write."""
+        cursor = dbapi.cursor()
+        stamp = _sqlite_stamp  # RFC 3339 in UTC; PostgreSQL reads it as the naive UTC timestamp it stores
+        try:
+            if self._sqlite:
+                created = stamp(now)
+                for statement, part in ((_insert_statement, new), (_upsert_statement, old)):
+                    if not part:
+                        continue
+                    sql, names = raw(statement, "sqlite")
+                    assert names == ("id", *_COLUMNS), names  # the tuples below are built in this order
+                    cursor.executemany(sql, [
+                        (entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
+                         None if row.expire_at is None else stamp(row.expire_at), created, created)
+                        for entry_id, row, reason, note in part
+                    ])
+                return
+            if new:
+                created = stamp(now)
+                with cursor.copy(_COPY) as copy:
+                    write = copy.write_row
+                    for entry_id, row, reason, note in new:
+                        write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
+                               None if row.expire_at is None else stamp(row.expire_at), created, created))
+            if old:
+                cursor.execute(raw(_upsert_json_statement, "psycopg")[0], {
+                    "account_id": account_id, "source": source, "now": naive_utc(now),
+                    "rows": json.dumps([
+                        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
+                        for entry_id, row, reason, note in old
+                    ]),
+                })
+        finally:
+            cursor.close()
+
+
+class _Pipeline:
+    """Calls run in order on a thread of their own (a bulk write's statements, while the caller
+    makes the next), at most `depth` waiting: what is made ahead stays bounded. After a failure
+    the rest are dropped; `close` waits for the thread and raises that failure."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._calls: queue.Queue = queue.Queue(maxsize=depth)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stoplist-bulk-write", daemon=True)
+        self._thread.start()
+
+    def submit(self, call: Callable, *args) -> None:
+        self._calls.put((call, args))
+
+    def _run(self) -> None:
+        while (item := self._calls.get()) is not None:
+            if self._failure is None:
+                call, args = item
+                try:
+                    call(*args)
+                except BaseException as exc:  # handed to whoever closes
+                    self._failure = exc
+
+    def close(self, *, raising: bool = True) -> None:
+        self._calls.put(None)
+        self._thread.join()
+        if raising and self._failure is not None:
+            raise self._failure
+
+
+def _call(call: Callable, *args) -> None:
+    call(*args)
 
 
 def merged(earlier: Row, later: Row) -> Row:
@@ -387,23 +470,41 @@ def _on_conflict(statement):
 
 
 _COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at")
+# New entries on PostgreSQL, with their reserved ids (a table and its columns: there is no query to compile).
+_COPY = f"COPY {Entry.__tablename__} (id, {', '.join(_COLUMNS)}) FROM STDIN"
 
 
 def _largest_id():
-    return select(func.coalesce(func.max(Entry.id), literal_column("0")))
+    """SQLite: the largest entry id ever given, which AUTOINCREMENT keeps in sqlite_sequence."""
+    sequence = table("sqlite_sequence", column("name"), column("seq"))
+    given = select(sequence.c.seq).where(sequence.c.name == literal_column(f"'{Entry.__tablename__}'")).scalar_subquery()
+    zero = literal_column("0")
+    return select(func.max(func.coalesce(given, zero), select(func.coalesce(func.max(Entry.id), zero)).scalar_subquery()))
 
 
-def _inserted_after():
-    return select(Entry.list_id, Entry.address, Entry.id).where(Entry.id > bindparam("largest"))
+def _id_sequence():
+    """PostgreSQL: the name of the entries' id sequence."""
+    return select(func.pg_get_serial_sequence(literal_column(f"'{Entry.__tablename__}'"), literal_column("'id'")))
+
+
+def _reserved_ids():
+    """PostgreSQL: `count` ids from the sequence named `sequence` (looked up per row, the name
+    would cost six times what the ids do)."""
+    sequence = cast(bindparam("sequence", type_=Text), REGCLASS)
+    return select(func.nextval(sequence)).select_from(func.generate_series(literal_column("1"), bindparam("count", type_=BigInteger)))
+
+
+def _insert_statement():
+    return sqlite.insert(Entry).values({name: bindparam(name) for name in ("id", *_COLUMNS)})
 
 
 def _upsert_statement():
-    return _on_conflict(sqlite.insert(Entry).values({name: bindparam(name) for name in _COLUMNS}))
+    return _on_conflict(_insert_statement())
 
 
 def _json_rows():
-    """The rows of a PostgreSQL bulk write, from one JSON array of [list_id, address, address_kind,
-    reason, note, expire_at] rows, in the array's order (the caller's: key order).
+    """The rows of a PostgreSQL bulk upsert, from one JSON array of [id, list_id, address,
+    address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
 
     One JSON text, not one array parameter per column: psycopg writes array parameters element by
     element in Python (14% of the server's time on an import, py-spy), json.dumps in C. Read as
@@ -415,16 +516,11 @@ def _json_rows():
 
     now = bindparam("now", type_=DateTime)
     source = select(
-        bindparam("account_id", type_=BigInteger), field(0, BigInteger), field(1, String), field(2, String), field(3, String), field(4, String),
-        bindparam("source", type_=String), field(5, DateTime), now, now,
+        field(0, BigInteger), bindparam("account_id", type_=BigInteger), field(1, BigInteger), field(2, String), field(3, String),
+        field(4, String), field(5, String), bindparam("source", type_=String), field(6, DateTime), now, now,
     )
-    return postgresql.insert(Entry).from_select(list(_COLUMNS), source)
+    return postgresql.insert(Entry).from_select(["id", *_COLUMNS], source)
 
 
 def _upsert_json_statement():
-    return _on_conflict(_json_rows()).returning(Entry.list_id, Entry.address, Entry.id, literal_column("xmax = 0"))
-
-
-def _insert_json_statement():
-    return _json_rows().returning(Entry.list_id, Entry.address, Entry.id, literal_column("true"))
-
+    return _on_conflict(_json_rows())
