@@ -27,12 +27,13 @@ from stoplist.lists.writer import EntryWriter, Row, merged
 KIND = "import"
 # Rows per committed batch. Each commit writes every index page the batch touched, and numbers
 # land all over the unique and covering indexes: on a list of a million, batches of 5,000 rewrote
-# most of those pages four times as often (1M rows into SQLite, in-process: 28.8 s -> 18.9 s); and
-# each batch starts with a lookup and ends with a commit during which PostgreSQL's work and
-# Python's cannot overlap (200,000 rows into PostgreSQL, in-process: 11.5-11.8 s in batches of
-# 20,000, 10.2-10.8 s in batches of 50,000). A resumed import redoes at most one batch; the lease
-# is renewed after each (a few seconds).
-BATCH_ROWS = 50_000
+# most of those pages four times as often (1M rows into SQLite, in-process: 28.8 s -> 18.9 s). And
+# each batch starts with a lookup and ends with a commit, where PostgreSQL's work and Python's
+# cannot overlap (200,000 rows into PostgreSQL, in-process: 11.5-11.8 s in batches of 20,000,
+# 10.2-10.8 s in batches of 50,000). Larger batches raise the peak of memory, which the allocator
+# keeps (the same import: 114 MB resident after it in batches of 30,000, 122 MB in batches of
+# 50,000). A resumed import redoes at most one batch; the lease is renewed after each (seconds).
+BATCH_ROWS = 40_000
 # Rows per write within a batch (see EntryWriter.upsert_many): an import's peak of small objects is
 # that of a batch's lookups and of 5,000 rows' events, and so is what the allocator keeps
 # afterwards. On PostgreSQL, each write is a few statements run in the background, and each

@@ -417,7 +417,7 @@ class _Pipeline:
     makes the next), at most `depth` waiting: what is made ahead stays bounded. After a failure
     the rest are dropped; `close` waits for the thread and raises that failure."""
 
-    def __init__(self, depth: int = 2) -> None:
+    def __init__(self, depth: int = 1) -> None:
         self._calls: queue.Queue = queue.Queue(maxsize=depth)
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="stoplist-bulk-write", daemon=True)
