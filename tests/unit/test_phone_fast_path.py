@@ -1,8 +1,8 @@
 """The E.164 fast path of normalize_phone_number answers exactly as the full phonenumbers path.
 
 Every check compares normalize_phone_number with _normalize_slow (the same function without the
-fast path): both return the same digits, or both raise the same error; and phone_number_or_none, the
-bulk check's, returns those digits, or None for that error. Inputs are grouped by
+fast path): both return the same digits, or both raise the same error; and phone_number_or_none and
+e164_reader (the bulk check's) return those digits, or None for that error. Inputs are grouped by
 country before the slow path runs, because phonenumbers recompiles its patterns once numbers from
 many countries overflow re's cache, which would make this file take minutes instead of seconds.
 """
@@ -13,7 +13,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.lists.phone import _country, _fast_e164, _normalize_slow, normalize_phone_number, phone_number_or_none
+from stoplist.lists.phone import _country, _fast_e164, _normalize_slow, e164_reader, normalize_phone_number, phone_number_or_none
 from stoplist.errors import InvalidPhoneNumber
 
 DEFAULT_REGIONS = [None, "PL", "US"]
@@ -33,7 +33,7 @@ def outcome(function, text, default_region):
 
 def mismatches(inputs, *, sample_declined=1):
     """The (text, default_region, fast, slow) where both paths differ, over `inputs` of (text, default_region);
-    and where phone_number_or_none (the bulk check's) is not the slow path's digits, or None for its error."""
+    and where phone_number_or_none or e164_reader (the bulk check's) is not the slow path's digits, or None for its error."""
     checked = [
         (text, region)
         for i, (text, region) in enumerate(inputs)
@@ -41,6 +41,7 @@ def mismatches(inputs, *, sample_declined=1):
     ]
     checked.sort(key=lambda item: (item[1] or "", item[0].lstrip("+0")[:3]))  # by country, see the module docstring
     found = []
+    readers = {region: e164_reader(region) for region in {region for _text, region in checked}}
     for text, region in checked:
         fast, slow = outcome(normalize_phone_number, text, region), outcome(_normalize_slow, text, region)
         if fast != slow:
@@ -48,6 +49,9 @@ def mismatches(inputs, *, sample_declined=1):
         or_none = phone_number_or_none(text, default_region=region)
         if or_none != (slow if isinstance(slow, str) else None):
             found.append((text, region, ("or_none", or_none), slow))
+        read = readers[region](text)
+        if read != or_none:
+            found.append((text, region, ("e164_reader", read), slow))
     return found
 
 

@@ -44,6 +44,24 @@ def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -
         return None
 
 
+def e164_reader(default_region: str | None) -> Callable[[object], str | None]:
+    """phone_number_or_none of any JSON value (number_input's), for one default region: the bulk
+    check's, called 10,000 times a request. A '+' and digits, nearly every input there, cost two
+    look-ups and two pattern matches, with no call between them (what _fast_e164 does for them)."""
+    plus_digits, accepts_of = _PLUS_DIGITS, _ACCEPTS.get
+
+    def read(item: object) -> str | None:
+        if type(item) is str and plus_digits(item):
+            digits = item[1:]
+            accepts = accepts_of(digits[:3])
+            if accepts is not None and accepts(digits):
+                return digits
+        spelling = item if type(item) is str else number_input(item)
+        return None if spelling is None else phone_number_or_none(spelling, default_region=default_region)
+
+    return read
+
+
 def _normalize_slow(raw: object, *, default_region: str | None = None, path: str = "phone_number") -> str:
     """normalize_phone_number without the fast path: always through phonenumbers.parse."""
     text, compact = _clean(raw, path)
