@@ -288,6 +288,41 @@ def test_an_imports_events_name_its_entries_while_another_account_adds_at_the_sa
     assert verified(app) is None
 
 
+def test_the_writer_finishes_its_background_writes_before_it_does_anything_else(app, account_id, monkeypatch):
+    """On PostgreSQL a bulk write may still be running when upsert_many returns: the writer's next
+    change waits for it, so it sees every entry the bulk write made, and the commit holds both."""
+    from stoplist.db import utcnow
+    from stoplist.lists import writer as writer_module
+    from stoplist.lists.addresses import PHONE
+    from stoplist.lists.models import Entry
+
+    from stoplist.audit import trail as trail_module
+
+    def slowed(function):
+        def slowly(self, *args):
+            time.sleep(0.05)
+            function(self, *args)
+
+        return slowly
+
+    monkeypatch.setattr(writer_module.EntryWriter, "_write_entries", slowed(writer_module.EntryWriter._write_entries))
+    monkeypatch.setattr(trail_module.Appending, "insert", slowed(trail_module.Appending.insert))
+    monkeypatch.setattr(trail_module.Appending, "finish", slowed(trail_module.Appending.finish))
+    now = utcnow()
+    with transaction(app.state.session_factory) as session:
+        writer = writer_module.EntryWriter(session, Origin("cli"))
+        list_id = writer.list_id(account_id=account_id, now=now)
+        rows = [writer_module.Row(list_id, f"4854{i:07d}", PHONE, None, None) for i in range(30)]
+        assert writer.upsert_many(account_id=account_id, rows=rows, source="cli", now=now, per_write=5, background=True) == (30, 0)
+        change = writer_module.Change(address="48540000029", address_kind=PHONE, expire_at=None, source="cli", reason="complaint")
+        entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
+        assert not created and entry.reason == "complaint"
+    with app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Entry)) == 30
+        assert session.execute(select(Event.op).order_by(Event.seq)).scalars().all() == ["add"] * 30 + ["update"]
+    assert verified(app) is None
+
+
 def test_the_purge_records_one_expire_per_entry_as_the_system(app, client, auth):
     entry = add(client, auth, "+48500000001")
     add(client, auth, "+48500000002")

@@ -1,7 +1,6 @@
 """The import job: reads the stored upload and imports it, resuming after the last committed batch."""
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -38,9 +37,9 @@ def run_import(context: JobContext) -> tuple[dict, str | None]:
 
 
 def _libc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, where the C library is glibc."""
+    """glibc's malloc_trim, where the C library is glibc (by its soname: find_library would start a process)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return None
 

@@ -119,6 +119,7 @@ class EntryWriter:
         The latest instruction wins: a listed address takes the new expiry (and reason, note and
         source); one whose entry had lapsed is listed anew (new created_at), as if it were absent.
         """
+        self.wait()
         self.trail.hold(account_id)
         before = self._at(account_id, list_id, change.address)
         added = self._add_or_extend(account_id, list_id, change, now)
@@ -186,6 +187,7 @@ class EntryWriter:
 
     def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> bool:
         """Delete one live entry of the account (of one list, and of one kind of address, if given), by id."""
+        self.wait()
         self.trail.hold(account_id)
         statement = delete(Entry).where(Entry.id == entry_id, Entry.account_id == account_id, live(now))
         if list_id is not None:
@@ -195,6 +197,7 @@ class EntryWriter:
         return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now) > 0
 
     def delete_address(self, *, account_id: int, list_id: int, address: str, now: datetime) -> int:
+        self.wait()
         self.trail.hold(account_id)
         found = self._at(account_id, list_id, address)
         if found is None:
@@ -207,6 +210,7 @@ class EntryWriter:
 
         In batches of _DELETE_BATCH, in id order, all in the caller's transaction: a list of
         millions goes at once or not at all, in bounded memory."""
+        self.wait()
         self.trail.hold(account_id)
         mine = [Entry.account_id == account_id, Entry.list_id == list_id]
         if address_kind is not None:
@@ -224,6 +228,7 @@ class EntryWriter:
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
         """Delete up to `batch` entries that expired by `now`, one `expire` event each: housekeeping,
         since reads already ignore them. Account by account, in account order (see Trail.hold)."""
+        self.wait()
         expired = self.session.execute(select(Entry.account_id, Entry.id).where(Entry.expire_at <= now).order_by(Entry.account_id, Entry.id).limit(batch)).all()
         ids: dict[int, list[int]] = {}
         for account_id, entry_id in expired:
@@ -248,7 +253,8 @@ class EntryWriter:
         next. New entries get ids reserved beforehand, so that a write's events are made before its
         entries are stored. With `background` on PostgreSQL, the writes run on a thread of their own
         while the next ones are made (the server's work and Python's overlap) and may still be
-        running on return: call `wait` before anything else uses the session."""
+        running on return: call `wait` before the session commits or is used otherwise (the
+        writer's own methods wait first)."""
         self.wait()
         self.trail.hold(account_id)
         last: dict[tuple[int, str], Row] = {}
@@ -264,7 +270,8 @@ class EntryWriter:
         scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in keys}}
         appending = self.trail.append(account_id, self.origin, now)
         dbapi = self.session.connection().connection.dbapi_connection
-        pipeline = _Pipeline() if background and not self._sqlite else None
+        # Known at once, so that whatever happens next, `wait` finds it (and the thread is joined).
+        pipeline = self._pipeline = _Pipeline() if background and not self._sqlite else None
         run = pipeline.submit if pipeline is not None else _call
         listed = 0
         absent = (None, None, None, None)
@@ -292,10 +299,10 @@ class EntryWriter:
                 run(appending.insert, appending.link(facts))
             run(appending.finish)
         except BaseException:
+            self._pipeline = None
             if pipeline is not None:
                 pipeline.close(raising=False)
             raise
-        self._pipeline = pipeline
         return len(keys) - listed, listed
 
     def wait(self) -> None:
