@@ -183,6 +183,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def driver_connection(session: Session):
+    """The driver's own connection under the session's transaction, for the raw paths below."""
+    return session.connection().connection.dbapi_connection
+
+
 # The raw paths (checks on sqlite3 and asyncpg, imports, exports, the trail's inserts) run SQL text
 # compiled once from Core statements, never a hand-kept copy.
 _DIALECTS = {"sqlite": sqlite.dialect(), "asyncpg": postgresql.asyncpg.dialect(), "psycopg": postgresql.psycopg.dialect()}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
 from stoplist.audit.models import SUMMARY, Event, Head
-from stoplist.db import naive_utc, raw, sqlite_stamp
+from stoplist.db import driver_connection, naive_utc, raw, sqlite_stamp
 from stoplist.audit.counters import COUNTERS
 
 
@@ -79,7 +79,7 @@ class Trail:
     def append(self, account_id: int, origin: Origin, now: datetime) -> "Appending":
         """Start appending events to the account's chain, from where its head stands. The caller holds the head."""
         seq, previous = self.session.execute(select(Head.seq, Head.hash).where(Head.account_id == account_id).with_for_update()).one()
-        dbapi = self.session.connection().connection.dbapi_connection
+        dbapi = driver_connection(self.session)
         return Appending(self.session, dbapi, account_id, origin, now, seq, previous)
 
     def has_summary(self, account_id: int, job_id: str | None) -> bool:

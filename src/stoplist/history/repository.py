@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
 from stoplist.audit.models import Event, Head
-from stoplist.db import raw
+from stoplist.db import driver_connection, raw
 
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
@@ -49,7 +49,7 @@ class EventRepository:
         sql, names = raw(_feed, "sqlite" if dialect == "sqlite" else "psycopg")
         values = {"account": account_id, "after": after, "limit": limit, "offset": 0}
         parameters = tuple(values[name] for name in names) if dialect == "sqlite" else values
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        cursor = driver_connection(self.session).cursor()
         try:
             cursor.execute(sql, parameters)
             return cursor.fetchall()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from stoplist.db import driver_connection
 from stoplist.lists.addresses import PHONE
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import EVERY
@@ -102,7 +103,7 @@ class EntryRepository:
         Exports read millions of rows, so this goes straight to the driver's cursor: no result
         objects per row. A named cursor is server-side on PostgreSQL: rows arrive batch by batch.
         """
-        connection = self.session.connection().connection.dbapi_connection
+        connection = driver_connection(self.session)
         dialect = "sqlite" if self._sqlite else "psycopg"
         compiled = statement.compile(dialect=self.session.get_bind().dialect)
         params = {name: _raw_value(value, dialect) for name, value in compiled.params.items()}

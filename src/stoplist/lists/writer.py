@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail, state
-from stoplist.db import naive_utc, raw, read_sqlite_stamp, sqlite_stamp
+from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import known_in, known_unnest, live
@@ -269,7 +269,7 @@ class EntryWriter:
         ids = iter(self._reserve_ids(len(keys) - len(known)))
         scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in keys}}
         appending = self.trail.append(account_id, self.origin, now)
-        dbapi = self.session.connection().connection.dbapi_connection
+        dbapi = driver_connection(self.session)
         # Known at once, so that whatever happens next, `wait` finds it (and the thread is joined).
         pipeline = self._pipeline = _Pipeline() if background and not self._sqlite else None
         run = pipeline.submit if pipeline is not None else _call
@@ -284,17 +284,15 @@ class EntryWriter:
                     # What a row leaves unsaid, the entry keeps (read just now, under the account's hold).
                     reason, note = row.reason or stored_reason or DEFAULT_REASON, row.note if row.note is not None else stored_note
                     after = {"expire_at": stamp(row.expire_at), "reason": reason, "note": note}
-                    if entry_id is None:
-                        entry_id = next(ids)
+                    if entry_id is None:  # new: added
+                        entry_id, live = next(ids), False
                         new.append((entry_id, row, reason, note))
-                        facts.append(Fact("add", row.address, row.address_kind, scopes[row.list_id], entry_id, None, after))
-                        continue
-                    old.append((entry_id, row, reason, note))
-                    if expiry is None or expiry > now:  # live: updated
-                        listed += 1
-                        facts.append(Fact("update", row.address, row.address_kind, scopes[row.list_id], entry_id, state(expiry, stored_reason, stored_note), after))
-                    else:  # lapsed: listed anew, in its own row
-                        facts.append(Fact("add", row.address, row.address_kind, scopes[row.list_id], entry_id, None, after))
+                    else:  # live: updated; lapsed: listed anew, in its own row
+                        live = expiry is None or expiry > now
+                        old.append((entry_id, row, reason, note))
+                    listed += live
+                    before = state(expiry, stored_reason, stored_note) if live else None
+                    facts.append(Fact("update" if live else "add", row.address, row.address_kind, scopes[row.list_id], entry_id, before, after))
                 run(self._write_entries, dbapi, account_id, new, old, source, now)
                 run(appending.insert, appending.link(facts))
             run(appending.finish)
@@ -328,7 +326,7 @@ class EntryWriter:
         known: dict[tuple[int, str], tuple] = {}
         addresses = sorted({address for _list, address in keys})
         wanted = set(keys)
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        cursor = driver_connection(self.session).cursor()
         try:
             if not self._sqlite:
                 # One probe of the (account_id, address, list_id) index per address. An IN list would let
@@ -359,7 +357,7 @@ class EntryWriter:
         which no other writer can take meanwhile: the account's hold is the database's write lock."""
         if count == 0:
             return []
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        cursor = driver_connection(self.session).cursor()
         try:
             if self._sqlite:
                 largest = cursor.execute(raw(_largest_id, "sqlite")[0]).fetchone()[0]
