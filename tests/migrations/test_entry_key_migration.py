@@ -26,7 +26,7 @@ def test_entries_keep_everything_and_their_list_must_be_their_accounts(at_0004: 
     url = at_0004
     migrate.upgrade(url, "0006")
     before = _new_rows(url)
-    migrate.upgrade(url)
+    migrate.upgrade(url, "0007")
     assert migrate.current_revision(url) == "0007"
     assert _new_rows(url) == before
     assert [row[0] for row in before] == [entry_id for entry_id, *_ in ENTRIES]

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, make_url
 
 from stoplist import migrate
-from stoplist.db import raw
-from stoplist.lists.queries import live_addresses_in
+from stoplist.db import raw, utcnow
+from stoplist.lists.queries import known_unnest, live_addresses_in, live_addresses_unnest
 from stoplist.db import Base, create_db_engine
 
 
@@ -83,6 +83,26 @@ def test_sqlite_bulk_checks_read_the_covering_index_and_not_the_table(database_u
     assert "COVERING INDEX ix_blacklist_entries_account_address_expire" in details, details
 
 
+def _account_with_numbers(database_url: str, count: int) -> int:
+    """A new account whose default list holds +48500000000 onwards, `count` numbers: its id."""
+    from stoplist.auth.repository import AuthRepository
+    from stoplist.db import create_session_factory, transaction
+    from stoplist.testing.lists import fill
+
+    engine = create_db_engine(database_url)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            account = AuthRepository(session).add_account("default", created_at=utcnow()).id
+            fill(session, account, {f"+48{500000000 + i}": None for i in range(count)}, now=utcnow())
+    finally:
+        engine.dispose()
+    return account
+
+
+def _psycopg_url(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def test_postgresql_lookups_by_address_probe_the_unique_index_on_statistics_from_before_an_import(database_url: str, backend: str):
     """Right after a bulk import, before autovacuum has analysed the table, the planner believes it
     holds a few rows: a lookup of 500 addresses must still probe the unique index once each (an
@@ -91,25 +111,33 @@ def test_postgresql_lookups_by_address_probe_the_unique_index_on_statistics_from
         pytest.skip("SQLite's lookups by address are the IN list of the covering-index test above")
     from psycopg import connect
 
-    from stoplist.auth.repository import AuthRepository
-    from stoplist.db import create_session_factory, transaction, utcnow
-    from stoplist.lists.queries import known_unnest, live_addresses_unnest
-    from stoplist.testing.lists import fill
-
-    engine = create_db_engine(database_url)
-    try:
-        with transaction(create_session_factory(engine)) as session:
-            account = AuthRepository(session).add_account("default", created_at=utcnow()).id
-            fill(session, account, {f"+48{500000000 + i}": None for i in range(50_000)}, now=utcnow())
-    finally:
-        engine.dispose()
+    account = _account_with_numbers(database_url, 50_000)
     wanted = [f"+48{600000000 + i}" for i in range(500)]
     parameters = {"account": account, "addresses": wanted, "now": utcnow().replace(tzinfo=None), "channel": "sms", "sender": "ACME"}
-    with connect(make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)) as connection:
+    with connect(_psycopg_url(database_url)) as connection:
         # An import's lookup takes its addresses as a JSON array, a check's as an array parameter.
         for statement, addresses in ((known_unnest, json.dumps(wanted)), (live_addresses_unnest, wanted)):
             sql, _names = raw(statement, "psycopg")
             plan = connection.execute(f"EXPLAIN {sql}", {**parameters, "addresses": addresses}).fetchall()
             details = "\n".join(row[0] for row in plan)
             assert "Hash Join" not in details and "Nested Loop" in details, details
-            assert "Index Scan using uq_blacklist_entries_account_id_address_list_id" in details, details
+            assert "Scan using uq_blacklist_entries_account_id_address_list_id" in details, details
+
+
+def test_postgresql_bulk_checks_read_the_unique_index_and_not_the_table(database_url: str, backend: str):
+    """Once the table is vacuumed (autovacuum does it after an import), a bulk check finds each
+    address's lists, ids and expiries in the unique index alone: no table page per listed address."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's bulk checks have the covering-index test above")
+    from psycopg import connect
+
+    account = _account_with_numbers(database_url, 5_000)
+    wanted = [f"48{500000000 + i}" for i in range(0, 1_000, 2)] + [f"48{600000000 + i}" for i in range(500)]
+    with connect(_psycopg_url(database_url), autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE blacklist_entries")
+        sql, _names = raw(live_addresses_unnest, "psycopg")
+        parameters = {"account": account, "addresses": wanted, "now": utcnow().replace(tzinfo=None)}
+        plan = connection.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", parameters).fetchall()
+    details = "\n".join(row[0] for row in plan)
+    assert "Index Only Scan using uq_blacklist_entries_account_id_address_list_id" in details, details
+    assert "Heap Fetches: 0" in details, details
