@@ -3,8 +3,8 @@
 Every account with events has its row in audit_heads, written in the same transaction as its first
 event and locked by every later one, and that row's foreign key to accounts (no ON DELETE CASCADE)
 already makes sure the account exists and cannot be deleted while it has a trail. The events' own
-key said it again, checked once per event: on PostgreSQL a trigger and a lookup per row, about
-7 µs per event of an import (2 s of the server's CPU for 300,000 rows). SQLite checks a foreign
+key said it again, checked once per event: on PostgreSQL a trigger and a lookup per row, 3-7 µs
+per event of an import (1-2 s of the server's CPU for 300,000 rows, in alternating runs). SQLite checks a foreign
 key with a lookup in the accounts' primary key, and dropping it would rebuild the events' table:
 it keeps it.
 
