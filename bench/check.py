@@ -113,8 +113,10 @@ baseline that got much less than a whole core was slowed by something else. The 
 on the two rate rows give the same comparison per CPU-second: the work of all rounds divided by
 the CPU time the server process (for the parse baseline: the benchmark's own process) used
 meanwhile, read with psutil and `time.process_time`. It is not what the targets judge; it is
-about what the ratio would be were each side given a whole core, which other work on the
-machine takes much less away from. On PostgreSQL the server's CPU leaves out the CPU of
+about what each number costs in CPU, which other work on the machine takes much less away from.
+Stoplist may use both cores, the baseline uses one: on SQLite a bulk check's probes run on a
+thread of their own beside the event loop (up to about 1.5 cores for the server), and on
+PostgreSQL in its backends. On PostgreSQL the server's CPU leaves out the CPU of
 PostgreSQL's own processes (its backends do the lookups), read with psutil from the cluster's
 postmaster and its children: the progress output gives it for each wrk round, and the notes on
 the rate rows give it per 1,000 requests (numbers) of all rounds, beside the server's own.

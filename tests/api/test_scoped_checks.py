@@ -162,6 +162,27 @@ def test_a_bulk_check_mixes_emails_numbers_and_invalid_inputs_in_input_order(cli
     assert [result["phone_number"] for result in results] == [None, STORED, None, None, None, STORED, None, "48600111222", None]
 
 
+def test_a_bulk_check_answers_an_address_beyond_ascii_as_it_is_stored(client, auth):
+    # The probes' rows come back from SQLite as JSON text: the address must survive the trip.
+    email = put(client, auth, "block", None, None, address="Zażółć.Jaźń@Przykład.PL")
+
+    [result] = bulk(client, auth, ["Zażółć.Jaźń@przykład.pl"])
+
+    assert (result["address"], result["blacklisted"]) == ("Zażółć.Jaźń@xn--przykad-rjb.pl", True)
+    assert result["decision"] == {"list": "block", "entry_id": email["id"]}
+
+
+def test_a_bulk_check_sees_every_write_committed_before_it(client, auth):
+    # Bulk probes keep a connection of their own between requests: it must never answer from an old snapshot.
+    assert bulk(client, auth, [NUMBER])[0]["blacklisted"] is False
+    entry = put(client, auth, "block", None, None)
+
+    assert bulk(client, auth, [NUMBER])[0]["decision"] == {"list": "block", "entry_id": entry["id"]}
+
+    assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
+    assert bulk(client, auth, [NUMBER])[0]["blacklisted"] is False
+
+
 def test_phone_numbers_in_bulk_take_no_email_addresses(client, auth):
     put(client, auth, "block", None, None, address="jan@example.com")
 

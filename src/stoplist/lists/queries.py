@@ -105,6 +105,14 @@ def live_addresses_in(count: int) -> Select:
     )
 
 
+def live_addresses_json(count: int) -> Select:
+    """live_addresses_in's rows as one JSON array of [address, list id, entry id] (SQLite). The
+    whole probe is then one step of the statement, which sqlite3 runs without Python's lock: a
+    thread can probe while the event loop serves other requests. Row by row, the thread would
+    wait for that lock after every row."""
+    return live_addresses_in(count).with_only_columns(func.json_group_array(func.json_array(Entry.address, Entry.list_id, Entry.id)))
+
+
 def live_addresses_unnest() -> Select:
     """The same over an array of addresses (PostgreSQL): one index probe per address, whatever the
     planner's statistics say, which lag far behind the table during a bulk import (see `_probed`)."""
