@@ -8,12 +8,13 @@ seen every event up to n. Taken first, before any entry row, so that two writers
 hold what the other waits for.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, event, insert, select, text, update
+from sqlalchemy import Text, bindparam, delete, event, func, insert, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -135,16 +136,17 @@ class Appending:
         return rows
 
     def insert(self, rows: list[tuple]) -> None:
-        """Insert linked rows (a delete-all or an import writes millions): SQLite, executemany of SQL
-        compiled from `_insert_statement`; PostgreSQL, COPY."""
+        """Insert linked rows (a delete-all or an import writes millions): SQLite, one statement over
+        one JSON text (`_insert_json_statement`), which sqlite3 runs as one step without the
+        interpreter's lock, where an executemany would wait for that lock again after every row;
+        PostgreSQL, COPY."""
         cursor = self._dbapi.cursor()
         account_id, job_id = self.account_id, self.origin.job_id
         try:
             if self._sqlite:
-                sql, names = raw(_insert_statement, "sqlite")
-                assert names == _COLUMNS, names  # the tuples below are built in this order
-                at = sqlite_stamp(self.now)
-                cursor.executemany(sql, [(account_id, seq, at, op, address, entry_id, job_id, body, hash_) for seq, op, address, entry_id, body, hash_ in rows])
+                sql, names = raw(_insert_json_statement, "sqlite")
+                values = {"account_id": account_id, "at": sqlite_stamp(self.now), "job_id": job_id, "rows": json.dumps(rows, ensure_ascii=False)}
+                cursor.execute(sql, tuple(values[name] for name in names))
             else:
                 # COPY: psycopg writes its rows in C, where an array parameter's text would be
                 # escaped element by element (every quote of every body) in Python.
@@ -171,8 +173,15 @@ class Appending:
 _COLUMNS = ("account_id", "seq", "at", "op", "address", "entry_id", "job_id", "body", "hash")
 
 
-def _insert_statement():
-    return insert(Event).values({name: bindparam(name) for name in _COLUMNS})
+def _insert_json_statement():
+    """SQLite: events from one JSON array of Appending.link's rows, [seq, op, address, entry_id, body, hash]."""
+    rows = func.json_each(bindparam("rows", type_=Text)).table_valued("value").alias("n")
+
+    def field(index: int):
+        return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
+
+    source = select(bindparam("account_id"), field(0), bindparam("at"), field(1), field(2), field(3), bindparam("job_id"), field(4), field(5))
+    return insert(Event).from_select(_COLUMNS, source)
 
 
 def _head_statement():

@@ -36,9 +36,9 @@ KIND = "import"
 BATCH_ROWS = 40_000
 # Rows per write within a batch (see EntryWriter.upsert_many): an import's peak of small objects is
 # that of a batch's lookups and of 5,000 rows' events, and so is what the allocator keeps
-# afterwards. On PostgreSQL, each write is a few statements run in the background, and each
-# statement's end waits for the interpreter's lock: 2,000 rows a write took 12.4-13.2 s for the
-# 200,000 rows above, 5,000 11.5-11.8 s.
+# afterwards. Each write is a few statements run in the background, and each statement's end
+# waits for the interpreter's lock (on PostgreSQL, 2,000 rows a write took 12.4-13.2 s for the
+# 200,000 rows above, 5,000 11.5-11.8 s).
 WRITE_ROWS = 5_000
 SHOWN_REJECTIONS = 100
 
@@ -156,7 +156,7 @@ def import_rows(
 
 class _Committer:
     """Finishes each batch on a thread of its own, so that the next batch is read and checked
-    meanwhile: it waits for the writer's last writes (on PostgreSQL they run in the background),
+    meanwhile: it waits for the writer's last writes (they run in the background),
     records the rejections and commits, which is mostly the database writing pages, with the
     interpreter's lock let go. One batch at a time; `wait` hands on its error. The session is used
     by one thread at a time: the caller touches it only after `wait`."""

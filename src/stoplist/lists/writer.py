@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, DateTime, String, Text, and_, bindparam, case, cast, column, delete, func, literal_column, select, table, update
+from sqlalchemy import BigInteger, DateTime, String, Text, and_, bindparam, case, cast, column, delete, func, literal_column, select, table, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
@@ -251,8 +251,9 @@ class EntryWriter:
         One lookup for all the rows, then writes of `per_write` rows in key order: each covers the
         next stretch of the indexes, while what it makes (parameters, events) is freed before the
         next. New entries get ids reserved beforehand, so that a write's events are made before its
-        entries are stored. With `background` on PostgreSQL, the writes run on a thread of their own
-        while the next ones are made (the server's work and Python's overlap) and may still be
+        entries are stored. With `background`, the writes run on a thread of their own while the
+        next ones are made (the database's work and Python's overlap: each write is a few
+        statements, during which the driver lets go of the interpreter's lock) and may still be
         running on return: call `wait` before the session commits or is used otherwise (the
         writer's own methods wait first)."""
         self.wait()
@@ -271,7 +272,7 @@ class EntryWriter:
         appending = self.trail.append(account_id, self.origin, now)
         dbapi = driver_connection(self.session)
         # Known at once, so that whatever happens next, `wait` finds it (and the thread is joined).
-        pipeline = self._pipeline = _Pipeline() if background and not self._sqlite else None
+        pipeline = self._pipeline = _Pipeline() if background else None
         run = pipeline.submit if pipeline is not None else _call
         listed = 0
         absent = (None, None, None, None)
@@ -377,26 +378,22 @@ class EntryWriter:
         inserts: no other writer can have listed them since the lookup, and an upsert's
         arbitration costs PostgreSQL about a quarter more per row.
 
-        Straight through the driver (imports write millions). SQLite: executemany of
-        `_insert_statement` and `_upsert_statement` (in-process, a statement costs microseconds).
-        PostgreSQL: COPY for the new rows, the least work per row for the server, and one upsert
-        over one JSON text (_json_rows) for the others. Touches only the driver connection, so it
-        may run on the thread of a background write."""
+        Straight through the driver (imports write millions). SQLite: one insert and one upsert,
+        each over one JSON text (_json_rows): sqlite3 runs a statement's step without the
+        interpreter's lock, and one statement is one step, where an executemany would wait for
+        that lock again after every row. PostgreSQL: COPY for the new rows, the least work per row
+        for the server, and one upsert over one JSON text for the others. Touches only the driver
+        connection, so it may run on the thread of a background write."""
         cursor = dbapi.cursor()
         stamp = _sqlite_stamp  # RFC 3339 in UTC; PostgreSQL reads it as the naive UTC timestamp it stores
         try:
             if self._sqlite:
-                created = stamp(now)
-                for statement, part in ((_insert_statement, new), (_upsert_statement, old)):
-                    if not part:
-                        continue
-                    sql, names = raw(statement, "sqlite")
-                    assert names == ("id", *_COLUMNS), names  # the tuples below are built in this order
-                    cursor.executemany(sql, [
-                        (entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
-                         None if row.expire_at is None else stamp(row.expire_at), created, created)
-                        for entry_id, row, reason, note in part
-                    ])
+                values = {"account_id": account_id, "source": source, "now": stamp(now)}
+                for statement, part in ((_insert_json_statement, new), (_upsert_json_statement, old)):
+                    if part:
+                        sql, names = raw(statement, "sqlite", sqlite)
+                        values["rows"] = _rows_json(part, stamp)
+                        cursor.execute(sql, tuple(values[name] for name in names))
                 return
             if new:
                 created = stamp(now)
@@ -406,15 +403,19 @@ class EntryWriter:
                         write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
                                None if row.expire_at is None else stamp(row.expire_at), created, created))
             if old:
-                cursor.execute(raw(_upsert_json_statement, "psycopg")[0], {
-                    "account_id": account_id, "source": source, "now": naive_utc(now),
-                    "rows": json.dumps([
-                        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
-                        for entry_id, row, reason, note in old
-                    ]),
+                cursor.execute(raw(_upsert_json_statement, "psycopg", postgresql)[0], {
+                    "account_id": account_id, "source": source, "now": naive_utc(now), "rows": _rows_json(old, stamp),
                 })
         finally:
             cursor.close()
+
+
+def _rows_json(part: list[tuple], stamp: Callable[[datetime], str]) -> str:
+    """_json_rows' one JSON text for (id, Row, reason, note) rows."""
+    return json.dumps([
+        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
+        for entry_id, row, reason, note in part
+    ], ensure_ascii=False)
 
 
 class _Pipeline:
@@ -499,33 +500,57 @@ def _reserved_ids():
     return select(func.nextval(sequence)).select_from(func.generate_series(literal_column("1"), bindparam("count", type_=BigInteger)))
 
 
-def _insert_statement():
-    return sqlite.insert(Entry).values({name: bindparam(name) for name in ("id", *_COLUMNS)})
+class _SqliteJson:
+    """_json_rows on SQLite: json_each, and json_extract for a field (of the JSON types it stores as they are)."""
+
+    @staticmethod
+    def rows():
+        return func.json_each(bindparam("rows", type_=Text)).table_valued("value").alias("n")
+
+    @staticmethod
+    def field(rows, index: int, _type):
+        return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
 
 
-def _upsert_statement():
-    return _on_conflict(_insert_statement())
+class _PostgresJson:
+    """_json_rows on PostgreSQL: read as jsonb, which PostgreSQL parses once per statement rather
+    than once per field taken out."""
+
+    @staticmethod
+    def rows():
+        return func.jsonb_array_elements(cast(bindparam("rows", type_=Text), JSONB)).table_valued("value").render_derived(name="n")
+
+    @staticmethod
+    def field(rows, index: int, type_):
+        return cast(rows.c.value.op("->>")(literal_column(str(index))), type_)
 
 
-def _json_rows():
-    """The rows of a PostgreSQL bulk upsert, from one JSON array of [id, list_id, address,
+def _json_rows(dialect):
+    """The rows of a bulk insert or upsert, from one JSON array of [id, list_id, address,
     address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
 
-    One JSON text, not one array parameter per column: psycopg writes array parameters element by
-    element in Python (14% of the server's time on an import, py-spy), json.dumps in C. Read as
-    jsonb, which PostgreSQL parses once per statement rather than once per field taken out."""
-    rows = func.jsonb_array_elements(cast(bindparam("rows", type_=Text), JSONB)).table_valued("value").render_derived(name="n")
+    One JSON text, not a parameter per value: psycopg writes array parameters element by element
+    in Python (14% of the server's time on an import, py-spy), json.dumps in C; and sqlite3 runs
+    the whole statement as one step (see EntryWriter._write_entries)."""
+    reading = _SqliteJson if dialect is sqlite else _PostgresJson
+    rows = reading.rows()
 
     def field(index: int, type_):
-        return cast(rows.c.value.op("->>")(literal_column(str(index))), type_)
+        return reading.field(rows, index, type_)
 
     now = bindparam("now", type_=DateTime)
     source = select(
         field(0, BigInteger), bindparam("account_id", type_=BigInteger), field(1, BigInteger), field(2, String), field(3, String),
         field(4, String), field(5, String), bindparam("source", type_=String), field(6, DateTime), now, now,
     )
-    return postgresql.insert(Entry).from_select(["id", *_COLUMNS], source)
+    # SQLite reads the ON CONFLICT of an INSERT ... SELECT as the SELECT's join clause unless the SELECT has a WHERE.
+    return dialect.insert(Entry).from_select(["id", *_COLUMNS], source.where(true()) if dialect is sqlite else source)
 
 
-def _upsert_json_statement():
-    return _on_conflict(_json_rows())
+def _insert_json_statement(dialect):
+    """New entries on SQLite (PostgreSQL copies them in)."""
+    return _json_rows(dialect)
+
+
+def _upsert_json_statement(dialect):
+    return _on_conflict(_json_rows(dialect))
