@@ -205,7 +205,7 @@ def _asyncpg_lists() -> str:
 
 
 class _TakenInTurn:
-    """asyncpg connections behind one lock each, handed out round-robin; a broken one is reopened."""
+    """asyncpg connections behind one lock each, handed out in turn, free ones first; a broken one is reopened."""
 
     def __init__(self) -> None:
         self._slots: list[list] = []
@@ -221,6 +221,19 @@ class _TakenInTurn:
             await connection.close()
         self._slots = []
 
+    def _next(self) -> list:
+        """The next free connection after the last one handed out, or the next one if none is free:
+        a query never queues behind a bulk check's probes while another connection idles."""
+        count = len(self._slots)
+        for step in range(1, count + 1):
+            turn = (self._turn + step) % count
+            if not self._slots[turn][1].locked():
+                break
+        else:
+            turn = (self._turn + 1) % count
+        self._turn = turn
+        return self._slots[turn]
+
     async def fetchrow(self, query: str, *args):
         return await self._run("fetchrow", query, args)
 
@@ -231,8 +244,7 @@ class _TakenInTurn:
         return await self._run("fetchval", query, args)
 
     async def _run(self, method: str, query: str, args: tuple):
-        self._turn = (self._turn + 1) % len(self._slots)
-        slot = self._slots[self._turn]
+        slot = self._next()
         async with slot[1]:
             if slot[0].is_closed():
                 slot[0] = await asyncpg.connect(self._dsn)

@@ -1,0 +1,70 @@
+"""The check path's PostgreSQL connections: a query takes a free one, never one busy with a bulk check's probes."""
+
+import asyncio
+
+from stoplist.checks.repository import _TakenInTurn
+
+
+class Connection:
+    """Stands in for an asyncpg connection: `fetch` answers its name once `release` is set."""
+
+    def __init__(self, name: str, release: asyncio.Event | None = None) -> None:
+        self.name, self.release, self.queries = name, release, 0
+
+    def is_closed(self) -> bool:
+        return False
+
+    async def fetch(self, _query: str, *_args):
+        self.queries += 1
+        if self.release is not None:
+            await self.release.wait()
+        return self.name
+
+
+def connections(*items: Connection) -> _TakenInTurn:
+    pool = _TakenInTurn()
+    pool._slots = [[item, asyncio.Lock()] for item in items]
+    return pool
+
+
+def test_queries_go_round_the_free_connections_in_turn():
+    async def scenario():
+        pool = connections(Connection("a"), Connection("b"), Connection("c"))
+        return [await pool.fetch("SELECT 1") for _ in range(6)]
+
+    assert asyncio.run(scenario()) == ["b", "c", "a", "b", "c", "a"]
+
+
+def test_a_query_passes_a_connection_busy_with_a_slow_one():
+    async def scenario():
+        release = asyncio.Event()
+        slow = Connection("slow", release)
+        pool = connections(Connection("a"), slow, Connection("b"))
+        pool._turn = 0  # the next in turn is the slow one
+        probes = asyncio.create_task(pool.fetch("the bulk check's probes"))
+        await asyncio.sleep(0)  # the probes now hold `slow`
+        quick = [await asyncio.wait_for(pool.fetch("SELECT 1"), timeout=5) for _ in range(4)]
+        release.set()
+        return quick, await probes, slow.queries
+
+    quick, probes, slow_queries = asyncio.run(scenario())
+
+    assert "slow" not in quick and set(quick) == {"a", "b"}
+    assert (probes, slow_queries) == ("slow", 1)
+
+
+def test_with_every_connection_busy_a_query_waits_for_the_next_in_turn():
+    async def scenario():
+        release = asyncio.Event()
+        pool = connections(Connection("a", release), Connection("b", release))
+        busy = [asyncio.create_task(pool.fetch("probes")) for _ in range(2)]
+        await asyncio.sleep(0)
+        waiting = asyncio.create_task(pool.fetch("SELECT 1"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        release.set()
+        return await waiting, await asyncio.gather(*busy)
+
+    answer, busy = asyncio.run(scenario())
+
+    assert answer in ("a", "b") and sorted(busy) == ["a", "b"]
