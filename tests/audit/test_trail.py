@@ -157,7 +157,7 @@ def test_an_import_keeps_every_character_of_its_addresses_notes_and_evidence(app
     # On SQLite an import's rows and events reach the database as one JSON text per write: quotes,
     # backslashes, line breaks and letters beyond ASCII must come out as they went in, and the
     # chain, hashed over the bodies before the write, must still verify.
-    note = 'said "stop", C:\\path\\x, ünïcödé ✉ 🛑\nsecond line'
+    note = 'said "stop", C:\\path\\x \\u0000, ünïcödé ✉ 🛑\nsecond line'
     evidence = 'letter "7\\b" \u00e9 🛑'
     body = (
         "address,channel,list,reason,note\n"

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, make_url
 
 from stoplist import migrate
 from stoplist.db import raw, utcnow
-from stoplist.lists.queries import known_unnest, live_addresses_in, live_addresses_unnest
+from stoplist.lists.queries import known_unnest, live_addresses_json, live_addresses_unnest
 from stoplist.db import Base, create_db_engine
 
 
@@ -74,7 +74,7 @@ def test_postgresql_search_by_part_of_a_number_has_a_trigram_index(database_url:
 def test_sqlite_bulk_checks_read_the_covering_index_and_not_the_table(database_url: str, backend: str):
     if backend != "sqlite":
         pytest.skip("PostgreSQL's checks probe the unique index; the covering index is SQLite's (migrations 0004, 0005)")
-    sql, _names = raw(live_addresses_in, "sqlite", 3)
+    sql, _names = raw(live_addresses_json, "sqlite", 3)
     with sqlite3.connect(make_url(database_url).database) as connection:
         plan = connection.execute(f"EXPLAIN QUERY PLAN {sql}", (1, "48500000001", "48500000002", "48500000003", "2026-11-25T00:00:00Z")).fetchall()
     details = " ".join(row[-1] for row in plan)

@@ -23,7 +23,7 @@ class Connection:
 
 def connections(*items: Connection) -> _TakenInTurn:
     pool = _TakenInTurn()
-    pool._slots = [[item, asyncio.Lock()] for item in items]
+    pool._slots = [[item, asyncio.Lock(), 0] for item in items]
     return pool
 
 

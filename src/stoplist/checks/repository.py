@@ -1,4 +1,4 @@
-"""The send-time read path: point lookups straight on the driver, no ORM, no thread hop.
+"""The send-time read path: point lookups straight on the driver, no ORM.
 
 A check must cost little more than the HTTP request carrying it. On SQLite one
 autocommit connection per process answers single checks on the event loop thread (an indexed
@@ -214,20 +214,22 @@ class _TakenInTurn:
 
     async def open(self, dsn: str, size: int) -> None:
         self._dsn = dsn
-        self._slots = [[await asyncpg.connect(dsn), asyncio.Lock()] for _ in range(size)]
+        # [connection, its lock, how many queries hold or wait for it]
+        self._slots = [[await asyncpg.connect(dsn), asyncio.Lock(), 0] for _ in range(size)]
 
     async def close(self) -> None:
-        for connection, _lock in self._slots:
+        for connection, _lock, _users in self._slots:
             await connection.close()
         self._slots = []
 
     def _next(self) -> list:
         """The next free connection after the last one handed out, or the next one if none is free:
-        a query never queues behind a bulk check's probes while another connection idles."""
+        a query never queues behind a bulk check's probes while another connection idles. Free means
+        no query holds it or waits for it (a lock just released may still have a waiter queued)."""
         count = len(self._slots)
         for step in range(1, count + 1):
             turn = (self._turn + step) % count
-            if not self._slots[turn][1].locked():
+            if not self._slots[turn][2]:
                 break
         else:
             turn = (self._turn + 1) % count
@@ -245,15 +247,19 @@ class _TakenInTurn:
 
     async def _run(self, method: str, query: str, args: tuple):
         slot = self._next()
-        async with slot[1]:
-            if slot[0].is_closed():
-                slot[0] = await asyncpg.connect(self._dsn)
-            try:
-                return await getattr(slot[0], method)(query, *args)
-            except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
-                # The server restarted or dropped us: one fresh connection, one more try.
-                slot[0] = await asyncpg.connect(self._dsn)
-                return await getattr(slot[0], method)(query, *args)
+        slot[2] += 1
+        try:
+            async with slot[1]:
+                if slot[0].is_closed():
+                    slot[0] = await asyncpg.connect(self._dsn)
+                try:
+                    return await getattr(slot[0], method)(query, *args)
+                except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
+                    # The server restarted or dropped us: one fresh connection, one more try.
+                    slot[0] = await asyncpg.connect(self._dsn)
+                    return await getattr(slot[0], method)(query, *args)
+        finally:
+            slot[2] -= 1
 
 
 Lookup = SqliteLookup | PostgresLookup

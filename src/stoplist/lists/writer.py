@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail, state
-from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, sqlite_stamp
+from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import known_in, known_unnest, live
@@ -76,10 +76,8 @@ class EntryWriter:
         self._scopes: dict[int, tuple[str, str, str]] = {}
         self._pipeline: _Pipeline | None = None
         self._sequence: str | None = None  # PostgreSQL: the entries' id sequence, once looked up
-
-    @property
-    def _sqlite(self) -> bool:
-        return self.session.get_bind().dialect.name == "sqlite"
+        # Known once: a background write reads it on its own thread, where the session is not to be touched.
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
 
     # Lists
 
@@ -412,10 +410,10 @@ class EntryWriter:
 
 def _rows_json(part: list[tuple], stamp: Callable[[datetime], str]) -> str:
     """_json_rows' one JSON text for (id, Row, reason, note) rows."""
-    return json.dumps([
+    return rows_json([
         (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
         for entry_id, row, reason, note in part
-    ], ensure_ascii=False)
+    ])
 
 
 class _Pipeline:
@@ -501,7 +499,8 @@ def _reserved_ids():
 
 
 class _SqliteJson:
-    """_json_rows on SQLite: json_each, and json_extract for a field (of the JSON types it stores as they are)."""
+    """_json_rows on SQLite: json_each, and json_extract for a field (of the JSON types it stores as
+    they are; a text ends at its first NUL there, which db.rows_json refuses)."""
 
     @staticmethod
     def rows():
