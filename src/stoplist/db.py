@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, Select, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, String, Text, bindparam, create_engine, event, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -144,6 +144,17 @@ def require_json_functions(cursor) -> None:
 
 # An escaped NUL in JSON text: \u0000 after an even number of backslashes (an odd one escapes the first).
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def sqlite_json_rows(name: str = "rows"):
+    """SQLite's reading of a rows_json parameter: the table of its rows (json_each), and `field(i)`,
+    the i-th value of a row (json_extract gives JSON's strings, numbers and nulls as they are)."""
+    rows = func.json_each(bindparam(name, type_=Text)).table_valued("value").alias("n")
+
+    def field(index: int):
+        return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
+
+    return rows, field
 
 
 def rows_json(rows: list) -> str:

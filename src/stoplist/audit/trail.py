@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime
 
-from sqlalchemy import Text, bindparam, delete, event, func, insert, literal_column, select, text, update
+from sqlalchemy import bindparam, delete, event, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
 from stoplist.audit.models import SUMMARY, Event, Head
-from stoplist.db import driver_connection, naive_utc, raw, rows_json, sqlite_stamp
+from stoplist.db import driver_connection, naive_utc, raw, rows_json, sqlite_json_rows, sqlite_stamp
 from stoplist.audit.counters import COUNTERS
 
 
@@ -180,11 +180,7 @@ _COLUMNS = ("account_id", "seq", "at", "op", "address", "entry_id", "job_id", "b
 
 def _insert_json_statement():
     """SQLite: events from one JSON array of Appending.link's rows, [seq, op, address, entry_id, body, hash]."""
-    rows = func.json_each(bindparam("rows", type_=Text)).table_valued("value").alias("n")
-
-    def field(index: int):
-        return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
-
+    _rows, field = sqlite_json_rows()
     source = select(bindparam("account_id"), field(0), bindparam("at"), field(1), field(2), field(3), bindparam("job_id"), field(4), field(5))
     return insert(Event).from_select(_COLUMNS, source)
 

@@ -12,7 +12,6 @@ import asyncio
 import functools
 import json
 import sqlite3
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -45,14 +44,13 @@ class SqliteLookup:
         self.connection = _reader(self.database)
         # One thread, with a connection of its own, for bulk checks' probes: the event loop parses and
         # answers other requests while it waits, and one more would only contend for Python's lock.
-        self._local = threading.local()
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stoplist-probe")
-        self._probers: list[sqlite3.Connection] = []
+        self._probe_connection = _reader(self.database)  # used on the prober's thread only
 
     async def close(self) -> None:
         self._prober.shutdown(wait=True)
-        for connection in (*self._probers, self.connection):
-            connection.close()
+        self._probe_connection.close()
+        self.connection.close()
 
     async def token(self, token_hash: str) -> tuple[int, int, str] | None:
         """(token id, account id, scopes) of a live token."""
@@ -85,11 +83,7 @@ class SqliteLookup:
 
     def _probe(self, account_id: int, addresses: list[str], moment_text: str) -> list[list]:
         """On the prober's thread: [address, list id, entry id] of the addresses' live entries."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = _reader(self.database)
-            self._probers.append(connection)
-        return json.loads(connection.execute(_sqlite_many(len(addresses)), (account_id, *addresses, moment_text)).fetchone()[0])
+        return json.loads(self._probe_connection.execute(_sqlite_many(len(addresses)), (account_id, *addresses, moment_text)).fetchone()[0])
 
 
 def _reader(database: str) -> sqlite3.Connection:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail, state
-from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_stamp
+from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_json_rows, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import known_in, known_unnest, live
@@ -387,9 +387,8 @@ class EntryWriter:
         try:
             if self._sqlite:
                 values = {"account_id": account_id, "source": source, "now": stamp(now)}
-                for statement, part in ((_insert_json_statement, new), (_upsert_json_statement, old)):
+                for (sql, names), part in ((raw(_insert_json_statement, "sqlite"), new), (raw(_upsert_json_statement, "sqlite", sqlite), old)):
                     if part:
-                        sql, names = raw(statement, "sqlite", sqlite)
                         values["rows"] = _rows_json(part, stamp)
                         cursor.execute(sql, tuple(values[name] for name in names))
                 return
@@ -498,32 +497,6 @@ def _reserved_ids():
     return select(func.nextval(sequence)).select_from(func.generate_series(literal_column("1"), bindparam("count", type_=BigInteger)))
 
 
-class _SqliteJson:
-    """_json_rows on SQLite: json_each, and json_extract for a field (of the JSON types it stores as
-    they are; a text ends at its first NUL there, which db.rows_json refuses)."""
-
-    @staticmethod
-    def rows():
-        return func.json_each(bindparam("rows", type_=Text)).table_valued("value").alias("n")
-
-    @staticmethod
-    def field(rows, index: int, _type):
-        return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
-
-
-class _PostgresJson:
-    """_json_rows on PostgreSQL: read as jsonb, which PostgreSQL parses once per statement rather
-    than once per field taken out."""
-
-    @staticmethod
-    def rows():
-        return func.jsonb_array_elements(cast(bindparam("rows", type_=Text), JSONB)).table_valued("value").render_derived(name="n")
-
-    @staticmethod
-    def field(rows, index: int, type_):
-        return cast(rows.c.value.op("->>")(literal_column(str(index))), type_)
-
-
 def _json_rows(dialect):
     """The rows of a bulk insert or upsert, from one JSON array of [id, list_id, address,
     address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
@@ -531,11 +504,17 @@ def _json_rows(dialect):
     One JSON text, not a parameter per value: psycopg writes array parameters element by element
     in Python (14% of the server's time on an import, py-spy), json.dumps in C; and sqlite3 runs
     the whole statement as one step (see EntryWriter._write_entries)."""
-    reading = _SqliteJson if dialect is sqlite else _PostgresJson
-    rows = reading.rows()
+    if dialect is sqlite:
+        rows, value = sqlite_json_rows()
 
-    def field(index: int, type_):
-        return reading.field(rows, index, type_)
+        def field(index: int, _type):
+            return value(index)
+    else:
+        # Read as jsonb, which PostgreSQL parses once per statement rather than once per field taken out.
+        rows = func.jsonb_array_elements(cast(bindparam("rows", type_=Text), JSONB)).table_valued("value").render_derived(name="n")
+
+        def field(index: int, type_):
+            return cast(rows.c.value.op("->>")(literal_column(str(index))), type_)
 
     now = bindparam("now", type_=DateTime)
     source = select(
@@ -546,9 +525,9 @@ def _json_rows(dialect):
     return dialect.insert(Entry).from_select(["id", *_COLUMNS], source.where(true()) if dialect is sqlite else source)
 
 
-def _insert_json_statement(dialect):
+def _insert_json_statement():
     """New entries on SQLite (PostgreSQL copies them in)."""
-    return _json_rows(dialect)
+    return _json_rows(sqlite)
 
 
 def _upsert_json_statement(dialect):
