@@ -186,7 +186,7 @@ def import_file(
             raise typer.Exit(1) from None
     for line, value, message in shown:
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
-    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  invalid {counts.invalid}")
+    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}")
 
 
 @app.command("export")

@@ -24,8 +24,9 @@ class Settings(BaseSettings):
     default_region: str | None = None
     # The check endpoints remember tokens this long; a revoked token is refused within it.
     token_cache_seconds: float = Field(default=5.0, ge=0)
-    # How often a worker deletes expired entries (seconds; 0: never). Correctness never waits for it.
-    purge_interval: float = Field(default=3600.0, ge=0)
+    # How often a worker records the expiry of lapsed entries (their `expire` event) and deletes them
+    # (seconds; 0: never): the bound on how late an expiry reaches the trail. Reads never wait for it.
+    purge_interval: float = Field(default=60.0, ge=0)
     # Months of audit events kept, whole calendar months (UTC) besides the current one; 0: every event, forever.
     audit_retention_months: int = Field(default=0, ge=0)
     # Imports and exports.

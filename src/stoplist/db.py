@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from stoplist.errors import ServiceBusy
+from stoplist.errors import ServiceBusy, StoplistError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -205,7 +205,7 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error.
+    """One unit of work: commit on success, roll back on any error (but one that keeps its work, see StoplistError).
 
     A connection pool that stays exhausted for its timeout answers 503 busy with Retry-After,
     not 500: the request can simply be retried in a moment.
@@ -217,6 +217,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     except PoolTimeout as exc:
         session.rollback()
         raise ServiceBusy("Every database connection is in use; retry in a moment.") from exc
+    except StoplistError as exc:
+        if exc.keeps_work:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

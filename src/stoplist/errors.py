@@ -13,9 +13,11 @@
     ├── Forbidden (403)                a token without the route's scope
     ├── NotFound (404)
     │   ├── EntryNotFound
+    │   │   └── EntryLapsed          an entry deleted after its expiry: not found, its `expire` kept
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
+    ├── CursorExpired (410)            a feed cursor older than the trail that retention kept
     ├── PayloadTooLarge (413)
     │   ├── TooManyNumbers             a bulk check of more than 10,000
     │   ├── BodyTooLarge               a bulk check's body over 1 MiB
@@ -66,6 +68,9 @@ class StoplistError(Exception):
     status_code = 500
     code = "internal_error"
     message = "Something went wrong on our side."
+    # An answer that is an error to the client while the work done before it stands: the request's
+    # transaction commits it (stoplist.db.transaction), as for EntryLapsed.
+    keeps_work = False
 
     def __init__(self, message: str | None = None, *, errors: list[ErrorDetail] | None = None) -> None:
         self.message = message or self.message
@@ -189,6 +194,13 @@ class EntryNotFound(NotFound):
     message = "No blacklist entry with this id is on your list."
 
 
+class EntryLapsed(EntryNotFound):
+    """The entry asked for had lapsed, so it answers as one not on the list, and the `expire` event
+    recorded for it on the way (the entry had not been swept yet) is committed all the same."""
+
+    keeps_work = True
+
+
 class ImportNotFound(NotFound):
     code = "import_not_found"
     message = "No import with this id is on your account (finished imports are kept for the retention period)."
@@ -203,6 +215,16 @@ class MethodNotAllowed(StoplistError):
     status_code = 405
     code = "method_not_allowed"
     message = "This address does not answer to that method."
+
+
+class CursorExpired(StoplistError):
+    """A feed cursor from before the oldest event that retention kept: the events after it are gone."""
+
+    status_code = 410
+    code = "cursor_expired"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errors=[ErrorDetail(path="after", message=message, error=self.code)])
 
 
 class UnsupportedMediaType(StoplistError):

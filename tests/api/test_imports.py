@@ -15,7 +15,7 @@ from stoplist.jobs.models import ImportRejection, Job
 from stoplist.composition import create_worker, purge_expired
 from tests.api.helpers import IMPORTS, TIMESTAMP, URL, add, assert_error, count, listed, set_expiry, wait_for_import
 
-STATUS_FIELDS = {"id", "status", "rows", "added", "updated", "invalid", "errors", "errors_url", "error", "created_at", "finished_at"}
+STATUS_FIELDS = {"id", "status", "rows", "added", "updated", "unchanged", "invalid", "errors", "errors_url", "error", "created_at", "finished_at"}
 
 
 @pytest.fixture
@@ -39,12 +39,12 @@ def run_import(client, auth, body: bytes | str, *, multipart: bool = False) -> d
     assert response.status_code == 202, response.text
     result = wait_for_import(client, auth, response.json()["id"])
     if result["status"] == "done":
-        assert result["added"] + result["updated"] + result["invalid"] == result["rows"], result
+        assert result["added"] + result["updated"] + result["unchanged"] + result["invalid"] == result["rows"], result
     return result
 
 
 def counts(result: dict) -> dict:
-    return {key: result[key] for key in ("rows", "added", "updated", "invalid")}
+    return {key: result[key] for key in ("rows", "added", "updated", "unchanged", "invalid")}
 
 
 def export(client, auth) -> str:
@@ -72,7 +72,7 @@ def test_a_multipart_upload_answers_202_with_a_queued_import(client, auth):
     body = response.json()
     assert set(body) == STATUS_FIELDS
     assert body["status"] == "queued"
-    assert (body["rows"], body["added"], body["updated"], body["invalid"]) == (0, 0, 0, 0)
+    assert (body["rows"], body["added"], body["updated"], body["unchanged"], body["invalid"]) == (0, 0, 0, 0, 0)
     assert body["errors"] == [] and body["error"] is None and body["finished_at"] is None
     assert TIMESTAMP.match(body["created_at"])
     assert body["errors_url"] == f"{IMPORTS}/{body['id']}/errors"
@@ -91,7 +91,7 @@ def test_an_import_puts_its_numbers_on_the_list(client, auth, multipart):
     result = run_import(client, auth, "48500000001\n48500000002,2099-01-01\n", multipart=multipart)
 
     assert result["status"] == "done"
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": None, "48500000002": "2099-01-01T00:00:00Z"}
 
 
@@ -227,7 +227,7 @@ class TestWithoutAWorker:
         body = client.get(f"{IMPORTS}/{job_id}", headers=auth).json()
 
         assert body["status"] == "queued"
-        assert counts(body) == {"rows": 0, "added": 0, "updated": 0, "invalid": 0}
+        assert counts(body) == {"rows": 0, "added": 0, "updated": 0, "unchanged": 0, "invalid": 0}
         assert listed(client, auth) == {}
 
     def test_the_import_is_done_once_a_worker_ran_it(self, client, app, settings, auth):
@@ -237,7 +237,7 @@ class TestWithoutAWorker:
 
         body = client.get(f"{IMPORTS}/{job_id}", headers=auth).json()
         assert body["status"] == "done"
-        assert counts(body) == {"rows": 2, "added": 1, "updated": 0, "invalid": 1}
+        assert counts(body) == {"rows": 2, "added": 1, "updated": 0, "unchanged": 0, "invalid": 1}
 
 
 # --- following an import -----------------------------------------------------------------------------
@@ -290,21 +290,21 @@ def test_every_spelling_of_a_number_is_the_same_entry(client, auth):
 
     result = run_import(client, auth, "+48 500-000-001\n0048500000001\n48 (500) 000 001\n+48.500.000.001\n")
 
-    assert counts(result) == {"rows": 4, "added": 0, "updated": 4, "invalid": 0}
+    assert counts(result) == {"rows": 4, "added": 0, "updated": 0, "unchanged": 4, "invalid": 0}
     assert listed(client, auth) == {"48500000001": None}
 
 
-def test_a_number_repeated_in_the_file_is_added_once_then_updated(client, auth):
+def test_a_number_repeated_in_the_file_is_added_once_and_the_repeat_changes_nothing(client, auth):
     result = run_import(client, auth, "48500000001\n+48 500 000 001\n48500000002\n")
 
-    assert counts(result) == {"rows": 3, "added": 2, "updated": 1, "invalid": 0}
+    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 1, "invalid": 0}
     assert sorted(listed(client, auth)) == ["48500000001", "48500000002"]
 
 
 def test_the_later_row_s_expiry_wins_within_a_file(client, auth):
     result = run_import(client, auth, "48500000001,2099-01-01\n48500000002,2098-01-01\n48500000001,2098-06-01\n48500000002\n")
 
-    assert counts(result) == {"rows": 4, "added": 2, "updated": 2, "invalid": 0}
+    assert counts(result) == {"rows": 4, "added": 2, "updated": 2, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2098-06-01T00:00:00Z", "48500000002": None}
 
 
@@ -315,7 +315,7 @@ def test_a_number_already_listed_counts_as_updated_and_takes_the_files_expiry(cl
 
     result = run_import(client, auth, "48500000001,2098-01-01\n48500000002,2097-01-01\n48500000003\n48500000004\n")
 
-    assert counts(result) == {"rows": 4, "added": 1, "updated": 3, "invalid": 0}
+    assert counts(result) == {"rows": 4, "added": 1, "updated": 3, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {
         "48500000001": "2098-01-01T00:00:00Z",
         "48500000002": "2097-01-01T00:00:00Z",
@@ -329,7 +329,7 @@ def test_an_already_listed_number_repeated_in_the_file_is_updated_twice(client, 
 
     result = run_import(client, auth, "48500000001,2099-01-01\n48500000001,2098-01-01\n")
 
-    assert counts(result) == {"rows": 2, "added": 0, "updated": 2, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 0, "updated": 2, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2098-01-01T00:00:00Z"}
 
 
@@ -339,7 +339,7 @@ def test_an_expired_entry_put_back_by_an_import_counts_as_added_like_post(client
 
     result = run_import(client, auth, "48500000001\n")
 
-    assert counts(result) == {"rows": 1, "added": 1, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 1, "added": 1, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": None}
     again = client.get(URL, headers=auth).json()["collection"][0]
     assert again["created_at"] >= result["created_at"]
@@ -351,7 +351,7 @@ def test_an_expired_number_repeated_in_the_file_is_added_once_then_updated(clien
 
     result = run_import(client, auth, "48500000001\n48500000001,2099-02-01\n")
 
-    assert counts(result) == {"rows": 2, "added": 1, "updated": 1, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 1, "updated": 1, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2099-02-01T00:00:00Z"}
 
 
@@ -384,7 +384,7 @@ class TestWithADefaultRegion:
 
         result = run_import(client, auth, "500000001\n500 000 002\n+44 7400 123456\n")
 
-        assert counts(result) == {"rows": 3, "added": 2, "updated": 1, "invalid": 0}
+        assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 1, "invalid": 0}
         assert sorted(listed(client, auth)) == ["447400123456", "48500000001", "48500000002"]
 
 
@@ -393,7 +393,7 @@ def test_invalid_numbers_are_rejected_with_posts_reason(client, auth):
 
     result = run_import(client, auth, "48500000001\n+48 123\nnot a number\n+48 500 000 002\n")
 
-    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "invalid": 2}
+    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "unchanged": 0, "invalid": 2}
     assert [(e["line"], e["value"]) for e in result["errors"]] == [(2, "+48 123"), (3, "not a number")]
     assert result["errors"][0]["message"] == post["message"]
     assert sorted(listed(client, auth)) == ["48500000001", "48500000002"]
@@ -402,7 +402,7 @@ def test_invalid_numbers_are_rejected_with_posts_reason(client, auth):
 def test_a_past_or_unreadable_expiry_is_rejected(client, auth):
     result = run_import(client, auth, "48500000001,2000-01-01\n48500000002,next week\n48500000003,2099-01-01\n")
 
-    assert counts(result) == {"rows": 3, "added": 1, "updated": 0, "invalid": 2}
+    assert counts(result) == {"rows": 3, "added": 1, "updated": 0, "unchanged": 0, "invalid": 2}
     assert error_lines(result) == [1, 2]
     assert "not in the future" in result["errors"][0]["message"]
     assert result["errors"][0]["value"] == "48500000001,2000-01-01"
@@ -414,7 +414,7 @@ def test_a_rejected_row_leaves_the_listed_entry_as_it_was(client, auth):
 
     result = run_import(client, auth, "48500000001,1999-01-01\n")
 
-    assert counts(result) == {"rows": 1, "added": 0, "updated": 0, "invalid": 1}
+    assert counts(result) == {"rows": 1, "added": 0, "updated": 0, "unchanged": 0, "invalid": 1}
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z"}
 
 
@@ -423,7 +423,7 @@ def test_only_the_first_100_rejected_rows_are_shown_but_all_are_counted(client, 
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == {"rows": 151, "added": 1, "updated": 0, "invalid": 150}
+    assert counts(result) == {"rows": 151, "added": 1, "updated": 0, "unchanged": 0, "invalid": 150}
     assert len(result["errors"]) == 100
     assert error_lines(result) == list(range(2, 102))
     assert [e["value"] for e in result["errors"][:2]] == ["bad0", "bad1"]
@@ -481,14 +481,14 @@ def test_the_header_row_is_optional(client, auth):
     with_header = run_import(client, auth, "phone_number,expire_at\n48500000001,2099-01-01\n")
     without = run_import(client, auth, "48500000002,2099-01-01\n")
 
-    assert counts(with_header) == counts(without) == {"rows": 1, "added": 1, "updated": 0, "invalid": 0}
+    assert counts(with_header) == counts(without) == {"rows": 1, "added": 1, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z", "48500000002": "2099-01-01T00:00:00Z"}
 
 
 def test_header_columns_may_come_in_any_order_and_case(client, auth):
     result = run_import(client, auth, "Expire_At,note,MSISDN\n2099-01-01,vip,48500000001\n,,48500000002\n")
 
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z", "48500000002": None}
 
 
@@ -497,7 +497,7 @@ def test_the_exports_four_columns_import_as_is(client, auth):
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z", "48500000002": None}
 
 
@@ -520,26 +520,26 @@ def test_an_export_imported_into_another_account_exports_the_same_list(client, a
     def entries(text: str) -> set[tuple[str, str]]:
         return {(row["phone_number"], row["expire_at"]) for row in csv.DictReader(io.StringIO(text))}
 
-    assert counts(result) == {"rows": 4, "added": 4, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 4, "added": 4, "updated": 0, "unchanged": 0, "invalid": 0}
     assert entries(export(client, other)) == entries(original)
 
 
 def test_a_utf8_bom_is_ignored(client, auth):
     result = run_import(client, auth, "\ufeffphone_number,expire_at\n48500000001,2099-01-01\n".encode("utf-8"))
 
-    assert counts(result) == {"rows": 1, "added": 1, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 1, "added": 1, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_a_utf8_bom_before_a_headerless_number_is_ignored(client, auth):
     result = run_import(client, auth, "\ufeff48500000001\n48500000002\n".encode("utf-8"))
 
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_crlf_line_ends_are_read(client, auth):
     result = run_import(client, auth, b"phone_number,expire_at\r\n48500000001,2099-01-01\r\nnope\r\n48500000002\r\n")
 
-    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "invalid": 1}
+    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 0, "invalid": 1}
     assert error_lines(result) == [3]
     assert result["errors"][0]["value"] == "nope"
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z", "48500000002": None}
@@ -548,7 +548,7 @@ def test_crlf_line_ends_are_read(client, auth):
 def test_a_semicolon_delimiter_is_read(client, auth):
     result = run_import(client, auth, "phone_number;expire_at\n48500000001;2099-01-01\n48500000002;\n")
 
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500000001": "2099-01-01T00:00:00Z", "48500000002": None}
 
 
@@ -557,7 +557,7 @@ def test_excel_style_bom_crlf_and_semicolons_together(client, auth):
 
     result = run_import(client, auth, body, multipart=True)
 
-    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_a_last_row_without_a_line_end_is_read(client, auth):
@@ -582,7 +582,7 @@ def test_one_bad_row_never_stops_the_others_and_line_numbers_count_every_line(cl
 
     result = run_import(client, auth, body + "\n")
 
-    assert counts(result) == {"rows": 6, "added": 3, "updated": 0, "invalid": 3}
+    assert counts(result) == {"rows": 6, "added": 3, "updated": 0, "unchanged": 0, "invalid": 3}
     assert error_lines(result) == [3, 5, 7]
     assert sorted(listed(client, auth)) == ["48500000001", "48500000003", "48500000004"]
 
@@ -591,7 +591,7 @@ def test_an_unclosed_quote_rejects_only_its_own_line(client, auth):
     result = run_import(client, auth, 'phone_number\n48500000001\n"48500000002\n48500000003\n')
 
     assert result["status"] == "done"
-    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "invalid": 1}
+    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 0, "invalid": 1}
     assert result["errors"] == [{"line": 3, "value": '"48500000002', "message": 'the row has a quote (") that does not close on its line'}]
     assert listed(client, auth) == {"48500000001": None, "48500000003": None}
 
@@ -601,7 +601,7 @@ def test_one_stray_quote_before_2000_valid_rows_loses_none_of_them(client, auth)
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == {"rows": 2001, "added": 2000, "updated": 0, "invalid": 1}
+    assert counts(result) == {"rows": 2001, "added": 2000, "updated": 0, "unchanged": 0, "invalid": 1}
     assert [(error["line"], error["value"]) for error in result["errors"]] == [(2, '"+48500100001')]
     assert "quote" in result["errors"][0]["message"]
     assert client.get(URL, params={"limit": 1}, headers=auth).json()["size"] == 2000
@@ -610,7 +610,7 @@ def test_one_stray_quote_before_2000_valid_rows_loses_none_of_them(client, auth)
 def test_quotes_inside_unquoted_cells_reject_just_their_row(client, auth):
     result = run_import(client, auth, '48 "500" 000001\n48500000002\n4850000"0003,2099-01-01\n48500000004\n')
 
-    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "invalid": 2}
+    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "unchanged": 0, "invalid": 2}
     assert error_lines(result) == [1, 3]
     assert sorted(listed(client, auth)) == ["48500000002", "48500000004"]
 
@@ -620,21 +620,21 @@ def test_line_numbers_count_physical_lines_around_a_quoted_multiline_cell(client
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "invalid": 1}
+    assert counts(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 0, "invalid": 1}
     assert error_lines(result) == [4]
 
 
 def test_a_one_column_header_over_semicolon_rows_reads_the_second_cell_as_the_expiry(client, auth):
     result = run_import(client, auth, "phone_number\n+48500100001;2031-01-01\n+48500100002;\n+48500100003\n")
 
-    assert counts(result) == {"rows": 3, "added": 3, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 3, "added": 3, "updated": 0, "unchanged": 0, "invalid": 0}
     assert listed(client, auth) == {"48500100001": "2031-01-01T00:00:00Z", "48500100002": None, "48500100003": None}
 
 
 def test_rows_with_the_wrong_number_of_cells_are_rejected_without_a_header(client, auth):
     result = run_import(client, auth, "48500000001\n48500000002,2099-01-01,x\n48500000003,,x,y,z\n48500000004\n")
 
-    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "invalid": 2}
+    assert counts(result) == {"rows": 4, "added": 2, "updated": 0, "unchanged": 0, "invalid": 2}
     assert error_lines(result) == [2, 3]
 
 
@@ -642,14 +642,14 @@ def test_a_file_with_only_a_header_imports_nothing(client, auth):
     result = run_import(client, auth, "phone_number,expire_at\n")
 
     assert result["status"] == "done"
-    assert counts(result) == {"rows": 0, "added": 0, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 0, "added": 0, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 @pytest.mark.parametrize("body", ["phone_number\n", "\ufeffid,phone_number,expire_at,created_at\r\n", "phone_number,expire_at"])
 def test_a_header_only_file_imports_as_zero_rows_done(client, auth, body):
     result = run_import(client, auth, body)
 
-    assert (result["status"], counts(result), result["errors"]) == ("done", {"rows": 0, "added": 0, "updated": 0, "invalid": 0}, [])
+    assert (result["status"], counts(result), result["errors"]) == ("done", {"rows": 0, "added": 0, "updated": 0, "unchanged": 0, "invalid": 0}, [])
 
 
 def test_an_upload_larger_than_a_stored_chunk_is_read_whole(client, auth):
@@ -659,7 +659,7 @@ def test_an_upload_larger_than_a_stored_chunk_is_read_whole(client, auth):
 
     result = run_import(client, auth, body, multipart=True)
 
-    assert counts(result) == {"rows": 10_000, "added": 10_000, "updated": 0, "invalid": 0}
+    assert counts(result) == {"rows": 10_000, "added": 10_000, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_a_header_without_a_phone_column_fails_the_import_with_invalid_csv(client, auth):
@@ -689,6 +689,6 @@ def test_a_large_import_spanning_several_batches_counts_every_row(client, auth, 
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == {"rows": 12_011, "added": 12_000, "updated": 10, "invalid": 1}
+    assert counts(result) == {"rows": 12_011, "added": 12_000, "updated": 0, "unchanged": 10, "invalid": 1}
     assert error_lines(result) == [12_012]
     assert client.get(URL, params={"limit": 1}, headers=auth).json()["size"] == 12_000

@@ -70,6 +70,6 @@ def test_a_row_with_an_empty_reason_keeps_what_an_earlier_row_of_the_same_file_s
 
     result = wait_for_import(client, auth, job["id"])
 
-    assert (result["rows"], result["added"], result["updated"], result["invalid"]) == (2, 1, 1, 0)
+    assert (result["rows"], result["added"], result["updated"], result["unchanged"], result["invalid"]) == (2, 1, 0, 1, 0)
     [entry] = client.get(ENTRIES, headers=auth).json()["collection"]
     assert (entry["reason"], entry["note"]) == ("unsubscribed", "from STOP")

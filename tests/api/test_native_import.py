@@ -24,12 +24,13 @@ def run_import(client, auth, body: str) -> dict:
     assert response.status_code == 202, response.text
     result = wait_for_import(client, auth, response.json()["id"])
     assert result["status"] == "done", result
-    assert result["added"] + result["updated"] + result["invalid"] == result["rows"], result
+    assert result["added"] + result["updated"] + result["unchanged"] + result["invalid"] == result["rows"], result
     return result
 
 
-def counts(result: dict) -> tuple[int, int, int, int]:
-    return result["rows"], result["added"], result["updated"], result["invalid"]
+def counts(result: dict) -> tuple[int, int, int, int, int]:
+    """(rows, added, updated, unchanged, invalid)."""
+    return result["rows"], result["added"], result["updated"], result["unchanged"], result["invalid"]
 
 
 def put(client, auth, **fields) -> dict:
@@ -76,13 +77,39 @@ def test_a_native_export_reimports_unchanged(client, auth):
 
     result = run_import(client, auth, before)
 
-    assert counts(result) == (9, 9, 0, 0), result["errors"]
+    assert counts(result) == (9, 9, 0, 0, 0), result["errors"]
     after = export(client, auth)
     assert without_ids(after) == without_ids(before)
     assert {entry["source"] for entry in entries(client, auth).values()} == {"import"}
-    # Importing it once more changes nothing but counts every row as updated.
-    assert counts(run_import(client, auth, after)) == (9, 0, 9, 0)
+    # Importing it once more changes nothing: every row counts as unchanged.
+    assert counts(run_import(client, auth, after)) == (9, 0, 0, 9, 0)
     assert without_ids(export(client, auth)) == without_ids(before)
+
+
+def test_re_importing_an_unchanged_export_writes_nothing_and_records_nothing(client, auth):
+    """The entries keep their source and updated_at, and the trail gains only the job's summary."""
+    put(client, auth, address="+48500000001", reason="unsubscribed", note="by SMS")
+    put(client, auth, address="+48500000002", channel="sms", sender="ACME", expire_at="2031-01-01T00:00:00Z")
+    put(client, auth, address="ops@example.com", list="allow")
+    listed = entries(client, auth)
+    events_before = client.get("/blacklist/changes", headers=auth).json()["events"]
+
+    result = run_import(client, auth, export(client, auth))
+
+    assert counts(result) == (3, 0, 0, 3, 0)
+    assert entries(client, auth) == listed  # source "api" and updated_at as they were
+    new_events = client.get("/blacklist/changes", params={"after": events_before[-1]["seq"]}, headers=auth).json()["events"]
+    assert [(event["op"], event["after"]) for event in new_events] == [("import", {"rows": 3, "added": 0, "updated": 0, "unchanged": 3, "invalid": 0})]
+
+
+def test_a_row_that_changes_one_field_is_updated_and_the_others_unchanged(client, auth):
+    put(client, auth, address="+48500000001", reason="unsubscribed")
+    put(client, auth, address="+48500000002", reason="unsubscribed")
+    body = "address,reason,note\n+48500000001,unsubscribed,\n+48500000002,unsubscribed,a note now\n+48500000003,,\n"
+
+    assert counts(run_import(client, auth, body)) == (3, 1, 1, 1, 0)
+    sources = {key[3]: entry["source"] for key, entry in entries(client, auth).items()}
+    assert sources == {"48500000001": "api", "48500000002": "import", "48500000003": "import"}
 
 
 FORMULA_SENDERS = ['=HYPERLINK("http://x","y")', "+ACME", "-1+2", "@SUM(1)", "'quoted", "''twice"]  # (senders are trimmed: no tab)
@@ -106,7 +133,7 @@ def test_a_native_export_guards_senders_and_addresses_against_spreadsheets_and_r
     for entry in entries(client, auth).values():
         assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
 
-    assert counts(run_import(client, auth, text)) == (10, 10, 0, 0)
+    assert counts(run_import(client, auth, text)) == (10, 10, 0, 0, 0)
 
     assert set(entries(client, auth)) == listed  # every sender and address exactly as it was put on
     assert without_ids(export(client, auth)) == without_ids(text)
@@ -115,7 +142,7 @@ def test_a_native_export_guards_senders_and_addresses_against_spreadsheets_and_r
 def test_a_native_import_takes_one_leading_quote_off_address_and_sender_as_a_spreadsheet_shows_them(client, auth):
     body = "address,sender,note\n'+48500000001,'=ACME,'kept\n'anna@example.com,''Shop,\n"
 
-    assert counts(run_import(client, auth, body)) == (2, 2, 0, 0)
+    assert counts(run_import(client, auth, body)) == (2, 2, 0, 0, 0)
 
     listed = entries(client, auth)
     assert set(listed) == {("block", None, "=ACME", "48500000001"), ("block", None, "'Shop", "anna@example.com")}
@@ -125,7 +152,7 @@ def test_a_native_import_takes_one_leading_quote_off_address_and_sender_as_a_spr
 def test_columns_are_found_by_name_in_any_order_and_case(client, auth):
     body = "Reason,SENDER,Address,Expire_At,LIST,Channel,notes\nComplaint,ACME,+48500000001,2031-01-01,allow,rcs,ignored\n"
 
-    assert counts(run_import(client, auth, body)) == (1, 1, 0, 0)
+    assert counts(run_import(client, auth, body)) == (1, 1, 0, 0, 0)
 
     entry = entries(client, auth)[("allow", "rcs", "ACME", "48500000001")]
     assert (entry["reason"], entry["expire_at"], entry["address_kind"]) == ("complaint", "2031-01-01T00:00:00Z", "phone")
@@ -134,7 +161,7 @@ def test_columns_are_found_by_name_in_any_order_and_case(client, auth):
 def test_empty_cells_mean_every_channel_every_sender_and_the_block_list(client, auth):
     body = "address,channel,sender,list,reason,expire_at\n+48500000001,,,,,\nanna@example.com\n"
 
-    assert counts(run_import(client, auth, body)) == (2, 2, 0, 0)
+    assert counts(run_import(client, auth, body)) == (2, 2, 0, 0, 0)
 
     listed = entries(client, auth)
     assert set(listed) == {("block", None, None, "48500000001"), ("block", None, None, "anna@example.com")}
@@ -147,7 +174,7 @@ def test_an_empty_reason_or_note_keeps_the_entrys(client, auth):
 
     result = run_import(client, auth, "address,channel,reason,note,expire_at\n48500000001,sms,,,2031-01-01\n")
 
-    assert counts(result) == (1, 0, 1, 0)
+    assert counts(result) == (1, 0, 1, 0, 0)
     entry = entries(client, auth)[("block", "sms", None, "48500000001")]
     assert (entry["reason"], entry["note"], entry["expire_at"]) == ("gdpr_erasure", "asked by phone", "2031-01-01T00:00:00Z")
 
@@ -164,7 +191,7 @@ def test_a_reason_and_note_in_the_file_replace_the_entrys(client, auth):
 def test_one_address_goes_on_each_list_its_rows_name(client, auth):
     body = "address,channel,sender,list\n+48500000001,,,\n+48500000001,sms,,\n+48500000001,sms,ACME,\n+48500000001,sms,ACME,allow\n"
 
-    assert counts(run_import(client, auth, body)) == (4, 4, 0, 0)
+    assert counts(run_import(client, auth, body)) == (4, 4, 0, 0, 0)
 
     assert set(entries(client, auth)) == {
         ("block", None, None, "48500000001"), ("block", "sms", None, "48500000001"),
@@ -175,7 +202,7 @@ def test_one_address_goes_on_each_list_its_rows_name(client, auth):
 def test_the_last_row_of_a_list_and_address_wins_and_counts_as_updated(client, auth):
     body = "address,channel,reason,expire_at\n+48500000001,sms,bounce,2031-01-01\n+48 500 000 001,SMS,complaint,2032-01-01\n"
 
-    assert counts(run_import(client, auth, body)) == (2, 1, 1, 0)
+    assert counts(run_import(client, auth, body)) == (2, 1, 1, 0, 0)
 
     entry = entries(client, auth)[("block", "sms", None, "48500000001")]
     assert (entry["reason"], entry["expire_at"]) == ("complaint", "2032-01-01T00:00:00Z")
@@ -185,7 +212,7 @@ def test_all_digit_addresses_are_e164_and_others_follow_the_default_region(clien
     # With the default region DE, `4930123456` alone would be a German national number; a native file holds E.164 digits.
     body = "address\n4930123456\n15062345678\n030 123457\n"
 
-    assert counts(run_import(client, auth, body)) == (3, 3, 0, 0)
+    assert counts(run_import(client, auth, body)) == (3, 3, 0, 0, 0)
 
     assert {key[3] for key in entries(client, auth)} == {"4930123456", "15062345678", "4930123457"}
 
@@ -207,7 +234,7 @@ def test_bad_rows_are_rejected_alone_with_their_reason(client, auth):
 
     result = run_import(client, auth, body)
 
-    assert counts(result) == (10, 2, 0, 8)
+    assert counts(result) == (10, 2, 0, 0, 8)
     errors = {error["line"]: error["message"] for error in result["errors"]}
     assert set(errors) == set(range(3, 11))
     assert "is not a valid address" in errors[3]
@@ -232,13 +259,13 @@ def test_a_native_import_spanning_several_batches_counts_every_row(client, auth,
     rows = [f"+4850000{i:04d},{('sms', 'whatsapp', '')[i % 3]},S{i % 2}" for i in range(50)]
     body = "address,channel,sender\n" + "\n".join(rows + rows[:5] + ["bad,,"]) + "\n"
 
-    assert counts(run_import(client, auth, body)) == (56, 50, 5, 1)
+    assert counts(run_import(client, auth, body)) == (56, 50, 0, 5, 1)
     assert client.get(ENTRIES, headers=auth).json()["size"] == 50
 
 
 def test_a_header_with_a_phone_number_column_keeps_todays_layout(client, auth):
     """`address` only switches layouts instead of a number column: a file naming both is read as today."""
-    assert counts(run_import(client, auth, "address,phone_number,channel\nWarsaw,+48500000001,sms\n")) == (1, 1, 0, 0)
+    assert counts(run_import(client, auth, "address,phone_number,channel\nWarsaw,+48500000001,sms\n")) == (1, 1, 0, 0, 0)
 
     assert set(entries(client, auth)) == {("block", None, None, "48500000001")}
 
@@ -247,7 +274,7 @@ def test_the_readmes_native_example_imports_as_documented(client, auth):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     example = readme.split("**The native layout**", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
 
-    assert counts(run_import(client, auth, example)) == (3, 3, 0, 0)
+    assert counts(run_import(client, auth, example)) == (3, 3, 0, 0, 0)
 
     listed = entries(client, auth)
     assert set(listed) == {("block", "sms", "ACME", "48500000001"), ("block", "email", None, "jan@example.com"), ("allow", None, None, "48500000002")}

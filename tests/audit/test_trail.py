@@ -89,11 +89,14 @@ def test_a_re_add_records_an_update_with_before_and_after(client, auth):
     assert second["entry_id"] == first["entry_id"]
 
 
-def test_a_lapsed_entry_listed_again_is_an_add(app, client, auth):
+def test_a_lapsed_entry_listed_again_is_expired_first_and_listed_anew_as_a_new_entry(app, client, auth):
     entry = add(client, auth, "+48500000001")
     set_expiry(app, entry["id"], datetime(2020, 1, 1, tzinfo=timezone.utc))
-    add(client, auth, "+48500000001")
-    assert [event["op"] for event in events(client, auth)] == ["add", "add"]
+    again = add(client, auth, "+48500000001")
+    first, expired, added = events(client, auth)
+    assert [event["op"] for event in (first, expired, added)] == ["add", "expire", "add"]
+    assert first["entry_id"] == expired["entry_id"] == entry["id"] != added["entry_id"] == again["id"]
+    assert expired["before"]["expire_at"] == "2020-01-01T00:00:00Z" and expired["after"] is None
 
 
 def test_every_delete_route_records_one_remove_per_entry(client, auth):
@@ -148,7 +151,7 @@ def test_an_import_records_each_entry_and_one_summary_for_the_job(app, client, a
     assert {event["source"] for event in imported} == {"import"}
     assert {event["evidence"] for event in imported} == {"paper forms, batch 7"}
     assert imported[0]["before"]["expire_at"] is None and imported[0]["after"]["expire_at"] == "2099-01-01T00:00:00Z"
-    assert imported[-1]["after"] == {"rows": 3, "added": 1, "updated": 1, "invalid": 1}
+    assert imported[-1]["after"] == {"rows": 3, "added": 1, "updated": 1, "unchanged": 0, "invalid": 1}
     assert all(event["actor"]["token_id"] == imported[0]["actor"]["token_id"] is not None for event in imported)
     assert imported[1]["entry_id"] is not None
 
@@ -167,16 +170,17 @@ def test_an_import_keeps_every_character_of_its_addresses_notes_and_evidence(app
     first = client.post(IMPORTS, content=body.encode(), headers={**auth, "Content-Type": "text/csv"}, params={"evidence": evidence}).json()
     create_worker(app.state.session_factory, app.state.settings).run_once()
     assert wait_for_import(client, auth, first["id"])["status"] == "done"
-    # Again, with another note: the second write updates the entries it finds.
+    # Again, with another reason: the second write updates the entry it changes, and leaves the other alone.
     again = client.post(IMPORTS, content=body.replace("complaint", "bounce").encode(), headers={**auth, "Content-Type": "text/csv"}).json()
     create_worker(app.state.session_factory, app.state.settings).run_once()
-    assert wait_for_import(client, auth, again["id"])["status"] == "done"
+    report = wait_for_import(client, auth, again["id"])
+    assert (report["status"], report["updated"], report["unchanged"]) == ("done", 1, 1)
 
     entries = client.get("/blacklist/entries", params={"address_kind": "email"}, headers=auth).json()["collection"]
     assert [(entry["address"], entry["note"], entry["reason"]) for entry in entries] == [("Zażółć.Jaźń@xn--przykad-rjb.pl", note, "bounce")]
     written = [event for event in events(client, auth) if event["op"] != "import"]
     assert [(event["op"], event["address"]) for event in written] == [
-        ("add", "Zażółć.Jaźń@xn--przykad-rjb.pl"), ("add", "48500000001"), ("update", "Zażółć.Jaźń@xn--przykad-rjb.pl"), ("update", "48500000001"),
+        ("add", "Zażółć.Jaźń@xn--przykad-rjb.pl"), ("add", "48500000001"), ("update", "Zażółć.Jaźń@xn--przykad-rjb.pl"),
     ]
     assert written[0]["after"]["note"] == note and written[0]["evidence"] == evidence
     assert written[2]["before"]["note"] == note
@@ -217,7 +221,7 @@ def test_an_import_cut_off_between_commits_is_redone_from_its_last_one_with_one_
 
     final = run(committed[-1])
     assert [counts.line for counts in committed] == [7, 13, 19, 21, 21]  # the last: the job's summary
-    assert final.summary() == {"rows": 20, "added": 20, "updated": 0, "invalid": 0}
+    assert final.summary() == {"rows": 20, "added": 20, "updated": 0, "unchanged": 0, "invalid": 0}
     with app.state.session_factory() as session:
         recorded = session.execute(select(Event.op, Event.address).order_by(Event.seq)).all()
     assert recorded == [("add", f"4850000{i:04d}") for i in range(20)] + [("import", None)]
@@ -265,7 +269,7 @@ def test_an_import_whose_write_fails_midway_commits_nothing_of_that_batch(app, a
 
     monkeypatch.setattr(trail_module.Appending, "insert", insert)
     final = run(committed[-1])
-    assert final.summary() == {"rows": 18, "added": 18, "updated": 0, "invalid": 0}
+    assert final.summary() == {"rows": 18, "added": 18, "updated": 0, "unchanged": 0, "invalid": 0}
     with app.state.session_factory() as session:
         entries = dict(session.execute(select(Entry.address, Entry.id)).all())
         recorded = session.execute(select(Event.op, Event.address, Event.entry_id).where(Event.op != "import").order_by(Event.seq)).all()
@@ -343,7 +347,7 @@ def test_the_writer_finishes_its_background_writes_before_it_does_anything_else(
         writer = writer_module.EntryWriter(session, Origin("cli"))
         list_id = writer.list_id(account_id=account_id, now=now)
         rows = [writer_module.Row(list_id, f"4854{i:07d}", PHONE, None, None) for i in range(30)]
-        assert writer.upsert_many(account_id=account_id, rows=rows, source="cli", now=now, per_write=5, background=True) == (30, 0)
+        assert writer.upsert_many(account_id=account_id, rows=rows, source="cli", now=now, per_write=5, background=True) == (30, 0, 0)
         change = writer_module.Change(address="48540000029", address_kind=PHONE, expire_at=None, source="cli", reason="complaint")
         entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
         assert not created and entry.reason == "complaint"
@@ -568,7 +572,7 @@ def test_retention_drops_whole_old_months_and_the_chain_still_verifies(app, clie
     assert retention.cutoff(datetime(2026, 2, 10, tzinfo=timezone.utc), 3) == datetime(2025, 11, 1, tzinfo=timezone.utc)
     with transaction(app.state.session_factory) as session:
         assert retention.drop_expired(session, now=now, months=3) == 2
-    assert [event["seq"] for event in events(client, auth)] == [3, 4]
+    assert [event["seq"] for event in feed(client, auth, after=2)["events"]] == [3, 4]
     assert verified(app) is None
     with app.state.session_factory() as session:
         assert session.get(Head, account_id).base_seq == 2

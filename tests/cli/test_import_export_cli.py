@@ -19,7 +19,7 @@ from tests.api.helpers import IMPORTS, URL, listed, wait_for_import
 from tests.conftest import TestClient
 
 runner = CliRunner()
-SUMMARY = re.compile(r"^rows (\d+)  added (\d+)  updated (\d+)  invalid (\d+)$", re.MULTILINE)
+SUMMARY = re.compile(r"^rows (\d+)  added (\d+)  updated (\d+)  unchanged (\d+)  invalid (\d+)$", re.MULTILINE)
 
 # One file exercising every rule: spellings of one number, a repeat, bad numbers, bad and past expiries.
 MIXED = (
@@ -33,7 +33,7 @@ MIXED = (
     "48500000004,soon\n"
     "+44 7400 123456\n"
 )
-MIXED_COUNTS = {"rows": 7, "added": 3, "updated": 1, "invalid": 3}
+MIXED_COUNTS = {"rows": 7, "added": 3, "updated": 1, "unchanged": 0, "invalid": 3}
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def summary(result) -> dict[str, int]:
     assert result.exit_code == 0, result.output
     match = SUMMARY.search(result.stdout)
     assert match, result.stdout
-    return dict(zip(("rows", "added", "updated", "invalid"), map(int, match.groups())))
+    return dict(zip(("rows", "added", "updated", "unchanged", "invalid"), map(int, match.groups())))
 
 
 def api_import(client, auth, body: str | bytes) -> dict:
@@ -121,11 +121,11 @@ def test_import_goes_to_the_default_account_unless_told_otherwise(database, api,
     assert listed(api, bearer(database, "acme")) == {"48500000002": None}
 
 
-def test_import_counts_numbers_already_listed_as_updated(database, tmp_path):
+def test_import_counts_numbers_already_listed_as_they_are_as_unchanged(database, tmp_path):
     path = write(tmp_path, "48500000001\n48500000002\n")
     stoplist("import", path)
 
-    assert summary(stoplist("import", path)) == {"rows": 2, "added": 0, "updated": 2, "invalid": 0}
+    assert summary(stoplist("import", path)) == {"rows": 2, "added": 0, "updated": 0, "unchanged": 2, "invalid": 0}
 
 
 def test_import_shows_the_rejected_rows_on_stderr(database, tmp_path):
@@ -144,7 +144,7 @@ def test_import_rejects_writes_every_rejected_row_as_the_api_errors_url_does(dat
     auth = bearer(database, "acme")
     via_api = api.get(api_import(api, auth, body)["errors_url"], headers=auth).text
 
-    assert cli == {"rows": 151, "added": 1, "updated": 0, "invalid": 150}
+    assert cli == {"rows": 151, "added": 1, "updated": 0, "unchanged": 0, "invalid": 150}
     written = list(csv.reader(io.StringIO(rejects.read_text())))
     assert written[0] == ["line", "value", "message"]
     assert len(written) == 151
@@ -154,7 +154,7 @@ def test_import_rejects_writes_every_rejected_row_as_the_api_errors_url_does(dat
 def test_import_reads_the_same_dialects_as_the_api(database, tmp_path):
     body = "\ufeffphone_number;expire_at\r\n+48 500 000 001;2099-01-01\r\n48500000002;\r\n".encode()
 
-    assert summary(stoplist("import", write(tmp_path, body))) == {"rows": 2, "added": 2, "updated": 0, "invalid": 0}
+    assert summary(stoplist("import", write(tmp_path, body))) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_import_into_an_unknown_account_fails_clearly(database, tmp_path):
@@ -239,7 +239,7 @@ def test_export_then_import_round_trips_the_list(database, tmp_path):
     def entries(path: Path) -> set[tuple[str, str]]:
         return {(row["phone_number"], row["expire_at"]) for row in csv.DictReader(io.StringIO(path.read_text()))}
 
-    assert imported == {"rows": 3, "added": 3, "updated": 0, "invalid": 0}
+    assert imported == {"rows": 3, "added": 3, "updated": 0, "unchanged": 0, "invalid": 0}
     assert entries(second) == entries(first)
 
 
@@ -265,7 +265,7 @@ def test_an_export_of_an_empty_list_is_the_header_and_imports_back_as_zero_rows(
     stoplist("export", target)
 
     assert target.read_text() == "id,phone_number,expire_at,created_at\n"
-    assert summary(stoplist("import", target)) == {"rows": 0, "added": 0, "updated": 0, "invalid": 0}
+    assert summary(stoplist("import", target)) == {"rows": 0, "added": 0, "updated": 0, "unchanged": 0, "invalid": 0}
     auth = bearer(database, "acme")
     assert api_import(api, auth, target.read_bytes())["status"] == "done"
 

@@ -61,7 +61,7 @@ def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_i
     now = utcnow()
     with transaction(factory) as session:
         fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
-    relist = EntryWriter._relist
+    relist = EntryWriter._expire
     deleter: dict = {}
 
     def delete_meanwhile(self, *args):
@@ -75,7 +75,7 @@ def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_i
         deleter.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
         return relist(self, *args)
 
-    monkeypatch.setattr(EntryWriter, "_relist", delete_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_expire", delete_meanwhile)
     expiry = now + timedelta(days=30)
     with transaction(factory) as session:
         result = added(session, account_id=account, phone_number=NUMBER, expire_at=expiry, now=now)
@@ -94,7 +94,7 @@ def test_an_import_sent_while_a_lapsed_entry_is_relisted_waits_and_keeps_the_new
     now = utcnow()
     with transaction(factory) as session:
         fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=30))
-    relist = EntryWriter._relist
+    relist = EntryWriter._expire
     importer: dict = {}
 
     def import_meanwhile(self, *args):
@@ -107,7 +107,7 @@ def test_an_import_sent_while_a_lapsed_entry_is_relisted_waits_and_keeps_the_new
         importer.update(blocked=thread.is_alive(), thread=thread, outcome=outcome)
         return relist(self, *args)
 
-    monkeypatch.setattr(EntryWriter, "_relist", import_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_expire", import_meanwhile)
     with transaction(factory) as session:
         result = added(session, account_id=account, phone_number=NUMBER, expire_at=now + timedelta(days=1), now=now)
         answered = (result.created, result.entry.expire_at, result.entry.created_at)
@@ -151,7 +151,7 @@ def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory
     now = utcnow()
     with transaction(factory) as session:
         fill(session, account, {NUMBER: now - timedelta(seconds=5)}, now=now - timedelta(days=1))
-    relist = EntryWriter._relist
+    relist = EntryWriter._expire
     purger: dict = {}
 
     def purge_meanwhile(self, *args):
@@ -164,7 +164,7 @@ def test_a_purge_sent_while_a_lapsed_entry_is_relisted_spares_it(session_factory
         purger.update(thread=thread, outcome=outcome)
         return relist(self, *args)
 
-    monkeypatch.setattr(EntryWriter, "_relist", purge_meanwhile)
+    monkeypatch.setattr(EntryWriter, "_expire", purge_meanwhile)
     with transaction(factory) as session:
         result = added(session, account_id=account, phone_number=NUMBER, expire_at=None, now=now)
     purger["thread"].join(30)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 
 from stoplist.audit.models import Event
 from stoplist.lists.models import Entry
+from stoplist.audit.trail import SYSTEM
 from stoplist.lists.writer import EntryWriter
 from stoplist.testing.lists import fill
 from stoplist.config import Settings
@@ -18,22 +19,26 @@ from stoplist.jobs.repository import JobRepository
 from stoplist.composition import purge_expired
 
 
-def test_a_number_purged_between_an_imports_lookup_and_its_write_is_listed_all_the_same(session_factory, account_id, monkeypatch):
+def test_an_import_of_a_lapsed_number_expires_its_entry_then_lists_it_anew_and_the_sweep_finds_nothing_left(session_factory, account_id):
+    """The import holds the account from its lookup to its write: the lapsed entry it saw is the one it expires, once."""
     factory, account = session_factory, account_id
     now = utcnow()
-    # What the lookup saw: a lapsed entry, since purged.
-    monkeypatch.setattr(EntryWriter, "_known", lambda self, account_id, keys: {key: (999_999, now - timedelta(seconds=5), "manual", None) for key in keys})
+    with transaction(factory) as session:
+        fill(session, account, {"48500000007": now - timedelta(seconds=5)}, now=now - timedelta(days=1))
+    with factory() as session:
+        lapsed_id = session.scalar(select(Entry.id))
 
     with transaction(factory) as session:
-        added, updated = fill(session, account, {"48500000007": None}, now=now)
+        written = fill(session, account, {"48500000007": None}, now=now)
+    with transaction(factory) as sweeper:
+        swept = EntryWriter(sweeper, SYSTEM).purge_expired(now=now)
 
+    assert written == (1, 0, 0) and swept == 0
     with factory() as session:
         entry = session.scalar(select(Entry).where(Entry.phone_number == "48500000007"))
-    assert (added, updated) == (1, 0)
-    assert entry is not None and entry.expire_at is None
-    # Its event names the row the import wrote, not the one the lookup saw.
-    with factory() as session:
-        assert session.scalar(select(Event.entry_id).where(Event.address == "48500000007")) == entry.id
+        recorded = session.execute(select(Event.op, Event.entry_id).order_by(Event.seq)).all()
+    assert entry is not None and entry.expire_at is None and entry.id != lapsed_id
+    assert recorded == [("add", lapsed_id), ("expire", lapsed_id), ("add", entry.id)]
 
 
 def test_purging_a_failed_export_removes_the_file_it_had_started(session_factory, account_id, database_url):

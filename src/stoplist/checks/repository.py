@@ -19,7 +19,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
-from stoplist.audit.queries import head_seq
+from stoplist.audit.queries import feed_bounds, head_seq
 from stoplist.db import raw
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries
 
@@ -62,6 +62,11 @@ class SqliteLookup:
         """The seq of the account's newest event (0 before its first): what a waiting feed read polls."""
         row = self.connection.execute(raw(head_seq, "sqlite")[0], (account_id,)).fetchone()
         return 0 if row is None else row[0]
+
+    async def feed_bounds(self, account_id: int) -> tuple[int, int]:
+        """(base, newest): the oldest and newest cursors the account's feed serves ((0, 0) before its first event)."""
+        row = self.connection.execute(raw(feed_bounds, "sqlite")[0], (account_id,)).fetchone()
+        return (0, 0) if row is None else (row[0], row[1])
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         """The live entries of one address on the account's lists that apply to (channel, sender)."""
@@ -160,6 +165,10 @@ class PostgresLookup:
     async def head_seq(self, account_id: int) -> int:
         seq = await self.pool.fetchval(raw(head_seq, "asyncpg")[0], account_id)
         return 0 if seq is None else seq
+
+    async def feed_bounds(self, account_id: int) -> tuple[int, int]:
+        row = await self.pool.fetchrow(raw(feed_bounds, "asyncpg")[0], account_id)
+        return (0, 0) if row is None else (row[0], row[1])
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]

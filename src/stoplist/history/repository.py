@@ -76,6 +76,11 @@ class EventRepository:
             statement = statement.where(Head.account_id == account_id)
         return list(self.session.scalars(statement))
 
+    def feed_bounds(self, account_id: int) -> tuple[int, int]:
+        """(base, newest): the oldest and newest cursors the account's feed serves ((0, 0) before its first event)."""
+        row = self.session.execute(select(Head.base_seq, Head.seq).where(Head.account_id == account_id)).one_or_none()
+        return (0, 0) if row is None else (row[0], row[1])
+
     def head(self, account_id: int) -> tuple[int, str, int, str, datetime | None] | None:
         """(seq, hash, base_seq, base_hash, at) of the account's head."""
         row = self.session.execute(select(Head.seq, Head.hash, Head.base_seq, Head.base_hash, Head.at).where(Head.account_id == account_id)).one_or_none()

@@ -20,8 +20,11 @@ router = APIRouter(prefix="/blacklist", tags=["history"])
 POLL_SECONDS = 0.1
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "`invalid_address`, `invalid_cursor` or `validation_error`."},
+    400: {"model": ErrorBody, "description": "`invalid_address`, `invalid_cursor` (not a `next` this service gave out, or past the newest event) or `validation_error`."},
     **AUTH_ERRORS,
+}
+_GONE: dict[int | str, dict[str, Any]] = {
+    410: {"model": ErrorBody, "description": "`cursor_expired`: older than the trail that retention kept; resynchronise from an export, then follow from its `X-Feed-Cursor`."},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No entry with this id ever existed on the account's lists."}}
 _CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of events as JSON, or as CSV (`Accept: text/csv`)."}}
@@ -80,7 +83,7 @@ def phone_number_history(
 
 
 @router.get(
-    "/changes", response_model=EventPage, responses=_ERRORS, summary="The change feed: every event after a cursor, in commit order",
+    "/changes", response_model=EventPage, responses={**_ERRORS, **_GONE}, summary="The change feed: every event after a cursor, in commit order",
     openapi_extra=beyond_schema(InvalidFeedCursor),
 )
 async def changes(
@@ -91,7 +94,7 @@ async def changes(
     wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
 ) -> Response:
     state = request.app.state
-    start = service.cursor_of(after)
+    start = service.served(service.cursor_of(after), await state.lookup.feed_bounds(principal.account_id), feed=True)
     deadline = time.monotonic() + wait
     # Wait without a session or a thread: only the account's head is read, on the check path's connection.
     while await state.lookup.head_seq(principal.account_id) <= start and time.monotonic() < deadline:

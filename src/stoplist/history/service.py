@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
-from stoplist.errors import EntryNotFound, InvalidFeedCursor
+from stoplist.errors import CursorExpired, EntryNotFound, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
 from stoplist.lists.addresses import PHONE, normalize_address
@@ -47,9 +47,36 @@ def cursor_of(after: str | None) -> int:
     return int(after)
 
 
+RESYNC = (
+    "resynchronise from an export of the lists (GET /blacklist/entries with Accept: text/csv), "
+    "then follow the feed from the cursor its X-Feed-Cursor header names"
+)
+
+
+def served(after: int, bounds: tuple[int, int], *, feed: bool) -> int:
+    """`after` if it is a cursor the account's trail serves: never past its newest event (400
+    invalid_cursor: no such cursor was given out, e.g. after a restore from an older backup) and,
+    for the feed, never before the oldest event retention kept (410 cursor_expired: the events
+    after it are gone, so a mirror would miss them)."""
+    base, newest = bounds
+    if after > newest:
+        raise InvalidFeedCursor(
+            "after", f"after={after} is past this account's newest event ({newest}): no such cursor was given out "
+            f"(a database restored from an older backup, or another account's cursor?); {RESYNC}."
+        )
+    if feed and after < base:
+        raise CursorExpired(
+            f"after={after} is older than the trail kept: the events up to {base} were dropped by retention "
+            f"(STOPLIST_AUDIT_RETENTION_MONTHS); {RESYNC}."
+        )
+    return after
+
+
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
     _kind, address = normalize_address(raw, default_region=default_region)
-    rows = EventRepository(session).of_address(account_id=account_id, address=address, after=cursor_of(after), limit=limit + 1)
+    repository = EventRepository(session)
+    start = served(cursor_of(after), repository.feed_bounds(account_id), feed=False)
+    rows = repository.of_address(account_id=account_id, address=address, after=start, limit=limit + 1)
     return _page(rows, limit)
 
 
@@ -60,13 +87,17 @@ def history_of_entry(session: Session, *, account_id: int, entry_id: str, after:
     first = None if key is None else repository.first_of_entry(account_id=account_id, entry_id=key)
     if first is None or (smsapi and not _on_default_list(first)):
         raise EntryNotFound()
-    rows = repository.of_entry(account_id=account_id, entry_id=key, after=cursor_of(after), limit=limit + 1)  # type: ignore[arg-type]
+    start = served(cursor_of(after), repository.feed_bounds(account_id), feed=False)
+    rows = repository.of_entry(account_id=account_id, entry_id=key, after=start, limit=limit + 1)  # type: ignore[arg-type]
     return _page(rows, limit)
 
 
 def feed(session: Session, *, account_id: int, after: int, limit: int) -> Page:
-    """The account's events after `after`, in commit order; `next` is where to come back from, always."""
-    rows = EventRepository(session).feed(account_id=account_id, after=after, limit=limit)
+    """The account's events after `after`, in commit order; `next` is where to come back from, always.
+    A cursor the trail no longer (or never) serves is refused: the feed never skips an event silently."""
+    repository = EventRepository(session)
+    served(after, repository.feed_bounds(account_id), feed=True)
+    rows = repository.feed(account_id=account_id, after=after, limit=limit)
     return Page(rows, str(rows[-1][0] if rows else after))
 
 

@@ -30,7 +30,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 
 def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
     return ImportStatus(
-        id=job.id, status=job.status, rows=counts.rows, added=counts.added, updated=counts.updated, invalid=counts.invalid,
+        id=job.id, status=job.status, rows=counts.rows, added=counts.added, updated=counts.updated, unchanged=counts.unchanged, invalid=counts.invalid,
         errors=[RejectedRow(line=r.line, value=r.value, message=r.message) for r in rejections],
         errors_url=f"/blacklist/phone_numbers/imports/{job.id}/errors",
         error=ErrorBody(error=job.error_code or "import_failed", message=job.error_message or "") if job.status == FAILED else None,

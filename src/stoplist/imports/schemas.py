@@ -16,13 +16,14 @@ class RejectedRow(BaseModel):
 
 
 class ImportStatus(BaseModel):
-    """An import job: where it is, and what it did so far (`added + updated + invalid == rows`)."""
+    """An import job: where it is, and what it did so far (`added + updated + unchanged + invalid == rows`)."""
 
     id: str
     status: Literal["queued", "running", "done", "failed"]
     rows: int = Field(description="Data rows read so far.")
     added: int = Field(description="Numbers that were not on the list.")
-    updated: int = Field(description="Rows whose number was already listed (also earlier in the same file): its expiry replaced.")
+    updated: int = Field(description="Rows that changed an entry already listed (also earlier in the same file): its expiry, reason or note replaced.")
+    unchanged: int = Field(description="Rows that would change nothing of an entry already listed (also earlier in the same file): nothing written, nothing recorded.")
     invalid: int = Field(description="Rejected rows.")
     errors: list[RejectedRow] = Field(description="The first 100 rejected rows; all of them are at `errors_url`.")
     errors_url: str

@@ -54,6 +54,7 @@ class ImportCounts:
     rows: int = 0
     added: int = 0
     updated: int = 0
+    unchanged: int = 0
     invalid: int = 0
     line: int = 0
 
@@ -62,11 +63,11 @@ class ImportCounts:
 
     def summary(self) -> dict:
         """What the job's `import` event says of it."""
-        return {"rows": self.rows, "added": self.added, "updated": self.updated, "invalid": self.invalid}
+        return {"rows": self.rows, "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "invalid": self.invalid}
 
     @classmethod
     def from_progress(cls, progress: dict) -> "ImportCounts":
-        return cls(**{key: progress.get(key, 0) for key in ("rows", "added", "updated", "invalid", "line")})
+        return cls(**{key: progress.get(key, 0) for key in ("rows", "added", "updated", "unchanged", "invalid", "line")})
 
 
 def store_upload(*, session: Session, account_id: int, path: Path, origin: Origin) -> Job:
@@ -197,7 +198,7 @@ class _Committer:
 
 def _write(
     session: Session, writer: EntryWriter, account_id: int, counts: ImportCounts, size: int, line: int, rows: list[Row],
-    rejected: list[Rejection], duplicates: int, *, source: str, now: datetime, commit: Callable[[Session, ImportCounts, list[Rejection]], None],
+    rejected: list[Rejection], duplicates: "Repeats", *, source: str, now: datetime, commit: Callable[[Session, ImportCounts, list[Rejection]], None],
 ) -> None:
     """Write one batch's accepted rows and rejections, and commit them with the counts (in the
     background: see _Committer); the batch had `size` rows, up to file line `line`.
@@ -207,10 +208,11 @@ def _write(
     # list.sort does in C, not tuples: 20,000 rows in 9 ms instead of 25.
     rows.sort(key=_ADDRESS)
     rows.sort(key=_LIST)
-    added, updated = writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now, per_write=WRITE_ROWS, background=True)
+    written = writer.upsert_many(account_id=account_id, rows=rows, source=source, now=now, per_write=WRITE_ROWS, background=True)
     counts.rows += size
-    counts.added += added
-    counts.updated += updated + duplicates
+    counts.added += written.added
+    counts.updated += written.updated + duplicates.updated
+    counts.unchanged += written.unchanged + duplicates.unchanged
     counts.invalid += len(rejected)
     counts.line = line
     commit(session, counts, rejected)
@@ -219,11 +221,27 @@ def _write(
 _LIST, _ADDRESS = itemgetter(0), itemgetter(1)  # a Row's list_id and address
 
 
-def _phone_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[dict[str, datetime | None], list[Rejection], int]:
+class Repeats:
+    """Rows of a batch that repeat an earlier row's list and address: they count as `updated` when
+    they change what the earlier one said, as `unchanged` when they say the same."""
+
+    __slots__ = ("updated", "unchanged")
+
+    def __init__(self) -> None:
+        self.updated = self.unchanged = 0
+
+    def count(self, same: bool) -> None:
+        if same:
+            self.unchanged += 1
+        else:
+            self.updated += 1
+
+
+def _phone_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[dict[str, datetime | None], list[Rejection], Repeats]:
     """A batch of today's layouts: (expiry by number, rejections, rows that repeat an earlier number)."""
     accepted: dict[str, datetime | None] = {}
     rejected: list[Rejection] = []
-    duplicates = 0
+    duplicates = Repeats()
     for item in batch:
         if isinstance(item, RowError):
             rejected.append((item.line, item.value, item.message))
@@ -239,8 +257,8 @@ def _phone_batch(batch: list[Item], *, default_region: str | None, now: datetime
             rejected.append((item.line, _value(item), exc.message))
             continue
         if number in accepted:
-            # Listed earlier in the same batch: the later row's expiry wins, and it counts as an update.
-            duplicates += 1
+            # Listed earlier in the same batch: the later row's expiry wins.
+            duplicates.count(accepted[number] == expire_at)
         accepted[number] = expire_at
     return accepted, rejected, duplicates
 
@@ -267,12 +285,12 @@ class _Lists:
         return found
 
 
-def _native_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[list[tuple[Scope, Row]], list[Rejection], int]:
+def _native_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[list[tuple[Scope, Row]], list[Rejection], Repeats]:
     """A batch of the native layout: each row with the scope of its list, by the rules of POST
     /blacklist/entries (its list_id is a stand-in, until the list is found or created)."""
     accepted: dict[tuple[Scope, str], tuple[Scope, Row]] = {}
     rejected: list[Rejection] = []
-    duplicates = 0
+    duplicates = Repeats()
     for item in batch:
         if isinstance(item, RowError):
             rejected.append((item.line, item.value, item.message))
@@ -286,10 +304,10 @@ def _native_batch(batch: list[Item], *, default_region: str | None, now: datetim
         key = (scope, row.address)
         earlier = accepted.get(key)
         if earlier is not None:
-            # On that list earlier in the same file: the later row wins, and it counts as an update;
-            # what it leaves empty, the earlier row's instruction keeps (as two POSTs would).
-            duplicates += 1
+            # On that list earlier in the same file: the later row wins; what it leaves empty, the
+            # earlier row's instruction keeps (as two POSTs would).
             row = merged(earlier[1], row)
+            duplicates.count(row == earlier[1])
         accepted[key] = scope, row
     return list(accepted.values()), rejected, duplicates
 

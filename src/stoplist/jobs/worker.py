@@ -32,6 +32,8 @@ from stoplist.jobs.repository import JobRepository
 log = logging.getLogger("stoplist.worker")
 
 MAINTENANCE_INTERVAL = 60.0
+# How often the chores thread looks for a chore that is due (seconds): the slack on each chore's interval.
+CHORES_TICK = 1.0
 # After errors in a row, the loop waits longer each time, up to this (seconds), then tries again.
 MAX_BACKOFF = 5.0
 # Errors a database recovers from by itself: a dropped or refused connection, a lock timeout, a deadlock.
@@ -93,14 +95,22 @@ def _keep_files(session: Session, file_ids: list[str]) -> None:
 
 
 @dataclass(frozen=True)
+class PeriodicTask:
+    """A chore a worker does for a feature every `interval(settings)` seconds (0: never), in
+    transactions of its own; `run` answers how many things it did, for the log."""
+
+    name: str
+    interval: Callable[[Settings], float]
+    run: Callable[[sessionmaker[Session], Settings, threading.Event], int]
+
+
+@dataclass(frozen=True)
 class Housekeeping:
-    """What the worker tidies up for the features besides running jobs."""
+    """What the worker tidies up for the features besides running jobs: the stored files of ended
+    jobs, and the features' periodic chores (registered in stoplist.composition)."""
 
     discard_files: FileDiscarder = _keep_files
-    # None: nothing purges expired entries (they are ignored by every read all the same).
-    purge_entries: EntryPurge | None = None
-    # Drops audit events past their retention (settings.audit_retention_months) in the caller's transaction.
-    trim_trail: Callable[[Session, datetime, int], int] | None = None
+    periodic: tuple[PeriodicTask, ...] = ()
 
 
 class Worker:
@@ -117,19 +127,37 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop = threading.Event()
         self._last_maintenance = 0.0
-        self._last_purge = 0.0
+        self._last_run: dict[str, float] = {}
 
     def run(self) -> None:
-        """Work until `stop` is set; no error ends the loop (a database that is down is waited for, backing off)."""
+        """Work until `stop` is set; no error ends the loop (a database that is down is waited for, backing off).
+
+        The chores run on a thread of their own, so that a long job (an import of millions) does
+        not hold up the expiry sweep's bound."""
         log.info("worker %s started", self.worker_id)
+        chores = threading.Thread(target=self._keep, args=(self._chores,), name="stoplist-chores", daemon=True)
+        chores.start()
+        try:
+            self._keep(self._work)
+        finally:
+            chores.join()
+        log.info("worker %s stopped", self.worker_id)
+
+    def _work(self) -> None:
+        if not self.run_once():
+            self.stop.wait(self.settings.worker_poll_interval)
+
+    def _chores(self) -> None:
+        self.maintain()
+        self.stop.wait(CHORES_TICK)
+
+    def _keep(self, step: Callable[[], None]) -> None:
+        """Do `step` again and again until `stop` is set; an error is logged and the step retried, backing off."""
         failures = 0
         while not self.stop.is_set():
             try:
-                self.maintain()
-                worked = self.run_once()
+                step()
                 failures = 0
-                if not worked:
-                    self.stop.wait(self.settings.worker_poll_interval)
             except Exception as exc:
                 failures += 1
                 delay = min(MAX_BACKOFF, self.settings.worker_poll_interval * 2 ** min(failures, 16))
@@ -139,7 +167,6 @@ class Worker:
                 else:
                     log.warning("worker loop error again (%s, %s in a row); retrying in %.1f s", type(exc).__name__, failures, delay)
                 self.stop.wait(delay)
-        log.info("worker %s stopped", self.worker_id)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when there was none."""
@@ -240,24 +267,18 @@ class Worker:
                 session.commit()
 
     def maintain(self) -> None:
-        """Now and then, remove jobs and files older than the retention, and expired entries."""
+        """Do the chores that are due: now and then remove jobs and files older than the retention,
+        and run each periodic task whose interval has passed."""
         if time.monotonic() - self._last_maintenance >= MAINTENANCE_INTERVAL:
             self._last_maintenance = time.monotonic()
             purge_expired(self.session_factory, self.settings, discard_files=self.housekeeping.discard_files)
-            trim = self.housekeeping.trim_trail
-            if trim is not None and self.settings.audit_retention_months:
-                with self.session_factory() as session:
-                    dropped = trim(session, utcnow(), self.settings.audit_retention_months)
-                    session.commit()
-                if dropped:
-                    log.info("dropped %s audit events past their retention", dropped)
-        interval = self.settings.purge_interval
-        purge = self.housekeeping.purge_entries
-        if purge is not None and interval and time.monotonic() - self._last_purge >= interval:
-            self._last_purge = time.monotonic()
-            removed = purge_expired_entries(self.session_factory, purge, stop=self.stop)
-            if removed:
-                log.info("purged %s expired entries", removed)
+        for task in self.housekeeping.periodic:
+            interval = task.interval(self.settings)
+            if interval and time.monotonic() - self._last_run.get(task.name, -interval) >= interval:
+                self._last_run[task.name] = time.monotonic()
+                done = task.run(self.session_factory, self.settings, self.stop)
+                if done:
+                    log.info("%s: %s", task.name, done)
 
 
 def _cause(exc: Exception) -> str:

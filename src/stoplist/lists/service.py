@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.db import RFC3339, utcnow
-from stoplist.errors import EntryNotFound, InvalidAddress, InvalidListScope
+from stoplist.errors import EntryLapsed, EntryNotFound, InvalidAddress, InvalidListScope
 from stoplist.lists.addresses import address_fits
 from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
@@ -115,10 +115,14 @@ def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None
 def delete(
     session: Session, *, account_id: int, entry_id: str, origin: Origin, list_id: int | None = None, address_kind: str | None = None
 ) -> None:
-    """Take one live entry off its list, by its id."""
+    """Take one live entry off its list, by its id. One that had lapsed answers as not found, its `expire` recorded."""
     key = entry_key(entry_id)
-    writer = EntryWriter(session, origin)
-    if key is None or not writer.delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id, address_kind=address_kind):
+    if key is None:
+        raise EntryNotFound()
+    deleted = EntryWriter(session, origin).delete_live(account_id=account_id, entry_id=key, now=utcnow(), list_id=list_id, address_kind=address_kind)
+    if deleted.expired:
+        raise EntryLapsed()
+    if not deleted.removed:
         raise EntryNotFound()
 
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, DateTime, String, Text, and_, bindparam, case, cast, column, delete, func, literal_column, select, table, true, update
+from sqlalchemy import BigInteger, DateTime, String, Text, bindparam, cast, column, delete, func, literal_column, select, table, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
 
-from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_json_rows, sqlite_stamp
 from stoplist.lists.models import Entry, List
@@ -50,6 +49,27 @@ class Change:
     reason: str | None = None
     note: str | None = None
     set_note: bool = False
+
+
+class Written(NamedTuple):
+    """What a bulk write did with its rows, one per (list, address): entries added (lapsed ones
+    listed anew among them), entries updated, and live entries the row would not have changed."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+
+class Deleted(NamedTuple):
+    """What a delete by id did: 1 `removed` (it was live) or 1 `expired` (it had lapsed), or neither."""
+
+    removed: int
+    expired: int
+
+
+def lapsed(expire_at: datetime | None, now: datetime) -> bool:
+    """Whether an entry of that expiry is off its list at `now`."""
+    return expire_at is not None and expire_at <= now
 
 
 class Row(NamedTuple):
@@ -100,14 +120,25 @@ class EntryWriter:
             scope = self._scopes[list_id] = tuple(self.session.execute(select(List.kind, List.channel, List.sender).where(List.id == list_id)).one())
         return scope
 
-    def _removed(self, account_id: int, rows, op: str, now: datetime) -> int:
-        """Record the removal of entries, from rows of _RETURNED; answers how many."""
+    def _removed(self, account_id: int, rows, now: datetime) -> int:
+        """Record the deletion of entries, from rows of _RETURNED: `remove` for each that was live at
+        `now`, `expire` for each whose expiry had passed (it was off its list already); answers how
+        many were live."""
         facts = [
-            Fact(op, address, kind, self._scope(list_id), entry_id, state(expiry, reason, note), None)
+            Fact("expire" if lapsed(expiry, now) else "remove", address, kind, self._scope(list_id), entry_id, state(expiry, reason, note), None)
             for entry_id, address, kind, list_id, expiry, reason, note in rows
         ]
         self.trail.record(account_id, facts, self.origin, now)
-        return len(facts)
+        return sum(fact.op == "remove" for fact in facts)
+
+    def _expire(self, account_id: int, entry_ids: list[int], now: datetime) -> int:
+        """Delete lapsed entries of the account, by id, recording `expire` for each: answers how many."""
+        if not entry_ids:
+            return 0
+        statement = delete(Entry).where(Entry.account_id == account_id, Entry.id.in_(entry_ids), Entry.expire_at <= now)
+        rows = sorted(self.session.execute(statement.returning(*_RETURNED)).all())
+        self._removed(account_id, rows, now)
+        return len(rows)
 
     # One entry
 
@@ -115,26 +146,29 @@ class EntryWriter:
         """Put an address on a list, or give its entry what `change` sets: (the entry, True if it is a new listing).
 
         The latest instruction wins: a listed address takes the new expiry (and reason, note and
-        source); one whose entry had lapsed is listed anew (new created_at), as if it were absent.
+        source). An entry that had lapsed is expired (deleted, with its `expire` event) and the
+        address listed anew as a new entry (new id, new created_at), as if it were absent: every
+        entry's events read add, update*, then remove or expire.
         """
         self.wait()
         self.trail.hold(account_id)
         before = self._at(account_id, list_id, change.address)
         added = self._add_or_extend(account_id, list_id, change, now)
-        # None: the entry had lapsed, so `before` is that entry, which is listed anew.
-        entry, created = added if added is not None else (self._relist(before[0], change, now), True)  # type: ignore[index]
+        if added is None:
+            # The entry had lapsed: its `expire` is recorded (if the sweep has not yet), then the
+            # address is listed anew, as a new entry with an id of its own.
+            self._expire(account_id, [before[0]], now)  # type: ignore[index]
+            added = self._add_or_extend(account_id, list_id, change, now)
+            if added is None:  # the account's hold rules this out: nothing else changed the entry meanwhile
+                raise RuntimeError(f"entry {before[0]} was relisted by another writer while held")  # type: ignore[index]
+            before = None
+        entry, created = added
         fact = Fact(
             "add" if created else "update", entry.address, entry.address_kind, self._scope(list_id), entry.id,
             None if created or before is None else state(*before[1:]), state(entry.expire_at, entry.reason, entry.note),
         )
         self.trail.record(account_id, [fact], self.origin, now)
         return entry, created
-
-    def _relist(self, entry_id: int, change: Change, now: datetime) -> Entry:
-        """List anew the lapsed entry that `_add_or_extend` left held: what `change` sets, and a new created_at."""
-        values = {**self._updates(change, now), "created_at": now}
-        statement = update(Entry).where(Entry.id == entry_id).values(values)
-        return self.session.scalars(statement.returning(Entry), execution_options=_POPULATE).one()
 
     def _at(self, account_id: int, list_id: int, address: str) -> tuple | None:
         """(id, expiry, reason, note) of the entry of `address` on the list, live or not, looked up by
@@ -183,28 +217,33 @@ class EntryWriter:
         row = self.session.execute(statement.returning(Entry, literal_column("xmax = 0")), execution_options={"populate_existing": True}).one_or_none()
         return None if row is None else (row[0], bool(row[1]))
 
-    def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> bool:
-        """Delete one live entry of the account (of one list, and of one kind of address, if given), by id."""
+    def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> Deleted:
+        """Delete one entry of the account (of one list, and of one kind of address, if given), by id:
+        `remove` if it was live, `expire` if it had lapsed (it was off its list already)."""
         self.wait()
         self.trail.hold(account_id)
-        statement = delete(Entry).where(Entry.id == entry_id, Entry.account_id == account_id, live(now))
+        statement = delete(Entry).where(Entry.id == entry_id, Entry.account_id == account_id)
         if list_id is not None:
             statement = statement.where(Entry.list_id == list_id)
         if address_kind is not None:
             statement = statement.where(Entry.address_kind == address_kind)
-        return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now) > 0
+        rows = self.session.execute(statement.returning(*_RETURNED)).all()
+        removed = self._removed(account_id, rows, now)
+        return Deleted(removed=removed, expired=len(rows) - removed)
 
     def delete_address(self, *, account_id: int, list_id: int, address: str, now: datetime) -> int:
+        """Delete the entry of an address on a list (`expire` if it had lapsed); answers 1 if it was live, else 0."""
         self.wait()
         self.trail.hold(account_id)
         found = self._at(account_id, list_id, address)
         if found is None:
             return 0
         statement = delete(Entry).where(Entry.id == found[0], Entry.account_id == account_id)
-        return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), "remove", now)
+        return self._removed(account_id, self.session.execute(statement.returning(*_RETURNED)).all(), now)
 
     def delete_all(self, *, account_id: int, list_id: int, now: datetime, address_kind: str | None = None) -> int:
-        """Every entry of one list of the account (of one kind of address, if given), one event each.
+        """Every entry of one list of the account (of one kind of address, if given), one event each
+        (`expire` for those that had lapsed); answers how many were live.
 
         In batches of _DELETE_BATCH, in id order, all in the caller's transaction: a list of
         millions goes at once or not at all, in bounded memory."""
@@ -220,31 +259,32 @@ class EntryWriter:
             if not rows:
                 return removed
             rows.sort()
-            removed += self._removed(account_id, rows, "remove", now)
+            removed += self._removed(account_id, rows, now)
             after = rows[-1][0]
 
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
-        """Delete up to `batch` entries that expired by `now`, one `expire` event each: housekeeping,
-        since reads already ignore them. Account by account, in account order (see Trail.hold)."""
+        """The sweep: delete up to `batch` entries whose expiry passed by `now`, one `expire` event
+        each, the longest lapsed first (from the expiry index: ix_blacklist_entries_expire_at).
+        Account by account, in account order (see Trail.hold)."""
         self.wait()
-        expired = self.session.execute(select(Entry.account_id, Entry.id).where(Entry.expire_at <= now).order_by(Entry.account_id, Entry.id).limit(batch)).all()
+        expired = self.session.execute(select(Entry.account_id, Entry.id).where(Entry.expire_at <= now).order_by(Entry.expire_at).limit(batch)).all()
         ids: dict[int, list[int]] = {}
         for account_id, entry_id in expired:
             ids.setdefault(account_id, []).append(entry_id)
         purged = 0
-        for account_id, entry_ids in ids.items():
+        for account_id in sorted(ids):
             self.trail.hold(account_id)
             # The expiry is checked again on the row itself: an entry relisted since is not purged.
-            statement = delete(Entry).where(Entry.account_id == account_id, Entry.id.in_(entry_ids), Entry.expire_at <= now)
-            rows = sorted(self.session.execute(statement.returning(*_RETURNED)).all())
-            purged += self._removed(account_id, rows, "expire", now)
+            purged += self._expire(account_id, ids[account_id], now)
         return purged
 
     # Many entries (imports)
 
-    def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime, per_write: int = 2_000, background: bool = False) -> tuple[int, int]:
+    def upsert_many(self, *, account_id: int, rows: list[Row], source: str, now: datetime, per_write: int = 2_000, background: bool = False) -> "Written":
         """Put many addresses on their lists, as `add` would one by one (the last row of a key wins),
-        one event per entry written; return (added, updated). A reason or note of None keeps the entry's.
+        one event per entry changed; a reason or note of None keeps the entry's. A row that would
+        change nothing of a live entry (the same expiry, reason and note) writes nothing and records
+        nothing: it counts as unchanged. A lapsed entry is expired and its address listed anew.
 
         One lookup for all the rows, then writes of `per_write` rows in key order: each covers the
         next stretch of the indexes, while what it makes (parameters, events) is freed before the
@@ -263,44 +303,55 @@ class EntryWriter:
             last[key] = row if earlier is None else merged(earlier, row)
         keys = sorted(last)
         if not keys:
-            return 0, 0
+            return Written(0, 0, 0)
         known = self._known(account_id, keys)
-        ids = iter(self._reserve_ids(len(keys) - len(known)))
+        relisted = sum(lapsed(found[1], now) for found in known.values())
+        ids = iter(self._reserve_ids(len(keys) - len(known) + relisted))
         scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in keys}}
         appending = self.trail.append(account_id, self.origin, now)
         dbapi = driver_connection(self.session)
         # Known at once, so that whatever happens next, `wait` finds it (and the thread is joined).
         pipeline = self._pipeline = _Pipeline() if background else None
         run = pipeline.submit if pipeline is not None else _call
-        listed = 0
+        added = updated = unchanged = 0
         absent = (None, None, None, None)
         try:
             for start in range(0, len(keys), per_write):
-                new, old, facts = [], [], []
+                gone, new, old, facts = [], [], [], []
                 for key in keys[start : start + per_write]:
                     row = last[key]
                     entry_id, expiry, stored_reason, stored_note = known.get(key, absent)
-                    # What a row leaves unsaid, the entry keeps (read just now, under the account's hold).
+                    scope = scopes[row.list_id]
+                    if entry_id is not None and lapsed(expiry, now):
+                        # Off its list already: its `expire` first (unless the sweep recorded it), then a new entry.
+                        gone.append(entry_id)
+                        facts.append(Fact("expire", row.address, row.address_kind, scope, entry_id, state(expiry, stored_reason, stored_note), None))
+                        entry_id = stored_reason = stored_note = None
+                    # What a row leaves unsaid, a live entry keeps (read just now, under the account's hold).
                     reason, note = row.reason or stored_reason or DEFAULT_REASON, row.note if row.note is not None else stored_note
-                    after = {"expire_at": stamp(row.expire_at), "reason": reason, "note": note}
-                    if entry_id is None:  # new: added
-                        entry_id, live = next(ids), False
+                    if entry_id is None:
+                        entry_id = next(ids)
                         new.append((entry_id, row, reason, note))
-                    else:  # live: updated; lapsed: listed anew, in its own row
-                        live = expiry is None or expiry > now
+                        facts.append(Fact("add", row.address, row.address_kind, scope, entry_id, None, state(row.expire_at, reason, note)))
+                        added += 1
+                    elif expiry == row.expire_at and reason == stored_reason and note == stored_note:
+                        unchanged += 1
+                    else:
                         old.append((entry_id, row, reason, note))
-                    listed += live
-                    before = state(expiry, stored_reason, stored_note) if live else None
-                    facts.append(Fact("update" if live else "add", row.address, row.address_kind, scopes[row.list_id], entry_id, before, after))
-                run(self._write_entries, dbapi, account_id, new, old, source, now)
-                run(appending.insert, appending.link(facts))
-            run(appending.finish)
+                        after = state(row.expire_at, reason, note)
+                        facts.append(Fact("update", row.address, row.address_kind, scope, entry_id, state(expiry, stored_reason, stored_note), after))
+                        updated += 1
+                if facts:
+                    run(self._write_entries, dbapi, account_id, gone, new, old, source, now)
+                    run(appending.insert, appending.link(facts))
+            if added or updated or relisted:
+                run(appending.finish)
         except BaseException:
             self._pipeline = None
             if pipeline is not None:
                 pipeline.close(raising=False)
             raise
-        return len(keys) - listed, listed
+        return Written(added, updated, unchanged)
 
     def wait(self) -> None:
         """Let the writes an `upsert_many` left running in the background finish; raises what failed there."""
@@ -368,13 +419,14 @@ class EntryWriter:
         finally:
             cursor.close()
 
-    def _write_entries(self, dbapi, account_id: int, new: list[tuple], old: list[tuple], source: str, now: datetime) -> None:
-        """Insert the `new` rows with their reserved ids, and upsert the `old` ones with the ids the
-        lookup found; each row is (id, Row, reason, note). The upsert updates the entry, or lists it
-        anew if it had lapsed; had it gone since the lookup (the account's hold rules that out), it
-        would come back under the same id, the one its event names. The new ones are plain
-        inserts: no other writer can have listed them since the lookup, and an upsert's
-        arbitration costs PostgreSQL about a quarter more per row.
+    def _write_entries(self, dbapi, account_id: int, gone: list[int], new: list[tuple], old: list[tuple], source: str, now: datetime) -> None:
+        """Delete the lapsed entries `gone` (by id), insert the `new` rows with their reserved ids, and
+        upsert the `old` ones with the ids the lookup found; each row is (id, Row, reason, note). The
+        upsert updates the live entry; had it gone since the lookup (the account's hold rules that
+        out), it would come back under the same id, the one its event names. The new ones are plain
+        inserts: no other writer can have listed them since the lookup (the lapsed entries of their
+        addresses are deleted first), and an upsert's arbitration costs PostgreSQL about a quarter
+        more per row.
 
         Straight through the driver (imports write millions). SQLite: one insert and one upsert,
         each over one JSON text (_json_rows): sqlite3 runs a statement's step without the
@@ -385,6 +437,10 @@ class EntryWriter:
         cursor = dbapi.cursor()
         stamp = _sqlite_stamp  # RFC 3339 in UTC; PostgreSQL reads it as the naive UTC timestamp it stores
         try:
+            if gone:
+                sql, names = raw(_delete_ids_statement, "sqlite" if self._sqlite else "psycopg", sqlite if self._sqlite else postgresql)
+                values = {"account_id": account_id, "ids": json.dumps(gone)}
+                cursor.execute(sql, tuple(values[name] for name in names) if self._sqlite else values)
             if self._sqlite:
                 values = {"account_id": account_id, "source": source, "now": stamp(now)}
                 for (sql, names), part in ((raw(_insert_json_statement, "sqlite"), new), (raw(_upsert_json_statement, "sqlite", sqlite), old)):
@@ -459,17 +515,22 @@ _sqlite_stamp = functools.lru_cache(maxsize=4096)(sqlite_stamp)
 
 
 def _on_conflict(statement):
-    """An import's write: a listed address takes the new expiry, reason, note and source, and keeps its
-    created_at unless it had lapsed (then it is listed anew, as POST would)."""
+    """An import's write of a live entry: it takes the new expiry, reason, note and source, and keeps its created_at."""
     excluded = statement.excluded
-    relisted = and_(Entry.expire_at.is_not(None), Entry.expire_at <= excluded.created_at)
     return statement.on_conflict_do_update(
         index_elements=_KEY,
-        set_={
-            "expire_at": excluded.expire_at, "reason": excluded.reason, "note": excluded.note, "source": excluded.source,
-            "updated_at": excluded.updated_at, "created_at": case((relisted, excluded.created_at), else_=Entry.created_at),
-        },
+        set_={"expire_at": excluded.expire_at, "reason": excluded.reason, "note": excluded.note, "source": excluded.source, "updated_at": excluded.updated_at},
     )
+
+
+def _delete_ids_statement(dialect):
+    """The account's entries whose ids one JSON array lists (the lapsed entries an import lists anew)."""
+    if dialect is sqlite:
+        ids, value = sqlite_json_rows("ids")
+        wanted = select(ids.c.value)
+    else:
+        wanted = select(cast(func.jsonb_array_elements_text(cast(bindparam("ids", type_=Text), JSONB)), BigInteger))
+    return delete(Entry).where(Entry.account_id == bindparam("account_id"), Entry.id.in_(wanted))
 
 
 _COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at")

@@ -6,11 +6,11 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.lists.addresses import PHONE
-from stoplist.lists.writer import EntryWriter, Row
+from stoplist.lists.writer import EntryWriter, Row, Written
 
 
-def fill(session: Session, account_id: int, entries: dict[str, datetime | None], *, now: datetime, source: str = "import") -> tuple[int, int]:
-    """Put E.164 numbers with their expiries on the account's default list, as an import would: (added, updated)."""
+def fill(session: Session, account_id: int, entries: dict[str, datetime | None], *, now: datetime, source: str = "import") -> Written:
+    """Put E.164 numbers with their expiries on the account's default list, as an import would: (added, updated, unchanged)."""
     writer = EntryWriter(session, Origin("cli" if source == "cli" else "import"))
     list_id = writer.list_id(account_id=account_id, now=now)
     rows = [Row(list_id, number, PHONE, expire_at, None) for number, expire_at in entries.items()]

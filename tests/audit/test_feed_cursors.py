@@ -1,0 +1,76 @@
+"""A feed that never skips: a cursor the trail never gave out answers 400 invalid_cursor, one
+older than what retention kept answers 410 cursor_expired, and neither ever answers an empty page."""
+
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+
+from stoplist.audit import retention
+from stoplist.audit.models import Event, Head
+from stoplist.db import transaction
+from tests.api.helpers import add, assert_error
+
+CHANGES = "/blacklist/changes"
+
+
+def changes(client, auth, **params):
+    return client.get(CHANGES, params=params, headers=auth)
+
+
+def test_a_cursor_past_the_newest_event_is_refused_and_stays_refused_after_the_next_write(client, auth):
+    for index in range(3):
+        add(client, auth, f"+4850000000{index}")
+
+    body = assert_error(changes(client, auth, after=200), 400, "invalid_cursor")
+    assert body["errors"][0]["path"] == "after"
+    assert "newest event (3)" in body["message"] and "resynchronise" in body["message"]
+    add(client, auth, "+48500000009")
+    assert_error(changes(client, auth, after=200), 400, "invalid_cursor")
+    # The newest event's own cursor is one the feed gave out: it answers, with nothing new.
+    assert changes(client, auth, after=4).json() == {"events": [], "next": "4"}
+
+
+def test_a_cursor_past_the_newest_event_is_refused_at_once_even_when_asked_to_wait(client, auth):
+    add(client, auth, "+48500000001")
+    started = time.monotonic()
+    assert_error(changes(client, auth, after=2, wait=5), 400, "invalid_cursor")
+    assert time.monotonic() - started < 2
+
+
+def test_an_account_without_events_serves_only_the_start(client, auth):
+    assert changes(client, auth).json() == {"events": [], "next": "0"}
+    assert changes(client, auth, after=0).json() == {"events": [], "next": "0"}
+    assert_error(changes(client, auth, after=1), 400, "invalid_cursor")
+
+
+def test_history_refuses_a_cursor_past_the_newest_event_too(client, auth):
+    entry = add(client, auth, "+48500000001")
+    assert_error(client.get("/blacklist/history", params={"address": "+48500000001", "after": 9}, headers=auth), 400, "invalid_cursor")
+    assert_error(client.get(f"/blacklist/entries/{entry['id']}/history", params={"after": 9}, headers=auth), 400, "invalid_cursor")
+    assert client.get("/blacklist/history", params={"address": "+48500000001", "after": 1}, headers=auth).json() == {"events": [], "next": None}
+
+
+def _drop_first_two(app) -> int:
+    """Date the account's first two events in an old month and let retention drop them; answers the base."""
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(Event).where(Event.seq <= 2).values(at=datetime(2026, 1, 15, tzinfo=timezone.utc)))
+    with transaction(app.state.session_factory) as session:
+        assert retention.drop_expired(session, now=datetime(2026, 12, 1, tzinfo=timezone.utc), months=3) == 2
+    with app.state.session_factory() as session:
+        return session.scalar(select(Head.base_seq))
+
+
+def test_a_cursor_older_than_what_retention_kept_is_gone_and_says_how_to_resynchronise(app, client, auth):
+    for index in range(4):
+        add(client, auth, f"+4850000000{index}")
+    assert _drop_first_two(app) == 2
+
+    for stale in ({"after": 1}, {"after": 0}, {}):
+        body = assert_error(changes(client, auth, **stale), 410, "cursor_expired")
+        assert "dropped by retention" in body["message"] and "X-Feed-Cursor" in body["message"], body
+    assert_error(changes(client, auth, after=0, wait=5), 410, "cursor_expired")
+    # From the base on, nothing was dropped: the feed goes on where retention left it.
+    assert [event["seq"] for event in changes(client, auth, after=2).json()["events"]] == [3, 4]
+    # History is no sync protocol: it answers what is kept.
+    assert client.get("/blacklist/history", params={"address": "+48500000000"}, headers=auth).json() == {"events": [], "next": None}
