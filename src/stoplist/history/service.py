@@ -116,9 +116,14 @@ def verify(session: Session, *, account_id: int | None = None) -> tuple[int, int
     accounts = repository.accounts(account_id)
     checked = 0
     for account in accounts:
-        seq, hash_, base_seq, base_hash, _at = repository.head(account)  # type: ignore[misc]
-        count, broken = chain.verify(account, repository.stored(account), base_seq=base_seq, base_hash=base_hash, head_seq=seq, head_hash=hash_)
+        head = repository.head(account)
+        count, broken = chain.verify(
+            account, repository.stored(account), base_seq=head.base_seq, base_hash=head.base_hash, head_seq=head.seq, head_hash=head.hash, head_at=head.at,
+        )
         checked += count
         if broken is not None:
             return len(accounts), checked, broken
+    orphan = repository.headless(account_id)
+    if orphan is not None:
+        return len(accounts), checked, chain.Broken(orphan[0], orphan[1], "an event of an account without a head: it is on no chain (written, or moved there, behind the service's back)")
     return len(accounts), checked, None
