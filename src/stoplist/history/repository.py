@@ -93,6 +93,10 @@ class EventRepository:
         row = self.session.execute(select(Head.seq, Head.hash, Head.base_seq, Head.base_hash, at).where(Head.account_id == account_id)).one_or_none()
         return None if row is None else HeadRow(**row._mapping)
 
+    def first_after(self, account_id: int, seq: int) -> int | None:
+        """The seq of the account's first event after `seq`, if there is one."""
+        return self.session.scalar(select(func.min(Event.seq)).where(Event.account_id == account_id, Event.seq > seq))
+
     def hash_at(self, account_id: int, seq: int) -> str | None:
         """The stored hash of the account's event `seq`, or None when there is no such event."""
         return self.session.scalar(select(Event.hash).where(Event.account_id == account_id, Event.seq == seq))
@@ -107,13 +111,14 @@ class EventRepository:
         row = self.session.execute(orphans.order_by(Event.account_id).limit(1)).first()
         return None if row is None else (row[0], row[1])
 
-    def stored(self, account_id: int, *, batch: int = 5_000) -> Iterator[Stored]:
-        """Every event of the account as stored, every column (a column Stored lacks fails here), in seq order, batch by batch."""
+    def stored(self, account_id: int, *, through: int, batch: int = 5_000) -> Iterator[Stored]:
+        """The account's events up to seq `through` as stored, every column (a column Stored lacks fails
+        here), in seq order, batch by batch."""
         after = -1
         # `at` as the database holds it: a value no timestamp can be read from is something to report, not to fail on.
         columns = [type_coerce(column, String()).label(column.name) if column.name == "at" else column for column in Event.__table__.columns]
         while True:
-            statement = select(*columns).where(Event.account_id == account_id, Event.seq > after).order_by(Event.seq).limit(batch)
+            statement = select(*columns).where(Event.account_id == account_id, Event.seq > after, Event.seq <= through).order_by(Event.seq).limit(batch)
             rows = self.session.execute(statement).all()
             for row in rows:
                 yield Stored(**row._mapping)
