@@ -3,6 +3,7 @@ signature checks by the README's recipe; the key is made once, whoever asks firs
 ask at once; its private half is in no answer."""
 
 import base64
+import hashlib
 import json
 import threading
 from datetime import datetime, timedelta, timezone
@@ -44,7 +45,7 @@ def test_a_checkpoint_is_the_accounts_head_signed_now(client, auth):
 
     key = client.get(PUBLIC_KEY, headers=auth).json()
     assert set(key) == {"algorithm", "key_id", "public_key", "pem"} and key["algorithm"] == "ed25519"
-    assert key["key_id"] == checkpoint["key_id"]
+    assert key["key_id"] == checkpoint["key_id"] == hashlib.sha256(base64.b64decode(key["public_key"])).hexdigest()[:16]
     signature = base64.b64decode(checkpoint["signature"])
     # Either form of the key checks it; a verify() that finds the signature wrong raises.
     Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"])).verify(signature, signed_bytes(checkpoint))

@@ -1,6 +1,8 @@
 """Verification on a live trail: events appended while it reads are not mistaken for tampering, and
 events that no chain accounts for (after the head, or of an account without one) are named."""
 
+from datetime import timedelta
+
 from sqlalchemy import insert, select
 
 from stoplist.audit.models import Event
@@ -61,3 +63,19 @@ def test_an_event_of_an_account_without_a_head_is_named(app, client, auth, make_
     assert broken is not None and (broken.account_id, broken.seq) == (quiet, 1) and "without a head" in broken.problem
     with app.state.session_factory() as session:
         assert history.verify(session, account_id=quiet)[2] == broken
+
+
+def test_a_column_that_disagrees_with_the_body_is_named_with_both_values(app, client, auth):
+    """The README's example of a broken link."""
+    from sqlalchemy import update
+
+    for index in range(3):
+        add(client, auth, f"+4850000000{index}")
+    with app.state.session_factory() as session:
+        at = session.scalar(select(Event.at).where(Event.seq == 3))
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(Event).where(Event.seq == 3).values(at=at + timedelta(seconds=1)))
+    _accounts, _checked, broken = verified(app)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (at + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert broken.describe() == f"account {_default(app)}, event 3: its column at ({later!r}) disagrees with its body ({stamp!r})"

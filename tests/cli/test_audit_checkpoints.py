@@ -208,4 +208,19 @@ def test_the_commands_print_what_the_routes_answer(database, api):
     assert list(from_cli) == list(from_api) and {key: from_cli[key] for key in ("account", "seq", "hash", "key_id")} == {
         key: from_api[key] for key in ("account", "seq", "hash", "key_id")
     }
-    assert stoplist("audit", "public-key").stdout == api.get("/blacklist/audit/public-key", headers=auth).json()["pem"]
+    printed = stoplist("audit", "checkpoint").stdout
+    assert printed.count("\n") == 1 and printed.endswith("}\n")  # one line, for `>>`
+    pem = stoplist("audit", "public-key").stdout
+    assert pem == api.get("/blacklist/audit/public-key", headers=auth).json()["pem"]
+    assert "PRIVATE" not in pem + printed
+
+
+def test_a_pretty_printed_checkpoint_and_several_files_are_read(database, api, tmp_path):
+    _add(api, bearer(database, "default"), "+48500000001")
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(json.loads(_checkpoint()), indent=2) + "\n")
+    lines = tmp_path / "lines.jsonl"
+    _keep(lines, _checkpoint())
+    _keep(lines, _checkpoint())
+    result = _verify("--checkpoint", pretty, "--checkpoint", lines)
+    assert result.exit_code == 0 and result.stdout.strip().endswith("3 checkpoint(s) confirmed"), result.output
