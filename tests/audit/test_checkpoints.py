@@ -79,22 +79,28 @@ def test_every_instance_on_the_database_signs_with_the_one_key(settings, client,
 
 
 def test_two_processes_making_the_key_at_once_end_with_one_key(session_factory, monkeypatch):
-    """Both make a key and insert it if absent, at the same moment: both sign with the one stored."""
-    start = threading.Barrier(2)
+    """Both find no key, then both make one and insert it if absent: both sign with the one stored."""
+    both_looked = threading.Barrier(2)
     found: list[str] = []
     errors: list[BaseException] = []
     made: list[str] = []
-    make, generate = SigningKeys.current, signing.generate
-    monkeypatch.setattr(signing, "generate", lambda: made.append("key") or generate())
+    looked = threading.local()
+    stored, generate = SigningKeys.stored, signing.generate
 
-    def racing(self, *, now):
-        start.wait(timeout=10)
-        return make(self, now=now)
+    def stored_then_wait(self):
+        key = stored(self)
+        if not getattr(looked, "once", False):
+            looked.once = True
+            both_looked.wait(timeout=10)  # neither inserts before both have found none
+        return key
+
+    monkeypatch.setattr(SigningKeys, "stored", stored_then_wait)
+    monkeypatch.setattr(signing, "generate", lambda: made.append("key") or generate())
 
     def maker() -> None:
         try:
             with transaction(session_factory) as session:
-                found.append(racing(SigningKeys(session), now=utcnow()).public_pem)
+                found.append(SigningKeys(session).current(now=utcnow()).public_pem)
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
 
