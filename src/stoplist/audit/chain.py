@@ -139,7 +139,7 @@ REPEATED = ("account_id", "seq", "at", "op", "address", "entry_id", "job_id")
 
 
 def verify(account_id: int, events: Iterable[Stored], *, base_seq: int, base_hash: str, head_seq: int, head_hash: str,
-           head_at: datetime | str | None = None) -> tuple[int, Broken | None]:
+           head_at: datetime | str | None) -> tuple[int, Broken | None]:
     """Check one account's events, read in seq order, against the chain and its head: (events checked, the first broken link or None)."""
     previous, expected, checked, last_at = base_hash, base_seq + 1, 0, None
     for event in events:
