@@ -215,23 +215,65 @@ def _account_id(session: Session, name: str) -> int:
     return found.id
 
 
-audit_app = typer.Typer(help="Verify the audit trail, and export proof from it.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
 def audit_verify(
     account: Annotated[str | None, typer.Option(help="Only this account's trail (default: every account's).")] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, readable=True, metavar="FILE", help="Checkpoints kept elsewhere (one, or JSON lines): the chain must still lead to each (repeatable)."),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, readable=True, metavar="PEM_FILE", help="The key saved from `stoplist audit public-key` (default: the database's)."),
+    ] = None,
 ) -> None:
-    """Check every event's hash chain and numbering; name the first broken link and exit 1 if there is one."""
+    """Check every event's hash chain, numbering and columns, then each checkpoint given; name what does not hold and exit 1 if anything."""
+    from stoplist.history import checkpoints as saved
     from stoplist.history import service as history
 
+    given = None if public_key is None else public_key.read_text(encoding="utf-8", errors="replace")
+    if given is not None and (wrong := saved.not_a_public_key(given)) is not None:
+        raise typer.BadParameter(f"{public_key}: {wrong}", param_hint="--public-key")
     with database_session() as session:
-        accounts, checked, broken = history.verify(session, account_id=None if account is None else _account_id(session, account))
-    if broken is not None:
-        typer.echo(f"BROKEN: {broken.describe()} ({checked:,} events before it verified)", err=True)
+        account_id = None if account is None else _account_id(session, account)
+        accounts, checked, broken = history.verify(session, account_id=account_id)
+        if broken is not None:
+            typer.echo(f"BROKEN: {broken.describe()} ({checked:,} events before it verified)", err=True)
+            raise typer.Exit(1)
+        files = [(str(path), path.read_text(encoding="utf-8", errors="replace")) for path in checkpoint or []]
+        confirmed, problems = saved.confirm(session, files, public_pem=given, account_id=account_id)
+    for problem in problems:
+        typer.echo(f"BROKEN: {problem}", err=True)
+    if problems:
         raise typer.Exit(1)
-    typer.echo(f"ok: {checked:,} events of {accounts:,} account(s) verified")
+    anchored = f", {confirmed:,} checkpoint(s) confirmed" if checkpoint else ""
+    typer.echo(f"ok: {checked:,} events of {accounts:,} account(s) verified{anchored}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(account: Annotated[str, typer.Option(help="The account whose trail is signed.")] = auth_service.DEFAULT_ACCOUNT) -> None:
+    """Print a signed checkpoint of the account's trail (one line of JSON, as GET /blacklist/audit/checkpoint): keep it elsewhere."""
+    from stoplist.db import utcnow
+    from stoplist.history import checkpoints
+
+    with database_session() as session:
+        made = checkpoints.issue(session, account_id=_account_id(session, account), now=utcnow())
+    typer.echo(made.line())
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key that checkpoints are signed with (PEM): keep it with them."""
+    from stoplist.db import utcnow
+    from stoplist.history import checkpoints
+
+    with database_session() as session:
+        found = checkpoints.public_key(session, now=utcnow())
+    typer.echo(found.pem, nl=False)
 
 
 @audit_app.command("export")

@@ -28,6 +28,8 @@ def curl_examples() -> list[tuple[str, str, str]]:
 
 
 VOLATILE_TIMES = ("created_at", "updated_at", "finished_at", "at")
+# The server's signing key is made on first use, so it, and every signature, differs from run to run.
+VOLATILE_KEYS = ("key_id", "signature", "public_key", "pem")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 TIMESTAMPS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
@@ -39,14 +41,21 @@ def python_examples() -> list[tuple[str, str]]:
 
 
 def masked(value):
-    """Replace what differs from run to run (times of creation, job ids) with markers."""
+    """Replace what differs from run to run (times of creation, job ids, the signing key) with markers."""
     if isinstance(value, dict):
-        return {key: ("<time>" if key in VOLATILE_TIMES and TIMESTAMP.match(str(item)) else masked(item)) for key, item in value.items()}
+        return {key: ("<time>" if key in VOLATILE_TIMES and TIMESTAMP.match(str(item)) else _key(key, item)) for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
     if isinstance(value, str):
         return JOB_ID.sub("<id>", value)
     return value
+
+
+def _key(name: str, value):
+    """A key's or a signature's value as a marker of its shape: the answer must still have one."""
+    if name in VOLATILE_KEYS and isinstance(value, str) and value:
+        return "<key>"
+    return masked(value)
 
 
 def masked_text(text: str) -> str:

@@ -119,42 +119,82 @@ class Broken:
 
 @dataclass(frozen=True)
 class Stored:
-    """An event as read back for verification: its columns, its body and its hash."""
+    """An event as read back for verification: every column of entry_events, as the database holds it
+    (`at` too: RFC 3339 text on SQLite, a naive UTC timestamp on PostgreSQL)."""
 
     account_id: int
     seq: int
+    at: datetime | str
     op: str
     address: str | None
     entry_id: int | None
+    job_id: str | None
     body: str
     hash: str
 
 
-def verify(account_id: int, events: Iterable[Stored], *, base_seq: int, base_hash: str, head_seq: int, head_hash: str) -> tuple[int, Broken | None]:
+# The columns that repeat a field of the body: each must hold exactly that field (`body` and `hash`
+# are checked by the link itself).
+REPEATED = ("account_id", "seq", "at", "op", "address", "entry_id", "job_id")
+
+
+def verify(account_id: int, events: Iterable[Stored], *, base_seq: int, base_hash: str, head_seq: int, head_hash: str,
+           head_at: datetime | str | None) -> tuple[int, Broken | None]:
     """Check one account's events, read in seq order, against the chain and its head: (events checked, the first broken link or None)."""
-    previous, expected, checked = base_hash, base_seq + 1, 0
+    previous, expected, checked, last_at = base_hash, base_seq + 1, 0, None
     for event in events:
-        problem = _problem(event, previous, expected)
-        if problem is not None:
-            return checked, Broken(account_id, expected if "missing" in problem else event.seq, problem)
-        previous, expected, checked = event.hash, expected + 1, checked + 1
+        broken = _problem(account_id, event, previous, expected)
+        if broken is not None:
+            return checked, broken
+        previous, expected, checked, last_at = event.hash, expected + 1, checked + 1, event.at
     if expected - 1 != head_seq:
         return checked, Broken(account_id, expected, f"the chain ends at event {expected - 1} but the account's head says {head_seq}: events were deleted")
     if previous != head_hash:
         return checked, Broken(account_id, head_seq, "the last event's hash is not the one the account's head recorded")
+    # The head moves with the last event, at its time; when retention dropped every event, there is nothing left to compare.
+    if checked and not _same(written("at", head_at), written("at", last_at)):
+        return checked, Broken(account_id, head_seq, f"the account's head says its last event was at {written('at', head_at)!r}, the event says {written('at', last_at)!r}")
     return checked, None
 
 
-def _problem(event: Stored, previous: str, expected: int) -> str | None:
-    if event.seq != expected:
-        return f"event {expected} is missing (the next one stored is {event.seq})" if event.seq > expected else f"event {event.seq} is out of order"
+def written(column: str, value):
+    """A column's value as the body writes its field: `at` as stamp() does, `entry_id` as a string."""
+    if column == "at" and isinstance(value, datetime):
+        # A fraction of a second is in no body: it is shown, so that it disagrees.
+        return stamp(value) if value.microsecond == 0 else value.isoformat()
+    if column == "entry_id" and type(value) is int:
+        return str(value)
+    return value
+
+
+def _same(one, other) -> bool:
+    """Equal and of one type: SQLite keeps whatever a column is given, and 3 == 3.0 in Python."""
+    return type(one) is type(other) and one == other
+
+
+def _problem(account_id: int, event: Stored, previous: str, expected: int) -> Broken | None:
+    """What is wrong with the event read where event `expected` should be, if anything."""
+    if type(event.seq) is not int:
+        return Broken(account_id, expected, f"its seq is not a number ({event.seq!r})")
+    if event.seq > expected:
+        return Broken(account_id, expected, f"event {expected} is missing (the next one stored is {event.seq})")
+    if event.seq < expected:
+        return Broken(account_id, event.seq, f"event {event.seq} is out of order")
+    problem = _content_problem(event, previous)
+    return None if problem is None else Broken(account_id, event.seq, problem)
+
+
+def _content_problem(event: Stored, previous: str) -> str | None:
     if link(previous, event.body) != event.hash:
         return "its hash does not match its content and the previous event's hash: it was changed, or an event before it was"
     try:
         fields = json.loads(event.body)
     except ValueError:
         return "its body is not JSON"
-    columns = {"seq": event.seq, "op": event.op, "address": event.address, "entry_id": None if event.entry_id is None else str(event.entry_id)}
-    if fields.get("account_id") != event.account_id or any(fields.get(name) != value for name, value in columns.items()):
-        return "its columns disagree with its body"
+    if not isinstance(fields, dict):
+        return "its body is not a JSON object"
+    for column in REPEATED:
+        stored, said = written(column, getattr(event, column)), fields.get(column)
+        if not _same(stored, said):
+            return f"its column {column} ({stored!r}) disagrees with its body ({said!r})"
     return None

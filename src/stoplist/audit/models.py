@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stoplist.auth.models import Id
@@ -16,12 +16,12 @@ SUMMARY = "op = 'import'"
 class Event(Base):
     """One change, as `body` (the event's canonical JSON, what the API serves) and the `hash` that
     chains it to the account's previous event. The other columns repeat fields of the body so that
-    history and feed reads find events by index; `stoplist audit verify` checks that they agree."""
+    history and feed reads find events by index; `stoplist audit verify` checks that every one of
+    them agrees with the body. No surrogate id (gone in migration 0011): a column that is in no body
+    could be changed without a trace."""
 
     __tablename__ = "entry_events"
     __table_args__ = (
-        # The feed: an account's events in commit order. seq is gap-free per account (audit_heads).
-        UniqueConstraint("account_id", "seq"),
         # History of an address (in any spelling: normalised first), and of an entry id.
         Index("ix_entry_events_account_address_seq", "account_id", "address", "seq"),
         Index("ix_entry_events_account_entry_seq", "account_id", "entry_id", "seq"),
@@ -34,13 +34,12 @@ class Event(Base):
         # PostgreSQL the events' own key is gone (migration 0009): it was checked row by row, 3-7 µs
         # per event of an import; on SQLite it costs a lookup in the accounts' primary key, and stays.
         ForeignKeyConstraint(["account_id"], ["accounts.id"]).ddl_if(dialect="sqlite"),
-        {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # The key is the feed's order: an account's events in commit order, seq gap-free per account (audit_heads).
     # Nothing may take an account's events away with it: no ON DELETE CASCADE, here or on the head.
-    account_id: Mapped[int] = mapped_column(Id)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
     op: Mapped[str] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(320), nullable=True)
@@ -65,3 +64,17 @@ class Head(Base):
     at: Mapped[datetime | None] = mapped_column(Rfc3339Timestamp(), nullable=True)
     base_seq: Mapped[int] = mapped_column(BigInteger)
     base_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SigningKey(Base):
+    """The server's key for signing checkpoints of the trail: made on first use, one row, shared by
+    every instance on this database. Its private half is read by the signer only, and no route or
+    command shows it."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    private_key: Mapped[str] = mapped_column(Text)  # PKCS #8, PEM
+    public_key: Mapped[str] = mapped_column(Text)  # SubjectPublicKeyInfo, PEM
+    created_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())

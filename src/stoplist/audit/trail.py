@@ -88,7 +88,7 @@ class Trail:
 
     def has_summary(self, account_id: int, job_id: str | None) -> bool:
         """Whether the job's `import` event is recorded already (a job rerun after its last commit)."""
-        found = select(Event.id).where(Event.job_id == job_id, text(SUMMARY), Event.account_id == account_id).limit(1)
+        found = select(Event.seq).where(Event.job_id == job_id, text(SUMMARY), Event.account_id == account_id).limit(1)
         return self.session.scalar(found) is not None
 
     def drop_before(self, account_id: int, before: datetime) -> int:

@@ -3,8 +3,9 @@ every event in order for verification and proof exports."""
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
@@ -13,6 +14,16 @@ from stoplist.db import driver_connection, raw
 
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
+
+
+class HeadRow(NamedTuple):
+    """An account's row of audit_heads."""
+
+    seq: int
+    hash: str
+    base_seq: int
+    base_hash: str
+    at: datetime | str | None
 
 
 def _feed():
@@ -81,19 +92,41 @@ class EventRepository:
         row = self.session.execute(select(Head.base_seq, Head.seq).where(Head.account_id == account_id)).one_or_none()
         return (0, 0) if row is None else (row[0], row[1])
 
-    def head(self, account_id: int) -> tuple[int, str, int, str, datetime | None] | None:
-        """(seq, hash, base_seq, base_hash, at) of the account's head."""
-        row = self.session.execute(select(Head.seq, Head.hash, Head.base_seq, Head.base_hash, Head.at).where(Head.account_id == account_id)).one_or_none()
-        return None if row is None else tuple(row)  # type: ignore[return-value]
+    def head(self, account_id: int) -> HeadRow | None:
+        """Where the account's chain stands, `at` as stored (see stored()); None before its first write."""
+        at = type_coerce(Head.at, String()).label("at")
+        row = self.session.execute(select(Head.seq, Head.hash, Head.base_seq, Head.base_hash, at).where(Head.account_id == account_id)).one_or_none()
+        return None if row is None else HeadRow(**row._mapping)
 
-    def stored(self, account_id: int, *, batch: int = 5_000) -> Iterator[Stored]:
-        """Every event of the account as stored, in seq order, batch by batch."""
+    def first_after(self, account_id: int, seq: int) -> int | None:
+        """The seq of the account's first event after `seq`, if there is one."""
+        return self.session.scalar(select(func.min(Event.seq)).where(Event.account_id == account_id, Event.seq > seq))
+
+    def hash_at(self, account_id: int, seq: int) -> str | None:
+        """The stored hash of the account's event `seq`, or None when there is no such event."""
+        return self.session.scalar(select(Event.hash).where(Event.account_id == account_id, Event.seq == seq))
+
+    def headless(self, account_id: int | None = None) -> tuple[int, int] | None:
+        """(account, first seq) of events (of every account, or one's) whose account has no head, so no chain to be
+        verified on: there should be none."""
+        orphans = select(Event.account_id, func.min(Event.seq)).where(~exists().where(Head.account_id == Event.account_id))
+        if account_id is not None:
+            orphans = orphans.where(Event.account_id == account_id)
+        orphans = orphans.group_by(Event.account_id)
+        row = self.session.execute(orphans.order_by(Event.account_id).limit(1)).first()
+        return None if row is None else (row[0], row[1])
+
+    def stored(self, account_id: int, *, through: int, batch: int = 5_000) -> Iterator[Stored]:
+        """The account's events up to seq `through` as stored, every column (a column Stored lacks fails
+        here), in seq order, batch by batch."""
         after = -1
-        columns = (Event.account_id, Event.seq, Event.op, Event.address, Event.entry_id, Event.body, Event.hash)
+        # `at` as the database holds it: a value no timestamp can be read from is something to report, not to fail on.
+        columns = [type_coerce(column, String()).label(column.name) if column.name == "at" else column for column in Event.__table__.columns]
         while True:
-            rows = self.session.execute(select(*columns).where(Event.account_id == account_id, Event.seq > after).order_by(Event.seq).limit(batch)).all()
+            statement = select(*columns).where(Event.account_id == account_id, Event.seq > after, Event.seq <= through).order_by(Event.seq).limit(batch)
+            rows = self.session.execute(statement).all()
             for row in rows:
-                yield Stored(*row)
+                yield Stored(**row._mapping)
             if len(rows) < batch:
                 return
-            after = rows[-1][1]
+            after = rows[-1].seq

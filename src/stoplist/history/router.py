@@ -1,4 +1,4 @@
-"""The audit trail over HTTP: an address's or an entry's history (deleted or not), and the change feed."""
+"""The audit trail over HTTP: an address's or an entry's history (deleted or not), the change feed, and signed checkpoints."""
 
 import asyncio
 import time
@@ -8,11 +8,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
-from stoplist.db import transaction
+from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.errors import ErrorBody, InvalidAddress, InvalidFeedCursor, beyond_schema
-from stoplist.history import service
-from stoplist.history.schemas import EventPage
+from stoplist.history import checkpoints, service
+from stoplist.history.schemas import Checkpoint, EventPage, PublicKey
 
 router = APIRouter(prefix="/blacklist", tags=["history"])
 
@@ -106,3 +106,16 @@ async def changes(
 def _feed(session_factory, account_id: int, after: int, limit: int) -> service.Page:
     with transaction(session_factory) as session:
         return service.feed(session, account_id=account_id, after=after, limit=limit)
+
+
+@router.get(
+    "/audit/checkpoint", response_model=Checkpoint, responses=AUTH_ERRORS, summary="A signed checkpoint of the account's trail: keep it elsewhere",
+)
+def checkpoint(principal: BlacklistPrincipal, session: SessionDep) -> Response:
+    made = checkpoints.issue(session, account_id=principal.account_id, now=utcnow())
+    return Response(made.line(), media_type="application/json")
+
+
+@router.get("/audit/public-key", response_model=PublicKey, responses=AUTH_ERRORS, summary="The public key that checkpoints are signed with")
+def public_key(principal: BlacklistPrincipal, session: SessionDep) -> PublicKey:
+    return PublicKey(**vars(checkpoints.public_key(session, now=utcnow())))

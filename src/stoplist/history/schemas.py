@@ -48,3 +48,25 @@ class Event(BaseModel):
 class EventPage(BaseModel):
     events: list[Event]
     next: str | None = Field(description="Pass as `after` for the next page; null on the last page (history). The feed always gives one.")
+
+
+class Checkpoint(BaseModel):
+    """Where the account's trail stood, signed by the server: keep it outside Stoplist's database."""
+
+    account: int = Field(description="The account's id.")
+    seq: int = Field(description="The seq of the account's newest event; 0 before its first.")
+    hash: str = Field(description="That event's hash; empty before the first.")
+    at: str = Field(description="When the server signed the checkpoint (RFC 3339, UTC).")
+    key_id: str = Field(description="The signing key: the first 16 hex digits of SHA-256 over its raw public key.")
+    signature: str = Field(
+        description="Base64 of the Ed25519 signature over the canonical JSON of `account`, `at`, `hash`, `key_id` and `seq` (keys sorted, no spaces, ASCII)."
+    )
+
+
+class PublicKey(BaseModel):
+    """The key the server signs checkpoints with (its public half: the private one never leaves the server)."""
+
+    algorithm: Literal["ed25519"]
+    key_id: str = Field(description="The first 16 hex digits of SHA-256 over the raw public key.")
+    public_key: str = Field(description="The raw 32-byte public key (RFC 8032), base64.")
+    pem: str = Field(description="The same key as PEM (SubjectPublicKeyInfo), for openssl and most libraries.")

@@ -147,9 +147,24 @@ def verify(session: Session, *, account_id: int | None = None) -> tuple[int, int
     accounts = repository.accounts(account_id)
     checked = 0
     for account in accounts:
-        seq, hash_, base_seq, base_hash, _at = repository.head(account)  # type: ignore[misc]
-        count, broken = chain.verify(account, repository.stored(account), base_seq=base_seq, base_hash=base_hash, head_seq=seq, head_hash=hash_)
+        head = repository.head(account)
+        # Up to the head as read: writers may append meanwhile (each moving the head in the same transaction).
+        events = repository.stored(account, through=head.seq)
+        count, broken = chain.verify(account, events, base_seq=head.base_seq, base_hash=head.base_hash, head_seq=head.seq, head_hash=head.hash, head_at=head.at)
         checked += count
+        if broken is None:
+            broken = _beyond_the_head(repository, account, head.seq)
         if broken is not None:
             return len(accounts), checked, broken
+    orphan = repository.headless(account_id)
+    if orphan is not None:
+        return len(accounts), checked, chain.Broken(orphan[0], orphan[1], "an event of an account without a head: it is on no chain (written, or moved there, behind the service's back)")
     return len(accounts), checked, None
+
+
+def _beyond_the_head(repository: EventRepository, account: int, seq: int) -> chain.Broken | None:
+    """An event after the head's last one that no writer put there: one appended since the head was read has moved it past itself."""
+    beyond = repository.first_after(account, seq)
+    if beyond is None or repository.head(account).seq >= beyond:
+        return None
+    return chain.Broken(account, beyond, "an event after the last one the account's head recorded: written behind the service's back")
