@@ -247,3 +247,13 @@ def raw(build: Callable[..., Select], dialect: str, *args) -> tuple[str, tuple[s
     of its parameters in the order the driver takes them (empty for psycopg's named style)."""
     compiled = build(*args).compile(dialect=_DIALECTS[dialect])
     return str(compiled), tuple(compiled.positiontup or ())
+
+
+def in_order(build: Callable[..., Select], dialect: str, order: tuple[str, ...], *args) -> str:
+    """The SQL text of `build(*args)` for a positional driver (`sqlite`, `asyncpg`), checked to take
+    its parameters in `order`, the order the caller passes them in: a statement edited so that its
+    parameters come in another order must fail loudly, not bind values to the wrong names."""
+    sql, names = raw(build, dialect, *args)
+    if names != order:
+        raise RuntimeError(f"{getattr(build, '__name__', build)} takes its parameters as {names}, not {order}")
+    return sql

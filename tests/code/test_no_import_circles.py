@@ -12,8 +12,13 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Where the app is put together: they may import anything, and only they import one another.
 ROOTS = {"app", "cli", "composition", "__main__", "openapi"}
+# Every package of stoplist is one or the other, so that a new package cannot escape the rules below.
+PACKAGES = {path.parent.name for path in (SRC / "stoplist").glob("*/__init__.py")}
 # Features; the job queue runs their jobs without knowing any of them.
-FEATURES = {"blacklist", "lists", "checks", "imports", "exports", "files"}
+FEATURES = {"blacklist", "lists", "checks", "imports", "exports", "files", "audit", "history", "entries"}
+# What every part may build on: accounts and tokens (a job belongs to an account), the job queue
+# itself, operations (health, metrics, logs) and the helpers of tests and benchmarks.
+FOUNDATIONS = {"auth", "jobs", "ops", "testing"}
 PACKAGE = "."  # the unit of stoplist/__init__.py itself (`from stoplist import __version__`)
 
 Edges = dict[str, dict[str, list[str]]]  # unit -> imported unit -> ["path:line", ...]
@@ -133,6 +138,11 @@ def test_the_job_queue_imports_no_feature():
     targets = import_edges(SRC).get("jobs", {})
     wrong = [f"jobs -> {feature}: {site}" for feature in sorted(FEATURES & set(targets)) for site in targets[feature]]
     assert not wrong, "jobs must not import features (they register runners in stoplist.composition):\n" + "\n".join(wrong)
+
+
+def test_every_package_is_a_feature_or_a_foundation():
+    assert FEATURES | FOUNDATIONS == PACKAGES, f"classify {sorted(PACKAGES - FEATURES - FOUNDATIONS)} (and drop {sorted((FEATURES | FOUNDATIONS) - PACKAGES)})"
+    assert not FEATURES & FOUNDATIONS
 
 
 def test_the_roots_are_real_modules():

@@ -2,13 +2,15 @@ import os
 import re
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from stoplist import migrate
 from stoplist.imports.upload import SUFFIX
-from tests.e2e.conftest import LiveServer, running_server
+from tests.e2e.conftest import LiveServer, free_port, running_server
 
 TOKEN_LINE = re.compile(r"^\s+(sl_\S+)$", re.MULTILINE)
 
@@ -72,3 +74,32 @@ def _a_pid_that_is_gone() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def test_make_run_serves_on_the_port_and_host_it_is_given(tmp_path: Path):
+    """The README's `make run PORT=…`: the newcomer's command, on another port, with a token printed."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".venv" / "bin" / "stoplist").exists():
+        pytest.skip("make run needs the .venv that make test creates")
+    port = free_port()
+    env = {**os.environ, "STOPLIST_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    log_path = tmp_path / "make-run.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(["make", "-s", "run", f"PORT={port}", "HOST=127.0.0.1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.2)
+            assert answer.json() == {"status": "ok"}
+            [token] = TOKEN_LINE.findall(log_path.read_text())
+            listed = httpx.get(f"http://127.0.0.1:{port}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {token}"})
+            assert listed.json() == {"size": 0, "collection": []}
+        finally:
+            os.killpg(process.pid, 15)
+            process.wait(30)

@@ -42,3 +42,22 @@ def test_received_at_feeds_the_honoured_within_histogram(client, auth, scrape):
     assert after.value(f"{HONOURED}_count") == count + 1
     assert after.value(f"{HONOURED}_bucket", le="86400.0") == day + 1
     assert after.value(f"{HONOURED}_bucket", le="3600.0") == hour
+
+
+def test_an_imports_summary_event_is_counted_too_but_is_no_opt_out_of_its_own(app, client, auth, scrape):
+    from stoplist.composition import create_worker
+    from tests.api.helpers import IMPORTS, wait_for_import
+
+    before = scrape()
+    summaries = before.value(EVENTS, op="import", source="import") or 0
+    added = before.value(EVENTS, op="add", source="import") or 0
+    honoured = before.value(f"{HONOURED}_count") or 0
+    received = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    job = client.post(IMPORTS, content=b"48500000001\n48500000002\n", headers={**auth, "Content-Type": "text/csv"}, params={"received_at": received}).json()
+    create_worker(app.state.session_factory, app.state.settings).run_once()
+    assert wait_for_import(client, auth, job["id"])["status"] == "done"
+
+    after = scrape()
+    assert after.value(EVENTS, op="import", source="import") == summaries + 1
+    assert after.value(EVENTS, op="add", source="import") == added + 2
+    assert after.value(f"{HONOURED}_count") == honoured + 2

@@ -199,8 +199,7 @@ _PENDING = "stoplist.audit.pending"
 
 
 def _written(session: Session, facts: Sequence[Fact], origin: Origin, now: datetime) -> None:
-    ops = [fact.op for fact in facts if fact.op != "import"]
-    session.info.setdefault(_PENDING, []).append((ops, origin, now))
+    session.info.setdefault(_PENDING, []).append(([fact.op for fact in facts], origin, now))
 
 
 @event.listens_for(Session, "after_commit")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
 from stoplist.audit.queries import feed_bounds, head_seq
-from stoplist.db import raw
+from stoplist.db import in_order, raw
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
@@ -108,23 +108,17 @@ _LISTS_ORDER = ("account", "channel", "sender")
 
 @functools.cache
 def _sqlite_one() -> str:
-    sql, names = raw(scoped_entries, "sqlite")
-    assert names == _ONE_ORDER, names
-    return sql
+    return in_order(scoped_entries, "sqlite", _ONE_ORDER)
 
 
 @functools.lru_cache(maxsize=PROBE_BATCH)
 def _sqlite_many(count: int) -> str:
-    sql, names = raw(live_addresses_json, "sqlite", count)
-    assert names == ("account", *(f"a{index}" for index in range(count)), "now"), names
-    return sql
+    return in_order(live_addresses_json, "sqlite", ("account", *(f"a{index}" for index in range(count)), "now"), count)
 
 
 @functools.cache
 def _sqlite_lists() -> str:
-    sql, names = raw(lists_applying, "sqlite")
-    assert names == _LISTS_ORDER, names
-    return sql
+    return in_order(lists_applying, "sqlite", _LISTS_ORDER)
 
 
 def _on_lists(rows, scopes: dict[int, tuple], found: dict[str, list[Scoped]]) -> dict[str, list[Scoped]]:
@@ -188,23 +182,17 @@ class PostgresLookup:
 
 @functools.cache
 def _asyncpg_one() -> str:
-    sql, names = raw(scoped_entries, "asyncpg")
-    assert names == _ONE_ORDER, names
-    return sql
+    return in_order(scoped_entries, "asyncpg", _ONE_ORDER)
 
 
 @functools.cache
 def _asyncpg_many() -> str:
-    sql, names = raw(live_addresses_unnest, "asyncpg")
-    assert names == ("addresses", "account", "now"), names
-    return sql
+    return in_order(live_addresses_unnest, "asyncpg", ("addresses", "account", "now"))
 
 
 @functools.cache
 def _asyncpg_lists() -> str:
-    sql, names = raw(lists_applying, "asyncpg")
-    assert names == _LISTS_ORDER, names
-    return sql
+    return in_order(lists_applying, "asyncpg", _LISTS_ORDER)
 
 
 class _TakenInTurn:

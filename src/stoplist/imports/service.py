@@ -246,7 +246,8 @@ def _phone_batch(batch: list[Item], *, default_region: str | None, now: datetime
         if isinstance(item, RowError):
             rejected.append((item.line, item.value, item.message))
             continue
-        assert isinstance(item, CsvRow)
+        if not isinstance(item, CsvRow):
+            raise TypeError(f"line {item.line}: a row of the native layout in a file of phone numbers")
         try:
             raw = item.phone_number
             if item.exported and raw.isdigit():
@@ -295,7 +296,8 @@ def _native_batch(batch: list[Item], *, default_region: str | None, now: datetim
         if isinstance(item, RowError):
             rejected.append((item.line, item.value, item.message))
             continue
-        assert isinstance(item, NativeRow)
+        if not isinstance(item, NativeRow):
+            raise TypeError(f"line {item.line}: a row of phone numbers in a file of the native layout")
         try:
             scope, row = _native(item, default_region=default_region, now=now)
         except (InvalidAddress, InvalidListScope, InvalidExpiry) as exc:

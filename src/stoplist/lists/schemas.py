@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from stoplist.audit.origin import EVIDENCE_DESCRIPTION, MAX_EVIDENCE, RECEIVED_AT_DESCRIPTION
 from stoplist.db import RFC3339
-from stoplist.lists.precedence import CHANNELS
+from stoplist.lists.precedence import CHANNELS, KINDS
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -42,9 +42,9 @@ class EntryOrder(str, Enum):
     expire_at_desc = "-expire_at"
 
 
-Channel = Literal["sms", "rcs", "whatsapp", "voice", "email"]
-ListKind = Literal["block", "allow"]
-assert set(Channel.__args__) == set(CHANNELS)  # type: ignore[attr-defined]
+# Written from the domain's tuples, so that the schema cannot drift from them.
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+ListKind = Literal[KINDS]  # type: ignore[valid-type]
 
 
 class NativeEntryCreate(BaseModel):

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Fact, Origin, Trail, state
-from stoplist.db import driver_connection, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_json_rows, sqlite_stamp
+from stoplist.db import driver_connection, in_order, naive_utc, raw, read_sqlite_stamp, rows_json, sqlite_json_rows, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import known_in, known_unnest, live
@@ -34,6 +34,7 @@ from stoplist.lists.schemas import DEFAULT_REASON
 
 # Addresses per `IN (...)` lookup: well under every database's limit on bound parameters.
 LOOKUP_BATCH = 500
+_ADDRESS_PARAMETERS = tuple(f"a{index}" for index in range(LOOKUP_BATCH))  # queries.known_in's, in order
 _KEY = [Entry.account_id, Entry.address, Entry.list_id]
 _POPULATE = {"populate_existing": True, "synchronize_session": False}
 
@@ -390,8 +391,7 @@ class EntryWriter:
                 return known
             for start in range(0, len(addresses), LOOKUP_BATCH):
                 chunk = addresses[start : start + LOOKUP_BATCH]
-                sql, names = raw(known_in, "sqlite", len(chunk))
-                assert names[0] == "account" and len(names) == len(chunk) + 1, names
+                sql = in_order(known_in, "sqlite", ("account", *_ADDRESS_PARAMETERS[: len(chunk)]), len(chunk))
                 cursor.execute(sql, (account_id, *chunk))
                 known.update(
                     ((list_id, address), (entry_id, expiry and read_sqlite_stamp(expiry), reason, note))
