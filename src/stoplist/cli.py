@@ -196,7 +196,8 @@ def export_file(
 ) -> None:
     """Export an account's whole list as CSV, in the API's format, with a progress bar."""
     from stoplist.exports import operations
-    from stoplist.imports.csv_format import HEADER, header_text
+    from stoplist.imports.csv_format import HEADER
+    from stoplist.imports.csv_writer import header_text
 
     with database_session() as session:
         rows = operations.export_file(file, session=session, account_id=_account_id(session, account))

@@ -9,7 +9,8 @@ from stoplist.db import utcnow
 from stoplist.lists.repository import EntryFilter, EntryRepository
 from stoplist.lists.schemas import EntryOrder
 from stoplist.errors import TooManyExports
-from stoplist.imports.csv_format import HEADER, NATIVE_HEADER, write_rows
+from stoplist.imports.csv_format import HEADER, NATIVE_HEADER
+from stoplist.imports.csv_writer import write_rows
 from stoplist.jobs.repository import JobRepository
 
 KIND = "export"

@@ -10,11 +10,11 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from stoplist.spreadsheets import neutralise, unguard
+from stoplist.spreadsheets import unguard
 
 # The export's header row; a file with it (or without any header) imports back as is.
 HEADER = ("id", "phone_number", "expire_at", "created_at")
@@ -47,10 +47,6 @@ _BLANK = " \t\r\n,;"
 # How much of the file's start is looked at to tell the delimiter (a header may hold neither).
 _SAMPLE_LINES = 100
 _SAMPLE_CHARS = 64 * 1024
-
-# Columns that echo what a user sent: a spreadsheet would run a cell of theirs starting with one of these as a formula.
-ECHOED_COLUMNS = frozenset({"value", "message"})
-
 
 class NotCsvText(Exception):
     """An upload that is not UTF-8 CSV text."""
@@ -150,64 +146,6 @@ class UploadChecker:
             visible = text.replace("\ufeff", "")
             self._has_chars = self._has_chars or bool(visible)
             self._has_text = bool(visible) and not visible.isspace()
-
-
-def neutralise_rows(header: tuple[str, ...], rows: Iterable) -> list:
-    """The rows with their ECHOED_COLUMNS neutralised; other columns as they are."""
-    echoed = [index for index, name in enumerate(header) if name in ECHOED_COLUMNS]
-    result = []
-    for row in rows:
-        cells = list(row)
-        for index in echoed:
-            cells[index] = neutralise(cells[index])
-        result.append(cells)
-    return result
-
-
-def write_rows(header: tuple[str, ...], partitions: Iterable[list], *, piece_bytes: int = 0, header_if_empty: bool = True) -> Iterator[bytes]:
-    """CSV bytes (this dialect: ',' and '\\n') of `partitions` of rows under `header`, a piece at least
-    `piece_bytes` long whenever a partition brings the text that far (every partition with 0), then
-    the rest. With `header_if_empty` false, no rows means no bytes at all, not even the header.
-    Rows under a header naming ECHOED_COLUMNS are written as rows_text writes them."""
-    buffer = io.StringIO()
-    write = _row_writer(header, buffer)
-    started = header_if_empty
-    if started:
-        buffer.write(header_text(header))
-    for partition in partitions:
-        if not started:
-            buffer.write(header_text(header))
-            started = True
-        write(partition)
-        if buffer.tell() >= piece_bytes:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-def header_text(header: tuple[str, ...]) -> str:
-    """The header row as write_rows writes it."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(header)
-    return buffer.getvalue()
-
-
-def rows_text(header: tuple[str, ...], rows: Iterable) -> str:
-    """Rows as write_rows writes them under `header`, without the header row."""
-    buffer = io.StringIO()
-    _row_writer(header, buffer)(rows)
-    return buffer.getvalue()
-
-
-def _row_writer(header: tuple[str, ...], buffer: io.StringIO) -> Callable[[Iterable], None]:
-    # Only rows echoing user input pay for neutralising: the export's cells are ours (digits and timestamps).
-    if ECHOED_COLUMNS.isdisjoint(header):
-        return csv.writer(buffer, lineterminator="\n").writerows
-    # Every text cell quoted: with '\n' line ends the writer would leave a lone CR unquoted, splitting the row.
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    return lambda rows: writer.writerows(neutralise_rows(header, rows))
 
 
 def read_rows(stream: BinaryIO) -> Iterator[CsvRow | NativeRow | RowError]:

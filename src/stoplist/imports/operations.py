@@ -7,7 +7,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
-from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker, header_text, rows_text
+from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
+from stoplist.imports.csv_writer import header_text, rows_text
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
 __all__ = ["CsvFormatError", "NotCsvText", "import_file"]
