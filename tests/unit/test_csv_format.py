@@ -627,14 +627,32 @@ def test_a_note_over_several_lines_without_a_number_of_its_own_is_one_row():
 # --- read_rows: the native layout (a header naming `address`) ---------------------------------------
 
 
-def test_the_native_exports_header_reads_every_scope_column_and_ignores_id_and_created_at():
+def test_the_native_exports_header_reads_every_column_but_id():
     header = ",".join(NATIVE_HEADER).encode()
-    data = header + b'\n7,48500000001,sms,"Shop, Inc.",allow,STOP_KEYWORD,2031-01-01T00:00:00Z,2026-11-25T10:00:00Z\n8,jan@example.com,,,block,manual,,2026-11-25T10:00:00Z\n'
+    data = header + (
+        b'\n7,48500000001,sms,"Shop, Inc.",allow,STOP_KEYWORD,asked twice,api,2031-01-01T00:00:00Z,2026-11-25T10:00:00Z,2026-11-26T10:00:00Z'
+        b"\n8,jan@example.com,,,block,manual,,import,,2026-11-25T10:00:00Z,2026-11-25T10:00:00Z\n"
+    )
 
     assert rows(data) == [
-        NativeRow(2, "48500000001", "2031-01-01T00:00:00Z", "sms", "Shop, Inc.", "allow", "STOP_KEYWORD"),
-        NativeRow(3, "jan@example.com", None, None, None, "block", "manual"),
+        NativeRow(
+            2, "48500000001", "2031-01-01T00:00:00Z", "sms", "Shop, Inc.", "allow", "STOP_KEYWORD", "asked twice", "api",
+            "2026-11-25T10:00:00Z", "2026-11-26T10:00:00Z",
+        ),
+        NativeRow(3, "jan@example.com", None, None, None, "block", "manual", None, "import", "2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z"),
     ]
+
+
+def test_an_old_native_export_without_note_source_and_updated_at_still_reads():
+    data = b"id,address,channel,sender,list,reason,expire_at,created_at\n7,48500000001,sms,ACME,allow,bounce,,2026-11-25T10:00:00Z\n"
+
+    assert rows(data) == [NativeRow(2, "48500000001", None, "sms", "ACME", "allow", "bounce", created_at="2026-11-25T10:00:00Z")]
+
+
+def test_a_native_note_is_read_as_written_spaces_included_and_unguarded_once():
+    data = b"address,note,sender\n48500000001, two  spaces ,  ACME  \n48500000002,'=1+2\n48500000003,''x\n48500000004,   \n"
+
+    assert [(row.note, row.sender) for row in rows(data)] == [(" two  spaces ", "ACME"), ("=1+2", None), ("'x", None), (None, None)]
 
 
 def test_native_columns_are_found_by_name_in_any_order_and_case_and_others_are_ignored():

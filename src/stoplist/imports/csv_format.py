@@ -18,15 +18,19 @@ from stoplist.spreadsheets import unguard
 
 # The export's header row; a file with it (or without any header) imports back as is.
 HEADER = ("id", "phone_number", "expire_at", "created_at")
-# The native export's columns (GET /blacklist/entries as CSV); '' is every channel / every sender.
-NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "expire_at", "created_at")
+# The native export's columns (GET /blacklist/entries as CSV, `stoplist export`): every field of an entry but
+# address_kind, which its address tells; '' is every channel / every sender.
+NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "note", "source", "expire_at", "created_at", "updated_at")
 # The native cells of free text, which the export guards against spreadsheets (stoplist.spreadsheets) and the import unguards.
-GUARDED_COLUMNS = frozenset({"address", "sender"})
+GUARDED_COLUMNS = frozenset({"address", "sender", "note"})
+# Read as written, spaces and all, unless blank: free text, which a round trip gives back exactly (other cells are trimmed).
+UNTRIMMED_COLUMNS = frozenset({"note"})
 
 NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of preference
-# The native layout: a header naming `address` (and no number column). `id` and `created_at` are
-# ignored, as in the export's layout; cells of the other columns are read by name.
-NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at")
+# The native layout: a header naming `address` (and no number column). `id` is ignored, as in the
+# export's layout; cells of the other columns are read by name. `source`, `created_at` and `updated_at`
+# are read for `stoplist import`, which keeps them; the API's import ignores them.
+NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at", "source", "created_at", "updated_at")
 # A first row naming any of these is a header, even one that lacks a number column.
 _KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS) | {"address"}
 # Without a header the cell count says which layout a row has: (number cell, expiry cell).
@@ -87,6 +91,9 @@ class NativeRow:
     list: str | None = None
     reason: str | None = None
     note: str | None = None
+    source: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
     value: str = field(default="", compare=False)  # the row as written, for a rejection
 
 
@@ -228,7 +235,7 @@ def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimi
     if lines.at_end or isinstance(item, RowError):
         return False
     if isinstance(item, NativeRow):
-        values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason)
+        values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason, item.source, item.created_at, item.updated_at)
         if any(end in value for value in values if value for end in _LINE_ENDS):
             return False
         cells = [cell.strip(' \t"\r\n') for line in lines.taken_in for cell in line.split(delimiter)]
@@ -280,8 +287,12 @@ def _native_row(line: int, cells: list[str], stripped: list[str], columns: dict[
         return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds bytes that are not UTF-8 text")
     values: dict[str, str | None] = {}
     for name, index in columns.items():
-        # A missing trailing cell reads as an empty one: every channel, every sender, no expiry.
-        cell = stripped[index] if index < len(stripped) else ""
+        if index >= len(cells):
+            cell = ""  # a missing trailing cell reads as an empty one: every channel, every sender, no expiry
+        elif name in UNTRIMMED_COLUMNS and not cells[index].isspace():
+            cell = cells[index]
+        else:
+            cell = stripped[index]
         if len(cell) > MAX_CELL_CHARS:
             return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
         values[name] = (unguard(cell) if name in GUARDED_COLUMNS else cell) or None

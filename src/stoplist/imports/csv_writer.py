@@ -3,11 +3,15 @@
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 
 from stoplist.spreadsheets import neutralise
 
 # Columns that echo what a user sent: a spreadsheet would run a cell of theirs starting with one of these as a formula.
 ECHOED_COLUMNS = frozenset({"value", "message"})
+# The column of free text that may hold a carriage return (the native export's note): a row whose cell
+# holds one is written with every text cell quoted, the others as usual.
+MULTILINE_COLUMN = "note"
 
 
 def neutralise_rows(header: tuple[str, ...], rows: Iterable) -> list:
@@ -60,9 +64,23 @@ def rows_text(header: tuple[str, ...], rows: Iterable) -> str:
 
 
 def _row_writer(header: tuple[str, ...], buffer: io.StringIO) -> Callable[[Iterable], None]:
-    # Only rows echoing user input pay for neutralising: the export's cells are ours (digits and timestamps).
-    if ECHOED_COLUMNS.isdisjoint(header):
-        return csv.writer(buffer, lineterminator="\n").writerows
     # Every text cell quoted: with '\n' line ends the writer would leave a lone CR unquoted, splitting the row.
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    return lambda rows: writer.writerows(neutralise_rows(header, rows))
+    quoting = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    if not ECHOED_COLUMNS.isdisjoint(header):
+        return lambda rows: quoting.writerows(neutralise_rows(header, rows))
+    # An export's cells come from the database ready to write (its text guarded there, see lists.repository).
+    plain = csv.writer(buffer, lineterminator="\n")
+    if MULTILINE_COLUMN not in header:
+        return plain.writerows
+    cell = itemgetter(header.index(MULTILINE_COLUMN))
+
+    def write(rows: Iterable) -> None:
+        rows = rows if isinstance(rows, list) else list(rows)
+        # One pass in C over the batch's cells: a CR is rare, and a test per row in Python would slow every export.
+        if "\r" not in "".join(filter(None, map(cell, rows))):
+            plain.writerows(rows)
+            return
+        for row in rows:
+            (quoting if "\r" in (cell(row) or "") else plain).writerow(row)
+
+    return write
