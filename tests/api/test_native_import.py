@@ -89,6 +89,24 @@ def test_a_native_export_reimports_unchanged(client, auth):
     assert without_ids(export(client, auth)) == without_ids(before)
 
 
+NOTES = ["a, comma", 'said "stop"', "two\nlines", "crlf\r\nend", "lone\rcr", "=1+2", "'quoted", "\tindented", "  spaced  ", "-", None]
+
+
+def test_a_native_export_carries_every_note_and_reimports_it_exactly(client, auth):
+    for index, note in enumerate(NOTES):
+        put(client, auth, address=f"+4850000{index:04d}", sender="ACME" if index % 2 else None, note=note, reason="complaint")
+    before = export(client, auth)
+    notes = {entry["address"]: entry["note"] for entry in entries(client, auth).values()}
+    assert sorted(notes.values(), key=str) == sorted(NOTES, key=str)
+    for entry in entries(client, auth).values():
+        assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
+
+    assert counts(run_import(client, auth, before)) == (len(NOTES), len(NOTES), 0, 0)
+
+    assert {entry["address"]: entry["note"] for entry in entries(client, auth).values()} == notes
+    assert without_ids(export(client, auth)) == without_ids(before)
+
+
 FORMULA_SENDERS = ['=HYPERLINK("http://x","y")', "+ACME", "-1+2", "@SUM(1)", "'quoted", "''twice"]  # (senders are trimmed: no tab)
 FORMULA_ADDRESSES = ["=cmd@example.com", "+tag@example.com", "-dash@example.com", "'o@example.com"]
 

@@ -39,3 +39,23 @@ def test_a_line_break_inside_a_rejected_value_stays_inside_its_row():
 def test_rows_text_is_write_rows_without_the_header():
     rejected = [(2, "=1", "bad"), (3, "x", "-y")]
     assert header_text(REJECTS_HEADER) + rows_text(REJECTS_HEADER, rejected) == b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()
+
+
+# --- the native layout: a note may hold any line break ----------------------------------------------
+
+NATIVE = ("id", "address", "note", "source")
+
+
+def test_a_row_whose_note_holds_a_carriage_return_has_every_text_cell_quoted_and_the_others_are_left_alone():
+    rows = [(1, "48500000001", "a\rb", "api"), (2, "48500000002", "two\nlines", "api"), (3, "48500000003", None, "cli"), (4, "x@example.com", "plain", "api")]
+
+    written = b"".join(write_rows(NATIVE, iter([rows[:2], iter(rows[2:])]))).decode()
+
+    assert written == 'id,address,note,source\n1,"48500000001","a\rb","api"\n2,48500000002,"two\nlines",api\n3,48500000003,,cli\n4,x@example.com,plain,api\n'
+    assert list(csv.reader(io.StringIO(written, newline=""))) == [list(NATIVE), *([str(cell or "") for cell in row] for row in rows)]
+
+
+def test_a_batch_without_a_carriage_return_in_its_notes_is_written_as_any_export():
+    rows = [(1, "48500000001", "x\ny", "api"), (2, "48500000002", None, "api")]
+
+    assert rows_text(NATIVE, rows) == rows_text(HEADER, rows)  # HEADER names no note: the plain writer
