@@ -92,8 +92,12 @@ def test_a_round_trip_through_export_and_import_into_an_empty_account_keeps_ever
     restored = summary(stoplist("import", backup, "--account", "restored"))
 
     assert restored == {"rows": len(before), "added": len(before), "updated": 0, "invalid": 0}
-    after = entries(api, bearer(database, "restored"))
+    auth = bearer(database, "restored")
+    after = entries(api, auth)
     assert after == before
+    # The trail tells what happened: each entry added now, by the command line.
+    events = api.get("/blacklist/changes", params={"limit": 1000}, headers=auth).json()["events"]
+    assert {(event["op"], event["source"]) for event in events} == {("add", "cli")} and len(events) == len(before)
     # The restored account exports the same file, but for the ids.
     stoplist("export", again, "--account", "restored")
     assert without_ids(again) == without_ids(backup)
