@@ -137,10 +137,7 @@ def import_rows(
             # Read and checked while the batch before commits: neither touches the writer's session.
             now = utcnow()
             native = _is_native(batch)
-            if native:
-                parsed = _native_batch(batch, default_region=default_region, now=now, restore=restore)
-            else:
-                parsed = _phone_batch(batch, default_region=default_region, now=now)
+            parsed = _native_batch(batch, default_region=default_region, now=now, restore=restore) if native else _phone_batch(batch, default_region=default_region, now=now)
             committer.wait()
             if native:
                 scoped, rejected, duplicates = parsed
