@@ -69,7 +69,11 @@ def fill(database: str, api, tmp_path: Path) -> dict[tuple, dict]:
             body["expire_at"] = f"2035-0{index % 9 + 1}-15T12:00:00Z"
         response = api.post(ENTRIES, json=body, headers=auth)
         assert response.status_code == 201, response.text
-    for body in ({"address": "Jan.Kowalski@Example.COM", "channel": "email", "reason": "bounce"}, {"address": "ops@bücher.de", "list": "allow", "note": "=1+2"}):
+    for body in (
+        {"address": "Jan.Kowalski@Example.COM", "channel": "email", "reason": "bounce", "expire_at": "2032-02-02"},
+        {"address": "ops@bücher.de", "list": "allow", "note": "=1+2"},
+        {"address": "+48 600 110 000", "channel": "sms", "list": "allow", "reason": "other"},  # the first note's number, on a list of its own too
+    ):
         api.post(ENTRIES, json=body, headers=auth).raise_for_status()
     api_import(api, auth, "address,channel,reason,note\n+48700000001,sms,complaint,via the API's import\nanna@example.com,email,,\n")
     summary(stoplist("import", write(tmp_path, "phone_number,expire_at\n+48700000002,2033-05-05\n+48700000003,\n", "plain.csv"), "--account", "acme"))
@@ -83,7 +87,7 @@ def fill(database: str, api, tmp_path: Path) -> dict[tuple, dict]:
 def test_a_round_trip_through_export_and_import_into_an_empty_account_keeps_every_field(database, api, tmp_path):
     before = fill(database, api, tmp_path)
     assert {entry["source"] for entry in before.values()} == {"api", "import", "cli"}
-    assert len({entry["created_at"] for entry in before.values()}) == len(before) == len(NOTES) + 7
+    assert len({entry["created_at"] for entry in before.values()}) == len(before) == len(NOTES) + 8
     backup, again = tmp_path / "backup.csv", tmp_path / "again.csv"
 
     exported = stoplist("export", backup, "--account", "acme")
