@@ -18,6 +18,7 @@ from stoplist.config import get_settings
 from stoplist.ops import configure_logging, uvicorn_log_config
 from stoplist.db import create_db_engine, create_session_factory, transaction
 from stoplist.auth.models import AccessToken
+from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
 
 app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
@@ -168,10 +169,11 @@ def worker() -> None:
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV to import.")],
-    account: Annotated[str, typer.Option(help="The account whose list receives the numbers.")] = auth_service.DEFAULT_ACCOUNT,
+    account: Annotated[str, typer.Option(help="The account whose lists receive the entries.")] = auth_service.DEFAULT_ACCOUNT,
     rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message).")] = None,
 ) -> None:
-    """Import a CSV straight into the database, as the API would, with a progress bar."""
+    """Import a CSV straight into the database, as the API would, with a progress bar; the entries a native file
+    (such as `stoplist export` writes) creates keep its created_at, updated_at and source."""
     from stoplist.imports import operations
 
     settings = get_settings()
@@ -192,18 +194,21 @@ def import_file(
 @app.command("export")
 def export_file(
     file: Annotated[Path, typer.Argument(dir_okay=False, writable=True, help="Where to write the CSV.")],
-    account: Annotated[str, typer.Option(help="The account whose list is exported.")] = auth_service.DEFAULT_ACCOUNT,
+    account: Annotated[str, typer.Option(help="The account whose entries are exported.")] = auth_service.DEFAULT_ACCOUNT,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--format",
+            help="native: every entry of every list, every field (what `stoplist import` restores); "
+            "smsapi: the default list's phone numbers as GET /blacklist/phone_numbers exports them.",
+        ),
+    ] = Layout.native,
 ) -> None:
-    """Export an account's whole list as CSV, in the API's format, with a progress bar."""
+    """Export an account's entries as CSV, with a progress bar: every list in the native layout, or SMSAPI's."""
     from stoplist.exports import operations
-    from stoplist.imports.csv_format import HEADER, header_text
 
     with database_session() as session:
-        rows = operations.export_file(file, session=session, account_id=_account_id(session, account))
-    if rows == 0:
-        # The export wrote nothing at all; with the header it is a file `stoplist import` reads back.
-        with file.open("a", encoding="utf-8", newline="") as target:
-            target.write(header_text(HEADER))
+        rows = operations.export_file(file, session=session, account_id=_account_id(session, account), layout=layout)
     typer.echo(f"rows {rows}")
 
 

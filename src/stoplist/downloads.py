@@ -85,11 +85,12 @@ _PRODUCING = threading.BoundedSemaphore(2)
 class DownloadResponse(StreamingResponse):
     """A CSV attachment streamed from `chunks`; `finish` runs once, when the stream ends, fails or its client disconnects."""
 
-    def __init__(self, chunks: Iterator[bytes], filename: str, finish: Callable[[], None]) -> None:
+    def __init__(self, chunks: Iterator[bytes], filename: str, finish: Callable[[], None], headers: dict[str, str] | None = None) -> None:
         self._chunks = chunks
         self._finish = finish
         self._finished = False
-        super().__init__(self._stream(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})}
+        super().__init__(self._stream(), media_type="text/csv; charset=utf-8", headers=headers)
 
     def _stream(self) -> Iterator[bytes]:
         try:
@@ -132,10 +133,10 @@ class SessionHandOff:
         self.session = downloads.open()
         self.handed_off = False
 
-    def csv(self, chunks: Iterator[bytes], filename: str) -> StreamingResponse:
+    def csv(self, chunks: Iterator[bytes], filename: str, headers: dict[str, str] | None = None) -> StreamingResponse:
         """Stream `chunks` as a CSV attachment; the session and its slot are released when the stream is over."""
         session = self.session
-        response = DownloadResponse(chunks, filename, lambda: self._downloads.release(session))
+        response = DownloadResponse(chunks, filename, lambda: self._downloads.release(session), headers)
         self.handed_off = True
         return response
 

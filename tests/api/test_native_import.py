@@ -51,11 +51,15 @@ def export(client, auth) -> str:
     return response.text
 
 
+# What the API's import stamps afresh on every entry it writes.
+STAMPED = ("id", "source", "created_at", "updated_at")
+
+
 def without_ids(text: str) -> list[tuple]:
-    """The export's rows without id and created_at (new on every import), in a stable order."""
-    reader = csv.reader(io.StringIO(text))
+    """The export's rows without what an import stamps afresh (STAMPED), in a stable order."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     assert tuple(next(reader)) == NATIVE_HEADER
-    return sorted(tuple(cell for name, cell in zip(NATIVE_HEADER, row) if name not in ("id", "created_at")) for row in reader)
+    return sorted(tuple(cell for name, cell in zip(NATIVE_HEADER, row) if name not in STAMPED) for row in reader)
 
 
 def test_a_native_export_reimports_unchanged(client, auth):
@@ -112,6 +116,24 @@ def test_a_row_that_changes_one_field_is_updated_and_the_others_unchanged(client
     assert sources == {"48500000001": "api", "48500000002": "import", "48500000003": "import"}
 
 
+NOTES = ["a, comma", 'said "stop"', "two\nlines", "crlf\r\nend", "lone\rcr", "=1+2", "'quoted", "\tindented", "  spaced  ", "-", None]
+
+
+def test_a_native_export_carries_every_note_and_reimports_it_exactly(client, auth):
+    for index, note in enumerate(NOTES):
+        put(client, auth, address=f"+4850000{index:04d}", sender="ACME" if index % 2 else None, note=note, reason="complaint")
+    before = export(client, auth)
+    notes = {entry["address"]: entry["note"] for entry in entries(client, auth).values()}
+    assert sorted(notes.values(), key=str) == sorted(NOTES, key=str)
+    for entry in entries(client, auth).values():
+        assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
+
+    assert counts(run_import(client, auth, before)) == (len(NOTES), len(NOTES), 0, 0, 0)
+
+    assert {entry["address"]: entry["note"] for entry in entries(client, auth).values()} == notes
+    assert without_ids(export(client, auth)) == without_ids(before)
+
+
 FORMULA_SENDERS = ['=HYPERLINK("http://x","y")', "+ACME", "-1+2", "@SUM(1)", "'quoted", "''twice"]  # (senders are trimmed: no tab)
 FORMULA_ADDRESSES = ["=cmd@example.com", "+tag@example.com", "-dash@example.com", "'o@example.com"]
 
@@ -139,14 +161,15 @@ def test_a_native_export_guards_senders_and_addresses_against_spreadsheets_and_r
     assert without_ids(export(client, auth)) == without_ids(text)
 
 
-def test_a_native_import_takes_one_leading_quote_off_address_and_sender_as_a_spreadsheet_shows_them(client, auth):
-    body = "address,sender,note\n'+48500000001,'=ACME,'kept\n'anna@example.com,''Shop,\n"
+def test_a_native_import_takes_one_leading_quote_off_address_sender_and_note_as_a_spreadsheet_shows_them(client, auth):
+    body = "address,sender,note\n'+48500000001,'=ACME,'=1+2\n'anna@example.com,''Shop,''quoted\n"
 
     assert counts(run_import(client, auth, body)) == (2, 2, 0, 0, 0)
 
     listed = entries(client, auth)
     assert set(listed) == {("block", None, "=ACME", "48500000001"), ("block", None, "'Shop", "anna@example.com")}
-    assert listed[("block", None, "=ACME", "48500000001")]["note"] == "'kept"  # not a column the export writes: as it is
+    assert listed[("block", None, "=ACME", "48500000001")]["note"] == "=1+2"
+    assert listed[("block", None, "'Shop", "anna@example.com")]["note"] == "'quoted"
 
 
 def test_columns_are_found_by_name_in_any_order_and_case(client, auth):

@@ -74,3 +74,30 @@ def test_a_cursor_older_than_what_retention_kept_is_gone_and_says_how_to_resynch
     assert [event["seq"] for event in changes(client, auth, after=2).json()["events"]] == [3, 4]
     # History is no sync protocol: it answers what is kept.
     assert client.get("/blacklist/history", params={"address": "+48500000000"}, headers=auth).json() == {"events": [], "next": None}
+
+
+def test_an_export_names_the_feed_position_to_resynchronise_from(client, auth):
+    """Load the export, follow the feed from its X-Feed-Cursor: the mirror equals the live list."""
+    import csv
+    import io
+
+    assert client.get("/blacklist/entries", headers={**auth, "Accept": "text/csv"}).headers["X-Feed-Cursor"] == "0"
+    kept = add(client, auth, "+48500000001")
+    gone = add(client, auth, "+48500000002")
+    exported = client.get("/blacklist/entries", headers={**auth, "Accept": "text/csv"})
+    assert exported.headers["X-Feed-Cursor"] == "2"
+    assert client.get("/blacklist/entries", headers=auth).headers["X-Feed-Cursor"] == "2"
+    assert client.get("/blacklist/entries", params={"limit": 1}, headers={**auth, "Accept": "text/csv"}).headers["X-Feed-Cursor"] == "2"
+    # After the export: one more, one less.
+    later = add(client, auth, "+48500000003")
+    assert client.delete(f"/blacklist/phone_numbers/{gone['id']}", headers=auth).status_code == 204
+
+    mirror = {row["id"]: row["address"] for row in csv.DictReader(io.StringIO(exported.text))}
+    for event in changes(client, auth, after=exported.headers["X-Feed-Cursor"]).json()["events"]:
+        if event["op"] in ("add", "update"):
+            mirror[event["entry_id"]] = event["address"]
+        else:
+            mirror.pop(event["entry_id"], None)
+
+    live = {entry["id"]: entry["address"] for entry in client.get("/blacklist/entries", headers=auth).json()["collection"]}
+    assert mirror == live == {kept["id"]: "48500000001", later["id"]: "48500000003"}

@@ -201,18 +201,40 @@ def test_import_of_a_missing_file_is_a_usage_error(database, tmp_path):
 
 # --- stoplist export ---------------------------------------------------------------------------------
 
+NATIVE_HEADER_LINE = "id,address,channel,sender,list,reason,note,source,expire_at,created_at,updated_at"
+SMSAPI_HEADER_LINE = "id,phone_number,expire_at,created_at"
 
-def test_export_writes_the_apis_csv_and_prints_the_row_count(database, api, tmp_path):
+
+def test_export_writes_every_list_as_the_native_csv_export_and_prints_the_row_count(database, api, tmp_path):
     auth = bearer(database, "acme")
     api_import(api, auth, MIXED)
+    for entry in ({"address": "+48500000001", "channel": "sms", "sender": "ACME", "list": "allow", "note": "a, \"b\""}, {"address": "jan@example.com"}):
+        api.post("/blacklist/entries", json=entry, headers=auth).raise_for_status()
     target = tmp_path / "out.csv"
 
     result = stoplist("export", target, "--account", "acme")
 
     assert result.exit_code == 0, result.output
-    assert re.search(r"^rows 3$", result.stdout, re.MULTILINE)
-    assert target.read_text().splitlines()[0] == "id,phone_number,expire_at,created_at"
+    assert re.search(r"^rows 5$", result.stdout, re.MULTILINE)
+    assert target.read_text().splitlines()[0] == NATIVE_HEADER_LINE
+    assert target.read_bytes() == api.get("/blacklist/entries", headers={**auth, "Accept": "text/csv"}).content
+
+
+def test_export_format_smsapi_writes_the_default_lists_numbers_as_the_apis_csv(database, api, tmp_path):
+    auth = bearer(database, "acme")
+    api_import(api, auth, MIXED)
+    api.post("/blacklist/entries", json={"address": "+48500000009", "channel": "sms"}, headers=auth).raise_for_status()
+    target = tmp_path / "out.csv"
+
+    result = stoplist("export", target, "--account", "acme", "--format", "smsapi")
+
+    assert re.search(r"^rows 3$", result.stdout, re.MULTILINE), result.output
+    assert target.read_text().splitlines()[0] == SMSAPI_HEADER_LINE
     assert target.read_bytes() == api.get(URL, headers={**auth, "Accept": "text/csv"}).content
+
+
+def test_export_of_an_unknown_format_is_a_usage_error(database, tmp_path):
+    assert stoplist("export", tmp_path / "out.csv", "--format", "xlsx").exit_code == 2
 
 
 def test_export_is_the_whole_list_of_the_account_only(database, tmp_path):
@@ -225,19 +247,20 @@ def test_export_is_the_whole_list_of_the_account_only(database, tmp_path):
 
     assert re.search(r"^rows 250$", result.stdout, re.MULTILINE)
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
-    assert sorted(row["phone_number"] for row in rows) == numbers
+    assert sorted(row["address"] for row in rows) == numbers
 
 
-def test_export_then_import_round_trips_the_list(database, tmp_path):
+@pytest.mark.parametrize("layout", ["native", "smsapi"])
+def test_export_then_import_round_trips_the_list(database, tmp_path, layout):
     stoplist("import", write(tmp_path, MIXED), "--account", "acme")
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
-    stoplist("export", first, "--account", "acme")
+    stoplist("export", first, "--account", "acme", "--format", layout)
 
     imported = summary(stoplist("import", first))
-    stoplist("export", second)
+    stoplist("export", second, "--format", layout)
 
     def entries(path: Path) -> set[tuple[str, str]]:
-        return {(row["phone_number"], row["expire_at"]) for row in csv.DictReader(io.StringIO(path.read_text()))}
+        return {(row.get("address") or row["phone_number"], row["expire_at"]) for row in csv.DictReader(io.StringIO(path.read_text()))}
 
     assert imported == {"rows": 3, "added": 3, "updated": 0, "unchanged": 0, "invalid": 0}
     assert entries(second) == entries(first)
@@ -260,11 +283,12 @@ def test_export_of_an_empty_list_prints_rows_0(database, tmp_path):
     assert re.search(r"^rows 0$", result.stdout, re.MULTILINE)
 
 
-def test_an_export_of_an_empty_list_is_the_header_and_imports_back_as_zero_rows(database, api, tmp_path):
+@pytest.mark.parametrize(("layout", "header"), [("native", NATIVE_HEADER_LINE), ("smsapi", SMSAPI_HEADER_LINE)])
+def test_an_export_of_an_empty_list_is_the_header_and_imports_back_as_zero_rows(database, api, tmp_path, layout, header):
     target = tmp_path / "out.csv"
-    stoplist("export", target)
+    stoplist("export", target, "--format", layout)
 
-    assert target.read_text() == "id,phone_number,expire_at,created_at\n"
+    assert target.read_text() == header + "\n"
     assert summary(stoplist("import", target)) == {"rows": 0, "added": 0, "updated": 0, "unchanged": 0, "invalid": 0}
     auth = bearer(database, "acme")
     assert api_import(api, auth, target.read_bytes())["status"] == "done"

@@ -19,10 +19,7 @@ from stoplist.imports.csv_format import (
     NotCsvText,
     RowError,
     UploadChecker,
-    header_text,
     read_rows,
-    rows_text,
-    write_rows,
 )
 
 BOM = codecs.BOM_UTF8
@@ -612,39 +609,6 @@ def test_rows_in_the_exports_layout_are_marked_as_e164_and_others_are_not():
     assert [row.exported for row in plain] == [False, False]
 
 
-# --- write_rows: rejected rows are neutralised against formula injection -----------------------------
-
-REJECTS_HEADER = ("line", "value", "message")
-
-
-@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
-def test_a_rejected_value_starting_with_a_formula_character_is_prefixed_with_a_quote(start):
-    value = f'{start}HYPERLINK("http://x","y")'
-    written = b"".join(write_rows(REJECTS_HEADER, [[(7, value, f"{start}msg")]])).decode()
-    assert list(csv.reader(io.StringIO(written, newline=""))) == [list(REJECTS_HEADER), ["7", "'" + value, f"'{start}msg"]]
-
-
-def test_other_rejected_values_and_the_line_numbers_are_written_as_they_are():
-    rejected = [(2, "not a number", "'not a number' is not a valid phone number"), (3, "48 =1", "x"), (4, "", "the phone_number cell is empty")]
-    written = b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()
-    assert list(csv.reader(io.StringIO(written, newline="")))[1:] == [[str(line), value, message] for line, value, message in rejected]
-
-
-def test_the_exports_columns_are_written_unchanged():
-    row = (-1, "+48500000000", "-", "@x")  # never found in an export, but were they, they would pass as they are
-    assert b"".join(write_rows(HEADER, [[row]])) == b"id,phone_number,expire_at,created_at\n-1,+48500000000,-,@x\n"
-
-
-def test_a_line_break_inside_a_rejected_value_stays_inside_its_row():
-    written = b"".join(write_rows(REJECTS_HEADER, [[(2, "a\rb", "c\nd"), (3, "x", "y")]])).decode()
-    assert list(csv.reader(io.StringIO(written, newline=""))) == [list(REJECTS_HEADER), ["2", "a\rb", "c\nd"], ["3", "x", "y"]]
-
-
-def test_rows_text_is_write_rows_without_the_header():
-    rejected = [(2, "=1", "bad"), (3, "x", "-y")]
-    assert header_text(REJECTS_HEADER) + rows_text(REJECTS_HEADER, rejected) == b"".join(write_rows(REJECTS_HEADER, [rejected])).decode()
-
-
 def test_two_stray_quotes_never_hide_the_numbers_between_them_in_a_note():
     data = b'phone_number,note\n48500000001,"abc\n48500000002,x\n48500000003,y"\n48500000004,z\n'
 
@@ -663,14 +627,32 @@ def test_a_note_over_several_lines_without_a_number_of_its_own_is_one_row():
 # --- read_rows: the native layout (a header naming `address`) ---------------------------------------
 
 
-def test_the_native_exports_header_reads_every_scope_column_and_ignores_id_and_created_at():
+def test_the_native_exports_header_reads_every_column_but_id():
     header = ",".join(NATIVE_HEADER).encode()
-    data = header + b'\n7,48500000001,sms,"Shop, Inc.",allow,STOP_KEYWORD,2031-01-01T00:00:00Z,2026-11-25T10:00:00Z\n8,jan@example.com,,,block,manual,,2026-11-25T10:00:00Z\n'
+    data = header + (
+        b'\n7,48500000001,sms,"Shop, Inc.",allow,STOP_KEYWORD,asked twice,api,2031-01-01T00:00:00Z,2026-11-25T10:00:00Z,2026-11-26T10:00:00Z'
+        b"\n8,jan@example.com,,,block,manual,,import,,2026-11-25T10:00:00Z,2026-11-25T10:00:00Z\n"
+    )
 
     assert rows(data) == [
-        NativeRow(2, "48500000001", "2031-01-01T00:00:00Z", "sms", "Shop, Inc.", "allow", "STOP_KEYWORD"),
-        NativeRow(3, "jan@example.com", None, None, None, "block", "manual"),
+        NativeRow(
+            2, "48500000001", "2031-01-01T00:00:00Z", "sms", "Shop, Inc.", "allow", "STOP_KEYWORD", "asked twice", "api",
+            "2026-11-25T10:00:00Z", "2026-11-26T10:00:00Z",
+        ),
+        NativeRow(3, "jan@example.com", None, None, None, "block", "manual", None, "import", "2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z"),
     ]
+
+
+def test_an_old_native_export_without_note_source_and_updated_at_still_reads():
+    data = b"id,address,channel,sender,list,reason,expire_at,created_at\n7,48500000001,sms,ACME,allow,bounce,,2026-11-25T10:00:00Z\n"
+
+    assert rows(data) == [NativeRow(2, "48500000001", None, "sms", "ACME", "allow", "bounce", created_at="2026-11-25T10:00:00Z")]
+
+
+def test_a_native_note_is_read_as_written_spaces_included_and_unguarded_once():
+    data = b"address,note,sender\n48500000001, two  spaces ,  ACME  \n48500000002,'=1+2\n48500000003,''x\n48500000004,   \n"
+
+    assert [(row.note, row.sender) for row in rows(data)] == [(" two  spaces ", "ACME"), ("=1+2", None), ("'x", None), (None, None)]
 
 
 def test_native_columns_are_found_by_name_in_any_order_and_case_and_others_are_ignored():

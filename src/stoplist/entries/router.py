@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from stoplist.audit.queries import FEED_CURSOR_HEADER, feed_cursor
 from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
@@ -13,7 +14,7 @@ from stoplist.errors import (
     ErrorBody, InvalidAddress, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema,
     validation_error,
 )
-from stoplist.exports.service import native_csv_chunks, unless_empty
+from stoplist.exports.service import native_csv_chunks, native_csv_page, unless_empty
 from stoplist.lists import render, service
 from stoplist.lists.addresses import ADDRESS_KINDS, normalize_address
 from stoplist.lists.expiry import parse_expire_at
@@ -81,8 +82,19 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     response_model=NativeEntryPage,
     responses={
         **_ERRORS,
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of entries as JSON, or every matching entry as CSV (`Accept: text/csv`)."},
-        204: {"description": "`Accept: text/csv` and nothing to export."},
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "A page of entries as JSON; or as CSV (`Accept: text/csv`): that page when `cursor`, `offset` or `limit` is given "
+            "(`X-Next-Cursor` names the next one), otherwise every matching entry.",
+            "headers": {
+                "X-Next-Cursor": {"description": "CSV pages: `cursor` of the next page; absent on the last.", "schema": {"type": "string"}},
+                FEED_CURSOR_HEADER: {
+                    "description": "The change feed's position when the entries were read: load them, then follow `GET /blacklist/changes?after=` it.",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                },
+            },
+        },
+        204: {"description": "`Accept: text/csv` and nothing to export (`X-Feed-Cursor` all the same)."},
         **BUSY,
     },
     summary="List, filter or export the entries of every list",
@@ -101,19 +113,39 @@ def list_entries(
     reason: Annotated[str | None, Query(max_length=40, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
     address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra={"enum": list(ADDRESS_KINDS)})] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any).")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT} (JSON only).")] = DEFAULT_LIMIT,
-    accept: Annotated[str | None, Header(description="`text/csv` for a CSV export of every matching entry.")] = None,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any); default 0.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.")] = None,
+    accept: Annotated[
+        str | None, Header(description="`text/csv` for CSV: every matching entry, or one page when `cursor`, `offset` or `limit` is given.")
+    ] = None,
 ) -> Any:
     where = _filter(request, address=address, q=q, channel=channel, sender=sender, kind=list_kind, reason=reason, address_kind=address_kind)
+    paged = cursor is not None or offset is not None or limit is not None
+    offset, limit = offset or 0, limit or DEFAULT_LIMIT
     if accept is not None and "text/csv" in accept.lower():
+        if paged:
+            position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
+            page, next_cursor = native_csv_page(session, account_id=principal.account_id, where=where, cursor=cursor, offset=offset, limit=limit)
+            return _csv_page(page, next_cursor, position)
         with streaming_session(request) as reader:
+            position = {FEED_CURSOR_HEADER: feed_cursor(reader.session, principal.account_id)}
             chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.account_id, where=where))
             if chunks is None:
-                return Response(status_code=204)
-            return reader.csv(chunks, "entries.csv")
+                return Response(status_code=204, headers=position)
+            return reader.csv(chunks, "entries.csv", position)
+    position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
     size, rows, next_cursor = service.find(session, account_id=principal.account_id, where=where, cursor=cursor, offset=offset, limit=limit)
-    return JSONResponse({"size": size, "collection": [render.native(row) for row in rows], "next_cursor": next_cursor})
+    return JSONResponse({"size": size, "collection": [render.native(row) for row in rows], "next_cursor": next_cursor}, headers=position)
+
+
+def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, str]) -> Response:
+    """A page of the CSV export, as the history's CSV pages are answered; 204 when it is empty, as the whole export."""
+    if page is None:
+        return Response(status_code=204, headers=position)
+    headers = {"Content-Disposition": 'attachment; filename="entries.csv"', **position}
+    if next_cursor is not None:
+        headers["X-Next-Cursor"] = next_cursor
+    return Response(page, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _filter(request: Request, *, address, q, channel, sender, kind, reason, address_kind) -> EntryFilter:

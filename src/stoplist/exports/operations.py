@@ -1,5 +1,6 @@
-"""`stoplist export`: an account's list straight from the database to a CSV file, with a progress bar."""
+"""`stoplist export`: an account's entries straight from the database to a CSV file, with a progress bar."""
 
+from enum import Enum
 from pathlib import Path
 
 from rich.console import Console
@@ -7,21 +8,48 @@ from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from stoplist.db import utcnow
-from stoplist.lists.repository import EntryRepository
-from stoplist.exports.service import ExportQuery, csv_chunks
+from stoplist.exports.service import ExportQuery, csv_chunks, native_csv_chunks
+from stoplist.imports.csv_format import HEADER, NATIVE_HEADER
+from stoplist.imports.csv_writer import header_text
+from stoplist.lists.repository import EntryFilter, EntryRepository
 
 
-def export_file(path: Path, *, session: Session, account_id: int) -> int:
-    """Write the account's live entries to `path` in the API's CSV format; return how many rows."""
+class Layout(str, Enum):
+    """What `stoplist export` writes."""
+
+    native = "native"  # every entry of every list, every field: what `stoplist import` restores
+    smsapi = "smsapi"  # the phone numbers of the default list, in SMSAPI's four columns
+
+
+def export_file(path: Path, *, session: Session, account_id: int, layout: Layout = Layout.native) -> int:
+    """Write the account's live entries to `path` in `layout`; return how many rows. With none, the file is the
+    header alone, which every import reads as 0 rows."""
     repository = EntryRepository(session)
-    list_id = repository.list_id(account_id=account_id)
-    total = 0 if list_id is None else repository.count(account_id=account_id, list_id=list_id, now=utcnow(), digits=None)
+    now = utcnow()
+    if layout is Layout.native:
+        header = NATIVE_HEADER
+        total = repository.count_found(account_id=account_id, now=now, where=EntryFilter())
+    else:
+        header = HEADER
+        list_id = repository.list_id(account_id=account_id)
+        total = 0 if list_id is None else repository.count(account_id=account_id, list_id=list_id, now=now, digits=None)
     written = 0
     with path.open("wb") as target, Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task(f"Exporting to {path.name}", total=total)
-        for chunk in csv_chunks(session, ExportQuery(account_id=account_id)):
-            target.write(chunk)
-            rows = chunk.count(b"\n") - (1 if written == 0 else 0)
+
+        def counted(rows: int) -> None:
+            nonlocal written
             written += rows
             progress.advance(task, rows)
+
+        if layout is Layout.native:
+            chunks = native_csv_chunks(session, account_id=account_id, where=EntryFilter(), counted=counted)
+        else:
+            chunks = csv_chunks(session, ExportQuery(account_id=account_id), counted=counted)
+        wrote = False
+        for chunk in chunks:
+            target.write(chunk)
+            wrote = True
+        if not wrote:
+            target.write(header_text(header).encode())
     return written

@@ -10,23 +10,27 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from stoplist.spreadsheets import neutralise, unguard
+from stoplist.spreadsheets import unguard
 
 # The export's header row; a file with it (or without any header) imports back as is.
 HEADER = ("id", "phone_number", "expire_at", "created_at")
-# The native export's columns (GET /blacklist/entries as CSV); '' is every channel / every sender.
-NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "expire_at", "created_at")
+# The native export's columns (GET /blacklist/entries as CSV, `stoplist export`): every field of an entry but
+# address_kind, which its address tells; '' is every channel / every sender.
+NATIVE_HEADER = ("id", "address", "channel", "sender", "list", "reason", "note", "source", "expire_at", "created_at", "updated_at")
 # The native cells of free text, which the export guards against spreadsheets (stoplist.spreadsheets) and the import unguards.
-GUARDED_COLUMNS = frozenset({"address", "sender"})
+GUARDED_COLUMNS = frozenset({"address", "sender", "note"})
+# Read as written, spaces and all, unless blank: free text, which a round trip gives back exactly (other cells are trimmed).
+UNTRIMMED_COLUMNS = frozenset({"note"})
 
 NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of preference
-# The native layout: a header naming `address` (and no number column). `id` and `created_at` are
-# ignored, as in the export's layout; cells of the other columns are read by name.
-NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at")
+# The native layout: a header naming `address` (and no number column). `id` is ignored, as in the
+# export's layout; cells of the other columns are read by name. `source`, `created_at` and `updated_at`
+# are read for `stoplist import`, which keeps them; the API's import ignores them.
+NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at", "source", "created_at", "updated_at")
 # A first row naming any of these is a header, even one that lacks a number column.
 _KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS) | {"address"}
 # Without a header the cell count says which layout a row has: (number cell, expiry cell).
@@ -47,10 +51,6 @@ _BLANK = " \t\r\n,;"
 # How much of the file's start is looked at to tell the delimiter (a header may hold neither).
 _SAMPLE_LINES = 100
 _SAMPLE_CHARS = 64 * 1024
-
-# Columns that echo what a user sent: a spreadsheet would run a cell of theirs starting with one of these as a formula.
-ECHOED_COLUMNS = frozenset({"value", "message"})
-
 
 class NotCsvText(Exception):
     """An upload that is not UTF-8 CSV text."""
@@ -91,6 +91,9 @@ class NativeRow:
     list: str | None = None
     reason: str | None = None
     note: str | None = None
+    source: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
     value: str = field(default="", compare=False)  # the row as written, for a rejection
 
 
@@ -150,64 +153,6 @@ class UploadChecker:
             visible = text.replace("\ufeff", "")
             self._has_chars = self._has_chars or bool(visible)
             self._has_text = bool(visible) and not visible.isspace()
-
-
-def neutralise_rows(header: tuple[str, ...], rows: Iterable) -> list:
-    """The rows with their ECHOED_COLUMNS neutralised; other columns as they are."""
-    echoed = [index for index, name in enumerate(header) if name in ECHOED_COLUMNS]
-    result = []
-    for row in rows:
-        cells = list(row)
-        for index in echoed:
-            cells[index] = neutralise(cells[index])
-        result.append(cells)
-    return result
-
-
-def write_rows(header: tuple[str, ...], partitions: Iterable[list], *, piece_bytes: int = 0, header_if_empty: bool = True) -> Iterator[bytes]:
-    """CSV bytes (this dialect: ',' and '\\n') of `partitions` of rows under `header`, a piece at least
-    `piece_bytes` long whenever a partition brings the text that far (every partition with 0), then
-    the rest. With `header_if_empty` false, no rows means no bytes at all, not even the header.
-    Rows under a header naming ECHOED_COLUMNS are written as rows_text writes them."""
-    buffer = io.StringIO()
-    write = _row_writer(header, buffer)
-    started = header_if_empty
-    if started:
-        buffer.write(header_text(header))
-    for partition in partitions:
-        if not started:
-            buffer.write(header_text(header))
-            started = True
-        write(partition)
-        if buffer.tell() >= piece_bytes:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-def header_text(header: tuple[str, ...]) -> str:
-    """The header row as write_rows writes it."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(header)
-    return buffer.getvalue()
-
-
-def rows_text(header: tuple[str, ...], rows: Iterable) -> str:
-    """Rows as write_rows writes them under `header`, without the header row."""
-    buffer = io.StringIO()
-    _row_writer(header, buffer)(rows)
-    return buffer.getvalue()
-
-
-def _row_writer(header: tuple[str, ...], buffer: io.StringIO) -> Callable[[Iterable], None]:
-    # Only rows echoing user input pay for neutralising: the export's cells are ours (digits and timestamps).
-    if ECHOED_COLUMNS.isdisjoint(header):
-        return csv.writer(buffer, lineterminator="\n").writerows
-    # Every text cell quoted: with '\n' line ends the writer would leave a lone CR unquoted, splitting the row.
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    return lambda rows: writer.writerows(neutralise_rows(header, rows))
 
 
 def read_rows(stream: BinaryIO) -> Iterator[CsvRow | NativeRow | RowError]:
@@ -290,7 +235,7 @@ def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimi
     if lines.at_end or isinstance(item, RowError):
         return False
     if isinstance(item, NativeRow):
-        values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason)
+        values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason, item.source, item.created_at, item.updated_at)
         if any(end in value for value in values if value for end in _LINE_ENDS):
             return False
         cells = [cell.strip(' \t"\r\n') for line in lines.taken_in for cell in line.split(delimiter)]
@@ -342,8 +287,12 @@ def _native_row(line: int, cells: list[str], stripped: list[str], columns: dict[
         return RowError(line, raw[:MAX_VALUE_CHARS], "the row holds bytes that are not UTF-8 text")
     values: dict[str, str | None] = {}
     for name, index in columns.items():
-        # A missing trailing cell reads as an empty one: every channel, every sender, no expiry.
-        cell = stripped[index] if index < len(stripped) else ""
+        if index >= len(cells):
+            cell = ""  # a missing trailing cell reads as an empty one: every channel, every sender, no expiry
+        elif name in UNTRIMMED_COLUMNS and not cells[index].isspace():
+            cell = cells[index]
+        else:
+            cell = stripped[index]
         if len(cell) > MAX_CELL_CHARS:
             return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
         values[name] = (unguard(cell) if name in GUARDED_COLUMNS else cell) or None

@@ -7,7 +7,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
-from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker, header_text, rows_text
+from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
+from stoplist.imports.csv_writer import header_text, rows_text
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
 __all__ = ["CsvFormatError", "NotCsvText", "import_file"]
@@ -27,7 +28,9 @@ def check_text(path: Path) -> None:
 def import_file(
     path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None = None
 ) -> tuple[ImportCounts, list[Rejection]]:
-    """Import `path`, committing batch by batch; return the counts and the first rejected rows."""
+    """Import `path`, committing batch by batch; return the counts and the first rejected rows.
+
+    A restore: the entries a native file creates keep the created_at, updated_at and source it gives them."""
     check_text(path)
     shown: list[Rejection] = []
     rejects = rejects_path.open("w", encoding="utf-8", newline="") if rejects_path else None
@@ -43,7 +46,7 @@ def import_file(
         with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
-                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, origin=Origin("cli"),
+                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, origin=Origin("cli"), restore=True,
             )
     finally:
         if rejects:

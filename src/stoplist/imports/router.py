@@ -13,7 +13,7 @@ from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, InvalidCsv, InvalidEvidence, beyond_schema
 from stoplist.imports import service
-from stoplist.imports.csv_format import write_rows
+from stoplist.imports.csv_writer import write_rows
 from stoplist.imports.schemas import ImportStatus, RejectedRow
 from stoplist.imports.upload import receive_upload
 from stoplist.jobs.models import FAILED

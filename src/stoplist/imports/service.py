@@ -16,6 +16,7 @@ from stoplist.db import utcnow
 from stoplist.errors import ImportNotFound, InvalidAddress, InvalidExpiry, InvalidListScope, InvalidPhoneNumber
 from stoplist.files.repository import CHUNK_SIZE, FileRepository
 from stoplist.imports.csv_format import CsvRow, NativeRow, RowError, read_rows
+from stoplist.imports.restore import InvalidRecord, recorded
 from stoplist.jobs.models import Job
 from stoplist.jobs.repository import JobRepository
 from stoplist.lists.addresses import EMAIL, PHONE, address_fits, normalize_address
@@ -120,11 +121,13 @@ def import_rows(
     commit: Callable[[Session, ImportCounts], None],
     reject: Callable[[Session, list[Rejection]], None],
     origin: Origin,
+    restore: bool = False,
 ) -> ImportCounts:
     """Import a CSV stream from where `start` left off; each batch is committed with its counts, so a rerun resumes exactly.
 
     The last commit also records the job's one `import` event (when there is a job): a rerun
-    after it finds nothing left to import and records no second one."""
+    after it finds nothing left to import and records no second one. With `restore` (`stoplist
+    import`), the entries a native file creates keep its created_at, updated_at and source."""
     counts = ImportCounts(**start.as_progress())
     source = origin.source
     writer = EntryWriter(session, origin)
@@ -135,7 +138,7 @@ def import_rows(
             # Read and checked while the batch before commits: neither touches the writer's session.
             now = utcnow()
             native = _is_native(batch)
-            parsed = _native_batch(batch, default_region=default_region, now=now) if native else _phone_batch(batch, default_region=default_region, now=now)
+            parsed = _native_batch(batch, default_region=default_region, now=now, restore=restore) if native else _phone_batch(batch, default_region=default_region, now=now)
             committer.wait()
             if native:
                 scoped, rejected, duplicates = parsed
@@ -286,7 +289,9 @@ class _Lists:
         return found
 
 
-def _native_batch(batch: list[Item], *, default_region: str | None, now: datetime) -> tuple[list[tuple[Scope, Row]], list[Rejection], Repeats]:
+def _native_batch(
+    batch: list[Item], *, default_region: str | None, now: datetime, restore: bool
+) -> tuple[list[tuple[Scope, Row]], list[Rejection], Repeats]:
     """A batch of the native layout: each row with the scope of its list, by the rules of POST
     /blacklist/entries (its list_id is a stand-in, until the list is found or created)."""
     accepted: dict[tuple[Scope, str], tuple[Scope, Row]] = {}
@@ -299,8 +304,8 @@ def _native_batch(batch: list[Item], *, default_region: str | None, now: datetim
         if not isinstance(item, NativeRow):
             raise TypeError(f"line {item.line}: a row of phone numbers in a file of the native layout")
         try:
-            scope, row = _native(item, default_region=default_region, now=now)
-        except (InvalidAddress, InvalidListScope, InvalidExpiry) as exc:
+            scope, row = _native(item, default_region=default_region, now=now, restore=restore)
+        except (InvalidAddress, InvalidListScope, InvalidExpiry, InvalidRecord) as exc:
             rejected.append((item.line, item.value, exc.message))
             continue
         key = (scope, row.address)
@@ -314,7 +319,7 @@ def _native_batch(batch: list[Item], *, default_region: str | None, now: datetim
     return list(accepted.values()), rejected, duplicates
 
 
-def _native(item: NativeRow, *, default_region: str | None, now: datetime) -> tuple[Scope, Row]:
+def _native(item: NativeRow, *, default_region: str | None, now: datetime, restore: bool) -> tuple[Scope, Row]:
     raw = item.address
     if raw.isdigit():
         raw = "+" + raw  # a native export writes phone numbers as E.164 digits, whatever the default region
@@ -326,7 +331,11 @@ def _native(item: NativeRow, *, default_region: str | None, now: datetime) -> tu
     scope = (kind_of(item.list), channel, sender_of(item.sender))
     # Validated before the list is looked up: a rejected row creates no list.
     reason, note, expire_at = reason_of(item.reason), note_of(item.note), parse_expire_at(item.expire_at, now=now)
-    return scope, Row(0, address, kind, expire_at, reason, note)
+    if not restore:
+        # The API's import stamps its own time and source, whatever the file says.
+        return scope, Row(0, address, kind, expire_at, reason, note)
+    kept = recorded(created_at=item.created_at, updated_at=item.updated_at, source=item.source, now=now)
+    return scope, Row(0, address, kind, expire_at, reason, note, created_at=kept.created_at, updated_at=kept.updated_at, source=kept.source)
 
 
 def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:

@@ -18,7 +18,7 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
     text = raw.strip()
     if not text or text.lower() == "null":
         return None
-    moment = _parse(text)
+    moment = parse_moment(text)
     if moment is None:
         raise InvalidExpiry(
             f"expire_at {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z)."
@@ -29,7 +29,8 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
     return moment
 
 
-def _parse(text: str) -> datetime | None:
+def parse_moment(text: str) -> datetime | None:
+    """A date (midnight UTC) or an RFC 3339 date-time (UTC without an offset) as an aware UTC moment; None if unreadable."""
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(0), tzinfo=timezone.utc)

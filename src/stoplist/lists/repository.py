@@ -127,10 +127,12 @@ class EntryRepository:
 
     @staticmethod
     def native_export(*, account_id: int, now: datetime, where: EntryFilter) -> Select:
-        """The native CSV export: id, address, channel, sender, list, reason, expire_at, created_at; newest first."""
+        """The native CSV export: id, address, channel, sender, list, reason, note, source, expire_at, created_at,
+        updated_at (imports.csv_format.NATIVE_HEADER), its free text guarded; newest first."""
         statement = (
             select(
-                Entry.id, _guarded(Entry.address), List.channel, _guarded(List.sender), List.kind, Entry.reason, stamp(Entry.expire_at), stamp(Entry.created_at)
+                Entry.id, _guarded(Entry.address), List.channel, _guarded(List.sender), List.kind, Entry.reason, _guarded(Entry.note), Entry.source,
+                stamp(Entry.expire_at), stamp(Entry.created_at), stamp(Entry.updated_at),
             )
             .select_from(Entry)
             .join(List, List.id == Entry.list_id)

@@ -17,6 +17,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -83,6 +84,11 @@ class Row(NamedTuple):
     expire_at: datetime | None
     reason: str | None
     note: str | None = None
+    # What a restore (`stoplist import` of a native file) keeps for an entry it creates; None: the
+    # write's own time and source, as for every other write. An entry already listed takes neither.
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    source: str | None = None
 
 
 _DELETE_BATCH = 10_000  # entries per statement of a delete-all: memory stays bounded on any list
@@ -443,9 +449,9 @@ class EntryWriter:
                 cursor.execute(sql, tuple(values[name] for name in names) if self._sqlite else values)
             if self._sqlite:
                 values = {"account_id": account_id, "source": source, "now": stamp(now)}
-                for (sql, names), part in ((raw(_insert_json_statement, "sqlite"), new), (raw(_upsert_json_statement, "sqlite", sqlite), old)):
+                for (sql, names), part, restored in ((raw(_insert_json_statement, "sqlite"), new, True), (raw(_upsert_json_statement, "sqlite", sqlite), old, False)):
                     if part:
-                        values["rows"] = _rows_json(part, stamp)
+                        values["rows"] = _rows_json(part, stamp, restored=restored)
                         cursor.execute(sql, tuple(values[name] for name in names))
                 return
             if new:
@@ -453,22 +459,34 @@ class EntryWriter:
                 with cursor.copy(_COPY) as copy:
                     write = copy.write_row
                     for entry_id, row, reason, note in new:
-                        write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
-                               None if row.expire_at is None else stamp(row.expire_at), created, created))
+                        write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, row.source or source,
+                               None if row.expire_at is None else stamp(row.expire_at),
+                               created if row.created_at is None else stamp(row.created_at), created if row.updated_at is None else stamp(row.updated_at)))
             if old:
                 cursor.execute(raw(_upsert_json_statement, "psycopg", postgresql)[0], {
-                    "account_id": account_id, "source": source, "now": naive_utc(now), "rows": _rows_json(old, stamp),
+                    "account_id": account_id, "source": source, "now": naive_utc(now), "rows": _rows_json(old, stamp, restored=False),
                 })
         finally:
             cursor.close()
 
 
-def _rows_json(part: list[tuple], stamp: Callable[[datetime], str]) -> str:
-    """_json_rows' one JSON text for (id, Row, reason, note) rows."""
+def _rows_json(part: list[tuple], stamp: Callable[[datetime], str], *, restored: bool) -> str:
+    """_json_rows' one JSON text for (id, Row, reason, note) rows. With `restored` (new entries), when a row
+    carries its created_at, updated_at or source, every row goes on with those three (null: the write's)."""
+    if restored and any(map(_UNRECORDED.__ne__, map(_RECORDED, map(_ROW, part)))):
+        return rows_json([
+            (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at),
+             None if row.created_at is None else stamp(row.created_at), None if row.updated_at is None else stamp(row.updated_at), row.source)
+            for entry_id, row, reason, note in part
+        ])
     return rows_json([
         (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
         for entry_id, row, reason, note in part
     ])
+
+
+# Whether a part's rows carry a restore's times or source, asked in C (a test per row in Python cost an import of a million 0.3 s).
+_ROW, _RECORDED, _UNRECORDED = itemgetter(1), attrgetter("created_at", "updated_at", "source"), (None, None, None)
 
 
 class _Pipeline:
@@ -561,6 +579,8 @@ def _reserved_ids():
 def _json_rows(dialect):
     """The rows of a bulk insert or upsert, from one JSON array of [id, list_id, address,
     address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
+    A row may go on with [created_at, updated_at, source] (a restore's): a missing or null one is
+    `now`, or the write's `source`.
 
     One JSON text, not a parameter per value: psycopg writes array parameters element by element
     in Python (14% of the server's time on an import, py-spy), json.dumps in C; and sqlite3 runs
@@ -580,7 +600,8 @@ def _json_rows(dialect):
     now = bindparam("now", type_=DateTime)
     source = select(
         field(0, BigInteger), bindparam("account_id", type_=BigInteger), field(1, BigInteger), field(2, String), field(3, String),
-        field(4, String), field(5, String), bindparam("source", type_=String), field(6, DateTime), now, now,
+        field(4, String), field(5, String), func.coalesce(field(9, String), bindparam("source", type_=String)), field(6, DateTime),
+        func.coalesce(field(7, DateTime), now), func.coalesce(field(8, DateTime), now),
     )
     # SQLite reads the ON CONFLICT of an INSERT ... SELECT as the SELECT's join clause unless the SELECT has a WHERE.
     return dialect.insert(Entry).from_select(["id", *_COLUMNS], source.where(true()) if dialect is sqlite else source)
