@@ -46,3 +46,24 @@ def test_every_date_example_in_the_openapi_document_stays_valid_for_decades():
     expiries = [example for example in dates if datetime.fromisoformat(example.replace("Z", "+00:00")).replace(tzinfo=timezone.utc) < horizon]
     # Only moments past by nature (creation times, receipts of opt-outs) may lie in the past; an expire_at example must be accepted at any date.
     assert all(example.startswith("2026-11-22") for example in expiries), expiries
+
+
+def readme_route_table() -> set[tuple[str, str]]:
+    """(method, path) of every route the README's "API in detail" table names, placeholders as `{}`."""
+    section = README.split("## The API in detail", 1)[1].split("\n### ", 1)[0]
+    named = set()
+    for row in (line for line in section.splitlines() if line.startswith("| `")):
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\[ ]*)", row.split("|")[1]):
+            named.add((method, re.sub(r"\{[^}]*\}", "{}", path.rstrip("/"))))
+    return named
+
+
+def test_the_readmes_api_table_names_every_route_and_no_other():
+    from stoplist.app import create_app
+    from stoplist.config import Settings
+
+    paths = create_app(Settings(database_url="sqlite:///:memory:")).openapi()["paths"]
+    routes = {(method.upper(), re.sub(r"\{[^}]*\}", "{}", path)) for path, operations in paths.items() for method in operations}
+    # Outside the OpenAPI document: the ops routes, which need no token.
+    routes |= {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+    assert readme_route_table() == routes

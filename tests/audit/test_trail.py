@@ -409,16 +409,30 @@ def test_evidence_and_received_at_are_kept_from_every_kind_of_write_route(client
     assert {event["received_at"] for event in every} == {"2026-11-30T09:00:00Z"}
 
 
-@pytest.mark.parametrize(("field", "value"), [
+UNUSABLE = [
     ("evidence", "x" * 1001), ("evidence", "nul \x00 inside"), ("received_at", "yesterday"), ("received_at", "2026-11-30T10:00:00"),
-    ("received_at", "2999-01-01T00:00:00Z"),
-])
-def test_unusable_evidence_is_refused_and_nothing_is_written(client, auth, field, value):
-    response = client.post(ENTRIES, json={"address": "+48500000001", field: value}, headers=auth)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"] in ("invalid_evidence", "validation_error")
-    assert events(client, auth) == []
-    assert client.get(ENTRIES, headers=auth).json()["size"] == 0
+    ("received_at", "2999-01-01T00:00:00Z"), ("received_at", ""), ("received_at", "2026-11-30T10:00:00Z" + " " * 40),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), UNUSABLE)
+def test_unusable_evidence_is_refused_as_invalid_evidence_on_every_write_route_and_nothing_is_written(client, auth, field, value):
+    entry = client.post(URL, json={"phone_number": "+48500000009"}, headers=auth).json()
+    written = events(client, auth)
+    query_routes = [("DELETE", f"{URL}/{entry['id']}"), ("DELETE", URL), ("DELETE", f"{ENTRIES}/{entry['id']}")]
+    answers = [
+        client.post(ENTRIES, json={"address": "+48500000001", field: value}, headers=auth),
+        client.post(URL, json={"phone_number": "+48500000001", field: value}, headers=auth),
+        client.post(URL, data={"phone_number": "+48500000001", field: value}, headers=auth),
+        client.post(IMPORTS, content=b"48500000001\n", params={field: value}, headers={**auth, "Content-Type": "text/csv"}),
+        *(client.request(method, path, params={field: value}, headers=auth) for method, path in query_routes),
+    ]
+    for response in answers:
+        assert response.status_code == 400, (response.request.url, response.text)
+        assert response.json()["error"] == "invalid_evidence", response.text
+        assert response.json()["errors"][0]["path"] == field
+    assert events(client, auth) == written
+    assert client.get(ENTRIES, headers=auth).json()["size"] == 1
 
 
 def test_a_sensible_request_id_is_kept_and_another_is_replaced(client, auth):

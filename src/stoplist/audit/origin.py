@@ -54,8 +54,10 @@ def evidence_of(text: str | None) -> str | None:
 
 def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
     """An RFC 3339 moment with its offset, to the second, not in the future."""
-    if text is None or text == "":
+    if text is None:
         return None
+    if len(text) > RECEIVED_AT_SCHEMA["maxLength"]:
+        raise InvalidEvidence("received_at", f"received_at is {len(text):,} characters long: an RFC 3339 date and time, such as 2026-11-30T10:00:00Z, has at most 40.")
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
@@ -68,6 +70,12 @@ def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
     return moment
 
 
+# How the two are declared, in a body or a query: the schema states their bounds, and evidence_of and
+# received_at_of enforce them, so that a request over them answers invalid_evidence as documented
+# (a validator of the framework's would answer validation_error first).
+EVIDENCE_SCHEMA = {"maxLength": MAX_EVIDENCE}
+RECEIVED_AT_SCHEMA = {"format": "date-time", "maxLength": 40}
+
 # The same two, as query parameters of the write routes that take no body (deletes, uploads).
-EvidenceQuery = Annotated[str | None, Query(max_length=MAX_EVIDENCE, description=EVIDENCE_DESCRIPTION)]
-ReceivedAtQuery = Annotated[str | None, Query(max_length=40, description=RECEIVED_AT_DESCRIPTION)]
+EvidenceQuery = Annotated[str | None, Query(description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_SCHEMA)]
+ReceivedAtQuery = Annotated[str | None, Query(description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_SCHEMA)]

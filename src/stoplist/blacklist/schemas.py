@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, MAX_EVIDENCE, RECEIVED_AT_DESCRIPTION
+from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_SCHEMA, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_SCHEMA
 from stoplist.lists.phone import number_input, number_schema
 from stoplist.lists.schemas import Timestamp
 
@@ -35,8 +35,8 @@ class EntryCreate(BaseModel):
         description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
         examples=["2099-12-01T00:00:00Z"],
     )
-    evidence: str | None = Field(default=None, strict=True, max_length=MAX_EVIDENCE, description=EVIDENCE_DESCRIPTION)
-    received_at: str | None = Field(default=None, strict=True, max_length=40, description=RECEIVED_AT_DESCRIPTION, examples=["2026-11-22T09:30:00Z"])
+    evidence: str | None = Field(default=None, strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_SCHEMA)
+    received_at: str | None = Field(default=None, strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_SCHEMA, examples=["2026-11-22T09:30:00Z"])
 
     @field_validator("phone_number", mode="before")
     @classmethod
