@@ -50,6 +50,7 @@ class Change:
     reason: str | None = None
     note: str | None = None
     set_note: bool = False
+    address_display: str | None = None  # the spelling a new entry shows, where it differs from `address` (the key)
 
 
 class Row(NamedTuple):
@@ -62,6 +63,7 @@ class Row(NamedTuple):
     expire_at: datetime | None
     reason: str | None
     note: str | None = None
+    address_display: str | None = None  # the spelling a new entry shows, where it differs from `address` (the key)
 
 
 _DELETE_BATCH = 10_000  # entries per statement of a delete-all: memory stays bounded on any list
@@ -81,8 +83,11 @@ class EntryWriter:
 
     # Lists
 
-    def list_id(self, *, account_id: int, kind: str = BLOCK, channel: str = "", sender: str = "", now: datetime) -> int:
-        """The id of the account's list of that scope, created if it has none yet."""
+    def list_id(
+        self, *, account_id: int, kind: str = BLOCK, channel: str = "", sender: str = "", now: datetime, sender_display: str | None = None
+    ) -> int:
+        """The id of the account's list of that scope (`sender` is the sender's key), created if it has none yet,
+        showing `sender_display` (a list keeps the display it was created with)."""
         self.wait()
         scope = (List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
         found = self.session.scalar(select(List.id).where(*scope))
@@ -90,7 +95,9 @@ class EntryWriter:
             return found
         self.trail.hold(account_id)
         dialect = sqlite if self._sqlite else postgresql
-        insert = dialect.insert(List).values(account_id=account_id, kind=kind, channel=channel, sender=sender, created_at=now)
+        insert = dialect.insert(List).values(
+            account_id=account_id, kind=kind, channel=channel, sender=sender, sender_display=sender_display, created_at=now
+        )
         self.session.execute(insert.on_conflict_do_nothing(index_elements=[List.account_id, List.kind, List.channel, List.sender]))
         return self.session.scalar(select(List.id).where(*scope))  # type: ignore[return-value]
 
@@ -166,7 +173,7 @@ class EntryWriter:
         new = {
             "account_id": account_id, "list_id": list_id, "address": change.address, "address_kind": change.address_kind,
             "reason": change.reason or DEFAULT_REASON, "note": change.note, "source": change.source,
-            "expire_at": change.expire_at, "created_at": now, "updated_at": now,
+            "expire_at": change.expire_at, "created_at": now, "updated_at": now, "address_display": change.address_display,
         }
         updates = self._updates(change, now)
         if self._sqlite:
@@ -398,7 +405,7 @@ class EntryWriter:
                     write = copy.write_row
                     for entry_id, row, reason, note in new:
                         write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, source,
-                               None if row.expire_at is None else stamp(row.expire_at), created, created))
+                               None if row.expire_at is None else stamp(row.expire_at), created, created, row.address_display))
             if old:
                 cursor.execute(raw(_upsert_json_statement, "psycopg", postgresql)[0], {
                     "account_id": account_id, "source": source, "now": naive_utc(now), "rows": _rows_json(old, stamp),
@@ -410,7 +417,7 @@ class EntryWriter:
 def _rows_json(part: list[tuple], stamp: Callable[[datetime], str]) -> str:
     """_json_rows' one JSON text for (id, Row, reason, note) rows."""
     return rows_json([
-        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
+        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at), row.address_display)
         for entry_id, row, reason, note in part
     ])
 
@@ -472,7 +479,7 @@ def _on_conflict(statement):
     )
 
 
-_COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at")
+_COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at", "address_display")
 # New entries on PostgreSQL, with their reserved ids (a table and its columns: there is no query to compile).
 _COPY = f"COPY {Entry.__tablename__} (id, {', '.join(_COLUMNS)}) FROM STDIN"
 
@@ -499,7 +506,7 @@ def _reserved_ids():
 
 def _json_rows(dialect):
     """The rows of a bulk insert or upsert, from one JSON array of [id, list_id, address,
-    address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
+    address_kind, reason, note, expire_at, address_display] rows, in the array's order (the caller's: key order).
 
     One JSON text, not a parameter per value: psycopg writes array parameters element by element
     in Python (14% of the server's time on an import, py-spy), json.dumps in C; and sqlite3 runs
@@ -519,7 +526,7 @@ def _json_rows(dialect):
     now = bindparam("now", type_=DateTime)
     source = select(
         field(0, BigInteger), bindparam("account_id", type_=BigInteger), field(1, BigInteger), field(2, String), field(3, String),
-        field(4, String), field(5, String), bindparam("source", type_=String), field(6, DateTime), now, now,
+        field(4, String), field(5, String), bindparam("source", type_=String), field(6, DateTime), now, now, field(7, String),
     )
     # SQLite reads the ON CONFLICT of an INSERT ... SELECT as the SELECT's join clause unless the SELECT has a WHERE.
     return dialect.insert(Entry).from_select(["id", *_COLUMNS], source.where(true()) if dialect is sqlite else source)
