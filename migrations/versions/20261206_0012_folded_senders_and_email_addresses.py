@@ -163,7 +163,7 @@ class _Merger:
                 moved.append(self._moved(group[0], list_id, key, group[0]))
                 continue
             stays, latest = _choose(group, self._moment, self.now)
-            goes = [row for row in group if row is not stays]
+            goes = sorted((row for row in group if row is not stays), key=lambda row: row.id)
             gone.extend(row.id for row in goes)
             values = self._moved(stays, list_id, key, latest)
             updated.append(values)
