@@ -27,6 +27,7 @@ Revises: 0011
 Create Date: 2026-12-06
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -37,13 +38,14 @@ from alembic import op
 from stoplist.audit import chain
 from stoplist.config import get_settings
 from stoplist.lists.addresses import email_key
-from stoplist.lists.senders import sender_key
+from stoplist.lists.senders import is_scope_word, sender_key
 
 revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
 
+LOG = logging.getLogger("alembic.runtime.migration")
 BATCH = 5_000  # entries read per statement
 LOOKUP = 500  # addresses per IN (...) of the occupants' look-up
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
@@ -102,13 +104,22 @@ class _Lists:
         self._renamed: list[dict] = []  # lists that stay but change: their key and their spelling
         oldest: dict[tuple, int] = {}
         rows = bind.execute(sa.text("SELECT id, account_id, kind, channel, sender FROM lists ORDER BY created_at, id")).all()
+        worded = 0
         for list_id, account_id, kind, channel, sender in rows:
+            worded += is_scope_word(sender)
             key = sender_key(sender, region)
             stays = oldest.setdefault((account_id, kind, channel, key), list_id)
             self.into[list_id] = stays
             self.scopes[list_id] = (kind, channel, key)
             if stays == list_id and key != sender:
                 self._renamed.append({"id": list_id, "sender": key, "display": sender})
+        if worded:
+            # Earlier releases took these words for names. What the lists meant is not this migration's to guess
+            # (on a block list, every sender; on an allow list, that would allow more): they stay, and no check matches them.
+            LOG.warning(
+                "migration 0012: %d list(s) have 'every', 'all' or '*' as their sender, which no check names: put their entries"
+                " on the list of every sender (no sender) if that is what was meant, then delete them (README, Backups and upgrades)", worded,
+            )
 
     @property
     def going(self) -> list[int]:

@@ -271,3 +271,15 @@ def test_merges_across_batches_leave_what_one_merge_of_each_group_would(empty_da
     verified = stoplist("audit", "verify")
     assert verified.exit_code == 0, verified.output
     get_settings.cache_clear()
+
+
+def test_lists_named_by_a_scope_word_stay_and_are_named_in_the_log(at_0011: str, caplog: pytest.LogCaptureFixture):
+    url = at_0011
+    created = _stamp(datetime(2026, 1, 10), _dialect(url))
+    _run(url, "INSERT INTO lists (id, account_id, kind, channel, sender, created_at) VALUES (20, 1, 'block', '', 'Every', :created)", [{"created": created}])
+
+    with caplog.at_level("WARNING", logger="alembic.runtime.migration"):
+        migrate.upgrade(url)
+
+    assert _run(url, "SELECT sender, sender_display FROM lists WHERE id = 20") == [("every", "Every")]
+    assert "migration 0012: 1 list(s) have 'every', 'all' or '*' as their sender" in caplog.text
