@@ -27,6 +27,8 @@ CREATED_AT = "2026-11-25T00:00:00Z"  # every entry's created_at and updated_at, 
 CREATED_AT_PG = "2026-11-25 00:00:00"  # the same moment for PostgreSQL's `timestamp` columns: naive UTC
 COPY_LINES = 20_000  # lines per write to COPY
 ENTRY_COLUMNS = "account_id, list_id, address, address_kind, reason, note, source, expire_at, created_at, updated_at"
+# A list's scope as given: its sender as shown.
+LIST_COLUMNS = "id, kind, channel, COALESCE(sender_display, sender)"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class Scope:
 
     def label(self) -> str:
         return f"({self.kind}, {self.channel or 'every channel'}, {self.sender or 'every sender'})"
+
+    def stored(self) -> tuple[str, str, str, str | None]:
+        """(kind, channel, sender key, sender display) as a list row holds them (migration 0012): these names
+        are no phone numbers, so their key is the name case-folded, and the name is shown where it differs."""
+        key = self.sender.casefold()
+        return self.kind, self.channel, key, None if key == self.sender else self.sender
 
 
 DEFAULT = Scope("block", "", "")
@@ -134,10 +142,10 @@ def _fill_sqlite(database: Database, numbers_csv: Path, picked, listed, rows: in
     try:
         account = _default_account(connection.execute("SELECT id FROM accounts WHERE name = 'default'").fetchone())
         connection.executemany(
-            "INSERT OR IGNORE INTO lists (account_id, kind, channel, sender, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(account, s.kind, s.channel, s.sender, CREATED_AT) for s in scopes],
+            "INSERT OR IGNORE INTO lists (account_id, kind, channel, sender, sender_display, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(account, *s.stored(), CREATED_AT) for s in scopes],
         )
-        ids = _list_ids(connection.execute("SELECT id, kind, channel, sender FROM lists WHERE account_id = ?", (account,)), scopes)
+        ids = _list_ids(connection.execute(f"SELECT {LIST_COLUMNS} FROM lists WHERE account_id = ?", (account,)), scopes)
         with step(f"inserting {rows:,} entries on {len(scopes)} list(s) with sqlite3 into the server's database"):
             connection.execute("PRAGMA synchronous=OFF")
             connection.execute("PRAGMA cache_size=-400000")  # 400 MB: random-order inserts without rereading pages
@@ -161,10 +169,10 @@ def _fill_postgresql(database: Database, numbers_csv: Path, picked, listed, rows
         account = _default_account(connection.execute("SELECT id FROM accounts WHERE name = 'default'").fetchone())
         with connection.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO lists (account_id, kind, channel, sender, created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(account, s.kind, s.channel, s.sender, CREATED_AT_PG) for s in scopes],
+                "INSERT INTO lists (account_id, kind, channel, sender, sender_display, created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(account, *s.stored(), CREATED_AT_PG) for s in scopes],
             )
-        ids = _list_ids(connection.execute("SELECT id, kind, channel, sender FROM lists WHERE account_id = %s", (account,)), scopes)
+        ids = _list_ids(connection.execute(f"SELECT {LIST_COLUMNS} FROM lists WHERE account_id = %s", (account,)), scopes)
         with step(f"copying {rows:,} entries on {len(scopes)} list(s) with psycopg COPY into the server's database"):
             with connection.cursor() as cursor, cursor.copy(f"COPY blacklist_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:
                 lines = (f"{account}\t{ids[scope]}\t{e164[1:]}\tphone\t{_reason(scope)}\t\\N\timport\t\\N\t{CREATED_AT_PG}\t{CREATED_AT_PG}\n"

@@ -1,25 +1,29 @@
 """Unit tests for stoplist.lists.addresses: a phone number or an e-mail address -> its one stored form."""
 
+import sys
+import unicodedata
+
 import pytest
 
 from stoplist.errors import InvalidAddress, InvalidPhoneNumber
 from stoplist.lists.addresses import (
-    EMAIL, MAX_EMAIL_INPUT_LENGTH, PHONE, address_fits, classify, normalize_address, normalize_email,
+    EMAIL, MAX_EMAIL_INPUT_LENGTH, PHONE, address_and_display, address_fits, classify, email_and_display, email_key, normalize_address,
+    normalize_email,
 )  # fmt: skip
 from stoplist.lists.phone import normalize_phone_number
 
 VALID_EMAILS = [
-    # (typed, stored)
+    # (typed, stored: the key, local part folded)
     ("jan@example.com", "jan@example.com"),
     ("jan@EXAMPLE.COM", "jan@example.com"),  # the domain is case-insensitive: lower-cased
-    ("Jan.Kowalski@Żółw.PL", "Jan.Kowalski@xn--w-uga1v8h.pl"),  # IDN domain: IDNA-encoded, local part's case kept
-    ("Jan.Kowalski@żółw.pl", "Jan.Kowalski@xn--w-uga1v8h.pl"),
+    ("Jan.Kowalski@Żółw.PL", "jan.kowalski@xn--w-uga1v8h.pl"),  # IDN domain: IDNA-encoded; the local part folded
+    ("Jan.Kowalski@żółw.pl", "jan.kowalski@xn--w-uga1v8h.pl"),
     ("jan@xn--w-uga1v8h.pl", "jan@xn--w-uga1v8h.pl"),  # already encoded: unchanged
     ("jan@XN--W-UGA1V8H.PL", "jan@xn--w-uga1v8h.pl"),  # an upper-case A-label too
     ("jan@bücher.example.de", "jan@xn--bcher-kva.example.de"),
     ("info@例え.jp", "info@xn--r8jz45g.jp"),
     ("  jan@example.com\t\n", "jan@example.com"),  # surrounding whitespace
-    ("ÆØÅ@example.com", "ÆØÅ@example.com"),  # an internationalised (SMTPUTF8) local part
+    ("ÆØÅ@example.com", "æøå@example.com"),  # an internationalised (SMTPUTF8) local part, folded too
     ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"),
     ("e\u0301@example.com", "\u00e9@example.com"),  # NFC: a combining accent becomes one character
     ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"),
@@ -36,10 +40,37 @@ def test_valid_emails_are_stored_in_one_form(typed: str, stored: str) -> None:
     assert normalize_email(stored) == stored  # the stored form reads back as itself
 
 
-def test_the_local_part_keeps_its_case() -> None:
-    """RFC 5321: Jan@ and jan@ may be two mailboxes, so they are two addresses."""
-    assert normalize_email("Jan@Example.com") == "Jan@example.com"
-    assert normalize_email("Jan@example.com") != normalize_email("jan@example.com")
+def test_the_local_part_is_matched_folded_and_shown_as_given() -> None:
+    """Jan@ and jan@ reach one person at every provider people use: one key, the spelling kept for display."""
+    assert normalize_email("Jan@Example.com") == normalize_email("jan@example.com") == normalize_email("JAN@example.com") == "jan@example.com"
+    assert email_and_display("Jan@Example.com") == ("jan@example.com", "Jan@example.com")
+    assert email_and_display("jan@Example.com") == ("jan@example.com", None)  # given in folded form: no display
+    assert address_and_display(" Jane.Doe@Example.COM ", default_region=None) == (EMAIL, "jane.doe@example.com", "Jane.Doe@example.com")
+    assert address_and_display("+48 500 000 001", default_region=None) == (PHONE, "48500000001", None)
+
+
+@pytest.mark.parametrize(
+    ("stored", "key"),
+    [
+        ("Jane.Doe@example.com", "jane.doe@example.com"),
+        ("STRASSE@example.com", "strasse@example.com"),
+        ("Straße@example.com", "strasse@example.com"),  # case folding, not lower(): ß and SS are one
+        ("ΣΟΦΙΑ@example.com", "σοφια@example.com"),
+        ("ΐ@example.com", "ΐ@example.com"),  # NFC again after folding
+        ("jan@EXAMPLE.COM", "jan@EXAMPLE.COM"),  # the domain is left as it is: it was normalised already
+    ],
+)
+def test_email_key_folds_the_local_part_and_is_idempotent(stored: str, key: str) -> None:
+    assert email_key(stored) == key
+    assert email_key(key) == key
+
+
+def test_no_character_folds_to_more_characters_than_its_utf8_octets() -> None:
+    """Why a key fits an entry's 320 characters: email-validator allows an address 254 UTF-8 octets."""
+    for code in range(sys.maxunicode + 1):
+        if not 0xD800 <= code < 0xE000 and not chr(code).isascii():
+            character = chr(code)
+            assert len(unicodedata.normalize("NFC", character.casefold())) <= len(character.encode()), hex(code)
 
 
 def test_unicode_and_encoded_domains_are_one_address() -> None:

@@ -21,7 +21,7 @@ from stoplist.errors import (
 from stoplist.lists.phone import number_schema
 from stoplist.lists.precedence import CHANNELS
 from stoplist.lists.schemas import MAX_SENDER
-from stoplist.lists.service import channel_of, sender_of
+from stoplist.lists.service import EVERY_IN_QUERY, channel_of, sender_of
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"], route_class=HotRoute)
 
@@ -52,7 +52,7 @@ def _json(body: dict) -> Response:
             {"name": "address", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 320}, "description": "A phone number or an e-mail address. Give this or `phone_number`.", "example": "jan@example.com"},
             # Read in any case, so the values are in the description rather than an enum.
             {"name": "channel", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20}, "description": f"The channel of the message ({', '.join(CHANNELS)}; any case); absent: lists of every channel only."},
-            {"name": "sender", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_SENDER}, "description": "The sender of the message; absent: lists of every sender only."},
+            {"name": "sender", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_SENDER}, "description": "The sender of the message (compared without regard to case and surrounding space; a phone number in any spelling); absent: lists of every sender only."},
         ],
         "security": BEARER,
         # Exactly one of phone_number and address, which a list of parameters cannot say.
@@ -68,9 +68,11 @@ async def check_one(request: Request) -> Response:
         raise ConflictingParameters("phone_number", "address")
     if number is None and address is None:
         raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required: give phone_number (or address, for any kind of address)", "type": "missing"}])
+    region = state.settings.default_region
     answer = await service.check_one(
         lookup=state.lookup, account_id=principal.account_id, raw=address if number is None else number, by_address=number is None,
-        channel=channel_of(query.get("channel")), sender=sender_of(query.get("sender")), default_region=state.settings.default_region,
+        channel=channel_of(query.get("channel"), every=EVERY_IN_QUERY), sender=sender_of(query.get("sender"), default_region=region, every=EVERY_IN_QUERY).key,
+        default_region=region,
     )
     return _json(answer)
 
@@ -102,9 +104,10 @@ async def check_many(request: Request) -> Response:
     key, inputs = _inputs(document)
     if len(inputs) > MAX_NUMBERS:
         raise TooManyNumbers(f"At most {MAX_NUMBERS} addresses per request; this one has {len(inputs)}.")
+    region = state.settings.default_region
     answer = await service.check_many(
         lookup=state.lookup, account_id=principal.account_id, inputs=inputs, by_address=key == "addresses",
-        channel=channel_of(_text(document, "channel")), sender=sender_of(_text(document, "sender")), default_region=state.settings.default_region,
+        channel=channel_of(_text(document, "channel")), sender=sender_of(_text(document, "sender"), default_region=region).key, default_region=region,
     )
     return Response(answer, media_type="application/json")
 

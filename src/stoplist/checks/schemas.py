@@ -19,7 +19,7 @@ class Decision(BaseModel):
 
 
 class CheckResult(BaseModel):
-    address: str = Field(description="The address as stored: E.164 digits without '+', or the normalised e-mail address.", examples=["48500000000"])
+    address: str = Field(description="The address as matched: E.164 digits without '+', or the e-mail address's key (domain lower-cased and IDNA-encoded, local part case-folded).", examples=["48500000000"])
     phone_number: str | None = Field(description="The number as E.164 digits without '+'; null for an e-mail address.", examples=["48500000000"])
     blacklisted: bool = Field(description="True when the deciding entry is on a block list (live right now).")
     entry: EntryPublic | None = Field(description="SMSAPI's field: the blocking entry of a phone number; null otherwise.")
@@ -38,7 +38,10 @@ class BulkCheckRequest(BaseModel):
         default=None, max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} phone numbers or e-mail addresses. Give this or `phone_numbers`."
     )
     channel: str | None = Field(default=None, max_length=20, description=f"The channel of the messages ({', '.join(CHANNELS)}; any case); absent: lists of every channel only.")
-    sender: str | None = Field(default=None, max_length=MAX_SENDER, description="The sender of the messages; absent: lists of every sender only.")
+    sender: str | None = Field(
+        default=None, max_length=MAX_SENDER,
+        description="The sender of the messages (compared without regard to case and surrounding space; a phone number in any spelling); absent: lists of every sender only.",
+    )
 
 
 class BulkDecision(BaseModel):
@@ -48,7 +51,7 @@ class BulkDecision(BaseModel):
 
 class BulkCheckItem(BaseModel):
     input: Any = Field(description="The input, exactly as sent (any JSON value).")
-    address: str | None = Field(description="The address as stored; null when the input is not valid.")
+    address: str | None = Field(description="The address as matched (see CheckResult.address); null when the input is not valid.")
     phone_number: str | None = Field(description="E.164 digits; null when the input is not a valid number (or is an e-mail address).")
     valid: bool = Field(description="True exactly when POST /blacklist/phone_numbers (POST /blacklist/entries for `addresses`) would accept this input.")
     blacklisted: bool = Field(description="True when the deciding entry is on a block list; never true for an invalid input.")

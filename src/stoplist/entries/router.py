@@ -1,5 +1,6 @@
 """`/blacklist/entries`: the native API over every list of the account, by channel, sender and kind."""
 
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -16,7 +17,7 @@ from stoplist.errors import (
 )
 from stoplist.exports.service import native_csv_chunks, native_csv_page, unless_empty
 from stoplist.lists import render, service
-from stoplist.lists.addresses import ADDRESS_KINDS, normalize_address
+from stoplist.lists.addresses import ADDRESS_KINDS, address_and_display, normalize_address
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.phone import MAX_QUERY_CHARS, search_digits
 from stoplist.lists.precedence import CHANNELS, KINDS
@@ -66,10 +67,11 @@ async def read_create(request: Request) -> NativeEntryCreate:
 )
 def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Request, body: Annotated[NativeEntryCreate, Depends(read_create)]) -> Any:
     now = utcnow()
-    kind, address = normalize_address(body.address, default_region=request.app.state.settings.default_region)
-    scope = service.Scope(service.kind_of(body.list), service.channel_of(body.channel), service.sender_of(body.sender))
+    region = request.app.state.settings.default_region
+    kind, address, display = address_and_display(body.address, default_region=region)
+    scope = service.scope_of(service.kind_of(body.list), service.channel_of(body.channel), service.sender_of(body.sender, default_region=region))
     row, created = service.add(
-        session, account_id=principal.account_id, scope=scope, address=address, address_kind=kind,
+        session, account_id=principal.account_id, scope=scope, address=address, address_kind=kind, address_display=display,
         expire_at=parse_expire_at(body.expire_at, now=now), reason=service.reason_of(body.reason if "reason" in body.model_fields_set else None),
         note=service.note_of(body.note), set_note="note" in body.model_fields_set,
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now), now=now,
@@ -108,7 +110,7 @@ def list_entries(
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="Part of an address: digits of a number, or text of an e-mail address.")] = None,
     # Values are read in any case, so the schema names them in its description rather than an enum.
     channel: Annotated[str | None, Query(max_length=20, description=f"Only lists of this channel ({', '.join(CHANNELS)}; any case); empty: lists of every channel.")] = None,
-    sender: Annotated[str | None, Query(max_length=MAX_SENDER, description="Only lists of this sender; empty: lists of every sender.")] = None,
+    sender: Annotated[str | None, Query(max_length=MAX_SENDER, description="Only lists of this sender (in any case and spelling); empty: lists of every sender.")] = None,
     list_kind: Annotated[str | None, Query(alias="list", max_length=20, description=f"{' or '.join(KINDS)} (any case).")] = None,
     reason: Annotated[str | None, Query(max_length=40, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
     address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra={"enum": list(ADDRESS_KINDS)})] = None,
@@ -151,11 +153,12 @@ def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, s
 def _filter(request: Request, *, address, q, channel, sender, kind, reason, address_kind) -> EntryFilter:
     if address_kind is not None and address_kind not in ADDRESS_KINDS:
         raise InvalidListScope("address_kind", f"address_kind {address_kind!r} is not one of {', '.join(ADDRESS_KINDS)}.")
+    region = request.app.state.settings.default_region
     return EntryFilter(
-        address=None if address is None else normalize_address(address, default_region=request.app.state.settings.default_region)[1],
+        address=None if address is None else normalize_address(address, default_region=region)[1],
         digits=_search_text(q),
-        channel=None if channel is None else service.channel_of(channel),
-        sender=None if sender is None else service.sender_of(sender),
+        channel=None if channel is None else service.channel_of(channel, every=service.EVERY_IN_FILTER),
+        sender=None if sender is None else service.sender_of(sender, default_region=region, every=service.EVERY_IN_FILTER).key,
         kind=None if kind is None else service.kind_of(kind),
         reason=service.reason_of(reason),
         address_kind=address_kind,
@@ -170,7 +173,8 @@ def _search_text(q: str | None) -> str | None:
     if any(character.isalpha() or character in "@_" for character in text):
         if not service.storable(text):
             raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
-        return text.lower()
+        # Folded as e-mail keys are (lists.addresses.email_key), so that `Straße` finds `strasse@…`.
+        return unicodedata.normalize("NFC", text.casefold())
     return search_digits(q)
 
 

@@ -19,10 +19,10 @@ from stoplist.imports.csv_format import CsvRow, NativeRow, RowError, read_rows
 from stoplist.imports.restore import InvalidRecord, recorded
 from stoplist.jobs.models import Job
 from stoplist.jobs.repository import JobRepository
-from stoplist.lists.addresses import EMAIL, PHONE, address_fits, normalize_address
+from stoplist.lists.addresses import EMAIL, PHONE, address_and_display, address_fits
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.phone import normalize_phone_number
-from stoplist.lists.service import channel_of, kind_of, note_of, reason_of, sender_of
+from stoplist.lists.service import EVERY_IN_CSV, channel_of, kind_of, note_of, reason_of, sender_of
 from stoplist.lists.writer import EntryWriter, Row, merged
 
 KIND = "import"
@@ -44,7 +44,7 @@ WRITE_ROWS = 5_000
 SHOWN_REJECTIONS = 100
 
 Rejection = tuple[int, str, str]
-Scope = tuple[str, str, str]  # a list's (kind, channel, sender)
+Scope = tuple[str, str, str]  # a list's (kind, channel, sender's key)
 Item = CsvRow | NativeRow | RowError
 
 
@@ -142,7 +142,7 @@ def import_rows(
             committer.wait()
             if native:
                 scoped, rejected, duplicates = parsed
-                rows = [row._replace(list_id=lists.id(scope, now)) for scope, row in scoped]
+                rows = [row._replace(list_id=lists.id(scope, now, shown)) for scope, shown, row in scoped]
             else:
                 accepted, rejected, duplicates = parsed
                 if list_id is None and accepted:
@@ -281,20 +281,25 @@ class _Lists:
         self._account_id = account_id
         self._ids: dict[Scope, int] = {}
 
-    def id(self, scope: Scope, now: datetime) -> int:
+    def id(self, scope: Scope, now: datetime, sender_display: str | None) -> int:
+        """The list of `scope`; one created now shows `sender_display`."""
         found = self._ids.get(scope)
         if found is None:
             kind, channel, sender = scope
-            found = self._ids[scope] = self._writer.list_id(account_id=self._account_id, kind=kind, channel=channel, sender=sender, now=now)
+            found = self._ids[scope] = self._writer.list_id(
+                account_id=self._account_id, kind=kind, channel=channel, sender=sender, sender_display=sender_display, now=now
+            )
         return found
 
 
 def _native_batch(
     batch: list[Item], *, default_region: str | None, now: datetime, restore: bool
-) -> tuple[list[tuple[Scope, Row]], list[Rejection], Repeats]:
-    """A batch of the native layout: each row with the scope of its list, by the rules of POST
-    /blacklist/entries (its list_id is a stand-in, until the list is found or created)."""
-    accepted: dict[tuple[Scope, str], tuple[Scope, Row]] = {}
+) -> tuple[list[tuple[Scope, str | None, Row]], list[Rejection], Repeats]:
+    """A batch of the native layout: each row with the scope of its list and the sender's spelling to
+    show, by the rules of POST /blacklist/entries (its list_id is a stand-in, until the list is found
+    or created). Rows are keyed by scope and address key: `ACME` and `acme` are one sender, `Jan@` and
+    `jan@` one address, and each keeps the spelling it was first given in."""
+    accepted: dict[tuple[Scope, str], tuple[Scope, str | None, Row]] = {}
     rejected: list[Rejection] = []
     duplicates = Repeats()
     for item in batch:
@@ -304,7 +309,7 @@ def _native_batch(
         if not isinstance(item, NativeRow):
             raise TypeError(f"line {item.line}: a row of phone numbers in a file of the native layout")
         try:
-            scope, row = _native(item, default_region=default_region, now=now, restore=restore)
+            scope, shown, row = _native(item, default_region=default_region, now=now, restore=restore)
         except (InvalidAddress, InvalidListScope, InvalidExpiry, InvalidRecord) as exc:
             rejected.append((item.line, item.value, exc.message))
             continue
@@ -312,30 +317,33 @@ def _native_batch(
         earlier = accepted.get(key)
         if earlier is not None:
             # On that list earlier in the same file: the later row wins; what it leaves empty, the
-            # earlier row's instruction keeps (as two POSTs would).
-            row = merged(earlier[1], row)
-            duplicates.count(row == earlier[1])
-        accepted[key] = scope, row
+            # earlier row's instruction keeps (as two POSTs would), and so do the spellings shown.
+            shown, row = earlier[1], merged(earlier[2], row)._replace(address_display=earlier[2].address_display)
+            duplicates.count(row == earlier[2])
+        accepted[key] = scope, shown, row
     return list(accepted.values()), rejected, duplicates
 
 
-def _native(item: NativeRow, *, default_region: str | None, now: datetime, restore: bool) -> tuple[Scope, Row]:
+def _native(item: NativeRow, *, default_region: str | None, now: datetime, restore: bool) -> tuple[Scope, str | None, Row]:
+    """One native row: the scope of its list, the sender as the list shows it (None: as its key), and the row."""
     raw = item.address
     if raw.isdigit():
         raw = "+" + raw  # a native export writes phone numbers as E.164 digits, whatever the default region
-    kind, address = normalize_address(raw, default_region=default_region)
-    channel = channel_of(item.channel)
+    kind, address, display = address_and_display(raw, default_region=default_region)
+    channel = channel_of(item.channel, every=EVERY_IN_CSV)
     if not address_fits(kind, channel):
         reason = "an e-mail address goes only on lists of channel email or of every channel" if kind == EMAIL else "a phone number cannot go on a list of channel email"
         raise InvalidAddress(address, reason)
-    scope = (kind_of(item.list), channel, sender_of(item.sender))
+    sender = sender_of(item.sender, default_region=default_region, every=EVERY_IN_CSV)
+    scope = (kind_of(item.list), channel, sender.key)
     # Validated before the list is looked up: a rejected row creates no list.
     reason, note, expire_at = reason_of(item.reason), note_of(item.note), parse_expire_at(item.expire_at, now=now)
     if not restore:
         # The API's import stamps its own time and source, whatever the file says.
-        return scope, Row(0, address, kind, expire_at, reason, note)
+        return scope, sender.shown, Row(0, address, kind, expire_at, reason, note, display)
     kept = recorded(created_at=item.created_at, updated_at=item.updated_at, source=item.source, now=now)
-    return scope, Row(0, address, kind, expire_at, reason, note, created_at=kept.created_at, updated_at=kept.updated_at, source=kept.source)
+    row = Row(0, address, kind, expire_at, reason, note, display, created_at=kept.created_at, updated_at=kept.updated_at, source=kept.source)
+    return scope, sender.shown, row
 
 
 def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:

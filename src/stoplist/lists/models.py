@@ -23,7 +23,11 @@ class List(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(5))
     channel: Mapped[str] = mapped_column(String(10))
-    sender: Mapped[str] = mapped_column(String(64))
+    # The sender's key (lists.senders.sender_key), which lists are unique on and checks match: folding
+    # can lengthen a sender of 64 characters (ß -> ss) up to three times. SQLite holds any length.
+    sender: Mapped[str] = mapped_column(String(64).with_variant(String(192), "postgresql"))
+    # The sender as first given, where it differs from the key (NULL where it does not): what is shown (migration 0012).
+    sender_display: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(Rfc3339Timestamp())
 
 
@@ -62,11 +66,15 @@ class Entry(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(Id)
     list_id: Mapped[int] = mapped_column(Id)
-    # E.164 digits without the '+' (at most 15), or an e-mail address (at most 320 characters).
+    # E.164 digits without the '+' (at most 15), or an e-mail address's key (at most 320 characters): its
+    # local part case-folded (lists.addresses.email_key), what entries are unique on and checks match.
     # Compared byte by byte on PostgreSQL, as on SQLite (migration 0008): an address is an identifier,
     # not text in a language, so the same order on both databases and no locale's rules in every probe.
     address: Mapped[str] = mapped_column(String(320).with_variant(String(320, collation="C"), "postgresql"))
     address_kind: Mapped[str] = mapped_column(String(5))
+    # The e-mail address as first given, where it differs from the key (NULL for phone numbers and
+    # addresses given in folded form): what is shown (migration 0012).
+    address_display: Mapped[str | None] = mapped_column(String(320), nullable=True)
     reason: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     source: Mapped[str] = mapped_column(String(10))

@@ -61,10 +61,14 @@ def applies_to(channel, sender) -> ColumnElement[bool]:
     return List.channel.in_([every, channel]) & List.sender.in_([every, sender])
 
 
-# An entry with its list's scope, in the order a check's candidates take: (kind, channel, sender, ...).
+# What an entry and its list's sender show: the spelling first given where it differs from the key, else the key.
+SHOWN_ADDRESS = func.coalesce(Entry.address_display, Entry.address)
+SHOWN_SENDER = func.coalesce(List.sender_display, List.sender)
+
+# An entry with its list's scope, in the order a check's candidates take: (kind, channel, sender, ...), as shown.
 ENTRY_COLUMNS = (
-    List.kind, List.channel, List.sender,
-    Entry.id, Entry.address, Entry.address_kind, Entry.reason, Entry.note, Entry.source,
+    List.kind, List.channel, SHOWN_SENDER.label("sender"),
+    Entry.id, SHOWN_ADDRESS.label("address"), Entry.address_kind, Entry.reason, Entry.note, Entry.source,
     stamp(Entry.expire_at), stamp(Entry.created_at), stamp(Entry.updated_at),
 )
 

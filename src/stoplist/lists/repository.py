@@ -13,13 +13,14 @@ from stoplist.lists.addresses import PHONE
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import BLOCK
-from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, live, moment, stamp
+from stoplist.lists.queries import ENTRY_COLUMNS, NEWEST_FIRST, ORDERS, SHOWN_ADDRESS, SHOWN_SENDER, live, moment, stamp
 from stoplist.lists.schemas import EntryOrder
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
 
-# A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at).
+# A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at),
+# the sender and the address as shown (the spelling first given).
 EntryRow = tuple
 
 
@@ -128,10 +129,10 @@ class EntryRepository:
     @staticmethod
     def native_export(*, account_id: int, now: datetime, where: EntryFilter) -> Select:
         """The native CSV export: id, address, channel, sender, list, reason, note, source, expire_at, created_at,
-        updated_at (imports.csv_format.NATIVE_HEADER), its free text guarded; newest first."""
+        updated_at (imports.csv_format.NATIVE_HEADER), addresses and senders as shown, its free text guarded; newest first."""
         statement = (
             select(
-                Entry.id, _guarded(Entry.address), List.channel, _guarded(List.sender), List.kind, Entry.reason, _guarded(Entry.note), Entry.source,
+                Entry.id, _guarded(SHOWN_ADDRESS), List.channel, _guarded(SHOWN_SENDER), List.kind, Entry.reason, _guarded(Entry.note), Entry.source,
                 stamp(Entry.expire_at), stamp(Entry.created_at), stamp(Entry.updated_at),
             )
             .select_from(Entry)
@@ -167,8 +168,8 @@ def _filtered(account_id: int, now: datetime, where: EntryFilter) -> list:
     if where.digits and where.digits.isdigit():
         conditions.append(Entry.address.contains(where.digits, autoescape=True))
     elif where.digits:
-        # Text of an e-mail address, in any case: the local part is stored as sent ('Jan@…'), and
-        # LIKE is case-blind on SQLite only. ILIKE on PostgreSQL, which the trigram index serves.
+        # Text of an e-mail address, in any case: keys are folded ('jan@…') and so is the text (entries.router);
+        # ILIKE, which the trigram index serves on PostgreSQL, keeps A-Z case-blind whatever a caller passes.
         conditions.append(Entry.address.ilike(f"%{_escape_like(where.digits)}%", escape="\\"))
     for column, value in ((List.channel, where.channel), (List.sender, where.sender), (List.kind, where.kind)):
         if value is not None:

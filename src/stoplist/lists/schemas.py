@@ -53,8 +53,11 @@ class NativeEntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     address: str = Field(description="A phone number in any common spelling (stored as E.164) or an e-mail address.", examples=["+48500000000"])
-    channel: str | None = Field(default=None, description="`sms`, `rcs`, `whatsapp`, `voice` or `email`; null or absent: every channel.", examples=["whatsapp"])
-    sender: str | None = Field(default=None, description=f"A sender name or id (at most {MAX_SENDER} characters); null or absent: every sender.", examples=["ACME"])
+    channel: str | None = Field(default=None, description="`sms`, `rcs`, `whatsapp`, `voice` or `email`; null or absent: every channel (`every`, `all` and `*` are refused).", examples=["whatsapp"])
+    sender: str | None = Field(
+        default=None, examples=["ACME"],
+        description=f"A sender name or id (at most {MAX_SENDER} characters; compared without regard to case and surrounding space, a phone number in any spelling); null or absent: every sender (`every`, `all` and `*` are refused).",
+    )
     list: str = Field(default="block", description="`block` (never message) or `allow` (may message, despite a less specific block).")
     reason: str = Field(default=DEFAULT_REASON, description=f"One of {', '.join(REASONS)}; any case.", examples=["unsubscribed"])
     note: str | None = Field(default=None, description=f"Free text, at most {MAX_NOTE} characters.")
@@ -71,10 +74,13 @@ class NativeEntry(BaseModel):
     """One entry of one of the account's lists."""
 
     id: str = Field(examples=["1"])
-    address: str = Field(description="E.164 digits without '+', or the e-mail address with its domain lower-cased and IDNA-encoded.", examples=["48500000000"])
+    address: str = Field(
+        description="E.164 digits without '+', or the e-mail address with its domain lower-cased and IDNA-encoded and its local part as first given.",
+        examples=["48500000000"],
+    )
     address_kind: Literal["phone", "email"]
     channel: Channel | None = Field(description="Null: every channel.")
-    sender: str | None = Field(description="Null: every sender.")
+    sender: str | None = Field(description="As first given for the list; null: every sender.")
     list: ListKind
     reason: str = Field(examples=["unsubscribed"])
     note: str | None

@@ -4,6 +4,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -15,39 +16,80 @@ from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow, Position
 from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS
+from stoplist.lists.senders import is_scope_word, sender_key
 from stoplist.lists.writer import Change, EntryWriter
 
 
 @dataclass(frozen=True)
 class Scope:
-    """A list's scope: kind, channel ('' every) and sender ('' every)."""
+    """A list's scope: kind, channel ('' every) and sender ('' every; its key, senders.sender_key),
+    with the sender's spelling to show where it differs from the key (None where it does not)."""
 
     kind: str
     channel: str = EVERY
     sender: str = EVERY
+    sender_display: str | None = None
 
 
 DEFAULT_SCOPE = Scope("block")
 
+# How each way in says "every": in a JSON body, in a query string, in a filter of the listing, in a CSV cell.
+EVERY_IN_BODY = "leave {field} out, or send null,"
+EVERY_IN_QUERY = "leave {field} out"
+EVERY_IN_FILTER = "send {field} empty ({field}=)"
+EVERY_IN_CSV = "leave the {field} cell empty"
 
-def channel_of(raw: str | None, *, path: str = "channel") -> str:
-    """A channel as stored: one of CHANNELS, or '' for every channel (None or empty)."""
+
+class Sender(NamedTuple):
+    """A sender as given: its key (what lists are matched on) and its display (the trimmed spelling); '' and '' for every sender."""
+
+    key: str
+    display: str
+
+    @property
+    def shown(self) -> str | None:
+        """The display where it differs from the key: what a new list keeps beside its key."""
+        return None if self.display == self.key else self.display
+
+
+EVERY_SENDER = Sender(EVERY, EVERY)
+
+
+def _refuse_scope_word(field: str, raw: str, path: str, every: str) -> None:
+    """400 for `every`, `all` or `*` as a channel or sender: how to mean every is to say none."""
+    if is_scope_word(raw):
+        how = every.format(field=field)
+        raise InvalidListScope(path, f"{field} {raw.strip()!r} is not a {field}: {how} for every {field}.")
+
+
+def channel_of(raw: str | None, *, path: str = "channel", every: str = EVERY_IN_BODY) -> str:
+    """A channel as stored: one of CHANNELS, or '' for every channel (None or empty); `every`, `all`, `*` are refused."""
     if raw is None or raw == "":
         return EVERY
     channel = raw.strip().lower()
     if channel not in CHANNELS:
+        _refuse_scope_word("channel", raw, path, every)
         raise InvalidListScope(path, f"channel {raw!r} is not one of {', '.join(CHANNELS)} (leave it out for every channel).")
     return channel
 
 
-def sender_of(raw: str | None, *, path: str = "sender") -> str:
-    """A sender as stored: its name, trimmed, or '' for every sender (None or empty)."""
+def sender_of(raw: str | None, *, default_region: str | None, path: str = "sender", every: str = EVERY_IN_BODY) -> Sender:
+    """A sender as given: its key and its trimmed spelling, or EVERY_SENDER (None, empty or blank);
+    `every`, `all`, `*` are refused."""
     if raw is None:
-        return EVERY
+        return EVERY_SENDER
     sender = raw.strip()
+    if not sender:
+        return EVERY_SENDER
     if len(sender) > MAX_SENDER or not sender.isprintable():
         raise InvalidListScope(path, f"sender must be printable text of at most {MAX_SENDER} characters.")
-    return sender
+    _refuse_scope_word("sender", sender, path, every)
+    return Sender(sender_key(sender, default_region), sender)
+
+
+def scope_of(kind: str, channel: str, sender: Sender) -> Scope:
+    """The scope of a list of `kind` and `channel` for `sender`."""
+    return Scope(kind, channel, sender.key, sender.shown)
 
 
 def kind_of(raw: str | None, *, path: str = "list") -> str:
@@ -88,17 +130,24 @@ def storable(text: str) -> bool:
 
 def add(
     session: Session, *, account_id: int, scope: Scope, address: str, address_kind: str, expire_at: datetime | None,
-    reason: str | None, note: str | None, set_note: bool, origin: Origin, now: datetime | None = None,
+    reason: str | None, note: str | None, set_note: bool, origin: Origin, now: datetime | None = None, address_display: str | None = None,
 ) -> tuple[EntryRow, bool]:
-    """Put a (normalised) address on the account's list of `scope`: (the entry, True if newly listed)."""
+    """Put a (normalised) address, by its key, on the account's list of `scope`: (the entry, True if newly listed).
+
+    `address_display`: the spelling to show where it differs from the key; a listed address keeps the one it has."""
     if not address_fits(address_kind, scope.channel):
         if address_kind == "email":
             raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel")
         raise InvalidAddress(address, "a phone number cannot go on a list of channel email")
     now = now or utcnow()
     writer = EntryWriter(session, origin)
-    list_id = writer.list_id(account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, now=now)
-    change = Change(address=address, address_kind=address_kind, expire_at=expire_at, source=origin.source, reason=reason, note=note, set_note=set_note)
+    list_id = writer.list_id(
+        account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, sender_display=scope.sender_display, now=now
+    )
+    change = Change(
+        address=address, address_kind=address_kind, expire_at=expire_at, source=origin.source, reason=reason, note=note, set_note=set_note,
+        address_display=address_display,
+    )
     entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
     return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
 

@@ -51,6 +51,7 @@ class Change:
     reason: str | None = None
     note: str | None = None
     set_note: bool = False
+    address_display: str | None = None  # the spelling a new entry shows, where it differs from `address` (the key)
 
 
 class Written(NamedTuple):
@@ -84,6 +85,7 @@ class Row(NamedTuple):
     expire_at: datetime | None
     reason: str | None
     note: str | None = None
+    address_display: str | None = None  # the spelling a new entry shows, where it differs from `address` (the key)
     # What a restore (`stoplist import` of a native file) keeps for an entry it creates; None: the
     # write's own time and source, as for every other write. An entry already listed takes neither.
     created_at: datetime | None = None
@@ -108,8 +110,11 @@ class EntryWriter:
 
     # Lists
 
-    def list_id(self, *, account_id: int, kind: str = BLOCK, channel: str = "", sender: str = "", now: datetime) -> int:
-        """The id of the account's list of that scope, created if it has none yet."""
+    def list_id(
+        self, *, account_id: int, kind: str = BLOCK, channel: str = "", sender: str = "", now: datetime, sender_display: str | None = None
+    ) -> int:
+        """The id of the account's list of that scope (`sender` is the sender's key), created if it has none yet,
+        showing `sender_display` (a list keeps the display it was created with)."""
         self.wait()
         scope = (List.account_id == account_id, List.kind == kind, List.channel == channel, List.sender == sender)
         found = self.session.scalar(select(List.id).where(*scope))
@@ -117,7 +122,9 @@ class EntryWriter:
             return found
         self.trail.hold(account_id)
         dialect = sqlite if self._sqlite else postgresql
-        insert = dialect.insert(List).values(account_id=account_id, kind=kind, channel=channel, sender=sender, created_at=now)
+        insert = dialect.insert(List).values(
+            account_id=account_id, kind=kind, channel=channel, sender=sender, sender_display=sender_display, created_at=now
+        )
         self.session.execute(insert.on_conflict_do_nothing(index_elements=[List.account_id, List.kind, List.channel, List.sender]))
         return self.session.scalar(select(List.id).where(*scope))  # type: ignore[return-value]
 
@@ -207,7 +214,7 @@ class EntryWriter:
         new = {
             "account_id": account_id, "list_id": list_id, "address": change.address, "address_kind": change.address_kind,
             "reason": change.reason or DEFAULT_REASON, "note": change.note, "source": change.source,
-            "expire_at": change.expire_at, "created_at": now, "updated_at": now,
+            "expire_at": change.expire_at, "created_at": now, "updated_at": now, "address_display": change.address_display,
         }
         updates = self._updates(change, now)
         if self._sqlite:
@@ -461,7 +468,8 @@ class EntryWriter:
                     for entry_id, row, reason, note in new:
                         write((entry_id, account_id, row.list_id, row.address, row.address_kind, reason, note, row.source or source,
                                None if row.expire_at is None else stamp(row.expire_at),
-                               created if row.created_at is None else stamp(row.created_at), created if row.updated_at is None else stamp(row.updated_at)))
+                               created if row.created_at is None else stamp(row.created_at), created if row.updated_at is None else stamp(row.updated_at),
+                               row.address_display))
             if old:
                 cursor.execute(raw(_upsert_json_statement, "psycopg", postgresql)[0], {
                     "account_id": account_id, "source": source, "now": naive_utc(now), "rows": _rows_json(old, stamp, restored=False),
@@ -475,12 +483,12 @@ def _rows_json(part: list[tuple], stamp: Callable[[datetime], str], *, restored:
     carries its created_at, updated_at or source, every row goes on with those three (null: the write's)."""
     if restored and any(map(_UNRECORDED.__ne__, map(_RECORDED, map(_ROW, part)))):
         return rows_json([
-            (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at),
+            (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at), row.address_display,
              None if row.created_at is None else stamp(row.created_at), None if row.updated_at is None else stamp(row.updated_at), row.source)
             for entry_id, row, reason, note in part
         ])
     return rows_json([
-        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at))
+        (entry_id, row.list_id, row.address, row.address_kind, reason, note, None if row.expire_at is None else stamp(row.expire_at), row.address_display)
         for entry_id, row, reason, note in part
     ])
 
@@ -551,7 +559,7 @@ def _delete_ids_statement(dialect):
     return delete(Entry).where(Entry.account_id == bindparam("account_id"), Entry.id.in_(wanted))
 
 
-_COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at")
+_COLUMNS = ("account_id", "list_id", "address", "address_kind", "reason", "note", "source", "expire_at", "created_at", "updated_at", "address_display")
 # New entries on PostgreSQL, with their reserved ids (a table and its columns: there is no query to compile).
 _COPY = f"COPY {Entry.__tablename__} (id, {', '.join(_COLUMNS)}) FROM STDIN"
 
@@ -578,9 +586,9 @@ def _reserved_ids():
 
 def _json_rows(dialect):
     """The rows of a bulk insert or upsert, from one JSON array of [id, list_id, address,
-    address_kind, reason, note, expire_at] rows, in the array's order (the caller's: key order).
-    A row may go on with [created_at, updated_at, source] (a restore's): a missing or null one is
-    `now`, or the write's `source`.
+    address_kind, reason, note, expire_at, address_display] rows, in the array's order (the caller's:
+    key order). A row may go on with [created_at, updated_at, source] (a restore's): a missing or null
+    one is `now`, or the write's `source`.
 
     One JSON text, not a parameter per value: psycopg writes array parameters element by element
     in Python (14% of the server's time on an import, py-spy), json.dumps in C; and sqlite3 runs
@@ -600,8 +608,8 @@ def _json_rows(dialect):
     now = bindparam("now", type_=DateTime)
     source = select(
         field(0, BigInteger), bindparam("account_id", type_=BigInteger), field(1, BigInteger), field(2, String), field(3, String),
-        field(4, String), field(5, String), func.coalesce(field(9, String), bindparam("source", type_=String)), field(6, DateTime),
-        func.coalesce(field(7, DateTime), now), func.coalesce(field(8, DateTime), now),
+        field(4, String), field(5, String), func.coalesce(field(10, String), bindparam("source", type_=String)), field(6, DateTime),
+        func.coalesce(field(8, DateTime), now), func.coalesce(field(9, DateTime), now), field(7, String),
     )
     # SQLite reads the ON CONFLICT of an INSERT ... SELECT as the SELECT's join clause unless the SELECT has a WHERE.
     return dialect.insert(Entry).from_select(["id", *_COLUMNS], source.where(true()) if dialect is sqlite else source)
