@@ -301,14 +301,13 @@ def audit_export(
         account_id = _account_id(session, account)
         if address is not None:
             from stoplist.errors import InvalidAddress
-            from stoplist.lists.addresses import normalize_address
 
             try:
-                _kind, normalised = normalize_address(address, default_region=settings.default_region)
+                forms = history.spellings(address, default_region=settings.default_region)
             except InvalidAddress as exc:
                 typer.echo(f"error: {exc.message}", err=True)
                 raise typer.Exit(2) from None
-            events = EventRepository(session).of_address(account_id=account_id, address=normalised, after=0, limit=10**12)
+            events = EventRepository(session).of_address(account_id=account_id, addresses=forms, after=0, limit=10**12)
             sys.stdout.write(history.csv_text(events))
             return
         moment = _moment(since)  # type: ignore[arg-type]

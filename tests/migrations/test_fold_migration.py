@@ -283,3 +283,21 @@ def test_lists_named_by_a_scope_word_stay_and_are_named_in_the_log(at_0011: str,
 
     assert _run(url, "SELECT sender, sender_display FROM lists WHERE id = 20") == [("every", "Every")]
     assert "migration 0012: 1 list(s) have 'every', 'all' or '*' as their sender" in caplog.text
+
+
+def test_history_finds_an_addresss_events_from_before_it_was_stored_by_its_key(at_0011: str):
+    """Entry 7's `add` names it as given, `Other@example.com`; after 0012 its entry holds the key, and
+    history by address, in any spelling, still finds that event, through the entry."""
+    from stoplist.db import create_session_factory
+    from stoplist.history import service as history
+
+    migrate.upgrade(at_0011)
+    engine = create_db_engine(at_0011)
+    try:
+        with create_session_factory(engine)() as session:
+            for spelling in ("other@example.com", "OTHER@Example.COM", "Other@example.com"):
+                page = history.history_of_address(session, account_id=1, raw=spelling, default_region="PL", after=None, limit=100)
+                found = [json.loads(body) for _seq, body, _hash in page.events]
+                assert [(event["op"], event["address"], event["entry_id"]) for event in found] == [("add", "Other@example.com", "7")], spelling
+    finally:
+        engine.dispose()

@@ -5,12 +5,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, exists, func, select, type_coerce
+from sqlalchemy import String, bindparam, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
 from stoplist.audit.models import Event, Head
 from stoplist.db import driver_connection, raw
+from stoplist.lists.models import Entry
 
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
@@ -40,8 +41,16 @@ class EventRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def of_address(self, *, account_id: int, address: str, after: int, limit: int) -> list[EventRow]:
-        statement = select(Event.seq, Event.body, Event.hash).where(Event.account_id == account_id, Event.address == address, Event.seq > after)
+    def of_address(self, *, account_id: int, addresses: list[str], after: int, limit: int) -> list[EventRow]:
+        """The events of an address, in seq order: those naming it in any of `addresses` (its key, and
+        the spelling asked for), and every event of the entries they name, which finds an entry's
+        events from before its address was stored by its key (migration 0012) too."""
+        named = (Event.account_id == account_id, Event.address.in_(addresses))
+        entries = select(Event.entry_id).where(*named, Event.entry_id.is_not(None)).distinct().scalar_subquery()
+        listed = select(Entry.id).where(Entry.account_id == account_id, Entry.address.in_(addresses)).scalar_subquery()
+        statement = select(Event.seq, Event.body, Event.hash).where(
+            Event.account_id == account_id, Event.seq > after, or_(Event.address.in_(addresses), Event.entry_id.in_(entries), Event.entry_id.in_(listed))
+        )
         return [tuple(row) for row in self.session.execute(statement.order_by(Event.seq).limit(limit))]  # type: ignore[misc]
 
     def of_entry(self, *, account_id: int, entry_id: int, after: int, limit: int) -> list[EventRow]:

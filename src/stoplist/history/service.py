@@ -12,7 +12,7 @@ from stoplist.audit import chain
 from stoplist.errors import CursorExpired, EntryNotFound, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
-from stoplist.lists.addresses import PHONE, normalize_address
+from stoplist.lists.addresses import PHONE, address_and_display
 from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.service import entry_key
 
@@ -73,11 +73,18 @@ def served(after: int, bounds: tuple[int, int], *, feed: bool) -> int:
 
 
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
-    _kind, address = normalize_address(raw, default_region=default_region)
+    """An address's events, in any spelling, oldest first, a page at a time."""
     repository = EventRepository(session)
     start = served(cursor_of(after), repository.feed_bounds(account_id), feed=False)
-    rows = repository.of_address(account_id=account_id, address=address, after=start, limit=limit + 1)
+    rows = repository.of_address(account_id=account_id, addresses=spellings(raw, default_region=default_region), after=start, limit=limit + 1)
     return _page(rows, limit)
+
+
+def spellings(raw: str, *, default_region: str | None) -> list[str]:
+    """The forms an address's events may name it by: its key, and the spelling asked for (an e-mail
+    address's events from before migration 0012 name it as it was given)."""
+    _kind, key, spelling = address_and_display(raw, default_region=default_region)
+    return [key] if spelling is None else [key, spelling]
 
 
 def history_of_entry(session: Session, *, account_id: int, entry_id: str, after: str | None, limit: int, smsapi: bool = False) -> Page:
