@@ -14,6 +14,8 @@ from stoplist.auth.service import hash_token
 from stoplist.lists.models import Entry
 from stoplist.testing.lists import fill
 from stoplist.db import transaction, utcnow
+from stoplist.audit.models import Event
+from stoplist.history import service as history
 from stoplist.jobs.models import DONE, RUNNING, ImportRejection
 from tests.e2e.conftest import running_server
 from tests.e2e.test_worker_recovery import job_state, start_worker, wait_for
@@ -84,16 +86,16 @@ IMPORT_ROWS = 300_000
 def import_file(path: Path) -> dict[str, int]:
     """300,000 rows of every kind; returns the counts the import must end with.
 
-    0..19,999 are listed and live (updated); 20,000..29,999 listed but lapsed (listed anew:
-    added); 30,000..279,999 new (added); then 10,000 repeats of earlier rows (updated), and
-    10,000 unreadable rows (invalid) spread through the file.
+    0..19,999 are listed and live, as the file lists them (unchanged); 20,000..29,999 listed but
+    lapsed (listed anew: added); 30,000..279,999 new (added); then 10,000 repeats of earlier rows
+    (unchanged), and 10,000 unreadable rows (invalid) spread through the file.
     """
     good = iter([f"+{48500000000 + i}" for i in range(280_000)] + [f"+{48500000000 + i}" for i in range(30_000, 40_000)])
     # Every 30th row is bad: 10,000 of them, the last one closing the file.
     rows = ["not a number" if index % 30 == 29 else next(good) for index in range(IMPORT_ROWS)]
     assert next(good, None) is None
     path.write_text("phone_number\n" + "\n".join(rows) + "\n")
-    return {"rows": IMPORT_ROWS, "added": 260_000, "updated": 30_000, "invalid": 10_000}
+    return {"rows": IMPORT_ROWS, "added": 260_000, "updated": 0, "unchanged": 30_000, "invalid": 10_000}
 
 
 def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_counts(tmp_path: Path, database_url: str, session_factory):
@@ -128,6 +130,10 @@ def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_c
         assert session.scalar(select(func.count()).select_from(Entry)) == 280_000
         assert session.scalar(select(func.count()).select_from(Entry).where(Entry.expire_at.is_(None))) == 280_000
         assert session.scalar(select(func.count()).select_from(ImportRejection).where(ImportRejection.job_id == job_id)) == expected["invalid"]
+        # Exactly once on the trail, across the kill: an expire and an add per lapsed number, an add per new one, one summary.
+        ops = dict(session.execute(select(Event.op, func.count()).where(Event.job_id == job_id).group_by(Event.op)).all())
+        assert ops == {"expire": 10_000, "add": 260_000, "import": 1}
+        assert history.verify(session)[2] is None
 
 
 EXPORT_ROWS = 200_000
