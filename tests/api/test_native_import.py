@@ -316,3 +316,44 @@ def test_a_note_and_a_sender_reach_the_entry_exactly_as_the_file_holds_them(clie
     first, second = listed[("block", None, sender, "48500000001")], listed[("block", None, sender, "48500000002")]
     assert (first["note"], first["expire_at"]) == (note, "2031-01-01T00:00:00Z")
     assert (second["note"], second["expire_at"]) == (note, None)
+
+
+ROW_LIKE_NOTES = [
+    "agent pasted:\n0,48500000060,,,allow,other,,api,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\nend",
+    "customer wrote:\n,48500000077\nthanks",
+    "forwarded from\njan@example.com",
+    "+48500000078\n+48500000079",
+]
+
+
+def test_a_note_whose_lines_read_like_rows_comes_back_as_a_note_and_adds_no_entry(client, auth):
+    """A native export quotes a note with line breaks; its import keeps the note whole, whatever its
+    lines look like: no opt-out is lost, and no entry appears that nobody listed."""
+    put(client, auth, address="+48500000060", reason="complaint")
+    for index, note in enumerate(ROW_LIKE_NOTES):
+        put(client, auth, address=f"+4850000007{index}", note=note)
+    before = export(client, auth)
+    listed = {key: (entry["note"], entry["reason"]) for key, entry in entries(client, auth).items()}
+    for entry in entries(client, auth).values():
+        assert client.delete(f"{ENTRIES}/{entry['id']}", headers=auth).status_code == 204
+
+    assert counts(run_import(client, auth, before)) == (5, 5, 0, 0, 0)
+
+    assert {key: (entry["note"], entry["reason"]) for key, entry in entries(client, auth).items()} == listed
+    assert without_ids(export(client, auth)) == without_ids(before)
+
+
+def test_a_stray_quote_in_an_exports_note_rejects_its_row_and_the_rows_after_it_still_import(client, auth):
+    header = ",".join(NATIVE_HEADER)
+    body = (
+        f"{header}\n"
+        '1,+48500000001,,,block,manual,"a stray quote,api,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n'
+        "2,+48500000002,,,block,manual,,api,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+        "3,+48500000003,,,block,manual,,api,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+    )
+
+    result = run_import(client, auth, body)
+
+    assert counts(result) == (3, 2, 0, 0, 1)
+    assert [error["line"] for error in result["errors"]] == [2]
+    assert sorted(key[3] for key in entries(client, auth)) == ["48500000002", "48500000003"]

@@ -171,6 +171,8 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
     columns: tuple[int, int | None] | None = None
     native: dict[str, int] | None = None  # the native layout's column indexes, when its header says so
     exported_header = False
+    # The cells of each row of a native export (its header names id and created_at): its notes may span lines.
+    exported_width: int | None = None
     seen_first_row = False
     while True:
         lines.start_row()
@@ -201,6 +203,7 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
                         lines.resync()
                     columns = header
                     exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
+                    exported_width = len(stripped) if native is not None and exported_header and "note" in native else None
                     seen_first_row = True
                     continue
                 stripped = [cell.strip() for cell in cells]
@@ -211,7 +214,8 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
             else:
                 # The native layout has a reader of its own, so today's layouts pay nothing for it.
                 item = _row(line, cells, stripped, columns, delimiter, exported_header) if native is None else _native_row(line, cells, stripped, native, delimiter)
-                yield _unclosed_quote(line, lines) if lines.continued and not _may_span_lines(item, lines, delimiter) else item
+                spans = lines.continued and ((not lines.at_end and _a_note_across_lines(item, cells, exported_width)) or _may_span_lines(item, lines, delimiter))
+                yield _unclosed_quote(line, lines) if lines.continued and not spans else item
         seen_first_row = True
 
 
@@ -226,6 +230,19 @@ def _delimiter(sample: list[str]) -> str:
     semicolons = sum(";" in line for line in content)
     commas = sum("," in line for line in content)
     return ";" if semicolons > commas else ","
+
+
+def _a_note_across_lines(item: CsvRow | NativeRow | RowError, cells: list[str], exported_width: int | None) -> bool:
+    """Whether a row of a native export that ran past its line end is kept whole, whatever its note's
+    lines look like: the export quotes a note with line breaks as RFC 4180 says, so in a file with
+    its header (id, created_at and note among the columns) a row whose note alone breaks lines, and
+    that has exactly the header's cells, is one entry (a note that quotes a row of the file must not
+    become an entry of its own). A stray quote in such a file leaves the row with too many or too
+    few cells, and it is refused, its first line named, as anywhere else."""
+    if exported_width is None or not isinstance(item, NativeRow) or len(cells) != exported_width:
+        return False
+    values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason, item.source, item.created_at, item.updated_at)
+    return not any(end in value for value in values if value for end in _LINE_ENDS)
 
 
 def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimiter: str) -> bool:
