@@ -360,9 +360,9 @@ def _check_page(server: LiveServer, trail: Trail, after: int, response: httpx.Re
     what = f"GET {CHANGES}?after={after}&limit={PAGE}"
     events, next_ = _events(server, response, what)
     seqs = [event.get("seq") for event in events]
-    if len(events) != PAGE or seqs != list(range(after + 1, after + PAGE + 1)) or next_ != str(after + PAGE):
+    if len(events) != PAGE or seqs != list(range(after + 1, after + PAGE + 1)) or next_ != f"{after + PAGE}-{events[-1]['hash'][:16]}":
         raise server.failure(f"{what}: {len(events):,} events, seq {seqs[:1]} … {seqs[-1:]}, next {next_!r};"
-                             f" expected {PAGE:,}, seq {after + 1} … {after + PAGE}, next '{after + PAGE}'")
+                             f" expected {PAGE:,}, seq {after + 1} … {after + PAGE}, next '{after + PAGE}-<its hash's first 16>'")
     wrong = next((event for event in events if event.get("op") != "add" or event.get("account_id") != trail.account), None)
     if wrong is not None:
         raise server.failure(f"{what}: an event that is not an `add` of account {trail.account}: {json.dumps(wrong)[:300]}")

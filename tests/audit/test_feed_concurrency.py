@@ -47,13 +47,13 @@ def test_a_reader_sees_every_event_once_in_order_while_writers_commit(session_fa
     seen: list[int] = []
 
     def reader() -> None:
-        cursor = 0
+        cursor = "0"
         while True:
             finished = done.is_set()
             with session_factory() as session:
                 page = history.feed(session, account_id=account_id, after=cursor, limit=37)
             seen.extend(seq for seq, _body, _hash in page.events)
-            cursor = int(page.next)
+            cursor = page.next
             if finished and not page.events:
                 return
 

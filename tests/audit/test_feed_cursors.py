@@ -4,7 +4,7 @@ older than what retention kept answers 410 cursor_expired, and neither ever answ
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from stoplist.audit import retention
 from stoplist.audit.models import Event, Head
@@ -28,7 +28,8 @@ def test_a_cursor_past_the_newest_event_is_refused_and_stays_refused_after_the_n
     add(client, auth, "+48500000009")
     assert_error(changes(client, auth, after=200), 400, "invalid_cursor")
     # The newest event's own cursor is one the feed gave out: it answers, with nothing new.
-    assert changes(client, auth, after=4).json() == {"events": [], "next": "4"}
+    newest = changes(client, auth, after=3).json()["next"]
+    assert changes(client, auth, after=newest).json() == {"events": [], "next": newest}
 
 
 def test_a_cursor_past_the_newest_event_is_refused_at_once_even_when_asked_to_wait(client, auth):
@@ -85,9 +86,10 @@ def test_an_export_names_the_feed_position_to_resynchronise_from(client, auth):
     kept = add(client, auth, "+48500000001")
     gone = add(client, auth, "+48500000002")
     exported = client.get("/blacklist/entries", headers={**auth, "Accept": "text/csv"})
-    assert exported.headers["X-Feed-Cursor"] == "2"
-    assert client.get("/blacklist/entries", headers=auth).headers["X-Feed-Cursor"] == "2"
-    assert client.get("/blacklist/entries", params={"limit": 1}, headers={**auth, "Accept": "text/csv"}).headers["X-Feed-Cursor"] == "2"
+    position = changes(client, auth, after=1).json()["next"]  # event 2's cursor, as the feed names it
+    assert exported.headers["X-Feed-Cursor"] == position
+    assert client.get("/blacklist/entries", headers=auth).headers["X-Feed-Cursor"] == position
+    assert client.get("/blacklist/entries", params={"limit": 1}, headers={**auth, "Accept": "text/csv"}).headers["X-Feed-Cursor"] == position
     # After the export: one more, one less.
     later = add(client, auth, "+48500000003")
     assert client.delete(f"/blacklist/phone_numbers/{gone['id']}", headers=auth).status_code == 204
@@ -101,3 +103,33 @@ def test_an_export_names_the_feed_position_to_resynchronise_from(client, auth):
 
     live = {entry["id"]: entry["address"] for entry in client.get("/blacklist/entries", headers=auth).json()["collection"]}
     assert mirror == live == {kept["id"]: "48500000001", later["id"]: "48500000003"}
+
+
+def test_a_cursor_from_a_trail_restored_from_an_older_backup_is_refused_however_far_the_trail_grows(app, client, auth):
+    """The cursor names its event by seq and hash: after a restore to an older copy, the trail's
+    event of that seq is another (other writes, other times), so the cursor is refused even once the
+    trail has grown past it, instead of skipping the events the restored trail lacks."""
+    for index in range(3):
+        add(client, auth, f"+4850000000{index}")
+    kept = changes(client, auth, after=0).json()["next"]  # a mirror's cursor: event 3
+    with transaction(app.state.session_factory) as session:
+        # The restore: event 3 and the head as an older copy had them, then new writes on top.
+        session.execute(delete(Event).where(Event.seq == 3))
+        session.execute(update(Head).values(seq=2, hash=select(Event.hash).where(Event.seq == 2).scalar_subquery()))
+    for index in range(3, 6):
+        add(client, auth, f"+4850000000{index}")
+
+    body = assert_error(changes(client, auth, after=kept), 400, "invalid_cursor")
+    assert "does not hold" in body["message"] and "resynchronise" in body["message"]
+    assert_error(changes(client, auth, after=kept, wait=5), 400, "invalid_cursor")
+    assert_error(client.get("/blacklist/history", params={"address": "+48500000000", "after": kept}, headers=auth), 400, "invalid_cursor")
+    # The restored trail's own event 3 has a cursor of its own, which goes on as usual.
+    third = changes(client, auth, after=2, limit=1).json()
+    assert [event["seq"] for event in third["events"]] == [3] and third["next"] != kept
+    assert [event["seq"] for event in changes(client, auth, after=third["next"]).json()["events"]] == [4, 5]
+
+
+def test_cursors_that_are_not_of_this_service_are_refused(client, auth):
+    add(client, auth, "+48500000001")
+    for wrong in ("-1", "1-", "1-xyz", "1-" + "0" * 15, "1-" + "A" * 16, "1.5", "x", "1 2", "1" * 19):
+        assert_error(changes(client, auth, after=wrong), 400, "invalid_cursor")

@@ -73,7 +73,7 @@ class Mirror:
 
     entries: dict[str, tuple] = field(default_factory=dict)
     ended: set[str] = field(default_factory=set)
-    cursor: int = 0
+    cursor: str = "0"
     problems: list[str] = field(default_factory=list)
 
     def apply(self, event: dict) -> None:
@@ -106,7 +106,7 @@ def follow(session_factory, account_id: int, mirror: Mirror, *, pages: int) -> i
         for _seq, body, _hash in page.events:
             mirror.apply(json.loads(body))
         seen += len(page.events)
-        mirror.cursor = int(page.next)
+        mirror.cursor = page.next
         if not page.events:
             break
     return seen

@@ -513,7 +513,9 @@ def test_the_feed_gives_every_event_once_to_a_client_that_keeps_its_cursor(clien
             cursor = page["next"]
     assert seen == list(range(1, 13))
     assert feed(client, auth)["events"][0]["seq"] == 1
-    assert feed(client, auth, after=12) == {"events": [], "next": "12"}
+    # The newest event's cursor, given bare or as `next` names it: nothing new, and that same cursor again.
+    assert feed(client, auth, after=12) == {"events": [], "next": cursor} == feed(client, auth, after=cursor)
+    assert cursor.startswith("12-") and cursor[3:] == feed(client, auth, after=11)["events"][0]["hash"][:16]
 
 
 def test_a_waiting_feed_read_answers_when_an_event_arrives(client, auth):

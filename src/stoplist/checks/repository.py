@@ -19,7 +19,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
-from stoplist.audit.queries import feed_bounds, head_seq
+from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
 from stoplist.db import in_order, raw
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries
 
@@ -63,10 +63,15 @@ class SqliteLookup:
         row = self.connection.execute(raw(head_seq, "sqlite")[0], (account_id,)).fetchone()
         return 0 if row is None else row[0]
 
-    async def feed_bounds(self, account_id: int) -> tuple[int, int]:
-        """(base, newest): the oldest and newest cursors the account's feed serves ((0, 0) before its first event)."""
+    async def feed_bounds(self, account_id: int) -> FeedBounds:
+        """Where the account's feed starts and ends (audit.queries.FeedBounds)."""
         row = self.connection.execute(raw(feed_bounds, "sqlite")[0], (account_id,)).fetchone()
-        return (0, 0) if row is None else (row[0], row[1])
+        return NO_TRAIL if row is None else FeedBounds(*row)
+
+    async def event_hash(self, account_id: int, seq: int) -> str | None:
+        """The hash of the account's event `seq`, if it is stored."""
+        row = self.connection.execute(in_order(event_hash, "sqlite", ("account", "seq")), (account_id, seq)).fetchone()
+        return None if row is None else row[0]
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         """The live entries of one address on the account's lists that apply to (channel, sender)."""
@@ -160,9 +165,12 @@ class PostgresLookup:
         seq = await self.pool.fetchval(raw(head_seq, "asyncpg")[0], account_id)
         return 0 if seq is None else seq
 
-    async def feed_bounds(self, account_id: int) -> tuple[int, int]:
+    async def feed_bounds(self, account_id: int) -> FeedBounds:
         row = await self.pool.fetchrow(raw(feed_bounds, "asyncpg")[0], account_id)
-        return (0, 0) if row is None else (row[0], row[1])
+        return NO_TRAIL if row is None else FeedBounds(*row)
+
+    async def event_hash(self, account_id: int, seq: int) -> str | None:
+        return await self.pool.fetchval(in_order(event_hash, "asyncpg", ("account", "seq")), account_id, seq)
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
         return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, exists, func, or_, select, type_coerce
+from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
@@ -43,15 +43,22 @@ class EventRepository:
 
     def of_address(self, *, account_id: int, addresses: list[str], after: int, limit: int) -> list[EventRow]:
         """The events of an address, in seq order: those naming it in any of `addresses` (its key, and
-        the spelling asked for), and every event of the entries they name, which finds an entry's
-        events from before its address was stored by its key (migration 0012) too."""
-        named = (Event.account_id == account_id, Event.address.in_(addresses))
-        entries = select(Event.entry_id).where(*named, Event.entry_id.is_not(None)).distinct().scalar_subquery()
-        listed = select(Entry.id).where(Entry.account_id == account_id, Entry.address.in_(addresses)).scalar_subquery()
-        statement = select(Event.seq, Event.body, Event.hash).where(
-            Event.account_id == account_id, Event.seq > after, or_(Event.address.in_(addresses), Event.entry_id.in_(entries), Event.entry_id.in_(listed))
-        )
-        return [tuple(row) for row in self.session.execute(statement.order_by(Event.seq).limit(limit))]  # type: ignore[misc]
+        the spelling asked for), and every event of the entries they name or that hold it now, which
+        finds an entry's events from before its address was stored by its key (migration 0012) too.
+        Each part is read by an index probe, (account, address, seq) or (account, entry_id, seq),
+        and merged here: one statement with an OR of them walked the account's whole trail."""
+        mine = Event.account_id == account_id
+        named = set(self.session.scalars(select(Event.entry_id).where(mine, Event.address.in_(addresses), Event.entry_id.is_not(None)).distinct()))
+        named.update(self.session.scalars(select(Entry.id).where(Entry.account_id == account_id, Entry.address.in_(addresses))))
+        columns = (Event.seq, Event.body, Event.hash)
+        found = {row[0]: tuple(row) for row in self.session.execute(
+            select(*columns).where(mine, Event.address.in_(addresses), Event.seq > after).order_by(Event.seq).limit(limit)
+        )}
+        if named:
+            found.update((row[0], tuple(row)) for row in self.session.execute(
+                select(*columns).where(mine, Event.entry_id.in_(sorted(named)), Event.seq > after).order_by(Event.seq).limit(limit)
+            ))
+        return [found[seq] for seq in sorted(found)[:limit]]  # type: ignore[misc]
 
     def of_entry(self, *, account_id: int, entry_id: int, after: int, limit: int) -> list[EventRow]:
         statement = select(Event.seq, Event.body, Event.hash).where(Event.account_id == account_id, Event.entry_id == entry_id, Event.seq > after)
@@ -95,11 +102,6 @@ class EventRepository:
         if account_id is not None:
             statement = statement.where(Head.account_id == account_id)
         return list(self.session.scalars(statement))
-
-    def feed_bounds(self, account_id: int) -> tuple[int, int]:
-        """(base, newest): the oldest and newest cursors the account's feed serves ((0, 0) before its first event)."""
-        row = self.session.execute(select(Head.base_seq, Head.seq).where(Head.account_id == account_id)).one_or_none()
-        return (0, 0) if row is None else (row[0], row[1])
 
     def head(self, account_id: int) -> HeadRow | None:
         """Where the account's chain stands, `at` as stored (see stored()); None before its first write."""

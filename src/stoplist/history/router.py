@@ -29,7 +29,7 @@ _GONE: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No entry with this id ever existed on the account's lists."}}
 _CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of events as JSON, or as CSV (`Accept: text/csv`)."}}
 
-After = Annotated[str | None, Query(max_length=20, description="`next` of the previous answer; absent or 0: from the first event.")]
+After = Annotated[str | None, Query(max_length=40, description="`next` of the previous answer (e.g. `13-0a1b2c3d4e5f6071`: the seq of the event it names and the start of its hash); absent or 0: from the first event.")]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description=f"Events per answer: default {service.DEFAULT_LIMIT:,}, at most {service.MAX_LIMIT:,}.")]
 Accept = Annotated[str | None, Header(description="`text/csv` for the same page as a proof export.")]
 
@@ -94,16 +94,20 @@ async def changes(
     wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
 ) -> Response:
     state = request.app.state
-    start = service.served(service.cursor_of(after), await state.lookup.feed_bounds(principal.account_id), feed=True)
+    cursor, bounds = service.cursor_of(after), await state.lookup.feed_bounds(principal.account_id)
+    looked_up = service.to_look_up(cursor, bounds)
+    stored = None if looked_up is None else await state.lookup.event_hash(principal.account_id, looked_up)
+    start = service.served(cursor, bounds, feed=True, stored=stored)
     deadline = time.monotonic() + wait
     # Wait without a session or a thread: only the account's head is read, on the check path's connection.
     while await state.lookup.head_seq(principal.account_id) <= start and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-    page = await run_in_threadpool(_feed, state.session_factory, principal.account_id, start, limit)
+    # Checked again in the page's own transaction: retention may have run while the request waited.
+    page = await run_in_threadpool(_feed, state.session_factory, principal.account_id, after, limit)
     return Response(page.json(), media_type="application/json")
 
 
-def _feed(session_factory, account_id: int, after: int, limit: int) -> service.Page:
+def _feed(session_factory, account_id: int, after: str | None, limit: int) -> service.Page:
     with transaction(session_factory) as session:
         return service.feed(session, account_id=account_id, after=after, limit=limit)
 

@@ -5,10 +5,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
+from stoplist.audit.queries import CURSOR, FeedBounds, bounds_of, cursor_text
 from stoplist.errors import CursorExpired, EntryNotFound, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
@@ -38,13 +40,25 @@ class Page:
         return f'{{"events":[{events}],"next":{json.dumps(self.next)}}}'
 
 
-def cursor_of(after: str | None) -> int:
-    """A cursor given out as `next` (the seq of an event), or 0 for the beginning."""
+class Cursor(NamedTuple):
+    """A cursor as given: the seq of the event it names, and the start of that event's hash (None
+    for "0", and for a bare seq, which is read as a position only)."""
+
+    seq: int
+    check: str | None
+
+
+START = Cursor(0, None)
+
+
+def cursor_of(after: str | None) -> Cursor:
+    """A cursor given out as `next` (`13-0a1b2c3d4e5f6071`, or a bare seq), or the start (absent, empty or 0)."""
     if after is None or after == "":
-        return 0
-    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        return START
+    found = CURSOR.match(after) if after.isascii() else None
+    if found is None:
         raise InvalidFeedCursor("after", f"after {after!r} is not a cursor of this service: pass `next` from the previous answer, or 0.")
-    return int(after)
+    return Cursor(int(found["seq"]), found["check"])
 
 
 RESYNC = (
@@ -53,29 +67,55 @@ RESYNC = (
 )
 
 
-def served(after: int, bounds: tuple[int, int], *, feed: bool) -> int:
-    """`after` if it is a cursor the account's trail serves: never past its newest event (400
-    invalid_cursor: no such cursor was given out, e.g. after a restore from an older backup) and,
-    for the feed, never before the oldest event retention kept (410 cursor_expired: the events
-    after it are gone, so a mirror would miss them)."""
-    base, newest = bounds
-    if after > newest:
+def to_look_up(cursor: Cursor, bounds: FeedBounds) -> int | None:
+    """The seq of the event whose stored hash `served` needs to check `cursor` against, if any (the
+    bounds carry the hashes of the base and the newest event)."""
+    if cursor.check is None or not bounds.base < cursor.seq < bounds.newest:
+        return None
+    return cursor.seq
+
+
+def served(cursor: Cursor, bounds: FeedBounds, *, feed: bool, stored: str | None = None) -> int:
+    """The seq `cursor` names if the account's trail serves it: never past its newest event, nor
+    (when it carries a hash) an event whose hash is not the one it saw: 400 invalid_cursor, no such
+    cursor was given out on this trail (e.g. after a restore from an older backup, however far the
+    trail has grown since); and, for the feed, never before the oldest event retention kept: 410
+    cursor_expired, the events after it are gone, so a mirror would miss them. `stored`: the hash
+    of the event to_look_up names."""
+    seq = cursor.seq
+    if seq > bounds.newest:
         raise InvalidFeedCursor(
-            "after", f"after={after} is past this account's newest event ({newest}): no such cursor was given out "
+            "after", f"after={seq} is past this account's newest event ({bounds.newest}): no such cursor was given out "
             f"(a database restored from an older backup, or another account's cursor?); {RESYNC}."
         )
-    if feed and after < base:
+    if feed and seq < bounds.base:
         raise CursorExpired(
-            f"after={after} is older than the trail kept: the events up to {base} were dropped by retention "
+            f"after={seq} is older than the trail kept: the events up to {bounds.base} were dropped by retention "
             f"(STOPLIST_AUDIT_RETENTION_MONTHS); {RESYNC}."
         )
-    return after
+    if cursor.check is not None and seq > 0:
+        known = bounds.newest_hash if seq == bounds.newest else bounds.base_hash if seq == bounds.base else stored
+        # None: the event was dropped by retention (history only), so there is nothing to check against.
+        if known is not None and not known.startswith(cursor.check):
+            raise InvalidFeedCursor(
+                "after", f"after={cursor.seq}-{cursor.check} names an event this account's trail does not hold: its event {seq} "
+                f"is another (a database restored from an older backup, or another server's cursor?); {RESYNC}."
+            )
+    return seq
+
+
+def _served(repository: EventRepository, account_id: int, after: str | None, *, feed: bool) -> tuple[int, FeedBounds]:
+    """served(), reading what it needs in the session: (the seq, the bounds)."""
+    cursor = cursor_of(after)
+    bounds = bounds_of(repository.session, account_id)
+    seq = to_look_up(cursor, bounds)
+    return served(cursor, bounds, feed=feed, stored=None if seq is None else repository.hash_at(account_id, seq)), bounds
 
 
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
     """An address's events, in any spelling, oldest first, a page at a time."""
     repository = EventRepository(session)
-    start = served(cursor_of(after), repository.feed_bounds(account_id), feed=False)
+    start, _bounds = _served(repository, account_id, after, feed=False)
     rows = repository.of_address(account_id=account_id, addresses=spellings(raw, default_region=default_region), after=start, limit=limit + 1)
     return _page(rows, limit)
 
@@ -94,25 +134,28 @@ def history_of_entry(session: Session, *, account_id: int, entry_id: str, after:
     first = None if key is None else repository.first_of_entry(account_id=account_id, entry_id=key)
     if first is None or (smsapi and not _on_default_list(first)):
         raise EntryNotFound()
-    start = served(cursor_of(after), repository.feed_bounds(account_id), feed=False)
+    start, _bounds = _served(repository, account_id, after, feed=False)
     rows = repository.of_entry(account_id=account_id, entry_id=key, after=start, limit=limit + 1)  # type: ignore[arg-type]
     return _page(rows, limit)
 
 
-def feed(session: Session, *, account_id: int, after: int, limit: int) -> Page:
-    """The account's events after `after`, in commit order; `next` is where to come back from, always.
-    A cursor the trail no longer (or never) serves is refused: the feed never skips an event silently."""
+def feed(session: Session, *, account_id: int, after: str | None, limit: int) -> Page:
+    """The account's events after the cursor `after`, in commit order; `next` is where to come back from,
+    always. A cursor the trail no longer (or never) serves is refused: the feed never skips an event silently."""
     repository = EventRepository(session)
-    served(after, repository.feed_bounds(account_id), feed=True)
-    rows = repository.feed(account_id=account_id, after=after, limit=limit)
-    return Page(rows, str(rows[-1][0] if rows else after))
+    start, bounds = _served(repository, account_id, after, feed=True)
+    rows = repository.feed(account_id=account_id, after=start, limit=limit)
+    if rows:
+        return Page(rows, cursor_text(rows[-1][0], rows[-1][2]))
+    # Nothing after it: `start` is the newest event (or, had events come since the bounds were read, one before them).
+    return Page(rows, cursor_text(start, bounds.newest_hash if start == bounds.newest else repository.hash_at(account_id, start) or ""))
 
 
 def _page(rows: list[EventRow], limit: int) -> Page:
     """A page of history from `limit` + 1 rows: `next` only when there is more."""
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, str(rows[-1][0]) if more else None)
+    return Page(rows, cursor_text(rows[-1][0], rows[-1][2]) if more else None)
 
 
 def _on_default_list(body: str) -> bool:
