@@ -17,7 +17,8 @@ others go. Entries still live come first, both as the one that stays and as the 
 a lapsed entry is off its list already, and must not take an opt-out that still holds with it. Each
 merge is on the audit trail, chained onto the account's head as audit.trail appends (source
 `system`, the evidence naming the migration and the entry merged into): a `remove` for each entry
-that goes, and an `update` for the one that stays when its expiry, reason or note changes.
+that goes (`expire` for one that had lapsed), and an `update` for the one that stays when its expiry,
+reason or note changes.
 
 The downgrade writes the spellings back into `sender` and `address` and drops the two columns;
 merged lists and entries stay merged (README, Backups and upgrades).
@@ -233,7 +234,8 @@ class _Merger:
         return {"expire_at": chain.stamp(self._moment(row.expire_at)), "reason": row.reason, "note": row.note}
 
     def _record(self, account_id: int, stays: Stored, latest: Stored, goes: list[Stored], scope: tuple[str, str, str], key: str) -> None:
-        """The merge's events, chained onto the account's head: a `remove` per entry that goes, an `update` if the one that stays changed."""
+        """The merge's events, chained onto the account's head: a `remove` per entry that goes (`expire` for one
+        that had lapsed), an `update` if the one that stays changed."""
         head = self._head(account_id)
         stamp = self.now.strftime(RFC3339)
         events = []
@@ -242,7 +244,9 @@ class _Merger:
                 f"migration 0012: {row.address_display or row.address} merged into entry {stays.id}, the same address on the same list"
                 " once senders and e-mail local parts are compared without regard to case"
             )
-            events.append(("remove", row.id, evidence, self._state(row), None))
+            # One that had lapsed was off its list already: its end is an `expire`, as the sweep would record it.
+            lapsed = row.expire_at is not None and self._moment(row.expire_at) <= self.now
+            events.append(("expire" if lapsed else "remove", row.id, evidence, self._state(row), None))
         before, after = self._state(stays), self._state(latest)
         if before != after:
             merged = ", ".join(str(row.id) for row in goes)

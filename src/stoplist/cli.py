@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stoplist import migrate as migrations
@@ -16,7 +17,7 @@ from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
 from stoplist.ops import configure_logging, uvicorn_log_config
-from stoplist.db import create_db_engine, create_session_factory, transaction
+from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
 from stoplist.auth.models import AccessToken
 from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
@@ -28,8 +29,15 @@ app.add_typer(token_app, name="token")
 
 @contextmanager
 def database_session() -> Iterator[Session]:
-    """A session on the configured database, committed when the command's work succeeds."""
-    engine = create_db_engine(get_settings().database_url)
+    """A session on the configured database, committed when the command's work succeeds; a database
+    not migrated to this release's revision stops the command with a sentence saying so, not a traceback."""
+    url = get_settings().database_url
+    at, head = migrations.current_revision(url), migrations.head_revision(url)
+    if at != head:
+        state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
+        typer.echo(f"error: the database {make_url(normalize_url(url)).render_as_string(hide_password=True)} {state}: run `stoplist migrate`", err=True)
+        raise typer.Exit(1)
+    engine = create_db_engine(url)
     try:
         with transaction(create_session_factory(engine)) as session:
             yield session

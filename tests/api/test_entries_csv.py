@@ -135,3 +135,20 @@ def test_a_csv_page_past_the_end_is_204_as_an_empty_export(client, auth, filled)
 def test_a_csv_page_refuses_what_the_json_page_refuses(client, auth, params, code):
     assert_error(client.get(ENTRIES, params=params, headers={**auth, **CSV}), 400, code)
     assert_error(client.get(ENTRIES, params=params, headers=auth), 400, code)
+
+
+def test_a_csv_page_holds_the_very_bytes_the_whole_export_writes_for_its_rows(client, auth):
+    """Notes that force quoting (a carriage return) included: a page is a slice of the export, byte for byte."""
+    for index, note in enumerate(["plain", "lone\rcr", "two\nlines", None]):
+        client.post("/blacklist/entries", json={"address": f"+4850000002{index}", "note": note}, headers=auth)
+    whole = client.get("/blacklist/entries", headers={**auth, "Accept": "text/csv"}).content
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/blacklist/entries", params=params, headers={**auth, "Accept": "text/csv"})
+        header, _, rows = page.content.partition(b"\n")
+        pages.append(rows)
+        cursor = page.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    assert header + b"\n" + b"".join(pages) == whole

@@ -141,3 +141,21 @@ def test_an_entry_relisted_since_its_lapse_is_not_swept(app, client, auth):
     with transaction(app.state.session_factory) as session:
         assert EntryWriter(session, SYSTEM).purge_expired(now=utcnow()) == 0
     assert stored_ids(app) == {int(again["id"])}
+
+
+def test_a_worker_drops_the_events_retention_no_longer_keeps(app, client, auth, database_url):
+    """STOPLIST_AUDIT_RETENTION_MONTHS through the worker's chores, not only retention.drop_expired."""
+    from sqlalchemy import update
+
+    from stoplist.composition import create_worker
+
+    for index in range(3):
+        add(client, auth, f"+4850000000{index}")
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(Event).where(Event.seq <= 2).values(at=datetime(2020, 1, 15, tzinfo=timezone.utc)))
+
+    create_worker(app.state.session_factory, Settings(database_url=database_url, audit_retention_months=0)).maintain()
+    assert len(recorded(app)) == 3
+    create_worker(app.state.session_factory, Settings(database_url=database_url, audit_retention_months=6)).maintain()
+    assert [op for op, _entry in recorded(app)] == ["add"]
+    assert_error(client.get("/blacklist/changes", headers=auth), 410, "cursor_expired")

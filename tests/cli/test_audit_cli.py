@@ -47,3 +47,21 @@ def test_export_needs_exactly_one_of_address_and_since(database):
     assert stoplist("audit", "export").exit_code == 2
     assert stoplist("audit", "export", "--address", "+48500000001", "--since", "2000-01-01").exit_code == 2
     assert stoplist("audit", "export", "--address", "nonsense").exit_code == 2
+
+
+def test_a_command_on_a_database_that_is_not_migrated_says_so_instead_of_a_traceback(empty_database_url, monkeypatch):
+    from stoplist import migrate
+    from stoplist.config import get_settings
+
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", empty_database_url)
+    get_settings.cache_clear()
+    try:
+        for command in (("audit", "verify"), ("token", "list"), ("export", "out.csv")):
+            result = stoplist(*command)
+            assert result.exit_code == 1, (command, result.output)
+            assert "has no tables yet: run `stoplist migrate`" in result.stderr and "Traceback" not in result.output
+        migrate.upgrade(empty_database_url, "0011")
+        behind = stoplist("audit", "verify")
+        assert behind.exit_code == 1 and "is at revision 0011" in behind.stderr
+    finally:
+        get_settings.cache_clear()

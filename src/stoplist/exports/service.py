@@ -67,15 +67,17 @@ def native_csv_page(
 ) -> tuple[bytes | None, str | None]:
     """The page of entries the native JSON listing answers for the same filters and paging, as the native export
     writes them (None when it is empty), and the cursor of the next page (None on the last)."""
-    _size, rows, next_cursor = lists.find(session, account_id=account_id, where=where, cursor=cursor, offset=offset, limit=limit)
+    _size, rows, next_cursor = lists.find(session, account_id=account_id, where=where, cursor=cursor, offset=offset, limit=limit, counted=False)
     if not rows:
         return None, None
     return b"".join(write_rows(NATIVE_HEADER, [[_native_cells(row) for row in rows]])), next_cursor
 
 
 def _native_cells(row: EntryRow) -> list:
-    """An entry's cells under NATIVE_HEADER, whose names are its JSON fields', guarded as native_export guards them."""
+    """An entry's cells under NATIVE_HEADER, whose names are its JSON fields', guarded as native_export guards them,
+    and its id a number, as native_export reads it: the page's bytes are the export's."""
     entry = render.native(row)
+    entry["id"] = int(entry["id"])
     return [guard(entry[name]) if name in GUARDED_COLUMNS and entry[name] is not None else entry[name] for name in NATIVE_HEADER]
 
 

@@ -175,13 +175,16 @@ def delete(
         raise EntryNotFound()
 
 
-def find(session: Session, *, account_id: int, where: EntryFilter, cursor: str | None, offset: int, limit: int) -> tuple[int, list[EntryRow], str | None]:
-    """How many live entries match, a page of them (newest first), and the cursor of the next page."""
+def find(
+    session: Session, *, account_id: int, where: EntryFilter, cursor: str | None, offset: int, limit: int, counted: bool = True
+) -> tuple[int | None, list[EntryRow], str | None]:
+    """How many live entries match (None unless `counted`: the count reads every match), a page of them
+    (newest first), and the cursor of the next page."""
     now = utcnow()
     after = None if cursor is None else read_cursor(cursor)
     repository = EntryRepository(session)
-    size = repository.count_found(account_id=account_id, now=now, where=where)
-    rows = repository.find(account_id=account_id, now=now, where=where, after=after, offset=offset, limit=limit + 1) if size else []
+    size = repository.count_found(account_id=account_id, now=now, where=where) if counted else None
+    rows = repository.find(account_id=account_id, now=now, where=where, after=after, offset=offset, limit=limit + 1) if size != 0 else []
     more = len(rows) > limit
     rows = rows[:limit]
     return size, rows, (make_cursor(rows[-1]) if more else None)
