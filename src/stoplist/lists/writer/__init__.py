@@ -17,18 +17,16 @@ the writer takes and answers.
 
 from datetime import datetime
 
-from sqlalchemy import delete, literal_column, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
-from stoplist.lists.queries import live
-from stoplist.lists.schemas import DEFAULT_REASON
 from stoplist.lists.writer.bulk import BulkWrites
 from stoplist.lists.writer.pipeline import Pipeline
-from stoplist.lists.writer.statements import KEY
+from stoplist.lists.writer.rule import ADD, KEEP, UPDATE, Stored, decide
 from stoplist.lists.writer.values import Change, Deleted, Row, Written, lapsed, merged
 
 __all__ = ["Change", "Deleted", "EntryWriter", "Row", "Written", "lapsed", "merged"]
@@ -100,77 +98,39 @@ class EntryWriter(BulkWrites):
     def add(self, *, account_id: int, list_id: int, change: Change, now: datetime) -> tuple[Entry, bool]:
         """Put an address on a list, or give its entry what `change` sets: (the entry, True if it is a new listing).
 
-        The latest instruction wins: a listed address takes the new expiry (and reason, note and
-        source). An entry that had lapsed is expired (deleted, with its `expire` event) and the
-        address listed anew as a new entry (new id, new created_at), as if it were absent: every
-        entry's events read add, update*, then remove or expire.
+        By the one rule (writer.rule): the latest instruction wins; an entry that had lapsed is
+        expired (deleted, with its `expire` event) and the address listed anew as a new entry. An
+        add that changes nothing still records an `update`: the opt-out was confirmed again.
+        Read, then written, under the account's hold: no other write of the account comes between.
         """
         self.wait()
         self.trail.hold(account_id)
-        before = self._at(account_id, list_id, change.address)
-        added = self._add_or_extend(account_id, list_id, change, now)
-        if added is None:
-            # The entry had lapsed: its `expire` is recorded (if the sweep has not yet), then the
-            # address is listed anew, as a new entry with an id of its own.
-            self._expire(account_id, [before[0]], now)  # type: ignore[index]
-            added = self._add_or_extend(account_id, list_id, change, now)
-            if added is None:  # the account's hold rules this out: nothing else changed the entry meanwhile
-                raise RuntimeError(f"entry {before[0]} was relisted by another writer while held")  # type: ignore[index]
-            before = None
-        entry, created = added
-        fact = Fact(
-            "add" if created else "update", entry.address, entry.address_kind, self._scope(list_id), entry.id,
-            None if created or before is None else state(*before[1:]), state(entry.expire_at, entry.reason, entry.note),
-        )
+        stored = self._at(account_id, list_id, change.address)
+        outcome = decide(stored, expire_at=change.expire_at, reason=change.reason, note=change.note if change.set_note else KEEP, now=now)
+        if outcome.expires is not None:
+            self._expire(account_id, [outcome.expires], now)
+        expire_at, reason, note = outcome.after
+        values = {"expire_at": expire_at, "reason": reason, "note": note, "source": change.source, "updated_at": now}
+        if outcome.op == ADD:
+            values.update(
+                account_id=account_id, list_id=list_id, address=change.address, address_kind=change.address_kind,
+                address_display=change.address_display, created_at=now,
+            )
+            written = insert(Entry).values(values)
+        else:
+            written = update(Entry).where(Entry.id == stored.id).values(values)  # type: ignore[union-attr]
+        entry = self.session.scalars(written.returning(Entry), execution_options=_POPULATE).one()
+        before = None if outcome.before is None else state(*outcome.before)
+        fact = Fact(ADD if outcome.op == ADD else UPDATE, entry.address, entry.address_kind, self._scope(list_id), entry.id, before, state(*outcome.after))
         self.trail.record(account_id, [fact], self.origin, now)
-        return entry, created
+        return entry, outcome.op == ADD
 
-    def _at(self, account_id: int, list_id: int, address: str) -> tuple | None:
-        """(id, expiry, reason, note) of the entry of `address` on the list, live or not, looked up by
-        account and address. Given the list too, PostgreSQL's planner may walk the list's
-        (account, list, created) index instead of the unique one until its statistics catch up with
-        a bulk import: 30 ms an add on a list of 100,000 just imported, instead of 0.1."""
+    def _at(self, account_id: int, list_id: int, address: str) -> Stored | None:
+        """The entry of `address` on the list, live or not, looked up by account and address. Given
+        the list too, PostgreSQL's planner may walk the list's (account, list, created) index instead
+        of the unique one until its statistics catch up with a bulk import: 30 ms an add on a list of
+        100,000 just imported, instead of 0.1."""
         return self._known(account_id, [(list_id, address)]).get((list_id, address))
-
-    def _updates(self, change: Change, now: datetime) -> dict:
-        values: dict = {"expire_at": change.expire_at, "source": change.source, "updated_at": now}
-        if change.reason is not None:
-            values["reason"] = change.reason
-        if change.set_note:
-            values["note"] = change.note
-        return values
-
-    def _add_or_extend(self, account_id: int, list_id: int, change: Change, now: datetime) -> tuple[Entry, bool] | None:
-        """Insert the address, or update its live entry: (the entry as stored, True if inserted).
-
-        None when the stored entry had lapsed by `now`: it is left as it was, but held by this
-        transaction (no other request can change or delete it before the commit), for `add` to
-        list anew. So an add is never retried, however many requests race on the address.
-        PostgreSQL: one upsert, which locks the row it conflicts with even when its WHERE leaves
-        it unchanged; `xmax = 0` only on a row this statement inserted. SQLite cannot tell an
-        insert from an update in RETURNING, so it first inserts if absent: that statement takes
-        the database's write lock, so the row it conflicted with stays as it is for a plain
-        UPDATE (an upsert there would use up an id each time).
-        """
-        new = {
-            "account_id": account_id, "list_id": list_id, "address": change.address, "address_kind": change.address_kind,
-            "reason": change.reason or DEFAULT_REASON, "note": change.note, "source": change.source,
-            "expire_at": change.expire_at, "created_at": now, "updated_at": now, "address_display": change.address_display,
-        }
-        updates = self._updates(change, now)
-        if self._sqlite:
-            insert_new = sqlite.insert(Entry).values(new).on_conflict_do_nothing(index_elements=KEY)
-            entry_id = self.session.scalar(insert_new.returning(Entry.id))
-            if entry_id is not None:
-                return self.session.get(Entry, entry_id), True
-            key = (Entry.account_id == account_id, Entry.list_id == list_id, Entry.address == change.address)
-            extend = update(Entry).where(*key, live(now)).values(updates)
-            entry = self.session.scalars(extend.returning(Entry), execution_options=_POPULATE).one_or_none()
-            return None if entry is None else (entry, False)
-        statement = postgresql.insert(Entry).values(new)
-        statement = statement.on_conflict_do_update(index_elements=KEY, set_=updates, where=live(now))
-        row = self.session.execute(statement.returning(Entry, literal_column("xmax = 0")), execution_options={"populate_existing": True}).one_or_none()
-        return None if row is None else (row[0], bool(row[1]))
 
     def delete_live(self, *, account_id: int, entry_id: int, now: datetime, list_id: int | None = None, address_kind: str | None = None) -> Deleted:
         """Delete one entry of the account (of one list, and of one kind of address, if given), by id:

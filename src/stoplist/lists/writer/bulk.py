@@ -9,11 +9,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from stoplist.audit.trail import Fact, state
 from stoplist.db import driver_connection, in_order, naive_utc, raw, read_sqlite_stamp
 from stoplist.lists.queries import known_in, known_unnest
-from stoplist.lists.schemas import DEFAULT_REASON
 from stoplist.lists.writer.pipeline import Pipeline, call
 from stoplist.lists.writer.statements import (
     COPY, delete_ids_statement, id_sequence, insert_json_statement, largest_id, reserved_ids, rows_json_of, sqlite_stamp_cached, upsert_json_statement,
 )
+from stoplist.lists.writer.rule import ADD, KEEP, UNCHANGED, UPDATE, Stored, decide
 from stoplist.lists.writer.values import Row, Written, lapsed, merged
 
 # Addresses per `IN (...)` lookup: well under every database's limit on bound parameters.
@@ -50,7 +50,7 @@ class BulkWrites:
         if not keys:
             return Written(0, 0, 0)
         known = self._known(account_id, keys)
-        relisted = sum(lapsed(found[1], now) for found in known.values())
+        relisted = sum(lapsed(found.expire_at, now) for found in known.values())
         ids = iter(self._reserve_ids(len(keys) - len(known) + relisted))
         scopes = {list_id: self._scope(list_id) for list_id in {list_id for list_id, _address in keys}}
         appending = self.trail.append(account_id, self.origin, now)
@@ -58,45 +58,41 @@ class BulkWrites:
         # Known at once, so that whatever happens next, `wait` finds it (and the thread is joined).
         pipeline = self._pipeline = Pipeline() if background else None
         run = pipeline.submit if pipeline is not None else call
-        added = updated = unchanged = 0
-        absent = (None, None, None, None)
+        counts = {ADD: 0, UPDATE: 0, UNCHANGED: 0}
         try:
             for start in range(0, len(keys), per_write):
                 gone, new, old, facts = [], [], [], []
                 for key in keys[start : start + per_write]:
                     row = last[key]
-                    entry_id, expiry, stored_reason, stored_note = known.get(key, absent)
-                    scope = scopes[row.list_id]
-                    if entry_id is not None and lapsed(expiry, now):
+                    stored = known.get(key)
+                    # What a row leaves unsaid (None), a live entry keeps: read just now, under the account's hold.
+                    outcome = decide(stored, expire_at=row.expire_at, reason=row.reason, note=KEEP if row.note is None else row.note, now=now)
+                    counts[outcome.op] += 1
+                    if outcome.op == UNCHANGED:
+                        continue
+                    scope, (expire_at, reason, note) = scopes[row.list_id], outcome.after
+                    if outcome.expires is not None:
                         # Off its list already: its `expire` first (unless the sweep recorded it), then a new entry.
-                        gone.append(entry_id)
-                        facts.append(Fact("expire", row.address, row.address_kind, scope, entry_id, state(expiry, stored_reason, stored_note), None))
-                        entry_id = stored_reason = stored_note = None
-                    # What a row leaves unsaid, a live entry keeps (read just now, under the account's hold).
-                    reason, note = row.reason or stored_reason or DEFAULT_REASON, row.note if row.note is not None else stored_note
-                    if entry_id is None:
+                        gone.append(outcome.expires)
+                        facts.append(Fact("expire", row.address, row.address_kind, scope, outcome.expires, state(*stored[1:]), None))  # type: ignore[index]
+                    if outcome.op == ADD:
                         entry_id = next(ids)
                         new.append((entry_id, row, reason, note))
-                        facts.append(Fact("add", row.address, row.address_kind, scope, entry_id, None, state(row.expire_at, reason, note)))
-                        added += 1
-                    elif expiry == row.expire_at and reason == stored_reason and note == stored_note:
-                        unchanged += 1
+                        facts.append(Fact(ADD, row.address, row.address_kind, scope, entry_id, None, state(expire_at, reason, note)))
                     else:
-                        old.append((entry_id, row, reason, note))
-                        after = state(row.expire_at, reason, note)
-                        facts.append(Fact("update", row.address, row.address_kind, scope, entry_id, state(expiry, stored_reason, stored_note), after))
-                        updated += 1
+                        old.append((stored.id, row, reason, note))  # type: ignore[union-attr]
+                        facts.append(Fact(UPDATE, row.address, row.address_kind, scope, stored.id, state(*outcome.before), state(expire_at, reason, note)))  # type: ignore[union-attr, misc]
                 if facts:
                     run(self._write_entries, dbapi, account_id, gone, new, old, source, now)
                     run(appending.insert, appending.link(facts))
-            if added or updated or relisted:
+            if counts[ADD] or counts[UPDATE]:
                 run(appending.finish)
         except BaseException:
             self._pipeline = None
             if pipeline is not None:
                 pipeline.close(raising=False)
             raise
-        return Written(added, updated, unchanged)
+        return Written(counts[ADD], counts[UPDATE], counts[UNCHANGED])
 
     def wait(self) -> None:
         """Let the writes an `upsert_many` left running in the background finish; raises what failed there."""
@@ -113,12 +109,12 @@ class BulkWrites:
         self.trail.record(account_id, [Fact("import", after=summary)], self.origin, now)
         return True
 
-    def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
-        """(id, expiry, reason, note) of each (list, address) that has an entry, live or not.
+    def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], Stored]:
+        """The entry of each (list, address) that has one, live or not.
 
         Straight on the driver, SQL compiled from queries.known_in / known_unnest: an import looks
         up every address it writes, and the ORM's expanding IN cost as much as the query."""
-        known: dict[tuple[int, str], tuple] = {}
+        known: dict[tuple[int, str], Stored] = {}
         addresses = sorted({address for _list, address in keys})
         wanted = set(keys)
         cursor = driver_connection(self.session).cursor()
@@ -129,7 +125,7 @@ class BulkWrites:
                 # entry of the account once per batch instead.
                 cursor.execute(raw(known_unnest, "psycopg")[0], {"addresses": json.dumps(addresses), "account": account_id})
                 known.update(
-                    ((list_id, address), (entry_id, expiry and expiry.replace(tzinfo=timezone.utc), reason, note))
+                    ((list_id, address), Stored(entry_id, expiry and expiry.replace(tzinfo=timezone.utc), reason, note))
                     for address, list_id, entry_id, expiry, reason, note in cursor.fetchall() if (list_id, address) in wanted
                 )
                 return known
@@ -138,7 +134,7 @@ class BulkWrites:
                 sql = in_order(known_in, "sqlite", ("account", *_ADDRESS_PARAMETERS[: len(chunk)]), len(chunk))
                 cursor.execute(sql, (account_id, *chunk))
                 known.update(
-                    ((list_id, address), (entry_id, expiry and read_sqlite_stamp(expiry), reason, note))
+                    ((list_id, address), Stored(entry_id, expiry and read_sqlite_stamp(expiry), reason, note))
                     for list_id, address, entry_id, expiry, reason, note in cursor.fetchall() if (list_id, address) in wanted
                 )
             return known

@@ -14,7 +14,7 @@ from stoplist.db import rows_json, sqlite_json_rows, sqlite_stamp
 from stoplist.lists.models import Entry
 
 # The entries' unique key, on which an upsert arbitrates.
-KEY = [Entry.account_id, Entry.address, Entry.list_id]
+_KEY = [Entry.account_id, Entry.address, Entry.list_id]
 
 
 def rows_json_of(part: list[tuple], stamp: Callable[[datetime], str], *, restored: bool) -> str:
@@ -44,7 +44,7 @@ def _on_conflict(statement):
     """An import's write of a live entry: it takes the new expiry, reason, note and source, and keeps its created_at."""
     excluded = statement.excluded
     return statement.on_conflict_do_update(
-        index_elements=KEY,
+        index_elements=_KEY,
         set_={"expire_at": excluded.expire_at, "reason": excluded.reason, "note": excluded.note, "source": excluded.source, "updated_at": excluded.updated_at},
     )
 
