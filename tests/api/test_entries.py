@@ -229,7 +229,7 @@ def test_q_finds_text_of_an_email_address_in_any_case_and_literally(client, auth
 @pytest.mark.parametrize(
     ("params", "code"),
     [({"channel": "fax"}, "invalid_scope"), ({"list": "white"}, "invalid_scope"), ({"reason": "spam"}, "invalid_scope"),
-     ({"address_kind": "fax"}, "invalid_scope"), ({"address": "nonsense"}, "invalid_address"), ({"cursor": "Zm9yZ2Vk"}, "invalid_scope"),
+     ({"address_kind": "fax"}, "invalid_scope"), ({"address": "nonsense"}, "invalid_address"), ({"cursor": "Zm9yZ2Vk"}, "invalid_cursor"),
      ({"cursor": "not base64 at all!"}, "invalid_scope"),
      # Well formed, but with an id no row can have: refused, not handed to the database to fail on.
      ({"cursor": "MjAyNi0wMS0wMVQwMDowMDowMFp8OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk"}, "invalid_scope"),
