@@ -11,7 +11,6 @@ first made.
 """
 
 import functools
-import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -73,12 +72,13 @@ def replaced_by(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return replace
 
 
-# Written with a backslash in a class: ECMA-262's syntax characters (in Unicode mode it refuses any other escape).
-_SYNTAX = set("^$\\.*+?()[]{}|/-")
+# Written with a backslash: ECMA-262's syntax characters, and '-' in a class (in Unicode mode it refuses any other escape).
+_SYNTAX = set("^$\\.*+?()[]{}|/")
 
 
-def _escaped(character: str) -> str:
-    if character in _SYNTAX:
+def _escaped(character: str, *, in_class: bool = True) -> str:
+    """`character` as a pattern spells it, inside a class or out of one, for every engine."""
+    if character in _SYNTAX or (in_class and character == "-"):
         return "\\" + character
     if character.isascii() and character.isprintable() and character != " ":
         return character
@@ -140,7 +140,7 @@ def any_case(words: Iterable[str], *, fold: Callable[[str], str] = str.lower) ->
 
     def letter(character: str) -> str:
         options = spellings[character]
-        return re.escape(character) if len(options) == 1 else character_class(options)
+        return _escaped(character, in_class=False) if len(options) == 1 else character_class(options)
 
     return "(?:" + "|".join("".join(map(letter, word)) for word in words) + ")"
 
@@ -155,13 +155,17 @@ def trimmed(inner: str, *, optional: bool = False) -> str:
 
 def trimmed_run(edge: str, middle: str, max_length: int, *, optional: bool = False) -> str:
     """A whole-text pattern for text that, stripped, is 1 to `max_length` characters: `edge` first and last, `middle` between."""
+    if max_length < 2:
+        raise ValueError("a run of at most one character is `edge` alone: write trimmed(edge)")
     return trimmed(f"(?:{edge}(?:{middle}{{0,{max_length - 2}}}{edge})?)", optional=optional)
 
 
 def printable() -> tuple[str, str]:
-    """Classes of a character of stripped text that `str.isprintable` accepts in every version of Unicode
-    could be: (at its ends, inside it). They leave out the control characters and white space (the space
-    only at the ends); the format, private-use and unassigned characters it also refuses change with
-    Unicode's versions, and no pattern names them."""
+    """Classes of the characters of stripped, printable text: (at its ends, inside it).
+
+    They leave out what `str.isprintable` refuses in every version of Unicode: control characters
+    and white space (but the space, inside). The format, private-use and unassigned characters it
+    refuses too change with each version, so no pattern of a committed document can name them.
+    """
     excluded = control_characters() | blank_characters()
     return character_class(excluded, negated=True), character_class(excluded - {" "}, negated=True)

@@ -76,7 +76,7 @@ def declared_schemas() -> dict[str, dict]:
             "pattern": trimmed_run(edge, middle, MAX_SENDER, optional=True),
             "not": {"pattern": trimmed(any_case(sorted(SCOPE_WORDS), fold=str.casefold))},
             "description": f"A sender name or id: at most {MAX_SENDER} printable characters once white space around them is"
-            " removed, and not `every`, `all` or `*` in any case; empty or blank: every sender.",
+            f" removed, and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))} in any case; empty or blank: every sender.",
         },
         "ExpireAt": expire_at_schema(),
         "PhoneNumber": phone_number_schema(),
