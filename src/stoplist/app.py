@@ -155,7 +155,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             schemas.pop(unused, None)
         for name, definition in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():
             schemas.setdefault(name, definition)
-        linked(schema, declared_schemas())
+        schema = linked(schema, declared_schemas())
         app.openapi_schema = schema
         _DOCUMENT.update(schema)
     return app.openapi_schema

@@ -10,6 +10,7 @@ meaning differs between them. The scans take a fraction of a second, once, when 
 first made.
 """
 
+import copy
 import functools
 import sys
 import unicodedata
@@ -41,24 +42,27 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def linked(document: dict[str, Any], components: dict[str, dict[str, Any]]) -> None:
-    """Add `components` to the document, and write each value marked by component() as a `$ref` to it."""
-    document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+def linked(document: dict[str, Any], components: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A copy of the document with `components` added and each value marked by component() written as a `$ref` to it.
 
-    def link(node: Any) -> None:
+    A copy: the marks are in module-level schemas that FastAPI and pydantic put in the document by reference.
+    """
+
+    def link(node: Any) -> Any:
         if isinstance(node, dict):
-            name = node.pop(_COMPONENT, None)
-            if name is not None:
-                if name not in components:
-                    raise ValueError(f"no component {name!r} is declared")
-                node["$ref"] = f"#/components/schemas/{name}"
-            for value in node.values():
-                link(value)
-        elif isinstance(node, list):
-            for value in node:
-                link(value)
+            copied = {key: link(value) for key, value in node.items() if key != _COMPONENT}
+            if _COMPONENT in node:
+                if node[_COMPONENT] not in components:
+                    raise ValueError(f"no component {node[_COMPONENT]!r} is declared")
+                copied["$ref"] = f"#/components/schemas/{node[_COMPONENT]}"
+            return copied
+        if isinstance(node, list):
+            return [link(value) for value in node]
+        return node
 
-    link(document)
+    copied = link(document)
+    copied.setdefault("components", {}).setdefault("schemas", {}).update(link(components))
+    return copied
 
 
 def replaced_by(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -67,7 +71,7 @@ def replaced_by(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     def replace(field_schema: dict[str, Any]) -> None:
         for key in ("type", "anyOf", "maxLength", "minLength", "pattern", "enum"):
             field_schema.pop(key, None)
-        field_schema.update(schema)
+        field_schema.update(copy.deepcopy(schema))
 
     return replace
 

@@ -235,7 +235,10 @@ def test_trimmed_takes_exactly_the_white_space_strip_removes() -> None:
 
 def test_linking_writes_references_and_refuses_an_unknown_component() -> None:
     document = {"paths": {"/x": {"get": {"parameters": [{"schema": component("Channel")}]}}}}
-    linked(document, {"Channel": {"type": "string"}})
-    assert document["paths"]["/x"]["get"]["parameters"][0]["schema"] == {"$ref": "#/components/schemas/Channel"}
+    assert linked(document, {"Channel": {"type": "string"}}) == {
+        "paths": {"/x": {"get": {"parameters": [{"schema": {"$ref": "#/components/schemas/Channel"}}]}}},
+        "components": {"schemas": {"Channel": {"type": "string"}}},
+    }
+    assert document["paths"]["/x"]["get"]["parameters"][0]["schema"] == component("Channel")  # the marked schema is left as it was
     with pytest.raises(ValueError):
         linked({"x": component("Nothing")}, {})
