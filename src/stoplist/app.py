@@ -22,10 +22,11 @@ from stoplist.imports.upload import remove_stale_uploads
 from stoplist.composition import start_worker_thread
 from stoplist.entries.router import router as entries_router
 from stoplist.history.router import router as history_router
-from stoplist.lists.schemas import NativeEntryCreate
+from stoplist.lists.schemas import NativeEntryCreate, declared_schemas
 from stoplist.blacklist.schemas import EntryCreate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
+from stoplist.declared import linked
 from stoplist.errors import ErrorBody, error_codes, install_error_handlers
 from stoplist.ops import install_ops
 from stoplist.web import HeadAsGet, StrictRequests, TrailingSlash, install_allow
@@ -140,6 +141,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas["BulkCheckRequest"] = BulkCheckRequest.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas["NativeEntryCreate"] = NativeEntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
         for operation in (op for path in schema["paths"].values() for op in path.values()):
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _never_null(parameter["schema"])
             # Validation failures answer 400 with ErrorBody, never FastAPI's default 422; every
             # operation can answer one, for a parameter or body it does not take (web.StrictRequests).
             responses = operation.setdefault("responses", {})
@@ -152,6 +155,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             schemas.pop(unused, None)
         for name, definition in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():
             schemas.setdefault(name, definition)
+        schema = linked(schema, declared_schemas())
         app.openapi_schema = schema
         _DOCUMENT.update(schema)
     return app.openapi_schema
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without the null FastAPI allows for an optional one: a parameter is text, or is not sent."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) != 1:
+        return schema
+    # What FastAPI writes beside the anyOf (a bound, a description) holds for the one branch left.
+    return {**branches[0], **{key: value for key, value in schema.items() if key != "anyOf"}}

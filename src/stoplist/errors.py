@@ -7,6 +7,8 @@
     │   ├── ConflictingParameters      two spellings of one parameter (orderBy, order_by)
     │   ├── InvalidPhoneNumber         not a number on its country's plan
     │   ├── InvalidExpiry              expire_at unreadable or already past
+    │   ├── InvalidCursor              a cursor this service did not give out
+    │   │   └── InvalidFeedCursor      an `after` of the trail: not a number, or past its newest event
     │   ├── InvalidSearch              a `q` that is not part of a number
     │   └── InvalidCsv                 an upload that is not CSV text
     ├── Unauthorized (401)             no token, or a token we do not know
@@ -150,8 +152,14 @@ class InvalidEvidence(FieldError):
     code = "invalid_evidence"
 
 
-class InvalidFeedCursor(FieldError):
+class InvalidCursor(FieldError):
+    """A cursor (a listing's `cursor`, the trail's `after`) this service did not give out."""
+
     code = "invalid_cursor"
+
+
+class InvalidFeedCursor(InvalidCursor):
+    """An `after` of the history or the change feed: not a number, or past the account's newest event."""
 
 
 class InvalidSearch(BadRequest):
@@ -276,14 +284,25 @@ class ServiceBusy(StoplistError):
         self.retry_after = retry_after
 
 
-def beyond_schema(*errors: type[StoplistError]) -> dict[str, list[str]]:
-    """OpenAPI extension for an operation: the 400s a schema-valid request may still get.
+# The operation's OpenAPI extensions that list where the server and its schema part ways, each with its reason.
+SEMANTIC_ERRORS = "x-semantic-errors"
+ACCEPTED_BEYOND_SCHEMA = "x-accepted-beyond-schema"
 
-    Whether a number is on its country's plan, or a date lies in the future, no JSON Schema can
-    say; the fuzzer (tests/fuzz) reads this mark so it does not take these answers for valid
-    input refused.
+
+def beyond_schema(errors: Mapping[type[StoplistError], str] | None = None, *, accepted: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """The marks of an operation where the server and its schema part ways, each with its reason.
+
+    `errors`: the 400s a schema-valid request may still get, by error: whether a number is on its
+    country's plan, or a date lies in the future, no JSON Schema can say. `accepted`: the parameters
+    or body fields, by name, of which the server reads more than the schema allows. The fuzzer
+    (tests/fuzz) excuses exactly these, and nothing else.
     """
-    return {"x-semantic-errors": [error.code for error in errors]}
+    marks: dict[str, dict[str, str]] = {}
+    if errors:
+        marks[SEMANTIC_ERRORS] = {error.code: reason for error, reason in errors.items()}
+    if accepted:
+        marks[ACCEPTED_BEYOND_SCHEMA] = dict(accepted)
+    return marks
 
 
 def error_codes() -> list[str]:

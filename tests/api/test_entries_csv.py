@@ -130,7 +130,7 @@ def test_a_csv_page_past_the_end_is_204_as_an_empty_export(client, auth, filled)
 
 @pytest.mark.parametrize(
     ("params", "code"),
-    [({"limit": 1001}, "validation_error"), ({"limit": 0}, "validation_error"), ({"offset": -1}, "validation_error"), ({"cursor": "nope"}, "invalid_scope")],
+    [({"limit": 1001}, "validation_error"), ({"limit": 0}, "validation_error"), ({"offset": -1}, "validation_error"), ({"cursor": "nope"}, "invalid_cursor")],
 )
 def test_a_csv_page_refuses_what_the_json_page_refuses(client, auth, params, code):
     assert_error(client.get(ENTRIES, params=params, headers={**auth, **CSV}), 400, code)

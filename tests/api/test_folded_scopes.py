@@ -87,6 +87,14 @@ def test_every_is_said_by_leaving_the_field_out_or_empty(client, auth):
     assert [entry["id"] for entry in listing(client, auth, channel="", sender="")] == [every["id"]]
 
 
+def test_a_blank_channel_is_every_channel_as_a_blank_sender_is_every_sender(client, auth):
+    """README: "an empty or blank value says the same" of channel and sender alike."""
+    every = put(client, auth, channel=None, sender=None)
+    assert put(client, auth, 200, channel=" \t", sender=" ")["id"] == every["id"]
+    assert check(client, auth, channel=" ", sender="\t")["decision"]["entry"]["id"] == every["id"]
+    assert [entry["id"] for entry in listing(client, auth, channel=" ", sender=" ")] == [every["id"]]
+
+
 def test_a_scope_word_in_a_native_import_rejects_that_row_alone(client, auth):
     body = "address,channel,sender\n+48500000001,,every\n+48500000002,ALL,\n+48500000003,sms,*\n+48500000004,sms,ACME\n"
 

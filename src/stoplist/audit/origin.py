@@ -9,6 +9,7 @@ from fastapi import Query, Request
 
 from stoplist.audit.trail import Origin
 from stoplist.auth.service import Principal
+from stoplist.declared import NO_NUL, nullable, replaced_by
 from stoplist.errors import InvalidEvidence
 
 MAX_EVIDENCE = 1000  # characters
@@ -64,7 +65,10 @@ def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
         raise InvalidEvidence("received_at", f"received_at {text!r} is not an RFC 3339 date and time, such as 2026-11-30T10:00:00Z.") from None
     if moment.tzinfo is None:
         raise InvalidEvidence("received_at", f"received_at {text!r} has no offset: add Z for UTC, or +01:00 and the like.")
-    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the calendar's first day in UTC
+        raise InvalidEvidence("received_at", f"received_at {text!r} is outside the calendar in UTC.") from None
     if moment > now + CLOCK_SKEW:
         raise InvalidEvidence("received_at", f"received_at {text!r} is in the future.")
     return moment
@@ -73,9 +77,21 @@ def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
 # How the two are declared, in a body or a query: the schema states their bounds, and evidence_of and
 # received_at_of enforce them, so that a request over them answers invalid_evidence as documented
 # (a validator of the framework's would answer validation_error first).
-EVIDENCE_SCHEMA = {"maxLength": MAX_EVIDENCE}
-RECEIVED_AT_SCHEMA = {"format": "date-time", "maxLength": 40}
+EVIDENCE_SCHEMA = {"type": "string", "maxLength": MAX_EVIDENCE, "pattern": NO_NUL}
+RECEIVED_AT_SCHEMA = {"type": "string", "format": "date-time", "maxLength": 40}
+# What a schema-valid request may still be refused for, and what the server reads beyond the schema.
+EVIDENCE_BEYOND_SCHEMA = (
+    "received_at in the future (by more than five minutes: a clock's skew), or on a leap second or past the end of"
+    " the calendar in UTC; evidence holding an unpaired surrogate (a JSON \\ud800 escape), which no pattern names"
+)
+RECEIVED_AT_ACCEPTED = (
+    "read by Python's datetime.fromisoformat, which takes more of ISO 8601 than RFC 3339's date-time: white space around"
+    " it, any character for the T, no seconds, week dates, the basic format (20261130T100000Z)"
+)
 
 # The same two, as query parameters of the write routes that take no body (deletes, uploads).
-EvidenceQuery = Annotated[str | None, Query(description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_SCHEMA)]
-ReceivedAtQuery = Annotated[str | None, Query(description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_SCHEMA)]
+EvidenceQuery = Annotated[str | None, Query(description=EVIDENCE_DESCRIPTION, json_schema_extra=replaced_by(EVIDENCE_SCHEMA))]
+ReceivedAtQuery = Annotated[str | None, Query(description=RECEIVED_AT_DESCRIPTION, json_schema_extra=replaced_by(RECEIVED_AT_SCHEMA))]
+# And as fields of a body, where null is absent.
+EVIDENCE_FIELD = replaced_by(nullable(EVIDENCE_SCHEMA))
+RECEIVED_AT_FIELD = replaced_by(nullable(RECEIVED_AT_SCHEMA))

@@ -16,7 +16,10 @@ from stoplist.audit.models import Event, Head
 
 # Hex characters of an event's hash that a cursor carries: 64 bits, no collision by chance.
 CHECK_CHARS = 16
-CURSOR = re.compile(rf"^(?P<seq>[0-9]{{1,18}})(?:-(?P<check>[0-9a-f]{{{CHECK_CHARS}}}))?$")
+# Matched whole (fullmatch: `$` would let a trailing line end through).
+CURSOR = re.compile(rf"(?P<seq>[0-9]{{1,18}})(?:-(?P<check>[0-9a-f]{{{CHECK_CHARS}}}))?")
+# The same, as the OpenAPI document declares it (ECMA-262).
+CURSOR_PATTERN = rf"^[0-9]{{1,18}}(?:-[0-9a-f]{{{CHECK_CHARS}}})?$"
 # The header that names the change feed's position when a listing or an export was read.
 FEED_CURSOR_HEADER = "X-Feed-Cursor"
 

@@ -6,17 +6,18 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
+from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
 from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
-from stoplist.errors import ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidPhoneNumber, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.declared import QUERY_NUMBER_ACCEPTED, component, replaced_by
+from stoplist.errors import ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidPhoneNumber, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
 from stoplist.lists import render
-from stoplist.lists.expiry import parse_expire_at
-from stoplist.lists.phone import QUERY_SCHEMA, normalize_phone_number, number_schema, search_digits
+from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
+from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_schema, search_digits
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
 from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
@@ -91,14 +92,20 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=EntryPage,
     responses=_LIST_RESPONSES,
     summary="List, search or export the blacklist",
-    openapi_extra=beyond_schema(InvalidSearch, ConflictingParameters),
+    openapi_extra=beyond_schema(
+        {ConflictingParameters: "both orderBy and order_by, two spellings of one parameter: a list of parameters cannot forbid giving both"},
+        accepted={
+            "limit": f"any size of page for a CSV export (Accept: text/csv or x-async), which one schema cannot say beside the JSON page's cap; {QUERY_NUMBER_ACCEPTED}",
+            "offset": QUERY_NUMBER_ACCEPTED,
+        },
+    ),
 )
 def list_entries(
     principal: BlacklistPrincipal,
     session: SessionDep,
     request: Request,
     q: Annotated[
-        str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra=QUERY_SCHEMA)
+        str | None, Query(description="Part of a number: entries whose digits contain it.", json_schema_extra=replaced_by(component("NumberSearch")))
     ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip.")] = 0,
     limit: Annotated[
@@ -164,7 +171,10 @@ def _page_size(limit: int | None) -> int:
     responses={**_ERRORS, 200: {"model": EntryPublic, "description": "The number was listed already; its expire_at is now the one sent."}, 415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."}},
     summary="Add a number (or change its expiry)",
     openapi_extra={
-        **beyond_schema(InvalidPhoneNumber, InvalidExpiry, InvalidEvidence),
+        **beyond_schema(
+            {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
+            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
+        ),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ENTRY_CREATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_CREATE_SCHEMA}},
@@ -193,7 +203,8 @@ def add_entry(
 
 
 @router.delete(
-    "", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number", openapi_extra=beyond_schema(InvalidPhoneNumber, InvalidEvidence)
+    "", status_code=204, responses=_ERRORS, summary="Delete the whole list, or one number",
+    openapi_extra=beyond_schema({InvalidPhoneNumber: NOT_ON_PLAN, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA}, accepted={"received_at": RECEIVED_AT_ACCEPTED}),
 )
 def delete_entries(
     principal: BlacklistPrincipal,
@@ -201,7 +212,7 @@ def delete_entries(
     settings: SettingsDep,
     request: Request,
     phone_number: Annotated[
-        str | None, Query(description="Only this number (any spelling); without it, every entry goes.", json_schema_extra=number_schema())
+        str | None, Query(description="Only this number (any spelling); without it, every entry goes.", json_schema_extra=replaced_by(number_schema()))
     ] = None,
     evidence: EvidenceQuery = None,
     received_at: ReceivedAtQuery = None,
@@ -219,7 +230,8 @@ def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str)
 
 
 @router.delete(
-    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id", openapi_extra=beyond_schema(InvalidEvidence)
+    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id",
+    openapi_extra=beyond_schema({InvalidEvidence: EVIDENCE_BEYOND_SCHEMA}, accepted={"received_at": RECEIVED_AT_ACCEPTED}),
 )
 def delete_entry(
     principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None

@@ -4,20 +4,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_SCHEMA, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_SCHEMA
+from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_FIELD, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_FIELD
+from stoplist.declared import replaced_by
+from stoplist.lists.expiry import EXPIRE_AT_DESCRIPTION
 from stoplist.lists.phone import number_input, number_schema
-from stoplist.lists.schemas import Timestamp
-
-
-def _replace_schema(schema: dict):
-    """A json_schema_extra that puts `schema` in place of the one pydantic derives from the type."""
-
-    def replace(field_schema: dict) -> None:
-        for key in ("type", "anyOf"):
-            field_schema.pop(key, None)
-        field_schema.update(schema)
-
-    return replace
+from stoplist.lists.schemas import EXPIRE_AT, Timestamp
 
 
 class EntryCreate(BaseModel):
@@ -28,15 +19,11 @@ class EntryCreate(BaseModel):
     phone_number: str = Field(
         description="The number, in any common spelling (a JSON integer of its digits too); stored as E.164.",
         examples=["+48 500 000 000"],
-        json_schema_extra=_replace_schema(number_schema(integers=True)),
+        json_schema_extra=replaced_by(number_schema(integers=True)),
     )
-    expire_at: str | None = Field(
-        default=None,
-        description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
-        examples=["2099-12-01T00:00:00Z"],
-    )
-    evidence: str | None = Field(default=None, strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_SCHEMA)
-    received_at: str | None = Field(default=None, strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_SCHEMA, examples=["2026-11-22T09:30:00Z"])
+    expire_at: str | None = Field(default=None, description=EXPIRE_AT_DESCRIPTION, examples=["2099-12-01T00:00:00Z"], json_schema_extra=EXPIRE_AT)
+    evidence: str | None = Field(default=None, strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
+    received_at: str | None = Field(default=None, strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
 
     @field_validator("phone_number", mode="before")
     @classmethod

@@ -18,9 +18,11 @@ from stoplist.errors import (
     ConflictingParameters, ErrorBody, ErrorDetail, InvalidAddress, InvalidListScope, InvalidPhoneNumber, TooManyNumbers, UnsupportedMediaType,
     ValidationFailed, beyond_schema, validation_error,
 )
-from stoplist.lists.phone import number_schema
+from stoplist.declared import component
+from stoplist.lists.addresses import NOT_AN_ADDRESS
+from stoplist.lists.phone import NOT_ON_PLAN, number_schema
 from stoplist.lists.precedence import CHANNELS
-from stoplist.lists.schemas import MAX_SENDER
+from stoplist.lists.schemas import SENDER_NOT_PRINTABLE
 from stoplist.lists.service import EVERY_IN_QUERY, channel_of, sender_of
 
 router = APIRouter(prefix="/blacklist/check", tags=["check"], route_class=HotRoute)
@@ -50,13 +52,19 @@ def _json(body: dict) -> Response:
         "parameters": [
             {"name": "phone_number", "in": "query", "required": False, "schema": number_schema(), "description": "A phone number, in any spelling (SMSAPI's parameter). Give this or `address`.", "example": "+48500000000"},
             {"name": "address", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 320}, "description": "A phone number or an e-mail address. Give this or `phone_number`.", "example": "jan@example.com"},
-            # Read in any case, so the values are in the description rather than an enum.
-            {"name": "channel", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20}, "description": f"The channel of the message ({', '.join(CHANNELS)}; any case); absent: lists of every channel only."},
-            {"name": "sender", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_SENDER}, "description": "The sender of the message (compared without regard to case and surrounding space; a phone number in any spelling); absent: lists of every sender only."},
+            # Read in any case and between white space: the schemas say so with patterns made from CHANNELS and the sender's rules.
+            {"name": "channel", "in": "query", "required": False, "schema": component("Channel"), "description": f"The channel of the message ({', '.join(CHANNELS)}; any case); absent or empty: lists of every channel only."},
+            {"name": "sender", "in": "query", "required": False, "schema": component("Sender"), "description": "The sender of the message (compared without regard to case and surrounding space; a phone number in any spelling); absent or empty: lists of every sender only."},
         ],
         "security": BEARER,
-        # Exactly one of phone_number and address, which a list of parameters cannot say.
-        **beyond_schema(InvalidPhoneNumber, InvalidAddress, InvalidListScope, ConflictingParameters, ValidationFailed),
+        **beyond_schema({
+            InvalidPhoneNumber: NOT_ON_PLAN,
+            InvalidAddress: NOT_AN_ADDRESS,
+            InvalidListScope: SENDER_NOT_PRINTABLE,
+            # Exactly one of phone_number and address, which a list of parameters cannot say.
+            ConflictingParameters: "both phone_number and address: give exactly one, which a list of parameters cannot require",
+            ValidationFailed: "neither phone_number nor address: give exactly one, which a list of parameters cannot require",
+        }),
     },
 )
 async def check_one(request: Request) -> Response:
@@ -89,8 +97,7 @@ async def check_one(request: Request) -> Response:
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}},
         "security": BEARER,
-        # Exactly one of phone_numbers and addresses, which the schema does not say.
-        **beyond_schema(ConflictingParameters, ValidationFailed, InvalidListScope),
+        **beyond_schema({InvalidListScope: SENDER_NOT_PRINTABLE}),
     },
 )
 async def check_many(request: Request) -> Response:

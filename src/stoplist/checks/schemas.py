@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stoplist.blacklist.schemas import EntryPublic
 from stoplist.lists.precedence import CHANNELS
-from stoplist.lists.schemas import MAX_SENDER, ListKind, NativeEntry
+from stoplist.lists.schemas import CHANNEL_OR_NULL, SENDER_OR_NULL, ListKind, NativeEntry
 
 MAX_NUMBERS = 10_000  # per bulk check
 
@@ -27,7 +27,8 @@ class CheckResult(BaseModel):
 
 
 class BulkCheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Exactly one of the two lists: both is conflicting_parameters, neither validation_error.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [{"required": ["phone_numbers"]}, {"required": ["addresses"]}]})
 
     # Any JSON value is answered: one that is no spelling of an address is `valid: false`, echoed as sent.
     phone_numbers: list[Any] = Field(  # type: ignore[assignment]
@@ -37,10 +38,13 @@ class BulkCheckRequest(BaseModel):
     addresses: list[Any] = Field(  # type: ignore[assignment]
         default=None, max_length=MAX_NUMBERS, description=f"Up to {MAX_NUMBERS:,} phone numbers or e-mail addresses. Give this or `phone_numbers`."
     )
-    channel: str | None = Field(default=None, max_length=20, description=f"The channel of the messages ({', '.join(CHANNELS)}; any case); absent: lists of every channel only.")
+    channel: str | None = Field(
+        default=None, json_schema_extra=CHANNEL_OR_NULL,
+        description=f"The channel of the messages ({', '.join(CHANNELS)}; any case); absent, null or empty: lists of every channel only.",
+    )
     sender: str | None = Field(
-        default=None, max_length=MAX_SENDER,
-        description="The sender of the messages (compared without regard to case and surrounding space; a phone number in any spelling); absent: lists of every sender only.",
+        default=None, json_schema_extra=SENDER_OR_NULL,
+        description="The sender of the messages (compared without regard to case and surrounding space; a phone number in any spelling); absent, null or empty: lists of every sender only.",
     )
 
 

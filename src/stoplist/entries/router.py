@@ -7,22 +7,26 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from stoplist.audit.queries import FEED_CURSOR_HEADER, feed_cursor
-from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
+from stoplist.audit.queries import CURSOR_PATTERN, FEED_CURSOR_HEADER, feed_cursor
+from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import (
-    ErrorBody, InvalidAddress, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema,
-    validation_error,
+    ErrorBody, InvalidAddress, InvalidCursor, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType,
+    beyond_schema, validation_error,
 )
+from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
 from stoplist.exports.service import native_csv_chunks, native_csv_page, unless_empty
 from stoplist.lists import render, service
-from stoplist.lists.addresses import ADDRESS_KINDS, address_and_display, normalize_address
-from stoplist.lists.expiry import parse_expire_at
+from stoplist.lists.addresses import ADDRESS_KINDS, NOT_AN_ADDRESS, address_and_display, normalize_address
+from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
 from stoplist.lists.phone import MAX_QUERY_CHARS, search_digits
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.repository import EntryFilter
-from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, MAX_SENDER, REASONS, NativeEntry, NativeEntryCreate, NativeEntryPage
+from stoplist.lists.schemas import (
+    CHANNEL, CURSOR_NOT_GIVEN_OUT, DEFAULT_LIMIT, ENTRY_CURSOR, LIST_KIND, MAX_CURSOR, MAX_LIMIT, NOTE_NOT_STORABLE, REASON, REASONS, SENDER,
+    SENDER_NOT_PRINTABLE, NativeEntry, NativeEntryCreate, NativeEntryPage,
+)
 from stoplist.db import utcnow
 from stoplist.web import load_json, read_body
 
@@ -61,7 +65,16 @@ async def read_create(request: Request) -> NativeEntryCreate:
     },
     summary="Put an address on a list (or update its entry)",
     openapi_extra={
-        **beyond_schema(InvalidAddress, InvalidListScope, InvalidExpiry, InvalidEvidence),
+        **beyond_schema(
+            {
+                InvalidAddress: f"{NOT_AN_ADDRESS}; and an e-mail address goes only on lists of channel email or of every channel,"
+                " a phone number on any list but email's, which is a rule across two fields",
+                InvalidListScope: f"{SENDER_NOT_PRINTABLE}; {NOTE_NOT_STORABLE}",
+                InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA,
+                InvalidEvidence: EVIDENCE_BEYOND_SCHEMA,
+            },
+            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
+        ),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NativeEntryCreate"}}}},
     },
 )
@@ -92,7 +105,7 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
                 "X-Next-Cursor": {"description": "CSV pages: `cursor` of the next page; absent on the last.", "schema": {"type": "string"}},
                 FEED_CURSOR_HEADER: {
                     "description": "The change feed's position when the entries were read: load them, then follow `GET /blacklist/changes?after=` it.",
-                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                 },
             },
         },
@@ -100,7 +113,16 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
         **BUSY,
     },
     summary="List, filter or export the entries of every list",
-    openapi_extra=beyond_schema(InvalidAddress, InvalidListScope, InvalidSearch),
+    openapi_extra=beyond_schema(
+        {
+            InvalidAddress: NOT_AN_ADDRESS,
+            InvalidListScope: SENDER_NOT_PRINTABLE,
+            InvalidSearch: "a q with no letter, '@' or '_' in it is read as part of a number and must be one; whether text"
+            " holds a letter (of any script) no pattern every engine reads can say; nor name an unpaired surrogate",
+            InvalidCursor: CURSOR_NOT_GIVEN_OUT,
+        },
+        accepted={"offset": QUERY_NUMBER_ACCEPTED, "limit": QUERY_NUMBER_ACCEPTED},
+    ),
 )
 def list_entries(
     principal: BlacklistPrincipal,
@@ -108,13 +130,13 @@ def list_entries(
     request: Request,
     address: Annotated[str | None, Query(max_length=320, description="Only this address (any spelling).")] = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="Part of an address: digits of a number, or text of an e-mail address.")] = None,
-    # Values are read in any case, so the schema names them in its description rather than an enum.
-    channel: Annotated[str | None, Query(max_length=20, description=f"Only lists of this channel ({', '.join(CHANNELS)}; any case); empty: lists of every channel.")] = None,
-    sender: Annotated[str | None, Query(max_length=MAX_SENDER, description="Only lists of this sender (in any case and spelling); empty: lists of every sender.")] = None,
-    list_kind: Annotated[str | None, Query(alias="list", max_length=20, description=f"{' or '.join(KINDS)} (any case).")] = None,
-    reason: Annotated[str | None, Query(max_length=40, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
-    address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra={"enum": list(ADDRESS_KINDS)})] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    # Values are read in any case and between white space: their schemas say so with patterns made from the domain's tuples.
+    channel: Annotated[str | None, Query(json_schema_extra=CHANNEL, description=f"Only lists of this channel ({', '.join(CHANNELS)}; any case); empty: lists of every channel.")] = None,
+    sender: Annotated[str | None, Query(json_schema_extra=SENDER, description="Only lists of this sender (in any case and spelling); empty: lists of every sender.")] = None,
+    list_kind: Annotated[str | None, Query(alias="list", json_schema_extra=LIST_KIND, description=f"{' or '.join(KINDS)} (any case).")] = None,
+    reason: Annotated[str | None, Query(json_schema_extra=REASON, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
+    address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra=replaced_by({"type": "string", "enum": list(ADDRESS_KINDS)}))] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR, json_schema_extra=ENTRY_CURSOR, description="`next_cursor` of the previous page.")] = None,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any); default 0.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.")] = None,
     accept: Annotated[
@@ -184,7 +206,8 @@ def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str)
 
 
 @router.delete(
-    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id", openapi_extra=beyond_schema(InvalidEvidence)
+    "/{entry_id}", status_code=204, responses={**_ERRORS, **_NOT_FOUND}, summary="Delete one entry, by id",
+    openapi_extra=beyond_schema({InvalidEvidence: EVIDENCE_BEYOND_SCHEMA}, accepted={"received_at": RECEIVED_AT_ACCEPTED}),
 )
 def delete_entry(
     principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from stoplist.audit.queries import CURSOR_PATTERN
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
+from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
 from stoplist.errors import ErrorBody, InvalidAddress, InvalidFeedCursor, beyond_schema
 from stoplist.history import checkpoints, service
 from stoplist.history.schemas import Checkpoint, EventPage, PublicKey
+from stoplist.lists.addresses import NOT_AN_ADDRESS
 
 router = APIRouter(prefix="/blacklist", tags=["history"])
 
@@ -29,8 +32,19 @@ _GONE: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No entry with this id ever existed on the account's lists."}}
 _CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A page of events as JSON, or as CSV (`Accept: text/csv`)."}}
 
-After = Annotated[str | None, Query(max_length=40, description="`next` of the previous answer (e.g. `13-0a1b2c3d4e5f6071`: the seq of the event it names and the start of its hash); absent or 0: from the first event.")]
+# What service.cursor_of reads (audit.queries.CURSOR): a seq of up to 18 ASCII digits, bare or with the
+# first 16 hex characters of its event's hash, or nothing.
+After = Annotated[
+    str | None,
+    Query(
+        max_length=40, json_schema_extra=replaced_by({"type": "string", "pattern": f"^(?:{CURSOR_PATTERN[1:-1]})?$"}),
+        description="`next` of the previous answer (e.g. `13-0a1b2c3d4e5f6071`: the seq of the event it names and the start of its hash); absent, empty or 0: from the first event.",
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description=f"Events per answer: default {service.DEFAULT_LIMIT:,}, at most {service.MAX_LIMIT:,}.")]
+# Where these routes and their schemas part ways.
+_PAST_NEWEST = "an `after` past the account's newest event, which only the trail knows"
+_BEYOND_SCHEMA = beyond_schema({InvalidFeedCursor: _PAST_NEWEST}, accepted={"limit": QUERY_NUMBER_ACCEPTED})
 Accept = Annotated[str | None, Header(description="`text/csv` for the same page as a proof export.")]
 
 
@@ -45,7 +59,7 @@ def _answer(page: service.Page, accept: str | None, filename: str) -> Response:
 
 @router.get(
     "/history", response_model=EventPage, responses={**_ERRORS, **_CSV}, summary="Every event of an address, oldest first",
-    openapi_extra=beyond_schema(InvalidAddress, InvalidFeedCursor),
+    openapi_extra=beyond_schema({InvalidAddress: NOT_AN_ADDRESS, InvalidFeedCursor: _PAST_NEWEST}, accepted={"limit": QUERY_NUMBER_ACCEPTED}),
 )
 def address_history(
     principal: BlacklistPrincipal,
@@ -64,7 +78,7 @@ def address_history(
 
 @router.get(
     "/entries/{entry_id}/history", response_model=EventPage, responses={**_ERRORS, **_NOT_FOUND, **_CSV}, summary="Every event of an entry, deleted or not",
-    openapi_extra=beyond_schema(InvalidFeedCursor),
+    openapi_extra=_BEYOND_SCHEMA,
 )
 def entry_history(principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None) -> Response:
     page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit)
@@ -73,7 +87,7 @@ def entry_history(principal: BlacklistPrincipal, session: SessionDep, entry_id: 
 
 @router.get(
     "/phone_numbers/{entry_id}/history", response_model=EventPage, responses={**_ERRORS, **_NOT_FOUND, **_CSV},
-    summary="Every event of an entry of SMSAPI's list, deleted or not", openapi_extra=beyond_schema(InvalidFeedCursor),
+    summary="Every event of an entry of SMSAPI's list, deleted or not", openapi_extra=_BEYOND_SCHEMA,
 )
 def phone_number_history(
     principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None
@@ -84,7 +98,7 @@ def phone_number_history(
 
 @router.get(
     "/changes", response_model=EventPage, responses={**_ERRORS, **_GONE}, summary="The change feed: every event after a cursor, in commit order",
-    openapi_extra=beyond_schema(InvalidFeedCursor),
+    openapi_extra=beyond_schema({InvalidFeedCursor: _PAST_NEWEST}, accepted={"limit": QUERY_NUMBER_ACCEPTED, "wait": QUERY_NUMBER_ACCEPTED}),
 )
 async def changes(
     principal: BlacklistPrincipal,

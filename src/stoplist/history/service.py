@@ -55,7 +55,7 @@ def cursor_of(after: str | None) -> Cursor:
     """A cursor given out as `next` (`13-0a1b2c3d4e5f6071`, or a bare seq), or the start (absent, empty or 0)."""
     if after is None or after == "":
         return START
-    found = CURSOR.match(after) if after.isascii() else None
+    found = CURSOR.fullmatch(after) if after.isascii() else None
     if found is None:
         raise InvalidFeedCursor("after", f"after {after!r} is not a cursor of this service: pass `next` from the previous answer, or 0.")
     return Cursor(int(found["seq"]), found["check"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from stoplist.audit.origin import EvidenceQuery, ReceivedAtQuery, api_origin
+from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.audit.trail import Origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.db import transaction, utcnow
@@ -45,8 +45,10 @@ def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
     responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Larger than STOPLIST_MAX_UPLOAD_BYTES."}, 415: {"model": ErrorBody, "description": "Neither text/csv nor multipart."}},
     summary="Upload a CSV to import",
     openapi_extra={
-        # Whether bytes are UTF-8 CSV text is beyond what a schema says of a string.
-        **beyond_schema(InvalidCsv, InvalidEvidence),
+        **beyond_schema(
+            {InvalidCsv: "whether bytes are UTF-8 CSV text, which no schema of a string or a file can say", InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
+            accepted={"received_at": RECEIVED_AT_ACCEPTED},
+        ),
         "requestBody": {
             "required": True,
             "content": {

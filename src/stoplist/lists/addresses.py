@@ -21,6 +21,11 @@ ADDRESS_KINDS = (PHONE, EMAIL)
 # anything over 254 itself. This bound only keeps huge inputs away from the parser.
 MAX_EMAIL_INPUT_LENGTH = 320
 _SHOWN = 64  # characters of a refused input quoted back in the error message
+# Why an address the schema allows may still be refused (for the OpenAPI document's x-semantic-errors).
+NOT_AN_ADDRESS = (
+    "whether text is a phone number on its country's plan or an e-mail address (RFC 5322's syntax, a domain IDNA"
+    " can encode) no schema can say"
+)
 
 
 def normalize_email(raw: str, *, path: str = "address") -> str:

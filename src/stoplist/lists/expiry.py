@@ -3,6 +3,36 @@
 from datetime import date, datetime, time, timezone
 
 from stoplist.errors import InvalidExpiry
+from stoplist.declared import any_case, trimmed
+
+EXPIRE_AT_DESCRIPTION = "When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null, empty or absent means never."
+# A date-time without an offset, read as UTC: RFC 3339's date and partial time, a calendar's ranges.
+_NO_OFFSET = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?$"
+
+
+# Where parse_expire_at and the schema part ways (for the OpenAPI document's marks).
+EXPIRE_AT_BEYOND_SCHEMA = (
+    "a moment that is not in the future; a day its month does not have (2099-02-30T10:00:00, without an offset),"
+    " a leap second, or a moment past the end of the calendar in UTC (9999-12-31T23:59:59-01:00)"
+)
+EXPIRE_AT_ACCEPTED = (
+    "read by Python's date.fromisoformat and datetime.fromisoformat once stripped of white space, which take more of"
+    " ISO 8601 than a date or RFC 3339's date-time: any character for the T, no seconds, week dates, the basic format"
+)
+
+
+def expire_at_schema() -> dict:
+    """What parse_expire_at reads, as JSON Schema: a date, a date-time with or without an offset, or nothing (never)."""
+    return {
+        "anyOf": [
+            {"type": "string", "format": "date", "description": "Midnight UTC at the start of that day."},
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "pattern": _NO_OFFSET, "description": "A date-time without an offset, read as UTC (SMSAPI's Python client sends `str(datetime)`)."},
+            {"type": "string", "pattern": trimmed(any_case(["null"]), optional=True), "description": "Never: empty, blank or `null` in any case (a form has no null)."},
+            {"type": "null", "description": "Never."},
+        ],
+        "description": "A moment in the future, to the second; or never.",
+    }
 
 
 def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:

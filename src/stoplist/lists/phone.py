@@ -12,11 +12,18 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from stoplist.errors import InvalidPhoneNumber, InvalidSearch
+from stoplist.declared import blank_characters, character_class, component, trimmed, trimmed_run
 
 MAX_INPUT_LENGTH = 64
 # Digits plus the punctuation people put between them. Letters are refused on
 # purpose: phonenumbers would read "1-800-FLOWERS" as digits.
-_ALLOWED = re.compile(r"^[0-9+\-.()/ \t]+$")
+NUMBER_CHARACTERS = "0123456789+-.()/ \t"
+_ALLOWED = re.compile(f"^[{re.escape(NUMBER_CHARACTERS)}]+$")
+# Why a number of the schema's shape may still be refused (for the OpenAPI document's x-semantic-errors).
+NOT_ON_PLAN = (
+    "whether the digits are a number on its country's numbering plan (phonenumbers' metadata: its country code,"
+    " length and ranges), with a '+' only before them, no schema can say"
+)
 _SEPARATORS = re.compile(r"[\-.()/ \t]")
 # The full path's is_valid_number recompiles its patterns once numbers from many countries overflow
 # re's cache; phonenumbers can keep them (a process-wide switch, present in recent releases).
@@ -319,9 +326,15 @@ MAX_QUERY_CHARS = 64
 
 
 def number_schema(*, integers: bool = False) -> dict:
-    """The JSON Schema of a phone number as input: what the shape of a spelling allows (validity is beyond it)."""
-    text = {"type": "string", "minLength": 1, "maxLength": MAX_INPUT_LENGTH, "pattern": r"^\s*[0-9+\-.()/ \t]+\s*$"}
+    """A phone number as input, by reference to phone_number_schema; with `integers`, a JSON integer of its digits too."""
+    text = component("PhoneNumber")
     return {"anyOf": [text, {"type": "integer", "minimum": 0}]} if integers else text
+
+
+def phone_number_schema() -> dict:
+    """What _clean lets through to phonenumbers: 1 to MAX_INPUT_LENGTH of NUMBER_CHARACTERS once stripped (validity is beyond a schema)."""
+    edge = character_class(set(NUMBER_CHARACTERS) - blank_characters())
+    return {"type": "string", "pattern": trimmed_run(edge, character_class(NUMBER_CHARACTERS), MAX_INPUT_LENGTH)}
 
 
 def number_input(value: object) -> str | int | None:
@@ -335,7 +348,10 @@ def number_input(value: object) -> str | int | None:
     return None
 
 
-QUERY_SCHEMA = {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": r"^[0-9+\-.()/ \t]*$"}
+def number_search_schema() -> dict:
+    """What search_digits reads: blank text (no filter), or at most MAX_QUERY_CHARS that, stripped, are NUMBER_CHARACTERS with '+' first if at all."""
+    after_plus = character_class(set(NUMBER_CHARACTERS) - {"+"})
+    return {"anyOf": [{"type": "string", "pattern": trimmed("")}, {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": trimmed(f"\\+?{after_plus}*")}]}
 
 
 def search_digits(q: str | None) -> str | None:

@@ -6,9 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_SCHEMA, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_SCHEMA
+from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_FIELD, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_FIELD
 from stoplist.db import RFC3339
+from stoplist.declared import NO_NUL, any_case, component, nullable, printable, replaced_by, trimmed, trimmed_run
+from stoplist.lists.expiry import EXPIRE_AT_DESCRIPTION, expire_at_schema
+from stoplist.lists.phone import number_search_schema, phone_number_schema
 from stoplist.lists.precedence import CHANNELS, KINDS
+from stoplist.lists.senders import SCOPE_WORDS
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -17,6 +21,9 @@ MAX_NOTE = 500
 REASONS = ("unsubscribed", "stop_keyword", "complaint", "bounce", "gdpr_erasure", "legal", "manual", "other")
 DEFAULT_REASON = "manual"
 SOURCES = ("api", "import", "cli")
+MAX_CURSOR = 200
+# The alphabet of base64url without padding, in which lists.service.make_cursor writes a cursor.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -47,27 +54,82 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 ListKind = Literal[KINDS]  # type: ignore[valid-type]
 
 
+# Where the schemas below and the code that reads the values part ways (for the OpenAPI document's marks).
+SENDER_NOT_PRINTABLE = (
+    "a sender holding a character str.isprintable refuses beyond the controls and white space the pattern names:"
+    " format characters (U+200B), private-use and unassigned code points, a set each version of Unicode changes"
+)
+NOTE_NOT_STORABLE = "a note holding an unpaired surrogate (a JSON \\ud800 escape), which no pattern names"
+CURSOR_NOT_GIVEN_OUT = "a cursor of the right alphabet that this service did not give out, which only the service can tell"
+
+
+def declared_schemas() -> dict[str, dict]:
+    """The schemas of the values the API reads in its own way (in any case, between white space), by
+    their names among the document's components; each is referenced wherever the value is read."""
+    edge, middle = printable()
+    return {
+        "Channel": _spelled(CHANNELS, "A channel", blank="every channel"),
+        "ListKind": _spelled(KINDS, "A kind of list"),
+        "Reason": _spelled(REASONS, "A reason"),
+        "Sender": {
+            "type": "string",
+            "pattern": trimmed_run(edge, middle, MAX_SENDER, optional=True),
+            "not": {"pattern": trimmed(any_case(sorted(SCOPE_WORDS), fold=str.casefold))},
+            "description": f"A sender name or id: at most {MAX_SENDER} printable characters once white space around them is"
+            f" removed, and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))} in any case; empty or blank: every sender.",
+        },
+        "ExpireAt": expire_at_schema(),
+        "PhoneNumber": phone_number_schema(),
+        "NumberSearch": number_search_schema(),
+        "EntryCursor": {"type": "string", "pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR, "description": "A `next_cursor` as given out."},
+    }
+
+
+def _spelled(values: tuple[str, ...], what: str, *, blank: str | None = None) -> dict:
+    """One of `values` in any case with white space around it (the code lower-cases and strips it), or blank text if that means something."""
+    meaning = f"; empty or blank: {blank}" if blank else ""
+    return {
+        "type": "string",
+        "pattern": trimmed(any_case(values), optional=blank is not None),
+        "description": f"{what}: {', '.join(values)}, in any case and with white space around it{meaning}.",
+        "x-canonical": list(values),
+    }
+
+
+# Body fields and query parameters of these values, as the document declares them.
+CHANNEL = replaced_by(component("Channel"))
+CHANNEL_OR_NULL = replaced_by(nullable(component("Channel")))
+SENDER = replaced_by(component("Sender"))
+SENDER_OR_NULL = replaced_by(nullable(component("Sender")))
+LIST_KIND = replaced_by(component("ListKind"))
+REASON = replaced_by(component("Reason"))
+EXPIRE_AT = replaced_by(component("ExpireAt"))
+ENTRY_CURSOR = replaced_by(component("EntryCursor"))
+
+
 class NativeEntryCreate(BaseModel):
     """The body of `POST /blacklist/entries`."""
 
     model_config = ConfigDict(extra="forbid")
 
     address: str = Field(description="A phone number in any common spelling (stored as E.164) or an e-mail address.", examples=["+48500000000"])
-    channel: str | None = Field(default=None, description="`sms`, `rcs`, `whatsapp`, `voice` or `email`; null or absent: every channel (`every`, `all` and `*` are refused).", examples=["whatsapp"])
+    channel: str | None = Field(
+        default=None, examples=["whatsapp"], json_schema_extra=CHANNEL_OR_NULL,
+        description=f"{', '.join(CHANNELS)} (any case); null, empty or absent: every channel (`every`, `all` and `*` are refused).",
+    )
     sender: str | None = Field(
-        default=None, examples=["ACME"],
-        description=f"A sender name or id (at most {MAX_SENDER} characters; compared without regard to case and surrounding space, a phone number in any spelling); null or absent: every sender (`every`, `all` and `*` are refused).",
+        default=None, examples=["ACME"], json_schema_extra=SENDER_OR_NULL,
+        description=f"A sender name or id (at most {MAX_SENDER} characters; compared without regard to case and surrounding space, a phone number in any spelling); null, empty or absent: every sender (`every`, `all` and `*` are refused).",
     )
-    list: str = Field(default="block", description="`block` (never message) or `allow` (may message, despite a less specific block).")
-    reason: str = Field(default=DEFAULT_REASON, description=f"One of {', '.join(REASONS)}; any case.", examples=["unsubscribed"])
-    note: str | None = Field(default=None, description=f"Free text, at most {MAX_NOTE} characters.")
-    expire_at: str | None = Field(
-        default=None,
-        description="When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or absent means never.",
-        examples=["2099-12-01T00:00:00Z"],
+    list: str = Field(default="block", json_schema_extra=LIST_KIND, description="`block` (never message) or `allow` (may message, despite a less specific block); any case.")
+    reason: str = Field(default=DEFAULT_REASON, json_schema_extra=REASON, description=f"One of {', '.join(REASONS)}; any case.", examples=["unsubscribed"])
+    note: str | None = Field(
+        default=None, description=f"Free text, at most {MAX_NOTE} characters.",
+        json_schema_extra=replaced_by(nullable({"type": "string", "maxLength": MAX_NOTE, "pattern": NO_NUL})),
     )
-    evidence: str | None = Field(default=None, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_SCHEMA)
-    received_at: str | None = Field(default=None, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_SCHEMA, examples=["2026-11-22T09:30:00Z"])
+    expire_at: str | None = Field(default=None, description=EXPIRE_AT_DESCRIPTION, examples=["2099-12-01T00:00:00Z"], json_schema_extra=EXPIRE_AT)
+    evidence: str | None = Field(default=None, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
+    received_at: str | None = Field(default=None, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
 
 
 class NativeEntry(BaseModel):

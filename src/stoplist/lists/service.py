@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -10,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.db import RFC3339, utcnow
-from stoplist.errors import EntryLapsed, EntryNotFound, InvalidAddress, InvalidListScope
+from stoplist.errors import EntryLapsed, EntryNotFound, InvalidAddress, InvalidCursor, InvalidListScope
 from stoplist.lists.addresses import address_fits
 from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow, Position
-from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS
+from stoplist.lists.schemas import CURSOR_PATTERN, MAX_NOTE, MAX_SENDER, REASONS
 from stoplist.lists.senders import is_scope_word, sender_key
 from stoplist.lists.writer import Change, EntryWriter
 
@@ -53,6 +54,7 @@ class Sender(NamedTuple):
 
 
 EVERY_SENDER = Sender(EVERY, EVERY)
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def _refuse_scope_word(field: str, raw: str, path: str, every: str) -> None:
@@ -63,10 +65,12 @@ def _refuse_scope_word(field: str, raw: str, path: str, every: str) -> None:
 
 
 def channel_of(raw: str | None, *, path: str = "channel", every: str = EVERY_IN_BODY) -> str:
-    """A channel as stored: one of CHANNELS, or '' for every channel (None or empty); `every`, `all`, `*` are refused."""
-    if raw is None or raw == "":
+    """A channel as stored: one of CHANNELS, or '' for every channel (None, empty or blank, as for a sender); `every`, `all`, `*` are refused."""
+    if raw is None:
         return EVERY
     channel = raw.strip().lower()
+    if not channel:
+        return EVERY
     if channel not in CHANNELS:
         _refuse_scope_word("channel", raw, path, every)
         raise InvalidListScope(path, f"channel {raw!r} is not one of {', '.join(CHANNELS)} (leave it out for every channel).")
@@ -197,6 +201,9 @@ def make_cursor(row: EntryRow) -> str:
 
 def read_cursor(cursor: str) -> Position:
     try:
+        # Only the alphabet make_cursor writes in: the decoder would skip any other character.
+        if not _CURSOR.fullmatch(cursor):
+            raise ValueError(cursor)
         created, entry_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
         # An id within a row id's range (and digits only): anything else would reach the database and fail there.
         key = entry_key(entry_id)
@@ -204,7 +211,7 @@ def read_cursor(cursor: str) -> Position:
             raise ValueError(entry_id)
         return Position(datetime.strptime(created, RFC3339).replace(tzinfo=timezone.utc), key)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidListScope("cursor", "cursor is not one this service gave out: pass next_cursor from the previous page as it is.") from None
+        raise InvalidCursor("cursor", "cursor is not one this service gave out: pass next_cursor from the previous page as it is.") from None
 
 
 def entry_key(entry_id: str) -> int | None:
