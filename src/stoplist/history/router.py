@@ -13,7 +13,7 @@ from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
 from stoplist.errors import ErrorBody, InvalidAddress, InvalidFeedCursor, beyond_schema
-from stoplist.history import checkpoints, service
+from stoplist.history import service
 from stoplist.history.schemas import Checkpoint, EventPage, PublicKey
 from stoplist.lists.addresses import NOT_AN_ADDRESS
 
@@ -130,10 +130,14 @@ def _feed(session_factory, account_id: int, after: str | None, limit: int) -> se
     "/audit/checkpoint", response_model=Checkpoint, responses=AUTH_ERRORS, summary="A signed checkpoint of the account's trail: keep it elsewhere",
 )
 def checkpoint(principal: BlacklistPrincipal, session: SessionDep) -> Response:
+    from stoplist.history import checkpoints  # cryptography's 6 MB only in processes that sign
+
     made = checkpoints.issue(session, account_id=principal.account_id, now=utcnow())
     return Response(made.line(), media_type="application/json")
 
 
 @router.get("/audit/public-key", response_model=PublicKey, responses=AUTH_ERRORS, summary="The public key that checkpoints are signed with")
 def public_key(principal: BlacklistPrincipal, session: SessionDep) -> PublicKey:
+    from stoplist.history import checkpoints
+
     return PublicKey(**vars(checkpoints.public_key(session, now=utcnow())))
