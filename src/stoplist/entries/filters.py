@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from stoplist.db import storable
 from stoplist.declared import replaced_by
 from stoplist.errors import InvalidListScope, InvalidSearch
 from stoplist.lists import service
@@ -68,7 +69,7 @@ def _search_text(q: str | None) -> str | None:
         return None
     text = q.strip()
     if any(character.isalpha() or character in "@_" for character in text):
-        if not service.storable(text):
+        if not storable(text):
             raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
         # Folded as e-mail keys are (lists.addresses.email_key), so that `Straße` finds `strasse@…`.
         return unicodedata.normalize("NFC", text.casefold())
