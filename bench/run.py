@@ -29,6 +29,7 @@ if importlib.util.find_spec("psutil") is None:
 import audit
 import check
 import databases
+import filters
 import import_export
 import machine_info
 import report
@@ -37,7 +38,7 @@ from harness import BenchmarkFailed, Config, Section, say
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit)}
+BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit, filters)}
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 20261125
 

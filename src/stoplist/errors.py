@@ -7,6 +7,8 @@
     │   ├── ConflictingParameters      two spellings of one parameter (orderBy, order_by)
     │   ├── InvalidPhoneNumber         not a number on its country's plan
     │   ├── InvalidExpiry              expire_at unreadable or already past
+    │   ├── InvalidMoment              a date filter (created_after, since, ...) that names no date
+    │   ├── FilterRequired             a delete by filter that names no filter
     │   ├── InvalidCursor              a cursor this service did not give out
     │   │   └── InvalidFeedCursor      an `after` of the trail: not a number, or past its newest event
     │   ├── InvalidSearch              a `q` that is not part of a number
@@ -102,8 +104,8 @@ class ValidationFailed(BadRequest):
 class ConflictingParameters(BadRequest):
     code = "conflicting_parameters"
 
-    def __init__(self, *names: str) -> None:
-        message = f"Give one of {' or '.join(names)}, not both: they are two spellings of one parameter."
+    def __init__(self, *names: str, message: str | None = None) -> None:
+        message = message or f"Give one of {' or '.join(names)}, not both: they are two spellings of one parameter."
         super().__init__(message, errors=[ErrorDetail(path=name, message=message, error=self.code) for name in names])
 
 
@@ -144,6 +146,18 @@ class InvalidExpiry(BadRequest):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, errors=[ErrorDetail(path="expire_at", message=message, error=self.code)])
+
+
+class InvalidMoment(FieldError):
+    """A date of a filter or a period (`created_after`, `start`, `since`, ...) that is no date we can read."""
+
+    code = "invalid_date"
+
+
+class FilterRequired(BadRequest):
+    """A delete by filter without any filter: the native API never deletes everything by accident."""
+
+    code = "filter_required"
 
 
 class InvalidEvidence(FieldError):

@@ -14,10 +14,15 @@ from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, component, replaced_by
-from stoplist.errors import ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidPhoneNumber, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.errors import (
+    ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidMoment, InvalidPhoneNumber, MalformedBody, UnsupportedMediaType, beyond_schema,
+    validation_error,
+)
 from stoplist.lists import render
 from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
 from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_schema, search_digits
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA, DateRangesDep
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
 from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
@@ -93,7 +98,10 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_LIST_RESPONSES,
     summary="List, search or export the blacklist",
     openapi_extra=beyond_schema(
-        {ConflictingParameters: "both orderBy and order_by, two spellings of one parameter: a list of parameters cannot forbid giving both"},
+        {
+            ConflictingParameters: f"both orderBy and order_by, two spellings of one parameter: a list of parameters cannot forbid giving both; likewise {ALIASES_CONFLICT}",
+            InvalidMoment: MOMENT_BEYOND_SCHEMA,
+        },
         accepted={
             "limit": f"any size of page for a CSV export (Accept: text/csv or x-async), which one schema cannot say beside the JSON page's cap; {QUERY_NUMBER_ACCEPTED}",
             "offset": QUERY_NUMBER_ACCEPTED,
@@ -122,11 +130,13 @@ def list_entries(
     order_by_snake: Annotated[EntryOrder | None, Query(alias="order_by", description="`orderBy` as SMSAPI's PHP client spells it.")] = None,
     accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,
     x_async: Annotated[str | None, Header(description="`true`: generate the CSV export in the background.")] = None,
+    *,
+    ranges: DateRangesDep,
 ) -> Any:
-    digits = search_digits(q)
     order_by = _one_order(order_by, order_by_snake)
+    where = ranges.applied(EntryFilter(digits=search_digits(q)), utcnow())
     if _wants_csv(accept) or _is_true(x_async):
-        query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
+        query = ExportQuery(account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
             if is_head(request):
                 # HEAD has no effects, and the file_id would be lost with the body it is not sent.
@@ -138,7 +148,7 @@ def list_entries(
             if chunks is None:
                 return Response(status_code=204)
             return reader.csv(chunks, "blacklist.csv")
-    size, rows = service.list_entries(session, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit))
+    size, rows = service.list_entries(session, account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=_page_size(limit))
     return EntryPage(size=size, collection=[EntryPublic(**render.smsapi(row)) for row in rows])
 
 

@@ -13,7 +13,8 @@ from stoplist.db import utcnow
 from stoplist.errors import EntryNotFound
 from stoplist.lists import service as lists
 from stoplist.lists.addresses import PHONE
-from stoplist.lists.repository import EntryRepository, EntryRow
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.repository import EntryRepository, EntryRow, smsapi_view
 from stoplist.lists.schemas import EntryOrder
 from stoplist.lists.writer import EntryWriter
 
@@ -42,16 +43,17 @@ def get_entry(session: Session, *, account_id: int, entry_id: str) -> EntryRow:
     return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
 
 
-def list_entries(session: Session, *, account_id: int, digits: str | None, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
-    """How many live entries match, and the requested page of them."""
+def list_entries(session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
+    """How many live entries of the default list `where` selects (its phone numbers), and the requested page of them."""
     list_id = default_list(session, account_id)
     if list_id is None:
         return 0, []
     now = utcnow()
     repository = EntryRepository(session)
-    size = repository.count(account_id=account_id, list_id=list_id, now=now, digits=digits)
-    rows = repository.search(account_id=account_id, list_id=list_id, now=now, digits=digits, order=order, offset=offset, limit=limit) if size > offset else []
-    return size, rows
+    where = smsapi_view(where, list_id)
+    size = repository.count_found(account_id=account_id, now=now, where=where)
+    rows = repository.find(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit) if size > offset else []
+    return size, [row.entry for row in rows]
 
 
 def delete_entry(session: Session, *, account_id: int, entry_id: str, origin: Origin) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
+from stoplist.lists.queries import EntryFilter, matching
 from stoplist.lists.writer.bulk import BulkWrites
 from stoplist.lists.writer.pipeline import Pipeline
 from stoplist.lists.writer.rule import ADD, KEEP, UPDATE, Stored, decide
@@ -158,24 +159,8 @@ class EntryWriter(BulkWrites):
 
     def delete_all(self, *, account_id: int, list_id: int, now: datetime, address_kind: str | None = None) -> int:
         """Every entry of one list of the account (of one kind of address, if given), one event each
-        (`expire` for those that had lapsed); answers how many were live.
-
-        In batches of _DELETE_BATCH, in id order, all in the caller's transaction: a list of
-        millions goes at once or not at all, in bounded memory."""
-        self.wait()
-        self.trail.hold(account_id)
-        mine = [Entry.account_id == account_id, Entry.list_id == list_id]
-        if address_kind is not None:
-            mine.append(Entry.address_kind == address_kind)
-        removed, after = 0, 0
-        while True:
-            batch = select(Entry.id).where(*mine, Entry.id > after).order_by(Entry.id).limit(_DELETE_BATCH).scalar_subquery()
-            rows = self.session.execute(delete(Entry).where(Entry.id.in_(batch)).returning(*_RETURNED)).all()
-            if not rows:
-                return removed
-            rows.sort()
-            removed += self._removed(account_id, rows, now)
-            after = rows[-1][0]
+        (`expire` for those that had lapsed); answers how many were live (see delete_matching)."""
+        return self.delete_matching(account_id=account_id, where=EntryFilter(list_id=list_id, address_kind=address_kind), now=now)
 
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
         """The sweep: delete up to `batch` entries whose expiry passed by `now`, one `expire` event
@@ -192,3 +177,22 @@ class EntryWriter(BulkWrites):
             # The expiry is checked again on the row itself: an entry relisted since is not purged.
             purged += self._expire(account_id, ids[account_id], now)
         return purged
+
+    def delete_matching(self, *, account_id: int, where: EntryFilter, now: datetime, batch: int = _DELETE_BATCH) -> int:
+        """Every entry of the account that `where` selects (queries.matching), live or lapsed, one event each
+        (`expire` for those that had lapsed); answers how many were live.
+
+        In batches of `batch`, in id order (keyset: one batch's ids at a time, never the whole set), all in the
+        caller's transaction: millions go at once or not at all, in bounded memory."""
+        self.wait()
+        self.trail.hold(account_id)
+        selected = matching(where, account_id=account_id, now=None)
+        removed, after = 0, 0
+        while True:
+            ids = select(Entry.id).where(*selected, Entry.id > after).order_by(Entry.id).limit(batch).scalar_subquery()
+            rows = self.session.execute(delete(Entry).where(Entry.id.in_(ids)).returning(*_RETURNED)).all()
+            if not rows:
+                return removed
+            rows.sort()
+            removed += self._removed(account_id, rows, now)
+            after = rows[-1][0]
