@@ -18,6 +18,7 @@ from stoplist.lists.schemas import EntryOrder
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
+_IDS_PER_QUERY = 1000  # ids per `IN (...)` of rows(): a batch's entries in one query, well under any limit on parameters
 
 # A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at),
 # the sender and the address as shown (the spelling first given).
@@ -71,6 +72,15 @@ class EntryRepository:
         if address_kind is not None:
             statement = statement.where(Entry.address_kind == address_kind)
         return self.session.execute(statement).first()
+
+    def rows(self, *, account_id: int, entry_ids: list[int]) -> dict[int, EntryRow]:
+        """Entries of the account as ENTRY_COLUMNS, by id, whatever their expiry (those a batch just wrote)."""
+        found: dict[int, EntryRow] = {}
+        wanted = sorted(set(entry_ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            statement = _entries().where(Entry.account_id == account_id, Entry.id.in_(wanted[start : start + _IDS_PER_QUERY]))
+            found.update((row.id, row) for row in self.session.execute(statement))
+        return found
 
     # SMSAPI's listing: the phone numbers of one list, search by digits, six orders.
 

@@ -49,7 +49,7 @@ class BatchWrites:
             scope, after = self._scope(list_id), outcome.after
             if outcome.expires is not None:
                 gone.append(outcome.expires)
-                facts.append(Fact("expire", change.address, change.address_kind, scope, outcome.expires, state(*stored[1:]), None))  # type: ignore[index]
+                facts.append(Fact("expire", change.address, change.address_kind, scope, outcome.expires, state(stored.expire_at, stored.reason, stored.note), None))  # type: ignore[union-attr]
             if outcome.op == ADD:
                 entry_id = next(ids)
                 facts.append(Fact(ADD, change.address, change.address_kind, scope, entry_id, None, state(*after)))

@@ -46,6 +46,15 @@ class Found(NamedTuple):
         return Stored(self.id, self.expire_at, self.reason, self.note)
 
 
+class ListScope(NamedTuple):
+    """A list's scope as an edit reads it: the sender as its key, and as shown (None: the key)."""
+
+    kind: str
+    channel: str
+    sender: str
+    sender_display: str | None
+
+
 class Edited(NamedTuple):
     """What an edit did: `update`, `unchanged` or `move` (then `entry_id` is the new entry's), or why it
     did nothing: `missing`, `lapsed`, `conflict` (then `entry_id` is the live entry in the way)."""
@@ -79,9 +88,9 @@ class Edits:
         row = self.session.execute(statement).first()
         return None if row is None else Found(*row)
 
-    def list_scope(self, list_id: int) -> tuple[str, str, str, str | None]:
+    def list_scope(self, list_id: int) -> ListScope:
         """A list's kind, channel, sender (its key) and the sender's display (None: the key)."""
-        return tuple(self.session.execute(select(List.kind, List.channel, List.sender, List.sender_display).where(List.id == list_id)).one())  # type: ignore[return-value]
+        return ListScope(*self.session.execute(select(List.kind, List.channel, List.sender, List.sender_display).where(List.id == list_id)).one())
 
     def edit(
         self, *, account_id: int, entry_id: int, change: Change, now: datetime, to_list_id: int | None = None,
@@ -134,11 +143,11 @@ class Edits:
         removed = Fact("remove", found.address, found.address_kind, self._scope(found.list_id), found.id, ended_state, None)
         added = Fact(ADD, address, kind, self._scope(target), new_id, None, state(expire_at, reason, note))
         if moving_address:
-            told = (f"replaced by {address} (entry {new_id})", f"replacing {found.address} (entry {found.id})")
+            told_removed, told_added = f"replaced by {address} (entry {new_id})", f"replacing {found.address} (entry {found.id})"
         else:
-            told = (f"moved to entry {new_id}", f"moved from entry {found.id}")
-        self.trail.record(account_id, [removed], self._telling(told[0]), now)
-        self.trail.record(account_id, [added], self._telling(told[1]), now)
+            told_removed, told_added = f"moved to entry {new_id}", f"moved from entry {found.id}"
+        self.trail.record(account_id, [removed], self._telling(told_removed), now)
+        self.trail.record(account_id, [added], self._telling(told_added), now)
         return Edited(MOVE, new_id)
 
     def _telling(self, what: str):
