@@ -139,6 +139,18 @@ def test_more_than_a_thousand_items_is_413_and_none_is_400(client, auth):
     assert live(client, auth) == []
 
 
+def test_a_body_over_its_routes_limit_is_413_and_writes_nothing(client, auth):
+    """2 MiB for a batch, 64 KiB for an edit and a replacement: bodies far beyond what they hold are refused unread."""
+    from stoplist.entries.edits import MAX_BATCH_BODY, MAX_EDIT_BODY
+
+    huge = {"items": ["+48500000001"], "note": "x" * MAX_BATCH_BODY}
+    assert_error(client.post(BATCH, json=huge, headers=auth), 413, "body_too_large")
+    assert_error(client.post(f"{ENTRIES}/replace", json={"old": "+48500000001", "new": "x" * MAX_EDIT_BODY}, headers=auth),
+                 413, "body_too_large")
+    assert_error(client.patch(f"{ENTRIES}/1", json={"note": "x" * MAX_EDIT_BODY}, headers=auth), 413, "body_too_large")
+    assert live(client, auth) == [] and events(client, auth) == []
+
+
 def test_a_thousand_items_are_written_in_one_call(client, auth):
     numbers = [f"+4850{index:07d}" for index in range(batch.MAX_ITEMS)]
 
