@@ -78,7 +78,10 @@ class EntryRepository:
         found: dict[int, EntryRow] = {}
         wanted = sorted(set(entry_ids))
         for start in range(0, len(wanted), _IDS_PER_QUERY):
-            statement = _entries().where(Entry.account_id == account_id, Entry.id.in_(wanted[start : start + _IDS_PER_QUERY]))
+            # The account through the list (an entry's list is its account's: the foreign key is on both): with
+            # entries.account_id in the WHERE, SQLite without statistics walks all the account's entries instead
+            # of probing the ids (60 ms against 1 ms on a list of 1,000,000).
+            statement = _entries().where(List.account_id == account_id, Entry.id.in_(wanted[start : start + _IDS_PER_QUERY]))
             found.update((row.id, row) for row in self.session.execute(statement))
         return found
 
