@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, Select, and_, any_, bindparam, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from stoplist.db import driver_connection
@@ -81,7 +82,10 @@ class EntryRepository:
             # The account through the list (an entry's list is its account's: the foreign key is on both): with
             # entries.account_id in the WHERE, SQLite without statistics walks all the account's entries instead
             # of probing the ids (60 ms against 1 ms on a list of 1,000,000).
-            statement = _entries().where(List.account_id == account_id, Entry.id.in_(wanted[start : start + _IDS_PER_QUERY]))
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            # PostgreSQL: one array parameter, not a thousand (psycopg spent 15 ms splitting such a query's text).
+            matching = Entry.id.in_(chunk) if self._sqlite else Entry.id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
+            statement = _entries().where(List.account_id == account_id, matching)
             found.update((row.id, row) for row in self.session.execute(statement))
         return found
 
