@@ -21,10 +21,13 @@
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
+    ├── Conflict (409)
+    │   └── EntryExists                the address is on the list an entry would move to
     ├── CursorExpired (410)            a feed cursor older than the trail that retention kept
     ├── PayloadTooLarge (413)
     │   ├── TooManyNumbers             a bulk check of more than 10,000
-    │   ├── BodyTooLarge               a bulk check's body over 1 MiB
+    │   ├── TooManyItems               a batch of more than 1,000 entries
+    │   ├── BodyTooLarge               a body over its route's limit
     │   └── UploadTooLarge             an import over STOPLIST_MAX_UPLOAD_BYTES
     ├── UnsupportedMediaType (415)
     ├── TooManyExports (429)           too many x-async exports queued for the account
@@ -239,6 +242,22 @@ class MethodNotAllowed(StoplistError):
     message = "This address does not answer to that method."
 
 
+class Conflict(StoplistError):
+    status_code = 409
+    code = "conflict"
+    message = "The request conflicts with what is stored."
+
+
+class EntryExists(Conflict):
+    """A move or a replacement would put an address on a list that holds it already: nothing is changed."""
+
+    code = "entry_exists"
+
+    def __init__(self, message: str, *, path: str, entry_id: int) -> None:
+        self.entry_id = entry_id
+        super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
 class CursorExpired(StoplistError):
     """A feed cursor from before the oldest event that retention kept: the events after it are gone."""
 
@@ -263,6 +282,10 @@ class PayloadTooLarge(StoplistError):
 
 class TooManyNumbers(PayloadTooLarge):
     code = "too_many_numbers"
+
+
+class TooManyItems(PayloadTooLarge):
+    code = "too_many_items"
 
 
 class BodyTooLarge(PayloadTooLarge):

@@ -1,6 +1,6 @@
 """`/blacklist/phone_numbers`: SMSAPI's Blacklist API, plus `GET /{id}`."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, SessionDep
 from stoplist.blacklist import service
-from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic
+from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic, EntryUpdate
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
@@ -19,6 +19,7 @@ from stoplist.errors import (
     validation_error,
 )
 from stoplist.lists import render
+from stoplist.lists.writer import KEEP
 from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
 from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_schema, search_digits
 from stoplist.lists.queries import EntryFilter
@@ -40,6 +41,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 MAX_OFFSET = 2**63 - 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _ENTRY_CREATE_SCHEMA = {"$ref": "#/components/schemas/EntryCreate"}
+_ENTRY_UPDATE_SCHEMA = {"$ref": "#/components/schemas/EntryUpdate"}
+EntryBody = TypeVar("EntryBody", EntryCreate, EntryUpdate)
 # An entry is a few hundred bytes at most: a body far beyond that is a mistake or an attack.
 MAX_WRITE_BODY = 64 * 1024
 
@@ -53,6 +56,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def read_entry_create(request: Request) -> EntryCreate:
     """The POST body, from JSON or from a form (SMSAPI's own clients send forms), of at most MAX_WRITE_BODY bytes."""
+    return await _read_entry_body(request, EntryCreate)
+
+
+async def read_entry_update(request: Request) -> EntryUpdate:
+    """The PUT body, read as the POST body is: a new number, a new expiry, or both."""
+    body = await _read_entry_body(request, EntryUpdate)
+    if not {"phone_number", "expire_at"} & body.model_fields_set:
+        raise validation_error([{"loc": ("body", "phone_number"), "msg": "Field required: give phone_number, expire_at or both", "type": "missing"}])
+    return body
+
+
+async def _read_entry_body(request: Request, model: type[EntryBody]) -> EntryBody:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, MAX_WRITE_BODY)
     if content_type == "application/json" or content_type.endswith("+json"):
@@ -67,7 +82,7 @@ async def read_entry_create(request: Request) -> EntryCreate:
     else:
         raise UnsupportedMediaType()
     try:
-        return EntryCreate.model_validate(fields)
+        return model.model_validate(fields)
     except ValidationError as exc:
         raise validation_error(exc.errors()) from None
 
@@ -237,6 +252,41 @@ def delete_entries(
 @router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
 def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
     return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
+
+
+@router.put(
+    "/{entry_id}",
+    response_model=EntryPublic,
+    responses={
+        **_ERRORS, **_NOT_FOUND,
+        409: {"model": ErrorBody, "description": "`entry_exists`: the new number is on the list already; nothing was changed."},
+        415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."},
+    },
+    summary="Change an entry's number or expiry (an addition to SMSAPI's API)",
+    openapi_extra={
+        **beyond_schema(
+            {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
+            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
+        ),
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ENTRY_UPDATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_UPDATE_SCHEMA}},
+        },
+    },
+)
+def update_entry(
+    principal: BlacklistPrincipal, session: SessionDep, settings: SettingsDep, request: Request, entry_id: str,
+    body: Annotated[EntryUpdate, Depends(read_entry_update)],
+) -> EntryPublic:
+    now = utcnow()
+    given = body.model_fields_set
+    row = service.update_entry(
+        session, account_id=principal.account_id, entry_id=entry_id, now=now,
+        phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region) if "phone_number" in given else None,
+        expire_at=parse_expire_at(body.expire_at, now=now) if "expire_at" in given else KEEP,
+        origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
+    )
+    return EntryPublic(**render.smsapi(row))
 
 
 @router.delete(

@@ -5,13 +5,14 @@ neither show nor delete it: they know phone numbers only.
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.db import utcnow
 from stoplist.errors import EntryNotFound
-from stoplist.lists import service as lists
+from stoplist.lists import editing, service as lists
 from stoplist.lists.addresses import PHONE
 from stoplist.lists.queries import EntryFilter
 from stoplist.lists.repository import EntryRepository, EntryRow, smsapi_view
@@ -41,6 +42,20 @@ def get_entry(session: Session, *, account_id: int, entry_id: str) -> EntryRow:
     if list_id is None:
         raise EntryNotFound()
     return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
+
+
+def update_entry(
+    session: Session, *, account_id: int, entry_id: str, phone_number: str | None, expire_at: Any, origin: Origin, now: datetime
+) -> EntryRow:
+    """Give an entry of the default list a new expiry (KEEP: its own) and, with `phone_number`, a new
+    number: a move, so a new entry (409 when that number is on the list already)."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
+        raise EntryNotFound()
+    return editing.edit(
+        session, account_id=account_id, entry_id=entry_id, origin=origin, now=now, expire_at=expire_at, list_id=list_id, address_kind=PHONE,
+        address=None if phone_number is None else editing.Address(PHONE, phone_number), address_path="phone_number",
+    )
 
 
 def list_entries(session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:

@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import BigInteger, Select, any_, bindparam, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from stoplist.db import driver_connection
@@ -19,6 +20,7 @@ from stoplist.lists.schemas import EntryOrder
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
+_IDS_PER_QUERY = 1000  # ids per `IN (...)` of rows(): a batch's entries in one query, well under any limit on parameters
 
 # A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at),
 # the sender and the address as shown (the spelling first given).
@@ -64,6 +66,21 @@ class EntryRepository:
         if address_kind is not None:
             statement = statement.where(Entry.address_kind == address_kind)
         return self.session.execute(statement).first()
+
+    def rows(self, *, account_id: int, entry_ids: list[int]) -> dict[int, EntryRow]:
+        """Entries of the account as ENTRY_COLUMNS, by id, whatever their expiry (those a batch just wrote)."""
+        found: dict[int, EntryRow] = {}
+        wanted = sorted(set(entry_ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            # The account through the list (an entry's list is its account's: the foreign key is on both): with
+            # entries.account_id in the WHERE, SQLite without statistics walks all the account's entries instead
+            # of probing the ids (60 ms against 1 ms on a list of 1,000,000).
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            # PostgreSQL: one array parameter, not a thousand (psycopg spent 15 ms splitting such a query's text).
+            wanted_ids = Entry.id.in_(chunk) if self._sqlite else Entry.id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
+            statement = _entries().where(List.account_id == account_id, wanted_ids)
+            found.update((row.id, row) for row in self.session.execute(statement))
+        return found
 
     # The listings: SMSAPI's (smsapi_view of the default list) and the native one (every list), by one filter.
 

@@ -17,7 +17,7 @@ from stoplist.lists.queries import EntryFilter
 from stoplist.lists.repository import EntryRepository, EntryRow
 from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS, SORTS, EntryOrder
 from stoplist.lists.senders import is_scope_word, sender_key
-from stoplist.lists.writer import Change, EntryWriter
+from stoplist.lists.writer import KEEP, Change, EntryWriter
 
 
 @dataclass(frozen=True)
@@ -126,21 +126,27 @@ def add(
     """Put a (normalised) address, by its key, on the account's list of `scope`: (the entry, True if newly listed).
 
     `address_display`: the spelling to show where it differs from the key; a listed address keeps the one it has."""
-    if not address_fits(address_kind, scope.channel):
-        if address_kind == "email":
-            raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel")
-        raise InvalidAddress(address, "a phone number cannot go on a list of channel email")
+    require_fit(address, address_kind, scope.channel)
     now = now or utcnow()
     writer = EntryWriter(session, origin)
     list_id = writer.list_id(
         account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, sender_display=scope.sender_display, now=now
     )
     change = Change(
-        address=address, address_kind=address_kind, expire_at=expire_at, source=origin.source, reason=reason, note=note, set_note=set_note,
-        address_display=address_display,
+        source=origin.source, address=address, address_kind=address_kind, expire_at=expire_at, reason=KEEP if reason is None else reason,
+        note=note if set_note else KEEP, address_display=address_display,
     )
     entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
     return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
+
+
+def require_fit(address: str, address_kind: str, channel: str, *, path: str = "address") -> None:
+    """400 unless an address of that kind may go on a list of `channel` (lists.addresses.address_fits)."""
+    if address_fits(address_kind, channel):
+        return
+    if address_kind == "email":
+        raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel", path=path)
+    raise InvalidAddress(address, "a phone number cannot go on a list of channel email", path=path)
 
 
 def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None, address_kind: str | None = None) -> EntryRow:

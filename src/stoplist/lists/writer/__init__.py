@@ -10,9 +10,10 @@ Every write first holds the account's head of the trail (Trail.hold): the accoun
 run one at a time, so what a write reads of the entries before changing them (the event's
 `before`) is what it changes.
 
-By mechanism: this module writes one entry at a time (the ORM) and deletes; `bulk` writes many
-(imports, straight on the driver); `statements` builds the bulk path's SQL; `values` holds what
-the writer takes and answers.
+By mechanism: this module writes one entry at a time (the ORM) and deletes; `edits` edits one
+entry by id, and moves it to another list or address; `bulk` writes many (imports, straight on the
+driver), and `batch` a batch of adds with them; `statements` builds the bulk path's SQL; `values`
+holds what the writer takes and answers; `rule` is the one rule every write to an entry asks.
 """
 
 from datetime import datetime
@@ -25,19 +26,24 @@ from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import EntryFilter, matching
+from stoplist.lists.writer.batch import Applied, BatchWrites
 from stoplist.lists.writer.bulk import BulkWrites
+from stoplist.lists.writer.edits import CONFLICT, LAPSED, MISSING, MOVE, Edited, Edits, Found
 from stoplist.lists.writer.pipeline import Pipeline
-from stoplist.lists.writer.rule import ADD, KEEP, UPDATE, Stored, decide
-from stoplist.lists.writer.values import Change, Deleted, Row, Written, lapsed, merged
+from stoplist.lists.writer.rule import ADD, UNCHANGED, UPDATE, Stored, decide
+from stoplist.lists.writer.values import KEEP, Change, Deleted, Row, Written, lapsed, merged
 
-__all__ = ["Change", "Deleted", "EntryWriter", "Row", "Written", "lapsed", "merged"]
+__all__ = [
+    "ADD", "CONFLICT", "KEEP", "LAPSED", "MISSING", "MOVE", "UNCHANGED", "UPDATE",
+    "Applied", "Change", "Deleted", "Edited", "EntryWriter", "Found", "Row", "Written", "lapsed", "merged",
+]
 
 _POPULATE = {"populate_existing": True, "synchronize_session": False}
 _DELETE_BATCH = 10_000  # entries per statement of a delete-all: memory stays bounded on any list
 _RETURNED = (Entry.id, Entry.address, Entry.address_kind, Entry.list_id, Entry.expire_at, Entry.reason, Entry.note)
 
 
-class EntryWriter(BulkWrites):
+class EntryWriter(BulkWrites, BatchWrites, Edits):
     def __init__(self, session: Session, origin: Origin) -> None:
         self.session = session
         self.origin = origin
@@ -107,7 +113,7 @@ class EntryWriter(BulkWrites):
         self.wait()
         self.trail.hold(account_id)
         stored = self._at(account_id, list_id, change.address)
-        outcome = decide(stored, expire_at=change.expire_at, reason=change.reason, note=change.note if change.set_note else KEEP, now=now)
+        outcome = decide(stored, expire_at=change.expire_at, reason=change.reason, note=change.note, now=now)
         if outcome.expires is not None:
             self._expire(account_id, [outcome.expires], now)
         expire_at, reason, note = outcome.after
