@@ -174,3 +174,27 @@ def test_a_date_range_is_not_a_parameter_of_smsapis_delete(client, auth):
 
     assert_error(client.delete(URL, params={"created_after": "2000-01-01"}, headers=auth), 400, "validation_error")
     assert smsapi_ids(client, auth) != []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"{ENTRIES}?created_after=9999-12-31T23:59:59.5Z"),
+        ("GET", "/blacklist/phone_numbers?created_before=9999-12-31T23:59:59.999999Z"),
+        ("GET", "/blacklist/history?since=9999-12-31T23:59:59.5Z"),
+        ("DELETE", f"{ENTRIES}?expire_after=9999-12-31T23:59:59.5Z&dry_run=true"),
+    ],
+)
+def test_a_moment_rounded_past_year_9999_is_invalid_date_not_a_server_error(client, auth, method, path):
+    response = client.request(method, path, headers=auth)
+
+    assert_error(response, 400, "invalid_date")
+    assert "years 1000 to 9999" in response.json()["message"]
+
+
+def test_a_european_day_in_digits_is_refused_rather_than_read_month_first(client, auth, year):
+    # dateparser alone would read 06.12.2026 as 12 June: a delete by filter would act on the wrong half of the year.
+    response = client.delete(f"{ENTRIES}?created_before=06.12.2026&dry_run=true", headers=auth)
+
+    assert_error(response, 400, "invalid_date")
+    assert "could be 6 December or 12 June" in response.json()["message"]

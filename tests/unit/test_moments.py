@@ -153,3 +153,53 @@ def test_a_period_takes_the_start_of_its_lower_bound_and_the_end_of_its_upper_bo
     with pytest.raises(InvalidMoment) as raised:
         period("2026-11-01", "nonsense", names=names, now=NOW)
     assert raised.value.errors[0].path == "created_before"
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end"),
+    [
+        # A day, month or weekday of a phrase that names a zone begins and ends in that zone.
+        ("6 december 2026 CET", utc(2026, 12, 5, 23), utc(2026, 12, 6, 23)),
+        ("2026-12-06 CET", utc(2026, 12, 5, 23), utc(2026, 12, 6, 23)),
+        ("4 december 2026 PST", utc(2026, 12, 4, 8), utc(2026, 12, 5, 8)),
+        ("march 2019 CET", utc(2019, 2, 28, 23), utc(2019, 3, 31, 23)),
+        ("last friday of march 2019 CET", utc(2019, 3, 28, 23), utc(2019, 3, 29, 23)),
+    ],
+)
+def test_a_day_of_a_phrase_naming_a_zone_is_that_zone_s_day(value, start, end):
+    assert read(value, name="start", now=NOW) == Span(start, end)
+
+
+def test_today_in_a_zone_is_the_zone_s_today_when_utc_is_still_yesterday():
+    late = utc(2026, 12, 6, 23, 30)  # already 7 December in CET
+
+    assert read("today CET", name="start", now=late) == Span(utc(2026, 12, 6, 23), utc(2026, 12, 7, 23))
+
+
+@pytest.mark.parametrize("value", ["-5", "+5", "-1", "06.12.2026", "06/12/2026", "12/31/9999 23:59:59.7", "1,5"])
+def test_digits_in_another_spelling_than_unix_or_iso_are_refused_not_guessed(value):
+    # dateparser reads 06/12/2026 as 12 June and -5 as May: a delete by filter must not act on a guess.
+    with pytest.raises(InvalidMoment) as raised:
+        read(value, name="created_before", now=NOW)
+
+    assert "06/12/2026 could be 6 December or 12 June" in raised.value.message
+
+
+def test_a_unix_timestamp_with_a_fraction_is_the_next_whole_second():
+    assert read("1764547200.5", name="start", now=NOW) == Span(utc(2025, 12, 1, 0, 0, 1), utc(2025, 12, 1, 0, 0, 1))
+    assert read("1764547200.000", name="start", now=NOW) == Span(utc(2025, 12, 1), utc(2025, 12, 1))
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59.5Z", "253402300799.5", "9999-12-31T23:59:59.999999+00:00"])
+def test_a_moment_rounded_past_the_calendar_s_end_is_invalid_date_not_an_error(value):
+    with pytest.raises(InvalidMoment) as raised:
+        read(value, name="created_after", now=NOW)
+
+    assert "years 1000 to 9999" in raised.value.message
+
+
+def test_an_offset_whose_plus_a_query_string_made_a_space_gets_a_hint():
+    with pytest.raises(InvalidMoment) as raised:
+        read("2026-12-06T10:43:09 01:00", name="created_after", now=NOW)
+
+    assert "write an offset's + as %2B" in raised.value.message

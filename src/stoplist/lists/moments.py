@@ -14,7 +14,7 @@ takes in the whole of the 30th. A moment starts and ends at itself. Phrases are 
 
 import calendar
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from stoplist.errors import InvalidMoment
@@ -30,7 +30,12 @@ ACCEPTED = (
 )
 DESCRIPTION = f"A date: {ACCEPTED}."
 
-_UNIX = re.compile(r"[0-9]+")
+_UNIX = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Digits and separators alone that are not ISO 8601 (06/12/2026, 06.12.2026, -5, 1.5): dateparser makes a
+# date of each (06/12/2026 is 12 June to it), which a European reads otherwise; a delete must not guess.
+_NUMERIC = re.compile(r"[0-9\s.,/:+-]+")
+# "2026-12-06T10:43:09 01:00": a + of an offset that a query string read as a space.
+_SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UNIT = r"(?:second|sec|minute|min|hour|hr|day|week|fortnight|month|year)s?"
 # An amount of time before (or after) now: "2 weeks", "2 weeks ago", "in 3 days", "1 year, 2 months ago".
@@ -75,30 +80,52 @@ def period(after: str | None, before: str | None, *, names: tuple[str, str], now
 def read(text: str, *, name: str, now: datetime) -> Span:
     """What `text` names, relative to `now`; InvalidMoment naming `name` and the accepted forms when it names nothing."""
     stripped = text.strip()
-    # The length as given (white space too), as the document's maxLength counts it.
-    span = _read(stripped, now) if stripped and len(text) <= MAX_TEXT else None
+    try:
+        # The length as given (white space too), as the document's maxLength counts it.
+        span = _read(stripped, now) if stripped and len(text) <= MAX_TEXT else None
+    except OverflowError:  # a moment at the calendar's very end, rounded up to the next second
+        raise InvalidMoment(name, f"{name} {stripped!r} is outside the years 1000 to 9999.") from None
     if span is None:
         shown = text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
-        raise InvalidMoment(name, f"{name} {shown!r} is not a date we can read: give {ACCEPTED}.")
+        raise InvalidMoment(name, f"{name} {shown!r} is not a date we can read: give {ACCEPTED}.{_hint(stripped)}")
     if span.start < EARLIEST or span.start > LATEST or (span.end is not None and span.end < EARLIEST):
         raise InvalidMoment(name, f"{name} {text.strip()!r} is outside the years 1000 to 9999.")
     return span
 
 
+def _hint(text: str) -> str:
+    """What to change in a value that looks like a date of another spelling."""
+    if _SPACED_OFFSET.fullmatch(text):
+        return " (A + in a query string reads as a space: write an offset's + as %2B.)"
+    if _NUMERIC.fullmatch(text):
+        return " (Digits alone are read as a UNIX timestamp or as ISO 8601 only: 06/12/2026 could be 6 December or 12 June.)"
+    return ""
+
+
 def _read(text: str, now: datetime) -> Span | None:
     if _UNIX.fullmatch(text):
+        whole, _dot, fraction = text.partition(".")
         try:
-            return _moment(datetime.fromtimestamp(int(text), timezone.utc))
+            moment = datetime.fromtimestamp(int(whole), timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
+        return _moment(moment + timedelta(seconds=1) if fraction.strip("0") else moment)
     if _DATE.fullmatch(text):
         day = parse_moment(text)
         return None if day is None else _days(day.date(), 1)
     moment = parse_moment(text)
     if moment is not None:
         return _moment(moment)
-    rule = _calendar_rule(text, now)
-    return _phrase(text, now) if rule is _NO_RULE else rule
+    if _NUMERIC.fullmatch(text):
+        return None
+    # A zone the phrase names ("6 december 2026 CET") is where its days begin and end; UTC otherwise.
+    from dateparser.timezone_parser import pop_tz_offset_from_string
+
+    rest, zone = pop_tz_offset_from_string(text)
+    rest, zone = (rest.strip(), zone) if zone is not None and rest.strip() else (text, timezone.utc)
+    local_now = now.astimezone(zone)
+    rule = _calendar_rule(rest, local_now, zone)
+    return _phrase(rest, local_now, zone) if rule is _NO_RULE else rule
 
 
 def _moment(moment: datetime) -> Span:
@@ -108,22 +135,23 @@ def _moment(moment: datetime) -> Span:
     return Span(moment, moment)
 
 
-def _days(first: date, count: int) -> Span:
-    start = datetime.combine(first, time(0), tzinfo=timezone.utc)
+def _days(first: date, count: int, zone: tzinfo = timezone.utc) -> Span:
+    """`count` days of the calendar from `first`, as they begin and end in `zone`."""
+    start = datetime.combine(first, time(0), tzinfo=zone)
     try:
-        return Span(start, start + timedelta(days=count))
+        return Span(start.astimezone(timezone.utc), (start + timedelta(days=count)).astimezone(timezone.utc))
     except OverflowError:  # the calendar's last day: it has no end before the calendar's
-        return Span(start, None)
+        return Span(start.astimezone(timezone.utc), None)
 
 
-def _month(year: int, month: int) -> Span:
-    return _days(date(year, month, 1), calendar.monthrange(year, month)[1])
+def _month(year: int, month: int, zone: tzinfo) -> Span:
+    return _days(date(year, month, 1), calendar.monthrange(year, month)[1], zone)
 
 
 _NO_RULE = object()
 
 
-def _calendar_rule(text: str, now: datetime):
+def _calendar_rule(text: str, now: datetime, zone: tzinfo):
     """The phrases of a calendar rule that dateparser does not read (a test pins each): a weekday of a month, a weekday
     near now. The day it names, None when it names none (the fifth Friday of a month of four), or _NO_RULE."""
     found = _NTH_WEEKDAY.fullmatch(text)
@@ -135,23 +163,23 @@ def _calendar_rule(text: str, now: datetime):
         nth = _ORDINALS[found["nth"].lower()]
         if nth > len(days):
             return None
-        return _days(date(year, month, days[nth if nth < 0 else nth - 1]), 1)
+        return _days(date(year, month, days[nth if nth < 0 else nth - 1]), 1, zone)
     found = _NEAR_WEEKDAY.fullmatch(text)
     if found:
         today = now.date()
         weekday = _WEEKDAYS.index(found["day"].lower())
         ahead = (weekday - today.weekday()) % 7
         if found["which"].lower() == "next":
-            return _days(today + timedelta(days=ahead or 7), 1)
+            return _days(today + timedelta(days=ahead or 7), 1, zone)
         if found["which"].lower() == "last":
-            return _days(today - timedelta(days=(today.weekday() - weekday) % 7 or 7), 1)
-        return _days(today - timedelta(days=today.weekday() - weekday), 1)
+            return _days(today - timedelta(days=(today.weekday() - weekday) % 7 or 7), 1, zone)
+        return _days(today - timedelta(days=today.weekday() - weekday), 1, zone)
     return _NO_RULE
 
 
-def _phrase(text: str, now: datetime) -> Span | None:
-    """An English phrase, read by dateparser relative to `now`: a moment when it says a time or an
-    amount of time ago, else the day, month or year it names."""
+def _phrase(text: str, now: datetime, zone: tzinfo) -> Span | None:
+    """An English phrase (its zone taken off), read by dateparser relative to `now` (in `zone`): a moment
+    when it says a time or an amount of time ago, else the day, month or year it names, in `zone`."""
     # Imported on first use: only phrases need it, and it takes a moment to load.
     from dateparser.date import DateDataParser
 
@@ -164,19 +192,20 @@ def _phrase(text: str, now: datetime) -> Span | None:
     moment = found.date_obj
     if moment is None:
         return None
-    moment = moment.astimezone(timezone.utc)
+    # Read as if `zone`'s wall clock were UTC: the date and time it names are the zone's.
+    moment = moment.replace(tzinfo=zone)
     if found.period == "time" or _DURATION.fullmatch(text) or text.lower() == "now":
-        return _moment(moment)
+        return _moment(moment.astimezone(timezone.utc))
     if found.period == "month":
-        return _month(moment.year, moment.month)
+        return _month(moment.year, moment.month, zone)
     if found.period == "year":
-        return _days(date(moment.year, 1, 1), 366 if calendar.isleap(moment.year) else 365)
-    return _days(moment.date(), 1)
+        return _days(date(moment.year, 1, 1), 366 if calendar.isleap(moment.year) else 365, zone)
+    return _days(moment.date(), 1, zone)
 
 
 def _settings(now: datetime) -> dict:
     return {
-        "RELATIVE_BASE": now.astimezone(timezone.utc).replace(tzinfo=None),
+        "RELATIVE_BASE": now.replace(tzinfo=None),
         "TIMEZONE": "UTC",
         "TO_TIMEZONE": "UTC",
         "RETURN_AS_TIMEZONE_AWARE": True,
