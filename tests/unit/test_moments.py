@@ -203,3 +203,21 @@ def test_an_offset_whose_plus_a_query_string_made_a_space_gets_a_hint():
         read("2026-12-06T10:43:09 01:00", name="created_after", now=NOW)
 
     assert "write an offset's + as %2B" in raised.value.message
+
+
+def test_periods_meeting_at_a_moment_share_nothing_and_a_day_given_as_both_bounds_is_in_both():
+    names = ("created_after", "created_before")
+    november = period(None, "2026-11-30", names=names, now=NOW)
+    december = period("2026-11-30", None, names=names, now=NOW)
+    moment = utc(2026, 11, 30, 12)
+
+    def within(p: Period, at: datetime) -> bool:
+        return (p.after is None or at >= p.after) and (p.before is None or at < p.before)
+
+    assert within(november, moment) and within(december, moment)
+    by_moment = (period(None, "2026-12-01T00:00:00Z", names=names, now=NOW), period("2026-12-01T00:00:00Z", None, names=names, now=NOW))
+    for at in (utc(2026, 11, 30, 23, 59, 59), utc(2026, 12, 1), utc(2026, 12, 1, 0, 0, 1)):
+        assert within(by_moment[0], at) != within(by_moment[1], at)
+    by_days = (period(None, "2026-11-30", names=names, now=NOW), period("2026-12-01", None, names=names, now=NOW))
+    for at in (utc(2026, 11, 30, 23, 59, 59), utc(2026, 12, 1)):
+        assert within(by_days[0], at) != within(by_days[1], at)
