@@ -112,7 +112,7 @@ def measure(config: Config, section: Section, database: str) -> None:
     reference = resolve(config.against or REFERENCE)
     current = Code("current", _describe_checkout(), ROOT)
     lists = f"list of {config.rows:,} over {len(fill.SPREAD)} lists"
-    versus = f"current {current.commit} vs reference {reference[:7]}"
+    versus = f"current {current.commit} vs reference {reference[:7]}" + (" (the same code)" if _same_code(reference) else "")
     single = section.add(Row("check-ab", f"GET {CHECK}?…{SCOPED_QUERY}, {lists}: requests/s, {versus} (wrk -c{CONNECTIONS},"
                              f" best of {ROUNDS} alternating)", "req/s", AtLeastTimes(TARGET, "reference"), decimals=0))
     bulk = section.add(Row("check-ab", f"POST {CHECK} naming channel and sender, {BATCH:,} numbers a request: numbers/s, {versus}"
@@ -223,6 +223,11 @@ def _describe_checkout() -> str:
     commit = _git("rev-parse", "--short=7", "HEAD").stdout.strip() or "unknown"
     changed = _git("status", "--porcelain", "--", "src", "migrations").stdout.strip()
     return f"{commit} + changes" if changed else commit
+
+
+def _same_code(reference: str) -> bool:
+    """Whether this checkout's code and migrations are the reference's, changes included: the run measures the method's spread."""
+    return _git("diff", "--quiet", reference, "--", "src", "migrations").returncode == 0
 
 
 def _git(*args: str) -> subprocess.CompletedProcess:
