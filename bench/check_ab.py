@@ -22,8 +22,9 @@ TITLE = "The check against an earlier commit: GET and POST /blacklist/check, cur
 
 ROOT = Path(__file__).resolve().parents[1]
 # The reference when neither --against nor BENCH_AGAINST names one: main's last commit before issue 26
-# (accounts, subusers, scopes) is merged, which is where its branch wt-accounts starts (git merge-base).
-REFERENCE = "23a963ece5fc9d90f93e8176cd48e1e3ecf1cee2"
+# (accounts, subusers, scopes) is merged, as of 2026-12-06 10:05 UTC. Should main move again first, the exact
+# reference is the merge's first parent: --against <the merge of issue 26>^1.
+REFERENCE = "79567b79177a201a9a37ff0dd1545a1b8adfcb54"
 AGAINST_ENV = "BENCH_AGAINST"
 SECONDS_ENV = "BENCH_AB_SECONDS"  # a shorter wrk round while developing; the doc's figures use the default
 ROUNDS = 5  # measured rounds on each server, alternating; more than check.py's 3, for a 5% target on a shared machine
