@@ -33,9 +33,10 @@ class BenchmarkFailed(Exception):
 
 @dataclass(frozen=True)
 class _Times:
-    """Stoplist's figure against `limit` times the baseline's, measured in the same run."""
+    """Stoplist's figure against `limit` times the baseline's, measured in the same run (`of`: what the baseline is)."""
 
     limit: float
+    of: str = "baseline"
 
     @property
     def ratio_limit(self) -> float:
@@ -59,7 +60,7 @@ class AtMostTimes(_Times):
     """Stoplist's figure may be at most `limit` times the baseline's (for times: lower is better)."""
 
     def describe(self) -> str:
-        return f"≤ {self.limit:g}× baseline"
+        return f"≤ {self.limit:g}× {self.of}"
 
     def within(self, ratio: float) -> bool:
         return ratio <= self.limit
@@ -69,7 +70,7 @@ class AtLeastTimes(_Times):
     """Stoplist's figure must be at least `limit` times the baseline's (for rates: higher is better)."""
 
     def describe(self) -> str:
-        return f"≥ {self.limit:g}× baseline"
+        return f"≥ {self.limit:g}× {self.of}"
 
     def within(self, ratio: float) -> bool:
         return ratio >= self.limit
@@ -188,6 +189,7 @@ class Config:
     workdir: Path
     databases: "Databases"
     baseline_only: bool = False
+    against: str | None = None  # the commit check-ab measures the current code against (None: its own default)
     # Figures measured once per run and shared by every database's rows (the import/export baselines).
     shared: dict[str, Any] = field(default_factory=dict)
     _numbers_csv: Path | None = None

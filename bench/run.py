@@ -29,6 +29,7 @@ if importlib.util.find_spec("psutil") is None:
 import audit
 import batch
 import check
+import check_ab
 import databases
 import filters
 import import_export
@@ -39,7 +40,7 @@ from harness import BenchmarkFailed, Config, Section, say
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit, filters, batch)}
+BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, check_ab, search, audit, filters, batch)}
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 20261125
 
@@ -53,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--databases", type=_database_list, default=databases.ALL, metavar="LIST",
                         help=f"comma-separated databases to run each benchmark on, in order (default: {','.join(databases.ALL)})")
     parser.add_argument("--baseline-only", action="store_true", help="measure the bare baselines only (once: they need no database); start no server")
+    parser.add_argument("--against", metavar="REV", default=os.environ.get(check_ab.AGAINST_ENV) or check_ab.REFERENCE,
+                        help=f"the commit {check_ab.NAME} measures the current code against (default: ${check_ab.AGAINST_ENV},"
+                             f" else {check_ab.REFERENCE[:7]}, main before issue 26)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for the generated numbers")
     parser.add_argument("--doc", action=argparse.BooleanOptionalAction,
                         help=f"--no-doc: never rewrite {DOC.relative_to(ROOT)}; --doc: rewrite it after a complete run"
@@ -63,6 +67,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
+    if check_ab.NAME in (args.only or BENCHMARKS):
+        try:  # before a long run reaches it
+            args.against = check_ab.resolve(args.against)
+        except BenchmarkFailed as exc:
+            parser.error(str(exc))
     return args
 
 
@@ -131,7 +140,8 @@ def run_all(args: argparse.Namespace, stores: databases.Databases, machine: dict
     Adds what it learns of the PostgreSQL server, if it started one, to `machine`; stops it at the end.
     """
     workdir = Path(tempfile.mkdtemp(prefix="stoplist-bench-", dir=args.workdir))
-    config = Config(rows=args.rows, seed=args.seed, workdir=workdir, databases=stores, baseline_only=args.baseline_only)
+    config = Config(rows=args.rows, seed=args.seed, workdir=workdir, databases=stores, baseline_only=args.baseline_only,
+                    against=args.against)
     # The baselines need no database: with --baseline-only, each benchmark runs once.
     turns = args.databases[:1] if args.baseline_only else args.databases
     try:
