@@ -76,8 +76,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.state.session_factory = create_session_factory(app.state.engine)
     app.state.lookup = create_lookup(settings.database_url)
     # The check routes remember tokens briefly; every other route reads its token on each request.
-    app.state.token_cache = TokenCache(app.state.lookup.token, ttl=settings.token_cache_seconds)
-    app.state.token_check = TokenCache(app.state.lookup.token, ttl=0)
+    lookup = app.state.lookup
+    app.state.token_cache = TokenCache(lookup.token, lookup.subuser, ttl=settings.token_cache_seconds)
+    app.state.token_check = TokenCache(lookup.token, lookup.subuser, ttl=0)
     install_error_handlers(app)
     install_allow(app)
     app.include_router(checks_router)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from stoplist.audit.queries import CURSOR_PATTERN, FEED_CURSOR_HEADER, feed_cursor
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
-from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import (
     ErrorBody, InvalidAddress, InvalidCursor, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType,
@@ -125,7 +125,7 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     ),
 )
 def list_entries(
-    principal: BlacklistPrincipal,
+    principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
     address: Annotated[str | None, Query(max_length=320, description="Only this address (any spelling).")] = None,
@@ -201,7 +201,7 @@ def _search_text(q: str | None) -> str | None:
 
 
 @router.get("/{entry_id}", response_model=NativeEntry, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
-def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Any:
+def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> Any:
     return JSONResponse(render.native(service.get(session, account_id=principal.account_id, entry_id=entry_id)))
 
 
