@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from stoplist import __version__
+from stoplist.accounts.router import router as accounts_router
 from stoplist.auth.cache import TokenCache
 from stoplist.blacklist.router import router as blacklist_router
 from stoplist.checks.repository import create_lookup
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(entries_router)
     app.include_router(history_router)
     app.include_router(files_router)
+    app.include_router(accounts_router)
     install_ops(app)
     _match_first(app, checks_router)
     # Innermost, so the request metrics count what it refuses.
