@@ -23,25 +23,16 @@ from stoplist.auth.models import AccessToken
 from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
 
+
 class ListMode(str, Enum):
     own = "own"
     shared = "shared"
 
 
 app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
-token_class ListMode(str, Enum):
-    own = "own"
-    shared = "shared"
-
-
-app = typer.Typer(help="Create, list and revoke access tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Create, list and revoke access tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-account_class ListMode(str, Enum):
-    own = "own"
-    shared = "shared"
-
-
-app = typer.Typer(help="Create accounts: top-level, or subusers of one (one level).", no_args_is_help=True)
+account_app = typer.Typer(help="Create accounts: top-level, or subusers of one (one level).", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 
 
@@ -298,12 +289,7 @@ def _account_id(session: Session, name: str) -> int:
     return _account(session, name).id
 
 
-audit_class ListMode(str, Enum):
-    own = "own"
-    shared = "shared"
-
-
-app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
