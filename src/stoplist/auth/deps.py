@@ -40,7 +40,7 @@ def require_scope(scope: str):
     caching here: a revoked token is refused at once), so authenticating holds no session of
     the request's: not while an upload arrives, nor beside a streaming export's own session.
     `bearer` stays a dependency for the OpenAPI document's security scheme, with `scope` as its
-    requirement's scope (tests/api/test_scopes.py compares it with what is enforced).
+    requirement's scope (tests/accounts/test_isolation.py compares it with what is enforced).
     """
 
     async def dependency(
