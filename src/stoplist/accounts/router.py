@@ -25,6 +25,13 @@ def _origin(request: Request, principal, now):
     return api_origin(request, principal, evidence=None, received_at=None, now=now)
 
 
+def _changed(request: Request, session) -> None:
+    """Commit, then let this process's check routes forget the principals they remember: what a
+    revoke or a switch changed holds here at once (in other processes within the cache's bound)."""
+    session.commit()
+    request.app.state.token_cache.forget_all()
+
+
 @router.post(
     "/tokens", status_code=201, response_model=TokenCreated, summary="Create an access token (shown once)",
     responses={
@@ -47,6 +54,7 @@ def list_tokens(principal: AccountsPrincipal, session: SessionDep) -> TokenList:
 def revoke_token(principal: AccountsPrincipal, session: SessionDep, request: Request, token_id: str) -> Response:
     now = utcnow()
     service.revoke_token(session, principal=principal, token_id=token_id, origin=_origin(request, principal, now), now=now)
+    _changed(request, session)
     return Response(status_code=204)
 
 
@@ -71,7 +79,9 @@ def create_subuser(principal: AccountsPrincipal, session: SessionDep, request: R
 )
 def update_subuser(principal: AccountsPrincipal, session: SessionDep, request: Request, subuser_id: str, body: SubuserUpdate) -> SubuserPublic:
     now = utcnow()
-    return service.update_subuser(session, principal=principal, subuser_id=subuser_id, body=body, origin=_origin(request, principal, now), now=now)
+    updated = service.update_subuser(session, principal=principal, subuser_id=subuser_id, body=body, origin=_origin(request, principal, now), now=now)
+    _changed(request, session)
+    return updated
 
 
 @router.delete(
@@ -81,4 +91,5 @@ def update_subuser(principal: AccountsPrincipal, session: SessionDep, request: R
 def delete_subuser(principal: AccountsPrincipal, session: SessionDep, request: Request, subuser_id: str) -> Response:
     now = utcnow()
     service.delete_subuser(session, principal=principal, subuser_id=subuser_id, origin=_origin(request, principal, now), now=now)
+    _changed(request, session)
     return Response(status_code=204)

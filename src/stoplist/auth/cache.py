@@ -71,6 +71,11 @@ class TokenCache:
             return self._ttl
         return max(0.0, min(self._ttl, (principal.expires_at - datetime.now(timezone.utc)).total_seconds()))
 
+    def forget_all(self) -> None:
+        """Forget every remembered principal: after a change of tokens or subusers, this process sees it at once
+        (other processes within `ttl`)."""
+        self._known.clear()
+
     def _forget(self, token: str) -> None:
         for key in [key for key in self._known if key[0] == token]:
             del self._known[key]
