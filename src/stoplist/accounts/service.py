@@ -169,7 +169,7 @@ def _expiry(text: str | None, *, now: datetime) -> datetime | None:
         return None
     moment = parse_moment(text.strip())
     if moment is None:
-        raise ValidationFailed(f"expires_at {text!r} is neither a date nor an RFC 3339 date-time (2027-06-30T00:00:00Z).", path="expires_at")
+        raise ValidationFailed(f"expires_at {text!r} is neither a date nor an RFC 3339 date-time (2099-06-30T00:00:00Z).", path="expires_at")
     moment = moment.replace(microsecond=0)
     if moment <= now:
         raise ValidationFailed(f"expires_at {text!r} is not in the future.", path="expires_at")
