@@ -51,11 +51,6 @@ class AuthRepository:
         row = self.session.execute(live_token(), {"hash": token_hash, "now": now}).one_or_none()
         return None if row is None else TokenRow(*row)
 
-    def active_token_by_hash(self, token_hash: str) -> AccessToken | None:
-        return self.session.scalar(
-            select(AccessToken).where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
-        )
-
     def token_by_id(self, token_id: int) -> AccessToken | None:
         return self.session.get(AccessToken, token_id)
 
