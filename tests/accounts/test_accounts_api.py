@@ -176,3 +176,18 @@ def test_a_token_is_refused_from_the_second_its_expiry_passes(client, app, make_
         session.execute(update(AccessToken).where(AccessToken.id == made["id"]).values(expires_at=utcnow()))
     assert_error(client.get(URL, headers=token), 401, "unauthorized")
     assert_error(client.get("/blacklist/check", params={"phone_number": "+48500000001"}, headers=token), 401, "unauthorized")
+
+
+def test_an_import_by_the_parent_into_a_subusers_list_names_the_parent_as_its_actor(client, make_token):
+    from tests.api.test_imports import run_import
+
+    f = family(client, make_token)
+    result = run_import(client, {**f.parent, HEADER: str(f.own_id)}, "phone_number\n48500000001\n")
+
+    assert result["status"] == "done" and result["added"] == 1
+    assert _numbers(client, f.own) == ["48500000001"]
+    events = [event for event in _events(client, f.own) if event["op"] in ("add", "import")]
+    parent_id = [event for event in _events(client, f.parent) if event["op"] == "sub_add"][0]["actor"]["account_id"]
+    assert [(event["op"], event["account_id"], event["actor"]["account_id"], event["source"]) for event in events] == [
+        ("add", f.own_id, parent_id, "import"), ("import", f.own_id, parent_id, "import"),
+    ]
