@@ -13,8 +13,9 @@ import itertools
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -25,6 +26,9 @@ from harness import BenchmarkFailed, step
 
 CREATED_AT = "2026-11-25T00:00:00Z"  # every entry's created_at and updated_at, as SQLite stores them (RFC 3339 text)
 CREATED_AT_PG = "2026-11-25 00:00:00"  # the same moment for PostgreSQL's `timestamp` columns: naive UTC
+# With `dated`, entries are created over the year before CREATED_AT instead, evenly, in file (and id) order.
+DATED_FROM = datetime(2025, 11, 25, tzinfo=timezone.utc)
+DATED_SPAN = timedelta(days=365)
 COPY_LINES = 20_000  # lines per write to COPY
 ENTRY_COLUMNS = "account_id, list_id, address, address_kind, reason, note, source, expire_at, created_at, updated_at"
 # A list's scope as given: its sender as shown.
@@ -102,13 +106,14 @@ to read the table as well as the index. Either way every number is on a list: th
 databases hold the same numbers on the same lists."""
 
 
-def fill_list(database: Database, numbers_csv: Path, *, picked: set[int] | frozenset[int] = frozenset()) -> list[str]:
-    """Put every number of the CSV on the `default` account's default list; the E.164 numbers at the `picked` row indexes."""
-    return [e164 for e164, _scope in fill_lists(database, numbers_csv, picked=picked, spread=False)]
+def fill_list(database: Database, numbers_csv: Path, *, picked: set[int] | frozenset[int] = frozenset(), dated: bool = False) -> list[str]:
+    """Put every number of the CSV on the `default` account's default list; the E.164 numbers at the `picked` row indexes.
+    `dated`: created (and updated) over a year, evenly, rather than all at CREATED_AT (see dated_at)."""
+    return [e164 for e164, _scope in fill_lists(database, numbers_csv, picked=picked, spread=False, dated=dated)]
 
 
 def fill_lists(
-    database: Database, numbers_csv: Path, *, picked: set[int] | frozenset[int] = frozenset(), spread: bool = True, seed: int = 0
+    database: Database, numbers_csv: Path, *, picked: set[int] | frozenset[int] = frozenset(), spread: bool = True, seed: int = 0, dated: bool = False
 ) -> list[tuple[str, Scope]]:
     """Put every number of the CSV on one of the `default` account's lists (all on the default list unless `spread`):
     (E.164, its list) of the numbers at the `picked` row indexes, in file order."""
@@ -116,13 +121,27 @@ def fill_lists(
     scopes = SPREAD if spread else (DEFAULT,)
     choose = _chooser(seed) if spread else (lambda: DEFAULT)
     listed: list[tuple[str, Scope]] = []
+    stamps = _dated_stamps(rows) if dated else (lambda _index: (CREATED_AT, CREATED_AT_PG))
     if database.kind == SQLITE:
-        stored = _fill_sqlite(database, numbers_csv, picked, listed, rows, scopes, choose)
+        stored = _fill_sqlite(database, numbers_csv, picked, listed, rows, scopes, choose, stamps)
     else:
-        stored = _fill_postgresql(database, numbers_csv, picked, listed, rows, scopes, choose)
+        stored = _fill_postgresql(database, numbers_csv, picked, listed, rows, scopes, choose, stamps)
     if stored != rows:
         raise BenchmarkFailed(f"the lists hold {stored:,} entries after inserting {rows:,}")
     return listed
+
+
+def dated_at(index: int, rows: int) -> datetime:
+    """When the `index`th of `rows` dated entries was created: evenly over DATED_SPAN from DATED_FROM, to the second."""
+    return DATED_FROM + timedelta(seconds=int(index * DATED_SPAN.total_seconds() / rows))
+
+
+def _dated_stamps(rows: int) -> Callable[[int], tuple[str, str]]:
+    def stamps(index: int) -> tuple[str, str]:
+        moment = dated_at(index, rows)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d %H:%M:%S")
+
+    return stamps
 
 
 def _chooser(seed: int):
@@ -137,7 +156,7 @@ def _reason(scope: Scope) -> str:
     return "unsubscribed" if scope.kind == "block" else "manual"
 
 
-def _fill_sqlite(database: Database, numbers_csv: Path, picked, listed, rows: int, scopes, choose) -> int:
+def _fill_sqlite(database: Database, numbers_csv: Path, picked, listed, rows: int, scopes, choose, stamps) -> int:
     connection = sqlite3.connect(database.path, isolation_level=None, timeout=30)
     try:
         account = _default_account(connection.execute("SELECT id FROM accounts WHERE name = 'default'").fetchone())
@@ -152,8 +171,9 @@ def _fill_sqlite(database: Database, numbers_csv: Path, picked, listed, rows: in
             connection.execute("BEGIN")
             connection.executemany(
                 f"INSERT INTO blacklist_entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, 'phone', ?, NULL, 'import', ?, ?, ?)",
-                ((account, ids[scope], e164[1:], _reason(scope), expire_at or None, CREATED_AT, CREATED_AT)
-                 for e164, expire_at, scope in _numbers(numbers_csv, picked, listed, choose)),
+                ((account, ids[scope], e164[1:], _reason(scope), expire_at or None, created, created)
+                 for index, (e164, expire_at, scope) in enumerate(_numbers(numbers_csv, picked, listed, choose))
+                 for created in (stamps(index)[0],)),
             )
             connection.execute("COMMIT")
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -162,7 +182,7 @@ def _fill_sqlite(database: Database, numbers_csv: Path, picked, listed, rows: in
         connection.close()
 
 
-def _fill_postgresql(database: Database, numbers_csv: Path, picked, listed, rows: int, scopes, choose) -> int:
+def _fill_postgresql(database: Database, numbers_csv: Path, picked, listed, rows: int, scopes, choose, stamps) -> int:
     with psycopg.connect(database.url, autocommit=True) as connection:
         # Durable commits, so that the VACUUM below can mark the pages all-visible (see METHOD).
         connection.execute("SET synchronous_commit = on")
@@ -175,8 +195,9 @@ def _fill_postgresql(database: Database, numbers_csv: Path, picked, listed, rows
         ids = _list_ids(connection.execute(f"SELECT {LIST_COLUMNS} FROM lists WHERE account_id = %s", (account,)), scopes)
         with step(f"copying {rows:,} entries on {len(scopes)} list(s) with psycopg COPY into the server's database"):
             with connection.cursor() as cursor, cursor.copy(f"COPY blacklist_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:
-                lines = (f"{account}\t{ids[scope]}\t{e164[1:]}\tphone\t{_reason(scope)}\t\\N\timport\t\\N\t{CREATED_AT_PG}\t{CREATED_AT_PG}\n"
-                         for e164, _, scope in _numbers(numbers_csv, picked, listed, choose))
+                lines = (f"{account}\t{ids[scope]}\t{e164[1:]}\tphone\t{_reason(scope)}\t\\N\timport\t\\N\t{created}\t{created}\n"
+                         for index, (e164, _, scope) in enumerate(_numbers(numbers_csv, picked, listed, choose))
+                         for created in (stamps(index)[1],))
                 while chunk := "".join(itertools.islice(lines, COPY_LINES)):
                     copy.write(chunk)
         with step("VACUUM (ANALYZE) blacklist_entries, lists"):

@@ -27,8 +27,10 @@ if importlib.util.find_spec("psutil") is None:
     sys.exit("bench needs psutil to sample the server's memory: .venv/bin/python -m pip install psutil")
 
 import audit
+import batch
 import check
 import databases
+import filters
 import import_export
 import machine_info
 import report
@@ -37,7 +39,7 @@ from harness import BenchmarkFailed, Config, Section, say
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit)}
+BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (import_export, check, search, audit, filters, batch)}
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 20261125
 

@@ -13,7 +13,7 @@ The way down drops the five columns: subusers become top-level accounts with the
 token names and expiries are forgotten (tokens that had expired work again: revoke them first).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -22,9 +22,11 @@ from stoplist.imports.router import router as imports_router
 from stoplist.imports.upload import remove_stale_uploads
 from stoplist.composition import start_worker_thread
 from stoplist.entries.router import router as entries_router
+from stoplist.entries.edits import router as entry_edits_router
 from stoplist.history.router import router as history_router
 from stoplist.lists.schemas import NativeEntryCreate, declared_schemas
-from stoplist.blacklist.schemas import EntryCreate
+from stoplist.blacklist.schemas import EntryCreate, EntryUpdate
+from stoplist.entries.schemas import BatchCreate, EntryReplace, NativeEntryUpdate
 from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory
 from stoplist.declared import linked
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(imports_router)
     app.include_router(blacklist_router)
     app.include_router(entries_router)
+    app.include_router(entry_edits_router)
     app.include_router(history_router)
     app.include_router(files_router)
     app.include_router(accounts_router)
@@ -140,9 +143,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         # Bodies read by hand (JSON or form) and error bodies are not seen by FastAPI's walk.
-        schemas["EntryCreate"] = EntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas["BulkCheckRequest"] = BulkCheckRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas["NativeEntryCreate"] = NativeEntryCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        for body in (EntryCreate, EntryUpdate, BulkCheckRequest, NativeEntryCreate, NativeEntryUpdate, EntryReplace, BatchCreate):
+            definition = body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, nested in definition.pop("$defs", {}).items():
+                schemas.setdefault(name, nested)
+            schemas[body.__name__] = definition
         for operation in (op for path in schema["paths"].values() for op in path.values()):
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _never_null(parameter["schema"])

@@ -93,6 +93,17 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+def storable(text: str) -> bool:
+    """Text every database stores as it is: PostgreSQL refuses NUL, and no UTF-8 holds an unpaired surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def utcnow() -> datetime:
     """The current time in UTC, to the whole second (what the API shows)."""
     return datetime.now(timezone.utc).replace(microsecond=0)

@@ -76,6 +76,17 @@ def replaced_by(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return replace
 
 
+def given_only(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """replaced_by(schema), without a default: a field of an edit that is left out changes nothing, so it has none."""
+    replace = replaced_by(schema)
+
+    def extra(field_schema: dict[str, Any]) -> None:
+        replace(field_schema)
+        field_schema.pop("default", None)
+
+    return extra
+
+
 # Written with a backslash: ECMA-262's syntax characters, and '-' in a class (in Unicode mode it refuses any other escape).
 _SYNTAX = set("^$\\.*+?()[]{}|/")
 

@@ -7,6 +7,8 @@
     │   ├── ConflictingParameters      two spellings of one parameter (orderBy, order_by)
     │   ├── InvalidPhoneNumber         not a number on its country's plan
     │   ├── InvalidExpiry              expire_at unreadable or already past
+    │   ├── InvalidMoment              a date filter (created_after, since, ...) that names no date
+    │   ├── FilterRequired             a delete by filter that names no filter
     │   ├── InvalidCursor              a cursor this service did not give out
     │   │   └── InvalidFeedCursor      an `after` of the trail: not a number, or past its newest event
     │   ├── InvalidSearch              a `q` that is not part of a number
@@ -19,10 +21,13 @@
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
+    ├── Conflict (409)
+    │   └── EntryExists                the address is on the list an entry would move to
     ├── CursorExpired (410)            a feed cursor older than the trail that retention kept
     ├── PayloadTooLarge (413)
     │   ├── TooManyNumbers             a bulk check of more than 10,000
-    │   ├── BodyTooLarge               a bulk check's body over 1 MiB
+    │   ├── TooManyItems               a batch of more than 1,000 entries
+    │   ├── BodyTooLarge               a body over its route's limit
     │   └── UploadTooLarge             an import over STOPLIST_MAX_UPLOAD_BYTES
     ├── UnsupportedMediaType (415)
     ├── TooManyExports (429)           too many x-async exports queued for the account
@@ -107,8 +112,8 @@ class ValidationFailed(BadRequest):
 class ConflictingParameters(BadRequest):
     code = "conflicting_parameters"
 
-    def __init__(self, *names: str) -> None:
-        message = f"Give one of {' or '.join(names)}, not both: they are two spellings of one parameter."
+    def __init__(self, *names: str, message: str | None = None) -> None:
+        message = message or f"Give one of {' or '.join(names)}, not both: they are two spellings of one parameter."
         super().__init__(message, errors=[ErrorDetail(path=name, message=message, error=self.code) for name in names])
 
 
@@ -149,6 +154,18 @@ class InvalidExpiry(BadRequest):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, errors=[ErrorDetail(path="expire_at", message=message, error=self.code)])
+
+
+class InvalidMoment(FieldError):
+    """A date of a filter or a period (`created_after`, `start`, `since`, ...) that is no date we can read."""
+
+    code = "invalid_date"
+
+
+class FilterRequired(BadRequest):
+    """A delete by filter without any filter: the native API never deletes everything by accident."""
+
+    code = "filter_required"
 
 
 class InvalidEvidence(FieldError):
@@ -251,6 +268,22 @@ class MethodNotAllowed(StoplistError):
     message = "This address does not answer to that method."
 
 
+class Conflict(StoplistError):
+    status_code = 409
+    code = "conflict"
+    message = "The request conflicts with what is stored."
+
+
+class EntryExists(Conflict):
+    """A move or a replacement would put an address on a list that holds it already: nothing is changed."""
+
+    code = "entry_exists"
+
+    def __init__(self, message: str, *, path: str, entry_id: int) -> None:
+        self.entry_id = entry_id
+        super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
+
+
 class CursorExpired(StoplistError):
     """A feed cursor from before the oldest event that retention kept: the events after it are gone."""
 
@@ -275,6 +308,10 @@ class PayloadTooLarge(StoplistError):
 
 class TooManyNumbers(PayloadTooLarge):
     code = "too_many_numbers"
+
+
+class TooManyItems(PayloadTooLarge):
+    code = "too_many_items"
 
 
 class BodyTooLarge(PayloadTooLarge):

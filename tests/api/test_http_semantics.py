@@ -16,7 +16,11 @@ CHECK = "/blacklist/check"
     ("method", "path", "allow"),
     [
         ("PUT", URL, "DELETE, GET, HEAD, POST"),
-        ("PATCH", f"{URL}/1", "DELETE, GET, HEAD"),
+        ("PATCH", f"{URL}/1", "DELETE, GET, HEAD, PUT"),
+        ("PUT", "/blacklist/entries/1", "DELETE, GET, HEAD, PATCH"),
+        # Literal addresses are no entry ids either.
+        ("GET", "/blacklist/entries/batch", "POST"),
+        ("PATCH", "/blacklist/entries/replace", "POST"),
         ("PUT", CHECK, "GET, HEAD, POST"),
         ("DELETE", f"{IMPORTS}/abc", "GET, HEAD"),
         ("POST", "/files/abc", "GET, HEAD"),

@@ -1,9 +1,10 @@
 """The change feed's invariant, as a property: a mirror that applies only what the feed returns
 (following `next`, restarted now and then from its saved cursor) equals the live list at the end,
 entry for entry, while several writers add, re-add, delete by id, by number and all at once,
-import, add subusers (account events, which the mirror tells apart by their op and skips), and
-entries lapse and are swept meanwhile. And every entry's events read `add`, then any number of
-`update`, then at most one `remove` or `expire`, nothing after it.
+import, add batches, move entries to other lists, replace addresses by others, add subusers
+(account events, which the mirror tells apart by their op and skips), and entries lapse and are
+swept meanwhile. And every entry's events read `add`, then any number of `update`, then at most
+one `remove` or `expire`, nothing after it.
 
 Hypothesis draws each writer's script; the writers run at once, on connections of their own (on
 PostgreSQL their transactions really overlap). Each example works in an account of its own, so
@@ -31,10 +32,10 @@ from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist import service as blacklist
 from stoplist.composition import purge_expired_entries
 from stoplist.db import transaction, utcnow
-from stoplist.errors import EntryNotFound
+from stoplist.errors import EntryExists, EntryNotFound, InvalidAddress
 from stoplist.history import service as history
 from stoplist.imports import service as imports
-from stoplist.lists import service as lists
+from stoplist.lists import batch, editing, service as lists
 from stoplist.lists.models import Entry, List
 from stoplist.lists.queries import live
 
@@ -55,6 +56,9 @@ operation = st.one_of(
     st.tuples(st.just("delete_number"), st.integers(0, len(PHONES) - 1)),
     st.tuples(st.just("delete_all")),
     st.tuples(st.just("import"), st.lists(st.tuples(address, scope, expiry), min_size=1, max_size=6)),
+    st.tuples(st.just("batch"), st.lists(st.tuples(address, scope, expiry), min_size=1, max_size=6)),
+    st.tuples(st.just("move"), address, scope, scope),
+    st.tuples(st.just("replace"), address, address),
     st.tuples(st.just("pause")),
     st.tuples(st.just("subuser")),
 )
@@ -121,6 +125,21 @@ def follow(session_factory, account_id: int, mirror: Mirror, *, pages: int) -> i
     return seen
 
 
+def find(session_factory, account_id: int, address_index: int, scope_index: int) -> int | None:
+    """The id of the entry of that address on the list of that scope, if any (live or not)."""
+    with session_factory() as session:
+        return session.scalar(
+            select(Entry.id).join(List, List.id == Entry.list_id).where(
+                Entry.account_id == account_id, Entry.address == ADDRESSES[address_index],
+                List.kind == SCOPES[scope_index][0], List.channel == SCOPES[scope_index][1], List.sender == SCOPES[scope_index][2],
+            )
+        )
+
+
+def kind_of(address_index: int) -> str:
+    return "email" if "@" in ADDRESSES[address_index] else "phone"
+
+
 def run_script(session_factory, account_id: int, script: list[tuple], errors: list) -> None:
     origin = Origin("api")
     try:
@@ -144,13 +163,7 @@ def run_script(session_factory, account_id: int, script: list[tuple], errors: li
                     )
             elif kind == "delete_id":
                 _, address_index, scope_index = step
-                with session_factory() as session:
-                    found = session.scalar(
-                        select(Entry.id).join(List, List.id == Entry.list_id).where(
-                            Entry.account_id == account_id, Entry.address == ADDRESSES[address_index],
-                            List.kind == SCOPES[scope_index][0], List.channel == SCOPES[scope_index][1], List.sender == SCOPES[scope_index][2],
-                        )
-                    )
+                found = find(session_factory, account_id, address_index, scope_index)
                 if found is not None:
                     try:
                         with transaction(session_factory) as session:
@@ -160,6 +173,37 @@ def run_script(session_factory, account_id: int, script: list[tuple], errors: li
             elif kind == "delete_number":
                 with transaction(session_factory) as session:
                     blacklist.delete_entries(session, account_id=account_id, phone_number=PHONES[step[1]], origin=origin)
+            elif kind == "move":
+                _, address_index, scope_index, target_index = step
+                found = find(session_factory, account_id, address_index, scope_index)
+                target = SCOPES[target_index]
+                move = editing.Move(kind=target[0], channel=target[1], sender=lists.sender_of(target[2], default_region=None))
+                if found is not None:
+                    try:
+                        with transaction(session_factory) as session:
+                            editing.edit(session, account_id=account_id, entry_id=str(found), move=move, origin=origin, now=utcnow())
+                    except (EntryNotFound, EntryExists, InvalidAddress):
+                        pass  # gone or lapsed meanwhile, its address on the target list already, or one the target cannot hold
+            elif kind == "replace":
+                _, old, new = step
+                try:
+                    with transaction(session_factory) as session:
+                        editing.replace(
+                            session, account_id=account_id, old=editing.Address(kind_of(old), ADDRESSES[old]),
+                            new=editing.Address(kind_of(new), ADDRESSES[new]), new_raw=ADDRESSES[new], scope=None, origin=origin, now=utcnow(),
+                        )
+                except (EntryNotFound, EntryExists, InvalidAddress):
+                    pass  # nothing to replace, the new address on one of the lists, or the same address (or one a list cannot hold)
+            elif kind == "batch":
+                items = []
+                for address_index, scope_index, code in step[1]:
+                    kind_, channel, sender = SCOPES[scope_index]
+                    moment = expire_at(code)
+                    items.append({"address": ADDRESSES[address_index], "list": kind_, "channel": channel, "sender": sender,
+                                  "expire_at": None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                with transaction(session_factory) as session:
+                    now = utcnow()
+                    batch.add_batch(session, account_id=account_id, items=items, defaults=batch.Defaults(), origin=origin, now=now, default_region=None)
             elif kind == "delete_all":
                 with transaction(session_factory) as session:
                     blacklist.delete_entries(session, account_id=account_id, phone_number=None, origin=origin)

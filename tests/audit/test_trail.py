@@ -481,7 +481,8 @@ def test_history_routes_refuse_what_they_cannot_read(client, auth, make_token):
     assert_error(client.get(f"{ENTRIES}/123456789/history", headers=auth), 404, "entry_not_found")
     assert_error(client.get("/blacklist/history", params={"address": "no such thing"}, headers=auth), 400, "invalid_address")
     assert_error(client.get("/blacklist/history", params={"address": "+48500000001", "after": "x1"}, headers=auth), 400, "invalid_cursor")
-    assert_error(client.get("/blacklist/history", headers=auth), 400, "validation_error")
+    # Neither an address nor a period (since/until): whose events, or when, is required.
+    assert_error(client.get("/blacklist/history", headers=auth), 400, "filter_required")
 
 
 def test_history_as_csv_is_a_proof_a_spreadsheet_cannot_run(client, auth):

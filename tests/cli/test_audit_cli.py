@@ -65,3 +65,22 @@ def test_a_command_on_a_database_that_is_not_migrated_says_so_instead_of_a_trace
         assert behind.exit_code == 1 and "is at revision 0011" in behind.stderr
     finally:
         get_settings.cache_clear()
+
+
+def test_the_cli_exports_a_period_with_since_and_until_in_any_date_form(database, api):
+    auth = bearer(database, "default")
+    for number in ("+48500000001", "+48500000002"):
+        assert api.post(URL, json={"phone_number": number}, headers=auth).status_code == 201
+
+    def exported(*options: str) -> list[str]:
+        result = stoplist("audit", "export", *options)
+        assert result.exit_code == 0, result.output
+        return [row[0] for row in csv.reader(io.StringIO(result.stdout))][1:]
+
+    assert exported("--since", "2 hours ago") == ["1", "2"]
+    assert exported("--until", "yesterday") == []
+    assert exported("--since", "2000-01-01", "--until", "tomorrow") == ["1", "2"]
+    assert exported("--until", "2999-01-01") == ["1", "2"]
+    bad = stoplist("audit", "export", "--until", "whenever")
+    assert bad.exit_code == 2 and "--until 'whenever' is not a date" in bad.stderr
+    assert stoplist("audit", "export", "--address", "+48500000001", "--until", "2999-01-01").exit_code == 2

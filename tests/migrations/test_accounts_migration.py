@@ -19,7 +19,7 @@ def _tokens(url: str) -> None:
 
 def test_accounts_and_tokens_keep_their_rows_up_down_and_up_again(at_0004: str):
     url = at_0004
-    migrate.upgrade(url, "0012")
+    migrate.upgrade(url, "0013")
     _tokens(url)
     accounts, tokens = _run(url, ACCOUNTS), _run(url, TOKENS)
 
@@ -32,7 +32,7 @@ def test_accounts_and_tokens_keep_their_rows_up_down_and_up_again(at_0004: str):
     _run(url, "UPDATE accounts SET parent_id = 1, list_mode = 'shared' WHERE id = 2")
     _run(url, "UPDATE access_tokens SET name = 'crm', expires_at = :at WHERE id = 2", [{"at": expiry}])
 
-    migrate.downgrade(url, "0012")
+    migrate.downgrade(url, "0013")
     assert _run(url, ACCOUNTS) == accounts and _run(url, TOKENS) == tokens
 
     migrate.upgrade(url)

@@ -37,3 +37,9 @@ def test_an_instruction_that_says_nothing_new_is_unchanged_and_one_that_clears_a
     assert decide(stored, expire_at=KEEP, reason="complaint", note="by phone", now=NOW).op == UNCHANGED
     cleared = decide(stored, expire_at=KEEP, reason=None, note=None, now=NOW)
     assert (cleared.op, cleared.after) == (UPDATE, State(None, "complaint", None))
+
+
+@given(stored=stored_entries, expire_at=st.one_of(st.just(KEEP), expiries), note=st.one_of(st.just(KEEP), notes))
+def test_a_reason_left_unsaid_is_kept_whichever_way_it_is_said(stored, expire_at, note):
+    """KEEP (an edit, a batch item) and None (an import row) both keep the entry's reason, or give a new one the default."""
+    assert decide(stored, expire_at=expire_at, reason=KEEP, note=note, now=NOW) == decide(stored, expire_at=expire_at, reason=None, note=note, now=NOW)

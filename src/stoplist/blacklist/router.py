@@ -1,6 +1,6 @@
 """`/blacklist/phone_numbers`: SMSAPI's Blacklist API, plus `GET /{id}`."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -9,15 +9,21 @@ from pydantic import ValidationError
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.blacklist import service
-from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic
+from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic, EntryUpdate
 from stoplist.config import Settings
 from stoplist.db import utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, component, replaced_by
-from stoplist.errors import ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidPhoneNumber, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error
+from stoplist.errors import (
+    ConflictingParameters, ErrorBody, InvalidEvidence, InvalidExpiry, InvalidMoment, InvalidPhoneNumber, MalformedBody, UnsupportedMediaType, beyond_schema,
+    validation_error,
+)
 from stoplist.lists import render
+from stoplist.lists.writer import KEEP
 from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
 from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_schema, search_digits
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA, DateRangesDep
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
 from stoplist.web import is_head, load_json, read_body, replay_body
 from stoplist.exports import service as export_service
@@ -35,6 +41,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 MAX_OFFSET = 2**63 - 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _ENTRY_CREATE_SCHEMA = {"$ref": "#/components/schemas/EntryCreate"}
+_ENTRY_UPDATE_SCHEMA = {"$ref": "#/components/schemas/EntryUpdate"}
+EntryBody = TypeVar("EntryBody", EntryCreate, EntryUpdate)
 # An entry is a few hundred bytes at most: a body far beyond that is a mistake or an attack.
 MAX_WRITE_BODY = 64 * 1024
 
@@ -48,6 +56,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def read_entry_create(request: Request) -> EntryCreate:
     """The POST body, from JSON or from a form (SMSAPI's own clients send forms), of at most MAX_WRITE_BODY bytes."""
+    return await _read_entry_body(request, EntryCreate)
+
+
+async def read_entry_update(request: Request) -> EntryUpdate:
+    """The PUT body, read as the POST body is: a new number, a new expiry, or both."""
+    body = await _read_entry_body(request, EntryUpdate)
+    if not {"phone_number", "expire_at"} & body.model_fields_set:
+        raise validation_error([{"loc": ("body", "phone_number"), "msg": "Field required: give phone_number, expire_at or both", "type": "missing"}])
+    return body
+
+
+async def _read_entry_body(request: Request, model: type[EntryBody]) -> EntryBody:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, MAX_WRITE_BODY)
     if content_type == "application/json" or content_type.endswith("+json"):
@@ -62,7 +82,7 @@ async def read_entry_create(request: Request) -> EntryCreate:
     else:
         raise UnsupportedMediaType()
     try:
-        return EntryCreate.model_validate(fields)
+        return model.model_validate(fields)
     except ValidationError as exc:
         raise validation_error(exc.errors()) from None
 
@@ -93,7 +113,10 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_LIST_RESPONSES,
     summary="List, search or export the blacklist",
     openapi_extra=beyond_schema(
-        {ConflictingParameters: "both orderBy and order_by, two spellings of one parameter: a list of parameters cannot forbid giving both"},
+        {
+            ConflictingParameters: f"both orderBy and order_by, two spellings of one parameter: a list of parameters cannot forbid giving both; likewise {ALIASES_CONFLICT}",
+            InvalidMoment: MOMENT_BEYOND_SCHEMA,
+        },
         accepted={
             "limit": f"any size of page for a CSV export (Accept: text/csv or x-async), which one schema cannot say beside the JSON page's cap; {QUERY_NUMBER_ACCEPTED}",
             "offset": QUERY_NUMBER_ACCEPTED,
@@ -122,11 +145,13 @@ def list_entries(
     order_by_snake: Annotated[EntryOrder | None, Query(alias="order_by", description="`orderBy` as SMSAPI's PHP client spells it.")] = None,
     accept: Annotated[str | None, Header(description="`text/csv` for a CSV export.")] = None,
     x_async: Annotated[str | None, Header(description="`true`: generate the CSV export in the background.")] = None,
+    *,
+    ranges: DateRangesDep,
 ) -> Any:
-    digits = search_digits(q)
     order_by = _one_order(order_by, order_by_snake)
+    where = ranges.applied(EntryFilter(digits=search_digits(q)), utcnow())
     if _wants_csv(accept) or _is_true(x_async):
-        query = ExportQuery(account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=limit)
+        query = ExportQuery(account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
             if is_head(request):
                 # HEAD has no effects, and the file_id would be lost with the body it is not sent.
@@ -138,7 +163,7 @@ def list_entries(
             if chunks is None:
                 return Response(status_code=204)
             return reader.csv(chunks, "blacklist.csv")
-    size, rows = service.list_entries(session, account_id=principal.account_id, digits=digits, order=order_by, offset=offset, limit=_page_size(limit))
+    size, rows = service.list_entries(session, account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=_page_size(limit))
     return EntryPage(size=size, collection=[EntryPublic(**render.smsapi(row)) for row in rows])
 
 
@@ -227,6 +252,41 @@ def delete_entries(
 @router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
 def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
     return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
+
+
+@router.put(
+    "/{entry_id}",
+    response_model=EntryPublic,
+    responses={
+        **_ERRORS, **_NOT_FOUND,
+        409: {"model": ErrorBody, "description": "`entry_exists`: the new number is on the list already; nothing was changed."},
+        415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."},
+    },
+    summary="Change an entry's number or expiry (an addition to SMSAPI's API)",
+    openapi_extra={
+        **beyond_schema(
+            {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
+            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
+        ),
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ENTRY_UPDATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_UPDATE_SCHEMA}},
+        },
+    },
+)
+def update_entry(
+    principal: BlacklistPrincipal, session: SessionDep, settings: SettingsDep, request: Request, entry_id: str,
+    body: Annotated[EntryUpdate, Depends(read_entry_update)],
+) -> EntryPublic:
+    now = utcnow()
+    given = body.model_fields_set
+    row = service.update_entry(
+        session, account_id=principal.account_id, entry_id=entry_id, now=now,
+        phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region) if "phone_number" in given else None,
+        expire_at=parse_expire_at(body.expire_at, now=now) if "expire_at" in given else KEEP,
+        origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
+    )
+    return EntryPublic(**render.smsapi(row))
 
 
 @router.delete(

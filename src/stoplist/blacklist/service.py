@@ -5,15 +5,17 @@ neither show nor delete it: they know phone numbers only.
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.db import utcnow
 from stoplist.errors import EntryNotFound
-from stoplist.lists import service as lists
+from stoplist.lists import editing, service as lists
 from stoplist.lists.addresses import PHONE
-from stoplist.lists.repository import EntryRepository, EntryRow
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.repository import EntryRepository, EntryRow, smsapi_view
 from stoplist.lists.schemas import EntryOrder
 from stoplist.lists.writer import EntryWriter
 
@@ -42,16 +44,31 @@ def get_entry(session: Session, *, account_id: int, entry_id: str) -> EntryRow:
     return lists.get(session, account_id=account_id, entry_id=entry_id, list_id=list_id, address_kind=PHONE)
 
 
-def list_entries(session: Session, *, account_id: int, digits: str | None, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
-    """How many live entries match, and the requested page of them."""
+def update_entry(
+    session: Session, *, account_id: int, entry_id: str, phone_number: str | None, expire_at: Any, origin: Origin, now: datetime
+) -> EntryRow:
+    """Give an entry of the default list a new expiry (KEEP: its own) and, with `phone_number`, a new
+    number: a move, so a new entry (409 when that number is on the list already)."""
+    list_id = default_list(session, account_id)
+    if list_id is None:
+        raise EntryNotFound()
+    return editing.edit(
+        session, account_id=account_id, entry_id=entry_id, origin=origin, now=now, expire_at=expire_at, list_id=list_id, address_kind=PHONE,
+        address=None if phone_number is None else editing.Address(PHONE, phone_number), address_path="phone_number",
+    )
+
+
+def list_entries(session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
+    """How many live entries of the default list `where` selects (its phone numbers), and the requested page of them."""
     list_id = default_list(session, account_id)
     if list_id is None:
         return 0, []
     now = utcnow()
     repository = EntryRepository(session)
-    size = repository.count(account_id=account_id, list_id=list_id, now=now, digits=digits)
-    rows = repository.search(account_id=account_id, list_id=list_id, now=now, digits=digits, order=order, offset=offset, limit=limit) if size > offset else []
-    return size, rows
+    where = smsapi_view(where, list_id)
+    size = repository.count_found(account_id=account_id, now=now, where=where)
+    rows = repository.find(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit) if size > offset else []
+    return size, [row.entry for row in rows]
 
 
 def delete_entry(session: Session, *, account_id: int, entry_id: str, origin: Origin) -> None:

@@ -1,6 +1,5 @@
 """`/blacklist/entries`: the native API over every list of the account, by channel, sender and kind."""
 
-import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -12,20 +11,20 @@ from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, 
 from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import (
-    ErrorBody, InvalidAddress, InvalidCursor, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidSearch, MalformedBody, UnsupportedMediaType,
-    beyond_schema, validation_error,
+    ConflictingParameters, ErrorBody, FilterRequired, InvalidAddress, InvalidCursor, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidMoment,
+    InvalidSearch, MalformedBody, UnsupportedMediaType, beyond_schema, validation_error,
 )
-from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
+from stoplist.declared import QUERY_NUMBER_ACCEPTED
 from stoplist.exports.service import native_csv_chunks, native_csv_page, unless_empty
 from stoplist.lists import render, service
-from stoplist.lists.addresses import ADDRESS_KINDS, NOT_AN_ADDRESS, address_and_display, normalize_address
+from stoplist.entries.filters import NativeFilterDep
+from stoplist.lists.addresses import NOT_AN_ADDRESS, address_and_display
+from stoplist.lists.cursors import resume
 from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
-from stoplist.lists.phone import MAX_QUERY_CHARS, search_digits
-from stoplist.lists.precedence import CHANNELS, KINDS
-from stoplist.lists.repository import EntryFilter
+from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA
 from stoplist.lists.schemas import (
-    CHANNEL, CURSOR_NOT_GIVEN_OUT, DEFAULT_LIMIT, ENTRY_CURSOR, LIST_KIND, MAX_CURSOR, MAX_LIMIT, NOTE_NOT_STORABLE, REASON, REASONS, SENDER,
-    SENDER_NOT_PRINTABLE, NativeEntry, NativeEntryCreate, NativeEntryPage,
+    BOOLEAN_ACCEPTED, CURSOR_NOT_GIVEN_OUT, DEFAULT_LIMIT, ENTRY_CURSOR, FILTER_REQUIRED, MAX_CURSOR, MAX_LIMIT, NOTE_NOT_STORABLE,
+    SENDER_NOT_PRINTABLE, SORT, DeletedCount, EntryOrder, NativeEntry, NativeEntryCreate, NativeEntryPage,
 )
 from stoplist.db import utcnow
 from stoplist.web import load_json, read_body
@@ -92,6 +91,16 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     return JSONResponse(render.native(row), status_code=201 if created else 200)
 
 
+_FILTER_BEYOND_SCHEMA = {
+    InvalidAddress: NOT_AN_ADDRESS,
+    InvalidListScope: SENDER_NOT_PRINTABLE,
+    InvalidSearch: "a q with no letter, '@' or '_' in it is read as part of a number and must be one; whether text"
+    " holds a letter (of any script) no pattern every engine reads can say; nor name an unpaired surrogate",
+    InvalidMoment: MOMENT_BEYOND_SCHEMA,
+}
+_TWO_SPELLINGS = f"{ALIASES_CONFLICT}; likewise offset and skip, and a '-' in orderBy beside sort, which both give the direction"
+
+
 @router.get(
     "",
     response_model=NativeEntryPage,
@@ -99,7 +108,7 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
         **_ERRORS,
         200: {
             "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "A page of entries as JSON; or as CSV (`Accept: text/csv`): that page when `cursor`, `offset` or `limit` is given "
+            "description": "A page of entries as JSON; or as CSV (`Accept: text/csv`): that page when `cursor`, `offset`, `skip` or `limit` is given "
             "(`X-Next-Cursor` names the next one), otherwise every matching entry.",
             "headers": {
                 "X-Next-Cursor": {"description": "CSV pages: `cursor` of the next page; absent on the last.", "schema": {"type": "string"}},
@@ -114,52 +123,78 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     },
     summary="List, filter or export the entries of every list",
     openapi_extra=beyond_schema(
-        {
-            InvalidAddress: NOT_AN_ADDRESS,
-            InvalidListScope: SENDER_NOT_PRINTABLE,
-            InvalidSearch: "a q with no letter, '@' or '_' in it is read as part of a number and must be one; whether text"
-            " holds a letter (of any script) no pattern every engine reads can say; nor name an unpaired surrogate",
-            InvalidCursor: CURSOR_NOT_GIVEN_OUT,
-        },
-        accepted={"offset": QUERY_NUMBER_ACCEPTED, "limit": QUERY_NUMBER_ACCEPTED},
+        {**_FILTER_BEYOND_SCHEMA, InvalidCursor: CURSOR_NOT_GIVEN_OUT, ConflictingParameters: _TWO_SPELLINGS},
+        accepted={"offset": QUERY_NUMBER_ACCEPTED, "skip": QUERY_NUMBER_ACCEPTED, "limit": QUERY_NUMBER_ACCEPTED},
     ),
 )
 def list_entries(
     principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
-    address: Annotated[str | None, Query(max_length=320, description="Only this address (any spelling).")] = None,
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="Part of an address: digits of a number, or text of an e-mail address.")] = None,
-    # Values are read in any case and between white space: their schemas say so with patterns made from the domain's tuples.
-    channel: Annotated[str | None, Query(json_schema_extra=CHANNEL, description=f"Only lists of this channel ({', '.join(CHANNELS)}; any case); empty: lists of every channel.")] = None,
-    sender: Annotated[str | None, Query(json_schema_extra=SENDER, description="Only lists of this sender (in any case and spelling); empty: lists of every sender.")] = None,
-    list_kind: Annotated[str | None, Query(alias="list", json_schema_extra=LIST_KIND, description=f"{' or '.join(KINDS)} (any case).")] = None,
-    reason: Annotated[str | None, Query(json_schema_extra=REASON, description=f"Only entries with this reason ({', '.join(REASONS)}; any case).")] = None,
-    address_kind: Annotated[str | None, Query(description="`phone` or `email`.", json_schema_extra=replaced_by({"type": "string", "enum": list(ADDRESS_KINDS)}))] = None,
+    filtered: NativeFilterDep,
+    order_by: Annotated[EntryOrder | None, Query(alias="orderBy", description="Sort key; '-' for descending. Default `-created_at` (newest first).")] = None,
+    sort: Annotated[
+        str | None, Query(json_schema_extra=SORT, description="`asc` or `desc` (VoodooSMS's spelling, any case): the direction of orderBy's key (default created_at).")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR, json_schema_extra=ENTRY_CURSOR, description="`next_cursor` of the previous page.")] = None,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="How many matching entries to skip (after the cursor, if any); default 0.")] = None,
+    skip: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="`offset` as VoodooSMS spells it.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size: default {DEFAULT_LIMIT}, at most {MAX_LIMIT}.")] = None,
     accept: Annotated[
-        str | None, Header(description="`text/csv` for CSV: every matching entry, or one page when `cursor`, `offset` or `limit` is given.")
+        str | None, Header(description="`text/csv` for CSV: every matching entry, or one page when `cursor`, `offset`, `skip` or `limit` is given.")
     ] = None,
 ) -> Any:
-    where = _filter(request, address=address, q=q, channel=channel, sender=sender, kind=list_kind, reason=reason, address_kind=address_kind)
-    paged = cursor is not None or offset is not None or limit is not None
-    offset, limit = offset or 0, limit or DEFAULT_LIMIT
+    order = service.listing_order(order_by, sort)
+    if offset is not None and skip is not None:
+        raise ConflictingParameters("offset", "skip")
+    paged = cursor is not None or offset is not None or skip is not None or limit is not None
+    offset, limit = offset or skip or 0, limit or DEFAULT_LIMIT
+    now = utcnow()
+    after, base = resume(cursor, now)
+    where = filtered.at(base)
     if accept is not None and "text/csv" in accept.lower():
         if paged:
             position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
-            page, next_cursor = native_csv_page(session, account_id=principal.account_id, where=where, cursor=cursor, offset=offset, limit=limit)
+            page, next_cursor = native_csv_page(
+                session, account_id=principal.account_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
+            )
             return _csv_page(page, next_cursor, position)
         with streaming_session(request) as reader:
             position = {FEED_CURSOR_HEADER: feed_cursor(reader.session, principal.account_id)}
-            chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.account_id, where=where))
+            chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.account_id, where=where, order=order))
             if chunks is None:
                 return Response(status_code=204, headers=position)
             return reader.csv(chunks, "entries.csv", position)
     position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
-    size, rows, next_cursor = service.find(session, account_id=principal.account_id, where=where, cursor=cursor, offset=offset, limit=limit)
+    size, rows, next_cursor = service.find(
+        session, account_id=principal.account_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
+    )
     return JSONResponse({"size": size, "collection": [render.native(row) for row in rows], "next_cursor": next_cursor}, headers=position)
+
+
+@router.delete(
+    "",
+    response_model=DeletedCount,
+    responses={400: {"model": ErrorBody, "description": "`filter_required` (no filter at all), `invalid_date`, `invalid_scope`, `invalid_address`, `validation_error`, ..."}, **AUTH_ERRORS},
+    summary="Delete every entry a filter selects, on every list (or, with dry_run, count them)",
+    openapi_extra=beyond_schema(
+        {**_FILTER_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA, ConflictingParameters: ALIASES_CONFLICT, FilterRequired: FILTER_REQUIRED},
+        accepted={"received_at": RECEIVED_AT_ACCEPTED, "dry_run": BOOLEAN_ACCEPTED},
+    ),
+)
+def delete_entries(
+    principal: BlacklistPrincipal,
+    session: SessionDep,
+    request: Request,
+    filtered: NativeFilterDep,
+    dry_run: Annotated[bool, Query(description="`true`: delete nothing, and answer how many live entries would go.")] = False,
+    evidence: EvidenceQuery = None,
+    received_at: ReceivedAtQuery = None,
+) -> Any:
+    now = utcnow()
+    origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
+    count = service.delete_matching(session, account_id=principal.account_id, where=filtered.at(now), origin=origin, now=now, dry_run=dry_run)
+    return JSONResponse({"count": count})
 
 
 def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, str]) -> Response:
@@ -170,34 +205,6 @@ def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, s
     if next_cursor is not None:
         headers["X-Next-Cursor"] = next_cursor
     return Response(page, media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _filter(request: Request, *, address, q, channel, sender, kind, reason, address_kind) -> EntryFilter:
-    if address_kind is not None and address_kind not in ADDRESS_KINDS:
-        raise InvalidListScope("address_kind", f"address_kind {address_kind!r} is not one of {', '.join(ADDRESS_KINDS)}.")
-    region = request.app.state.settings.default_region
-    return EntryFilter(
-        address=None if address is None else normalize_address(address, default_region=region)[1],
-        digits=_search_text(q),
-        channel=None if channel is None else service.channel_of(channel, every=service.EVERY_IN_FILTER),
-        sender=None if sender is None else service.sender_of(sender, default_region=region, every=service.EVERY_IN_FILTER).key,
-        kind=None if kind is None else service.kind_of(kind),
-        reason=service.reason_of(reason),
-        address_kind=address_kind,
-    )
-
-
-def _search_text(q: str | None) -> str | None:
-    """What `q` looks for in addresses: the digits of a number (`500 00`, `+48500`), or text of an e-mail address."""
-    if q is None or not q.strip():
-        return None
-    text = q.strip()
-    if any(character.isalpha() or character in "@_" for character in text):
-        if not service.storable(text):
-            raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
-        # Folded as e-mail keys are (lists.addresses.email_key), so that `Straße` finds `strasse@…`.
-        return unicodedata.normalize("NFC", text.casefold())
-    return search_digits(q)
 
 
 @router.get("/{entry_id}", response_model=NativeEntry, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")

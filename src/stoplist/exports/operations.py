@@ -11,7 +11,8 @@ from stoplist.db import utcnow
 from stoplist.exports.service import ExportQuery, csv_chunks, native_csv_chunks
 from stoplist.imports.csv_format import HEADER, NATIVE_HEADER
 from stoplist.imports.csv_writer import header_text
-from stoplist.lists.repository import EntryFilter, EntryRepository
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.repository import EntryRepository, smsapi_view
 
 
 class Layout(str, Enum):
@@ -32,7 +33,7 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
     else:
         header = HEADER
         list_id = repository.list_id(account_id=account_id)
-        total = 0 if list_id is None else repository.count(account_id=account_id, list_id=list_id, now=now, digits=None)
+        total = 0 if list_id is None else repository.count_found(account_id=account_id, now=now, where=smsapi_view(EntryFilter(), list_id))
     written = 0
     with path.open("wb") as target, Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task(f"Exporting to {path.name}", total=total)

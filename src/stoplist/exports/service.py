@@ -2,13 +2,17 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from stoplist.db import utcnow
+from stoplist.db import RFC3339, read_sqlite_stamp, utcnow
 from stoplist.lists import render
 from stoplist.lists import service as lists
-from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow
+from stoplist.lists.cursors import Cursor
+from stoplist.lists.moments import Period
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.repository import EntryRepository, EntryRow, smsapi_view
 from stoplist.lists.schemas import EntryOrder
 from stoplist.errors import TooManyExports
 from stoplist.imports.csv_format import GUARDED_COLUMNS, HEADER, NATIVE_HEADER
@@ -22,20 +26,32 @@ CHUNK_BYTES = 1 << 18
 
 @dataclass(frozen=True)
 class ExportQuery:
-    """Which entries to export: the same filters as the JSON list, and optional chunking."""
+    """Which entries of SMSAPI's list to export: the same filter as the JSON list (its dates read when the export was
+    asked for: an x-async job keeps them as moments), its order, and optional chunking."""
 
     account_id: int
-    digits: str | None = None
+    where: EntryFilter = EntryFilter()
     order: EntryOrder = EntryOrder.created_at_desc
     offset: int = 0
     limit: int | None = None
 
     def as_params(self) -> dict:
-        return {"digits": self.digits, "order": self.order.value, "offset": self.offset, "limit": self.limit}
+        periods = {name: [_stamp(moment) for moment in getattr(self.where, name)] for name in _PERIODS}
+        return {"digits": self.where.digits, **periods, "order": self.order.value, "offset": self.offset, "limit": self.limit}
 
     @classmethod
     def from_params(cls, account_id: int, params: dict) -> "ExportQuery":
-        return cls(account_id=account_id, digits=params.get("digits"), order=EntryOrder(params["order"]), offset=params.get("offset", 0), limit=params.get("limit"))
+        # A job queued before the date ranges existed has none.
+        periods = {name: Period(*(None if text is None else read_sqlite_stamp(text) for text in params.get(name, (None, None)))) for name in _PERIODS}
+        where = EntryFilter(digits=params.get("digits"), **periods)
+        return cls(account_id=account_id, where=where, order=EntryOrder(params["order"]), offset=params.get("offset", 0), limit=params.get("limit"))
+
+
+_PERIODS = ("created", "updated", "expires")
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime(RFC3339)
 
 
 def csv_chunks(session: Session, query: ExportQuery, *, chunk_bytes: int = CHUNK_BYTES, counted: Callable[[int], None] | None = None) -> Iterator[bytes]:
@@ -47,27 +63,30 @@ def csv_chunks(session: Session, query: ExportQuery, *, chunk_bytes: int = CHUNK
     if list_id is None:
         return iter(())
     statement = repository.smsapi_export(
-        account_id=query.account_id, list_id=list_id, now=utcnow(), digits=query.digits, order=query.order, offset=query.offset, limit=query.limit
+        account_id=query.account_id, now=utcnow(), where=smsapi_view(query.where, list_id), order=query.order, offset=query.offset, limit=query.limit
     )
     return write_rows(HEADER, _counting(repository.export_batches(statement), counted), piece_bytes=chunk_bytes, header_if_empty=False)
 
 
 def native_csv_chunks(
-    session: Session, *, account_id: int, where: EntryFilter, chunk_bytes: int = CHUNK_BYTES, counted: Callable[[int], None] | None = None
+    session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder = EntryOrder.created_at_desc, chunk_bytes: int = CHUNK_BYTES,
+    counted: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """The native export (every list of the account, filtered, newest first) as CSV bytes; nothing at all if no entry matches."""
+    """The native export (every list of the account, filtered, in `order`) as CSV bytes; nothing at all if no entry matches."""
     repository = EntryRepository(session)
     # The statement's columns are the header's, in its order, already as the file shows them.
-    batches = repository.export_batches(repository.native_export(account_id=account_id, now=utcnow(), where=where))
+    batches = repository.export_batches(repository.native_export(account_id=account_id, now=utcnow(), where=where, order=order))
     return write_rows(NATIVE_HEADER, _counting(batches, counted), piece_bytes=chunk_bytes, header_if_empty=False)
 
 
 def native_csv_page(
-    session: Session, *, account_id: int, where: EntryFilter, cursor: str | None, offset: int, limit: int
+    session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, after: Cursor | None, offset: int, limit: int, now: datetime, base: datetime
 ) -> tuple[bytes | None, str | None]:
-    """The page of entries the native JSON listing answers for the same filters and paging, as the native export
+    """The page of entries the native JSON listing answers for the same filters, order and paging, as the native export
     writes them (None when it is empty), and the cursor of the next page (None on the last)."""
-    _size, rows, next_cursor = lists.find(session, account_id=account_id, where=where, cursor=cursor, offset=offset, limit=limit, counted=False)
+    _size, rows, next_cursor = lists.find(
+        session, account_id=account_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base, counted=False
+    )
     if not rows:
         return None, None
     return b"".join(write_rows(NATIVE_HEADER, [[_native_cells(row) for row in rows]])), next_cursor

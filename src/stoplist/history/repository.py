@@ -12,6 +12,7 @@ from stoplist.audit.chain import Stored
 from stoplist.audit.models import Event, Head
 from stoplist.db import driver_connection, raw
 from stoplist.lists.models import Entry
+from stoplist.lists.moments import Period
 
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
@@ -83,18 +84,14 @@ class EventRepository:
         finally:
             cursor.close()
 
-    def since(self, *, account_id: int | None, since: datetime, batch: int = 5_000) -> Iterator[tuple[int, EventRow]]:
-        """(account id, event) of every event recorded at or after `since`, account by account, in seq order."""
-        for account in self.accounts(account_id):
-            after = 0
-            while True:
-                statement = select(Event.seq, Event.body, Event.hash).where(Event.account_id == account, Event.seq > after, Event.at >= since)
-                rows = self.session.execute(statement.order_by(Event.seq).limit(batch)).all()
-                for row in rows:
-                    yield account, tuple(row)  # type: ignore[misc]
-                if len(rows) < batch:
-                    break
-                after = rows[-1][0]
+    def during(self, *, account_id: int, period: Period, after: int, limit: int) -> list[EventRow]:
+        """The account's events recorded within `period` (from `after`, included, to `before`, excluded), in seq order, after seq `after`."""
+        statement = select(Event.seq, Event.body, Event.hash).where(Event.account_id == account_id, Event.seq > after)
+        if period.after is not None:
+            statement = statement.where(Event.at >= period.after)
+        if period.before is not None:
+            statement = statement.where(Event.at < period.before)
+        return [tuple(row) for row in self.session.execute(statement.order_by(Event.seq).limit(limit))]  # type: ignore[misc]
 
     def accounts(self, account_id: int | None = None) -> list[int]:
         """The accounts that have a trail (just `account_id`'s, if given)."""

@@ -12,10 +12,12 @@ from stoplist.auth.deps import ReadPrincipal, SessionDep
 from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
-from stoplist.errors import ErrorBody, InvalidAddress, InvalidFeedCursor, beyond_schema
+from stoplist.errors import ConflictingParameters, ErrorBody, FilterRequired, InvalidAddress, InvalidFeedCursor, InvalidMoment, beyond_schema
 from stoplist.history import service
 from stoplist.history.schemas import Checkpoint, EventPage, PublicKey
 from stoplist.lists.addresses import NOT_AN_ADDRESS
+from stoplist.lists.moments import period
+from stoplist.lists.ranges import MOMENT_BEYOND_SCHEMA, moment_query
 
 router = APIRouter(prefix="/blacklist", tags=["history"])
 
@@ -23,7 +25,10 @@ router = APIRouter(prefix="/blacklist", tags=["history"])
 POLL_SECONDS = 0.1
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "`invalid_address`, `invalid_cursor` (not a `next` this service gave out, or past the newest event) or `validation_error`."},
+    400: {
+        "model": ErrorBody,
+        "description": "`invalid_address`, `invalid_date`, `invalid_cursor` (not a `next` this service gave out, or past the newest event), `filter_required`, `conflicting_parameters` or `validation_error`.",
+    },
     **AUTH_ERRORS,
 }
 _GONE: dict[int | str, dict[str, Any]] = {
@@ -58,20 +63,31 @@ def _answer(page: service.Page, accept: str | None, filename: str) -> Response:
 
 
 @router.get(
-    "/history", response_model=EventPage, responses={**_ERRORS, **_CSV}, summary="Every event of an address, oldest first",
-    openapi_extra=beyond_schema({InvalidAddress: NOT_AN_ADDRESS, InvalidFeedCursor: _PAST_NEWEST}, accepted={"limit": QUERY_NUMBER_ACCEPTED}),
+    "/history", response_model=EventPage, responses={**_ERRORS, **_CSV}, summary="Every event of an address, or of a period, oldest first",
+    openapi_extra=beyond_schema(
+        {
+            InvalidAddress: NOT_AN_ADDRESS, InvalidFeedCursor: _PAST_NEWEST, InvalidMoment: MOMENT_BEYOND_SCHEMA,
+            FilterRequired: "neither address nor since nor until: one of them is needed, which a list of optional parameters cannot say",
+            ConflictingParameters: "address with since or until: an address's history or a period's, which a list of parameters cannot say",
+        },
+        accepted={"limit": QUERY_NUMBER_ACCEPTED},
+    ),
 )
 def address_history(
     principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
-    address: Annotated[str, Query(min_length=1, max_length=320, description="A phone number or e-mail address, in any spelling.")],
+    address: Annotated[str | None, Query(min_length=1, max_length=320, description="A phone number or e-mail address, in any spelling: its events.")] = None,
+    since: Annotated[str | None, moment_query("Instead of address: the account's events recorded at or after this moment (a day, month or year from its start).")] = None,
+    until: Annotated[str | None, moment_query("Instead of address: the account's events recorded before this moment (a day, month or year up to its end, included).")] = None,
     after: After = None,
     limit: Limit = service.DEFAULT_LIMIT,
     accept: Accept = None,
 ) -> Response:
-    page = service.history_of_address(
-        session, account_id=principal.account_id, raw=address, default_region=request.app.state.settings.default_region, after=after, limit=limit
+    during = None if since is None and until is None else period(since, until, names=("since", "until"), now=utcnow())
+    page = service.history(
+        session, account_id=principal.account_id, address=address, period=during, default_region=request.app.state.settings.default_region,
+        after=after, limit=limit,
     )
     return _answer(page, accept, "history.csv")
 

@@ -44,7 +44,11 @@ class Event(BaseModel):
     actor: EventActor
     job_id: str | None
     request_id: str | None = Field(description="The request's X-Request-Id, or one the server gave it.")
-    evidence: str | None = Field(description="What the client attached to the change.")
+    evidence: str | None = Field(
+        description="What the client attached to the change. The two events of a move or a replacement start with which entry"
+        " the other is (`moved to entry 8`, `moved from entry 4`, `replaced by 48500000011 (entry 10)`, `replacing 48500000001"
+        " (entry 3)`), then `; ` and the client's evidence, if any."
+    )
     received_at: str | None = Field(description="When the client says the opt-out reached it.")
     hash: str = Field(description="SHA-256 (hex) over the previous event's hash, a newline, and this event's canonical JSON (without `hash`).")
 

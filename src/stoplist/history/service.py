@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit import chain
 from stoplist.audit.queries import CURSOR, FeedBounds, bounds_of, cursor_text
-from stoplist.errors import CursorExpired, EntryNotFound, InvalidFeedCursor
+from stoplist.errors import ConflictingParameters, CursorExpired, EntryNotFound, FilterRequired, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
 from stoplist.lists.addresses import PHONE, address_and_display
+from stoplist.lists.moments import Period
 from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.service import entry_key
 
@@ -110,6 +111,26 @@ def _served(repository: EventRepository, account_id: int, after: str | None, *, 
     bounds = bounds_of(repository.session, account_id)
     seq = to_look_up(cursor, bounds)
     return served(cursor, bounds, feed=feed, stored=None if seq is None else repository.hash_at(account_id, seq)), bounds
+
+
+def history(
+    session: Session, *, account_id: int, address: str | None, period: Period | None, default_region: str | None, after: str | None, limit: int
+) -> Page:
+    """The events of an address (any spelling), or of the account within a period: one of the two, oldest first, a page at a time."""
+    if address is not None and period is not None:
+        raise ConflictingParameters("address", "since", "until", message="Give address, or a period (since, until), not both.")
+    if address is not None:
+        return history_of_address(session, account_id=account_id, raw=address, default_region=default_region, after=after, limit=limit)
+    if period is None:
+        raise FilterRequired("Name an address (address=...), or a period (since=..., until=...; either or both): whose events, or when.")
+    return history_in_period(session, account_id=account_id, period=period, after=after, limit=limit)
+
+
+def history_in_period(session: Session, *, account_id: int, period: Period, after: str | None, limit: int) -> Page:
+    """Every event of the account recorded within `period`, in seq order, a page at a time: a period's proof."""
+    repository = EventRepository(session)
+    start, _bounds = _served(repository, account_id, after, feed=False)
+    return _page(repository.during(account_id=account_id, period=period, after=start, limit=limit + 1), limit)
 
 
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:

@@ -6,6 +6,8 @@ from stoplist.errors import InvalidExpiry
 from stoplist.declared import any_case, trimmed
 
 EXPIRE_AT_DESCRIPTION = "When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null, empty or absent means never."
+# The same, of an edit, where a field left out changes nothing.
+EDITED_EXPIRY = "When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null or empty: never; left out: as it is."
 # A date-time without an offset, read as UTC: RFC 3339's date and partial time, a calendar's ranges.
 _NO_OFFSET = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?$"
 

@@ -42,7 +42,8 @@ class Entry(Base):
         UniqueConstraint("account_id", "address", "list_id", postgresql_include=["id", "expire_at"]),
         # Serves the default listing, newest first, and its tie-breaker; `account_id` is the list's
         # owner, kept on the entry so that no query can reach another account's entries by a list id.
-        Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id"),
+        # expire_at last: a date-filtered listing's count tells live entries from the index alone (migration 0013).
+        Index("ix_blacklist_entries_account_created", "account_id", "created_at", "id", "expire_at"),
         # SMSAPI's listing: one list, newest first, read in order (no sort of the whole list), and its count.
         Index("ix_blacklist_entries_account_list_created", "account_id", "list_id", "created_at", "id"),
         # Checks on SQLite: live or not from the index alone, no table read per address (migration 0005).

@@ -1,20 +1,27 @@
-"""What entry queries mean, defined once: live, the sort orders, a check's scope, an entry's columns.
+"""What entry queries mean, defined once: live, the filter, the sort orders, a check's scope, an entry's columns.
 
 The ORM paths use these statements as they are. The raw paths (checks on sqlite3 and asyncpg,
 exports and imports straight on the driver) run the SQL text that `stoplist.db.raw` compiles from the same
 statements for their dialect, so no hand-kept copy of a query can drift from the definition.
+
+    EntryFilter, matching()   which entries a listing, its count, its exports and a delete by filter select
+    ORDERS, order_by(), beyond()   the sort orders, and the rows past a cursor's key in one of them
 """
 
 import functools
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, String, Text, bindparam, cast, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, String, Text, and_, bindparam, cast, false, literal_column, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
 
-from stoplist.db import naive_utc, sqlite_stamp
+from stoplist.db import RFC3339, Rfc3339Timestamp, naive_utc, sqlite_stamp
 from stoplist.lists.models import Entry, List
+from stoplist.lists.moments import EVER, Period
 from stoplist.lists.precedence import EVERY
 from stoplist.lists.schemas import EntryOrder
 
@@ -24,17 +31,140 @@ def live(now) -> ColumnElement[bool]:
     return or_(Entry.expire_at.is_(None), Entry.expire_at > now)
 
 
-ORDERS = {
-    EntryOrder.created_at: (Entry.created_at.asc(), Entry.id.asc()),
-    EntryOrder.created_at_desc: (Entry.created_at.desc(), Entry.id.desc()),
-    EntryOrder.phone_number: (Entry.address.asc(),),
-    EntryOrder.phone_number_desc: (Entry.address.desc(),),
-    # Entries that never expire sort after those that do, like an infinitely late date.
-    EntryOrder.expire_at: (Entry.expire_at.is_(None).asc(), Entry.expire_at.asc(), Entry.id.asc()),
-    EntryOrder.expire_at_desc: (Entry.expire_at.is_(None).desc(), Entry.expire_at.desc(), Entry.id.desc()),
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries of an account a listing, its count, its exports and a delete by filter select; None means any.
+
+    Values as stored: an address's key, a channel or sender ('' every), a kind, a reason. `digits` is part of an
+    address (digits of a number, or an e-mail address's text folded as its key). `list_id` is one list (SMSAPI's
+    routes add their default list). The periods bound created_at, updated_at and expire_at (see moments)."""
+
+    address: str | None = None
+    digits: str | None = None
+    channel: str | None = None
+    sender: str | None = None
+    kind: str | None = None
+    reason: str | None = None
+    address_kind: str | None = None
+    list_id: int | None = None
+    created: Period = EVER
+    updated: Period = EVER
+    expires: Period = EVER
+
+    def digest(self) -> str:
+        """A short fingerprint of the filter, which a cursor carries so that it continues only the listing it came from."""
+        text = repr(tuple(_plain(value) for value in vars(self).values()))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plain(value):
+    if isinstance(value, Period):
+        return tuple(None if moment is None else moment.strftime(RFC3339) for moment in value)
+    return value
+
+
+def matching(where: EntryFilter, *, account_id: int, now: datetime | None) -> list[ColumnElement[bool]]:
+    """The conditions on entries (no join needed) of the account's entries that `where` selects, live at `now`;
+    with `now` None, lapsed ones too (a delete takes them, recording their `expire`)."""
+    conditions: list[ColumnElement[bool]] = [Entry.account_id == account_id]
+    if now is not None:
+        conditions.append(live(now))
+    if where.list_id is not None:
+        conditions.append(Entry.list_id == where.list_id)
+    scope = [column == value for column, value in ((List.channel, where.channel), (List.sender, where.sender), (List.kind, where.kind)) if value is not None]
+    if scope:
+        # The account's lists of that scope are a handful: matched by id, entries need no join.
+        conditions.append(Entry.list_id.in_(select(List.id).where(List.account_id == account_id, *scope)))
+    if where.address is not None:
+        conditions.append(Entry.address == where.address)
+    if where.digits and where.digits.isdigit():
+        conditions.append(Entry.address.contains(where.digits, autoescape=True))
+    elif where.digits:
+        # Text of an e-mail address, in any case: keys are folded ('jan@…') and so is the text (entries.router);
+        # ILIKE, which the trigram index serves on PostgreSQL, keeps A-Z case-blind whatever a caller passes.
+        conditions.append(Entry.address.ilike(f"%{_escape_like(where.digits)}%", escape="\\"))
+    for column, value in ((Entry.reason, where.reason), (Entry.address_kind, where.address_kind)):
+        if value is not None:
+            conditions.append(column == value)
+    conditions += _within(Entry.created_at, where.created) + _within(Entry.updated_at, where.updated)
+    if where.expires.after is not None:
+        # An entry that never expires expires after every date, as it sorts (ORDERS).
+        conditions.append(or_(Entry.expire_at.is_(None), Entry.expire_at >= where.expires.after))
+    if where.expires.before is not None:
+        conditions.append(Entry.expire_at < where.expires.before)
+    return conditions
+
+
+def _within(column, period: Period) -> list[ColumnElement[bool]]:
+    bounds = [] if period.after is None else [column >= period.after]
+    return bounds if period.before is None else [*bounds, column < period.before]
+
+
+def _escape_like(text: str) -> str:
+    """Text that LIKE matches literally: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SortKey(NamedTuple):
+    """One column of a sort order: its direction, and whether NULL sorts as the latest value (an entry that never expires)."""
+
+    column: ColumnElement
+    descending: bool = False
+    null_last: bool = False
+
+
+def _ascending(*keys: SortKey) -> dict[bool, tuple[SortKey, ...]]:
+    """An order and its reverse, by `descending`."""
+    return {False: keys, True: tuple(key._replace(descending=True) for key in keys)}
+
+
+# Each order is total, so that a cursor continues it exactly: a tie-breaker ends every one. An address is unique
+# on its list, and (account, address, list) is the unique index, which serves the address order as it stands.
+_KEYS = {
+    "created_at": _ascending(SortKey(Entry.created_at), SortKey(Entry.id)),
+    "updated_at": _ascending(SortKey(Entry.updated_at), SortKey(Entry.id)),
+    "id": _ascending(SortKey(Entry.id)),
+    "address": _ascending(SortKey(Entry.address), SortKey(Entry.list_id)),
+    "phone_number": _ascending(SortKey(Entry.address), SortKey(Entry.list_id)),
+    "expire_at": _ascending(SortKey(Entry.expire_at, null_last=True), SortKey(Entry.id)),
 }
-# The native listing's one order, which its cursor continues: newest first.
-NEWEST_FIRST = ORDERS[EntryOrder.created_at_desc]
+ORDERS: dict[EntryOrder, tuple[SortKey, ...]] = {order: _KEYS[order.value.lstrip("-")][order.descending] for order in EntryOrder}
+
+
+def order_by(order: EntryOrder) -> list:
+    """The ORDER BY of an order."""
+    terms = []
+    for key in ORDERS[order]:
+        if key.null_last:
+            terms.append(key.column.is_(None).desc() if key.descending else key.column.is_(None).asc())
+        terms.append(key.column.desc() if key.descending else key.column.asc())
+    return terms
+
+
+def beyond(order: EntryOrder, values: tuple) -> ColumnElement[bool]:
+    """The entries that come after the one whose key in `order` is `values` (a cursor's): keyset paging."""
+    past, equal = [], []
+    for key, value in zip(ORDERS[order], values, strict=True):
+        past.append(and_(*equal, _past(key, value)))
+        equal.append(key.column.is_(None) if value is None else key.column == value)
+    return or_(*past)
+
+
+def _past(key: SortKey, value) -> ColumnElement[bool]:
+    column = key.column
+    if key.null_last and value is None:
+        # NULL is the latest value: nothing comes after it ascending, every other value does descending.
+        return column.is_not(None) if key.descending else false()
+    if key.null_last and not key.descending:
+        return or_(column > value, column.is_(None))
+    return column < value if key.descending else column > value
+
+
+def key_kind(key: SortKey) -> str:
+    """How a key's value travels in a cursor: `moment`, `id` or `text`."""
+    if isinstance(key.column.type, Rfc3339Timestamp):
+        return "moment"
+    return "id" if isinstance(key.column.type, Integer) else "text"
 
 
 class stamp(FunctionElement):

@@ -21,8 +21,9 @@ MAX_NOTE = 500
 REASONS = ("unsubscribed", "stop_keyword", "complaint", "bounce", "gdpr_erasure", "legal", "manual", "other")
 DEFAULT_REASON = "manual"
 SOURCES = ("api", "import", "cli")
-MAX_CURSOR = 200
-# The alphabet of base64url without padding, in which lists.service.make_cursor writes a cursor.
+# A cursor carries its last entry's key: an e-mail address may take 320 characters of up to 4 bytes each.
+MAX_CURSOR = 2048
+# The alphabet of base64url without padding, in which lists.cursors.make_cursor writes a cursor.
 CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
 
 
@@ -39,14 +40,32 @@ Timestamp = Annotated[
 
 
 class EntryOrder(str, Enum):
-    """Accepted values of `orderBy`; a leading '-' means descending."""
+    """Accepted values of `orderBy`; a leading '-' means descending. `phone_number` (SMSAPI's name) and `address` are one order."""
 
     created_at = "created_at"
     created_at_desc = "-created_at"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+    id = "id"
+    id_desc = "-id"
+    address = "address"
+    address_desc = "-address"
     phone_number = "phone_number"
     phone_number_desc = "-phone_number"
     expire_at = "expire_at"
     expire_at_desc = "-expire_at"
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+    def directed(self, descending: bool) -> "EntryOrder":
+        """The same key in the given direction."""
+        return EntryOrder(("-" if descending else "") + self.value.lstrip("-"))
+
+
+# VoodooSMS's spelling of a direction (`sort`), in any case.
+SORTS = ("asc", "desc")
 
 
 # Written from the domain's tuples, so that the schema cannot drift from them.
@@ -60,7 +79,12 @@ SENDER_NOT_PRINTABLE = (
     " format characters (U+200B), private-use and unassigned code points, a set each version of Unicode changes"
 )
 NOTE_NOT_STORABLE = "a note holding an unpaired surrogate (a JSON \\ud800 escape), which no pattern names"
-CURSOR_NOT_GIVEN_OUT = "a cursor of the right alphabet that this service did not give out, which only the service can tell"
+CURSOR_NOT_GIVEN_OUT = (
+    "a cursor of the right alphabet that this service did not give out, or gave out for another order or other filters,"
+    " which only the service can tell"
+)
+FILTER_REQUIRED = "a delete with no filter at all, every filter parameter being optional on its own, which a list of parameters cannot forbid"
+BOOLEAN_ACCEPTED = "read as pydantic reads a boolean from text: 1, 0, yes, no, on, off, y, n, t, f in any case, besides true and false"
 
 
 def declared_schemas() -> dict[str, dict]:
@@ -71,6 +95,7 @@ def declared_schemas() -> dict[str, dict]:
         "Channel": _spelled(CHANNELS, "A channel", blank="every channel"),
         "ListKind": _spelled(KINDS, "A kind of list"),
         "Reason": _spelled(REASONS, "A reason"),
+        "Sort": _spelled(SORTS, "A direction (VoodooSMS's `sort`)"),
         "Sender": {
             "type": "string",
             "pattern": trimmed_run(edge, middle, MAX_SENDER, optional=True),
@@ -105,6 +130,7 @@ LIST_KIND = replaced_by(component("ListKind"))
 REASON = replaced_by(component("Reason"))
 EXPIRE_AT = replaced_by(component("ExpireAt"))
 ENTRY_CURSOR = replaced_by(component("EntryCursor"))
+SORT = replaced_by(component("Sort"))
 
 
 class NativeEntryCreate(BaseModel):
@@ -158,3 +184,9 @@ class NativeEntryPage(BaseModel):
     size: int = Field(description="How many entries match the filters, on all pages.")
     collection: list[NativeEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null when this is the last.")
+
+
+class DeletedCount(BaseModel):
+    """What a delete by filter did, or (dry_run) would do."""
+
+    count: int = Field(description="How many live entries went (or would go); lapsed ones that matched went too, each with its `expire` event, uncounted.")

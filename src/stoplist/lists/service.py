@@ -1,24 +1,23 @@
 """The rules of lists: scopes, what an entry may hold, the latest instruction wins, expired means gone."""
 
-import base64
-import binascii
-import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
-from stoplist.db import RFC3339, utcnow
-from stoplist.errors import EntryLapsed, EntryNotFound, InvalidAddress, InvalidCursor, InvalidListScope
+from stoplist.db import storable, utcnow
+from stoplist.errors import ConflictingParameters, EntryLapsed, EntryNotFound, FilterRequired, InvalidAddress, InvalidCursor, InvalidListScope, validation_error
 from stoplist.lists.addresses import address_fits
 from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
-from stoplist.lists.repository import EntryFilter, EntryRepository, EntryRow, Position
-from stoplist.lists.schemas import CURSOR_PATTERN, MAX_NOTE, MAX_SENDER, REASONS
+from stoplist.lists.cursors import Cursor, entry_key, make_cursor
+from stoplist.lists.queries import EntryFilter
+from stoplist.lists.repository import EntryRepository, EntryRow
+from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS, SORTS, EntryOrder
 from stoplist.lists.senders import is_scope_word, sender_key
-from stoplist.lists.writer import Change, EntryWriter
+from stoplist.lists.writer import KEEP, Change, EntryWriter
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,6 @@ class Sender(NamedTuple):
 
 
 EVERY_SENDER = Sender(EVERY, EVERY)
-_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def _refuse_scope_word(field: str, raw: str, path: str, every: str) -> None:
@@ -121,17 +119,6 @@ def note_of(raw: str | None) -> str | None:
     return raw
 
 
-def storable(text: str) -> bool:
-    """Text every database stores as it is: PostgreSQL refuses NUL, and no UTF-8 holds an unpaired surrogate."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def add(
     session: Session, *, account_id: int, scope: Scope, address: str, address_kind: str, expire_at: datetime | None,
     reason: str | None, note: str | None, set_note: bool, origin: Origin, now: datetime | None = None, address_display: str | None = None,
@@ -139,21 +126,27 @@ def add(
     """Put a (normalised) address, by its key, on the account's list of `scope`: (the entry, True if newly listed).
 
     `address_display`: the spelling to show where it differs from the key; a listed address keeps the one it has."""
-    if not address_fits(address_kind, scope.channel):
-        if address_kind == "email":
-            raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel")
-        raise InvalidAddress(address, "a phone number cannot go on a list of channel email")
+    require_fit(address, address_kind, scope.channel)
     now = now or utcnow()
     writer = EntryWriter(session, origin)
     list_id = writer.list_id(
         account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, sender_display=scope.sender_display, now=now
     )
     change = Change(
-        address=address, address_kind=address_kind, expire_at=expire_at, source=origin.source, reason=reason, note=note, set_note=set_note,
-        address_display=address_display,
+        source=origin.source, address=address, address_kind=address_kind, expire_at=expire_at, reason=KEEP if reason is None else reason,
+        note=note if set_note else KEEP, address_display=address_display,
     )
     entry, created = writer.add(account_id=account_id, list_id=list_id, change=change, now=now)
     return EntryRepository(session).row(account_id=account_id, entry_id=entry.id), created  # type: ignore[return-value]
+
+
+def require_fit(address: str, address_kind: str, channel: str, *, path: str = "address") -> None:
+    """400 unless an address of that kind may go on a list of `channel` (lists.addresses.address_fits)."""
+    if address_fits(address_kind, channel):
+        return
+    if address_kind == "email":
+        raise InvalidAddress(address, "an e-mail address goes only on lists of channel email or of every channel", path=path)
+    raise InvalidAddress(address, "a phone number cannot go on a list of channel email", path=path)
 
 
 def get(session: Session, *, account_id: int, entry_id: str, list_id: int | None = None, address_kind: str | None = None) -> EntryRow:
@@ -179,43 +172,47 @@ def delete(
         raise EntryNotFound()
 
 
+def listing_order(order_by: EntryOrder | None, sort: str | None) -> EntryOrder:
+    """The native listing's order: `orderBy` (default `-created_at`), its direction set by VoodooSMS's `sort` if given
+    (`asc` or `desc`, any case; the key is then orderBy's, default created_at). A `-` and a `sort` both say the direction: refused."""
+    if sort is None:
+        return order_by or EntryOrder.created_at_desc
+    direction = sort.strip().lower()
+    if direction not in SORTS:
+        raise validation_error([{"loc": ("query", "sort"), "msg": f"sort {sort!r} is not one of {', '.join(SORTS)} (any case)", "type": "enum"}])
+    if order_by is not None and order_by.descending:
+        raise ConflictingParameters(
+            "orderBy", "sort", message=f"Give the direction once: orderBy={order_by.value} says descending, and so would sort; name the key alone in orderBy."
+        )
+    return (order_by or EntryOrder.created_at).directed(direction == "desc")
+
+
 def find(
-    session: Session, *, account_id: int, where: EntryFilter, cursor: str | None, offset: int, limit: int, counted: bool = True
+    session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, after: Cursor | None, offset: int, limit: int,
+    now: datetime, base: datetime, counted: bool = True,
 ) -> tuple[int | None, list[EntryRow], str | None]:
-    """How many live entries match (None unless `counted`: the count reads every match), a page of them
-    (newest first), and the cursor of the next page."""
-    now = utcnow()
-    after = None if cursor is None else read_cursor(cursor)
+    """How many live entries match (None unless `counted`: the count reads every match), a page of them in
+    `order` (after the cursor, if any), and the cursor of the next page. `base`: when `where`'s dates were read."""
+    if after is not None and (after.order is not order or (after.digest is not None and after.digest != where.digest())):
+        raise InvalidCursor("cursor", "cursor was given out for another order or other filters: pass the same parameters as the page it came from, or start again without it.")
     repository = EntryRepository(session)
     size = repository.count_found(account_id=account_id, now=now, where=where) if counted else None
-    rows = repository.find(account_id=account_id, now=now, where=where, after=after, offset=offset, limit=limit + 1) if size != 0 else []
+    rows = [] if size == 0 else repository.find(
+        account_id=account_id, now=now, where=where, order=order, after=None if after is None else after.key, offset=offset, limit=limit + 1
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    return size, rows, (make_cursor(rows[-1]) if more else None)
+    return size, [row.entry for row in rows], (make_cursor(Cursor(order, where.digest(), base, rows[-1].key)) if more else None)
 
 
-def make_cursor(row: EntryRow) -> str:
-    """An opaque cursor after `row`: its created_at and id, which the newest-first order continues from."""
-    return base64.urlsafe_b64encode(f"{row[10]}|{row[3]}".encode()).decode().rstrip("=")
-
-
-def read_cursor(cursor: str) -> Position:
-    try:
-        # Only the alphabet make_cursor writes in: the decoder would skip any other character.
-        if not _CURSOR.fullmatch(cursor):
-            raise ValueError(cursor)
-        created, entry_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
-        # An id within a row id's range (and digits only): anything else would reach the database and fail there.
-        key = entry_key(entry_id)
-        if key is None:
-            raise ValueError(entry_id)
-        return Position(datetime.strptime(created, RFC3339).replace(tzinfo=timezone.utc), key)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("cursor", "cursor is not one this service gave out: pass next_cursor from the previous page as it is.") from None
-
-
-def entry_key(entry_id: str) -> int | None:
-    """Ids are opaque strings to clients; anything that is not one of ours is simply not found."""
-    if entry_id.isascii() and entry_id.isdigit() and len(entry_id) <= 18:
-        return int(entry_id)
-    return None
+def delete_matching(session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool) -> int:
+    """Take every entry `where` selects off its list, one event each: how many live ones went (lapsed ones go too, each
+    with its `expire`, uncounted). With `dry_run`, how many would, and nothing changes. Some filter is required."""
+    if where == EntryFilter():
+        raise FilterRequired(
+            "A delete by filter needs at least one filter (address, q, channel, sender, list, reason, address_kind or a date range):"
+            " the native API never deletes everything at once. Delete entries by id, or by a filter that names them."
+        )
+    if dry_run:
+        return EntryRepository(session).count_found(account_id=account_id, now=now, where=where)
+    return EntryWriter(session, origin).delete_matching(account_id=account_id, where=where, now=now)

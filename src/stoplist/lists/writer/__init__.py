@@ -10,9 +10,10 @@ Every write first holds the account's head of the trail (Trail.hold): the accoun
 run one at a time, so what a write reads of the entries before changing them (the event's
 `before`) is what it changes.
 
-By mechanism: this module writes one entry at a time (the ORM) and deletes; `bulk` writes many
-(imports, straight on the driver); `statements` builds the bulk path's SQL; `values` holds what
-the writer takes and answers.
+By mechanism: this module writes one entry at a time (the ORM) and deletes; `edits` edits one
+entry by id, and moves it to another list or address; `bulk` writes many (imports, straight on the
+driver), and `batch` a batch of adds with them; `statements` builds the bulk path's SQL; `values`
+holds what the writer takes and answers; `rule` is the one rule every write to an entry asks.
 """
 
 from datetime import datetime
@@ -24,19 +25,25 @@ from sqlalchemy.orm import Session
 from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
+from stoplist.lists.queries import EntryFilter, matching
+from stoplist.lists.writer.batch import Applied, BatchWrites
 from stoplist.lists.writer.bulk import BulkWrites
+from stoplist.lists.writer.edits import CONFLICT, LAPSED, MISSING, MOVE, Edited, Edits, Found
 from stoplist.lists.writer.pipeline import Pipeline
-from stoplist.lists.writer.rule import ADD, KEEP, UPDATE, Stored, decide
-from stoplist.lists.writer.values import Change, Deleted, Row, Written, lapsed, merged
+from stoplist.lists.writer.rule import ADD, UNCHANGED, UPDATE, Stored, decide
+from stoplist.lists.writer.values import KEEP, Change, Deleted, Row, Written, lapsed, merged
 
-__all__ = ["Change", "Deleted", "EntryWriter", "Row", "Written", "lapsed", "merged"]
+__all__ = [
+    "ADD", "CONFLICT", "KEEP", "LAPSED", "MISSING", "MOVE", "UNCHANGED", "UPDATE",
+    "Applied", "Change", "Deleted", "Edited", "EntryWriter", "Found", "Row", "Written", "lapsed", "merged",
+]
 
 _POPULATE = {"populate_existing": True, "synchronize_session": False}
 _DELETE_BATCH = 10_000  # entries per statement of a delete-all: memory stays bounded on any list
 _RETURNED = (Entry.id, Entry.address, Entry.address_kind, Entry.list_id, Entry.expire_at, Entry.reason, Entry.note)
 
 
-class EntryWriter(BulkWrites):
+class EntryWriter(BulkWrites, BatchWrites, Edits):
     def __init__(self, session: Session, origin: Origin) -> None:
         self.session = session
         self.origin = origin
@@ -106,7 +113,7 @@ class EntryWriter(BulkWrites):
         self.wait()
         self.trail.hold(account_id)
         stored = self._at(account_id, list_id, change.address)
-        outcome = decide(stored, expire_at=change.expire_at, reason=change.reason, note=change.note if change.set_note else KEEP, now=now)
+        outcome = decide(stored, expire_at=change.expire_at, reason=change.reason, note=change.note, now=now)
         if outcome.expires is not None:
             self._expire(account_id, [outcome.expires], now)
         expire_at, reason, note = outcome.after
@@ -158,24 +165,8 @@ class EntryWriter(BulkWrites):
 
     def delete_all(self, *, account_id: int, list_id: int, now: datetime, address_kind: str | None = None) -> int:
         """Every entry of one list of the account (of one kind of address, if given), one event each
-        (`expire` for those that had lapsed); answers how many were live.
-
-        In batches of _DELETE_BATCH, in id order, all in the caller's transaction: a list of
-        millions goes at once or not at all, in bounded memory."""
-        self.wait()
-        self.trail.hold(account_id)
-        mine = [Entry.account_id == account_id, Entry.list_id == list_id]
-        if address_kind is not None:
-            mine.append(Entry.address_kind == address_kind)
-        removed, after = 0, 0
-        while True:
-            batch = select(Entry.id).where(*mine, Entry.id > after).order_by(Entry.id).limit(_DELETE_BATCH).scalar_subquery()
-            rows = self.session.execute(delete(Entry).where(Entry.id.in_(batch)).returning(*_RETURNED)).all()
-            if not rows:
-                return removed
-            rows.sort()
-            removed += self._removed(account_id, rows, now)
-            after = rows[-1][0]
+        (`expire` for those that had lapsed); answers how many were live (see delete_matching)."""
+        return self.delete_matching(account_id=account_id, where=EntryFilter(list_id=list_id, address_kind=address_kind), now=now)
 
     def purge_expired(self, *, now: datetime, batch: int = 10_000) -> int:
         """The sweep: delete up to `batch` entries whose expiry passed by `now`, one `expire` event
@@ -192,3 +183,22 @@ class EntryWriter(BulkWrites):
             # The expiry is checked again on the row itself: an entry relisted since is not purged.
             purged += self._expire(account_id, ids[account_id], now)
         return purged
+
+    def delete_matching(self, *, account_id: int, where: EntryFilter, now: datetime, batch: int = _DELETE_BATCH) -> int:
+        """Every entry of the account that `where` selects (queries.matching), live or lapsed, one event each
+        (`expire` for those that had lapsed); answers how many were live.
+
+        In batches of `batch`, in id order (keyset: one batch's ids at a time, never the whole set), all in the
+        caller's transaction: millions go at once or not at all, in bounded memory."""
+        self.wait()
+        self.trail.hold(account_id)
+        selected = matching(where, account_id=account_id, now=None)
+        removed, after = 0, 0
+        while True:
+            ids = select(Entry.id).where(*selected, Entry.id > after).order_by(Entry.id).limit(batch).scalar_subquery()
+            rows = self.session.execute(delete(Entry).where(Entry.id.in_(ids)).returning(*_RETURNED)).all()
+            if not rows:
+                return removed
+            rows.sort()
+            removed += self._removed(account_id, rows, now)
+            after = rows[-1][0]

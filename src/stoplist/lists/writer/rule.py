@@ -1,5 +1,5 @@
-"""The one rule of a write to one entry, which every path asks (an add, an import row, and the
-edits to come): the latest instruction wins. Pure: nothing here touches the database.
+"""The one rule of a write to one entry, which every path asks (an add, an import row, an item of a
+batch, an edit, a move): the latest instruction wins. Pure: nothing here touches the database.
 
 A live entry takes what the instruction sets and keeps what it leaves unsaid; if that changes
 nothing, the write is `unchanged`. An absent entry, or one that had lapsed, is added anew (the
@@ -10,17 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from stoplist.lists.schemas import DEFAULT_REASON
-from stoplist.lists.writer.values import lapsed
-
-
-class _Keep:
-    """What an instruction leaves unsaid: the entry keeps what it has (a new one, its default)."""
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP = _Keep()
+from stoplist.lists.writer.values import KEEP, lapsed
 
 
 class State(NamedTuple):
@@ -53,9 +43,11 @@ class Outcome(NamedTuple):
 ADD, UPDATE, UNCHANGED = "add", "update", "unchanged"
 
 
-def decide(stored: Stored | None, *, expire_at, reason: str | None, note, now: datetime) -> Outcome:
-    """The outcome of an instruction for the entry `stored` (None: there is none). `expire_at` and
-    `note` may be KEEP; a `reason` of None keeps the entry's (a new one's is DEFAULT_REASON)."""
+def decide(stored: Stored | None, *, expire_at, reason, note, now: datetime) -> Outcome:
+    """The outcome of an instruction for the entry `stored` (None: there is none). Each field may be
+    KEEP; a `reason` of None keeps the entry's too (a new one's is DEFAULT_REASON)."""
+    if reason is KEEP:
+        reason = None
     if stored is None or lapsed(stored.expire_at, now):
         after = State(None if expire_at is KEEP else expire_at, reason or DEFAULT_REASON, None if note is KEEP else note)
         return Outcome(ADD, None if stored is None else stored.id, None, after)

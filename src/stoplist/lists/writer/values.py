@@ -1,21 +1,32 @@
-"""The values the writer takes and answers: what an add or an import row asks for, and what a write did."""
+"""The values the writer takes and answers: what a write asks for (`Change`, and an import's `Row`), and what a write did."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+
+class _Keep:
+    """What an instruction leaves unsaid: the entry keeps what it has (a new one, its default)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
 
 
 @dataclass(frozen=True)
 class Change:
-    """What one add asks for: the fields it sets; None for reason and note keeps what the entry has."""
+    """What one write asks of an entry (an add, an edit, an item of a batch): each field it sets, or
+    KEEP for what it leaves as it is. An add names the address (its key); an edit may name another
+    (the entry then moves to it) or KEEP it."""
 
-    address: str
-    address_kind: str
-    expire_at: datetime | None
     source: str
-    reason: str | None = None
-    note: str | None = None
-    set_note: bool = False
+    address: Any = KEEP  # str | KEEP
+    address_kind: str | None = None  # of `address`, when it is named
+    expire_at: Any = KEEP  # datetime | None (never) | KEEP
+    reason: Any = KEEP  # str | KEEP (None keeps too: an import row's way of saying it)
+    note: Any = KEEP  # str | None (none) | KEEP
     address_display: str | None = None  # the spelling a new entry shows, where it differs from `address` (the key)
 
 

@@ -1,0 +1,155 @@
+"""Reading dates (issue 25): a UNIX timestamp, ISO 8601 with or without an offset, English phrases relative to the
+request, as a moment or a span; what a lower and an upper bound take of each; and every row of the README's table."""
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from stoplist.errors import InvalidMoment
+from stoplist.lists.moments import ACCEPTED, Period, Span, period, read
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The README's table is for a request at this moment (a Sunday).
+NOW = datetime(2026, 12, 6, 8, 30, tzinfo=timezone.utc)
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def readme_examples() -> list[tuple[str, str, str]]:
+    """(value, from, before) of each row of the README's table of date examples."""
+    section = README.read_text().split("### Filter by date", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [tuple(re.findall(r"`([^`]*)`", line)) for line in rows]  # type: ignore[misc]
+
+
+def test_the_readme_has_its_table_of_examples():
+    assert len(readme_examples()) >= 15
+
+
+@pytest.mark.parametrize(("value", "start", "end"), readme_examples())
+def test_each_example_of_the_readme_means_what_its_row_says(value, start, end):
+    span = read(value, name="created_after", now=NOW)
+
+    assert (span.start.strftime("%Y-%m-%dT%H:%M:%SZ"), span.end.strftime("%Y-%m-%dT%H:%M:%SZ")) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("value", "moment"),
+    [
+        ("0", utc(1970, 1, 1)),
+        ("1764547200", utc(2025, 12, 1)),
+        (" 1796083200 ", utc(2026, 12, 1)),
+        ("253402300799", utc(9999, 12, 31, 23, 59, 59)),
+    ],
+)
+def test_a_unix_timestamp_is_a_moment_in_seconds(value, moment):
+    assert read(value, name="start", now=NOW) == Span(moment, moment)
+
+
+@pytest.mark.parametrize(
+    ("value", "moment"),
+    [
+        ("2026-12-01T10:00:00Z", utc(2026, 12, 1, 10)),
+        ("2026-12-01t10:00:00z", utc(2026, 12, 1, 10)),
+        ("2026-12-01T10:00:00+02:00", utc(2026, 12, 1, 8)),
+        ("2026-12-01T10:00:00-05:30", utc(2026, 12, 1, 15, 30)),
+        ("2026-12-01T10:00:00", utc(2026, 12, 1, 10)),
+        ("2026-12-01 10:00", utc(2026, 12, 1, 10)),
+        ("2026-12-01T10:00:00.000001Z", utc(2026, 12, 1, 10, 0, 1)),
+    ],
+)
+def test_an_iso_date_time_is_a_moment_in_utc_without_an_offset(value, moment):
+    assert read(value, name="start", now=NOW) == Span(moment, moment)
+
+
+def test_an_iso_date_is_the_whole_day():
+    assert read("2026-02-28", name="end", now=NOW) == Span(utc(2026, 2, 28), utc(2026, 3, 1))
+    assert read("9999-12-31", name="end", now=NOW) == Span(utc(9999, 12, 31), None)
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end"),
+    [
+        # Amounts of time before (or after) the request: moments.
+        ("2 weeks", utc(2026, 11, 22, 8, 30), utc(2026, 11, 22, 8, 30)),
+        ("2 weeks ago", utc(2026, 11, 22, 8, 30), utc(2026, 11, 22, 8, 30)),
+        ("45 minutes ago", utc(2026, 12, 6, 7, 45), utc(2026, 12, 6, 7, 45)),
+        ("1 year, 2 months ago", utc(2025, 10, 6, 8, 30), utc(2025, 10, 6, 8, 30)),
+        ("in 3 days", utc(2026, 12, 9, 8, 30), utc(2026, 12, 9, 8, 30)),
+        ("now", NOW, NOW),
+        # Days, months and years: spans.
+        ("Yesterday", utc(2026, 12, 5), utc(2026, 12, 6)),
+        ("today", utc(2026, 12, 6), utc(2026, 12, 7)),
+        ("tomorrow", utc(2026, 12, 7), utc(2026, 12, 8)),
+        ("August 20", utc(2026, 8, 20), utc(2026, 8, 21)),
+        ("may 11 2019", utc(2019, 5, 11), utc(2019, 5, 12)),
+        ("25 December 2019", utc(2019, 12, 25), utc(2019, 12, 26)),
+        ("march 2019", utc(2019, 3, 1), utc(2019, 4, 1)),
+        ("february 2024", utc(2024, 2, 1), utc(2024, 3, 1)),
+        # A time of day: a moment, in the zone the phrase names.
+        ("25th December 2019 21:00", utc(2019, 12, 25, 21), utc(2019, 12, 25, 21)),
+        ("25th December 2019 21:00 CET", utc(2019, 12, 25, 20), utc(2019, 12, 25, 20)),
+        ("december 25 2019 9pm EST", utc(2019, 12, 26, 2), utc(2019, 12, 26, 2)),
+        # Calendar rules: a weekday of a month, a weekday near the request (a Sunday).
+        ("last friday of march 2019", utc(2019, 3, 29), utc(2019, 3, 30)),
+        ("First Monday in May 2026", utc(2026, 5, 4), utc(2026, 5, 5)),
+        ("second tuesday of march", utc(2026, 3, 10), utc(2026, 3, 11)),
+        ("next saturday", utc(2026, 12, 12), utc(2026, 12, 13)),
+        ("next sunday", utc(2026, 12, 13), utc(2026, 12, 14)),
+        ("last sunday", utc(2026, 11, 29), utc(2026, 11, 30)),
+        ("last friday", utc(2026, 12, 4), utc(2026, 12, 5)),
+    ],
+)
+def test_an_english_phrase_is_read_relative_to_the_request(value, start, end):
+    assert read(value, name="start", now=NOW) == Span(start, end)
+
+
+def test_a_phrase_moves_with_the_request_and_a_date_does_not():
+    later = utc(2027, 1, 1, 12)
+
+    assert read("yesterday", name="start", now=later).start == utc(2026, 12, 31)
+    assert read("2 weeks ago", name="start", now=later).start == utc(2026, 12, 18, 12)
+    assert read("2026-12-01", name="start", now=later) == read("2026-12-01", name="start", now=NOW)
+
+
+def test_months_ago_keep_the_day_of_the_month_and_a_month_named_is_whole_whatever_the_day():
+    # dateparser's PREFER_DAY_OF_MONTH=first once moved "14 months ago" to the 1st; a month's day past its end is clamped.
+    end_of_january = utc(2027, 1, 31, 8, 30)
+
+    assert read("14 months ago", name="start", now=NOW).start == utc(2025, 10, 6, 8, 30)
+    assert read("1 month ago", name="start", now=end_of_january).start == utc(2026, 12, 31, 8, 30)
+    assert read("february 2024", name="start", now=end_of_january) == Span(utc(2024, 2, 1), utc(2024, 3, 1))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "", "   ", "whenever", "soonish", "not a date", "2026-13-45", "2026-02-30", "2026-12-01T25:00:00Z", "12/34/5678",
+        "fifth friday of february 2026", "x" * 65, "2 weeks" + " " * 60 + "ago", "99999999999999999999", "0999-12-31", "2000 years ago", "\x00",
+    ],
+)
+def test_an_unreadable_value_is_invalid_date_naming_the_parameter_and_the_forms(value):
+    with pytest.raises(InvalidMoment) as raised:
+        read(value, name="created_before", now=NOW)
+
+    error = raised.value
+    assert error.code == "invalid_date" and error.status_code == 400
+    assert error.errors[0].path == "created_before"
+    assert error.message.startswith("created_before ")
+    assert ACCEPTED in error.message or "years 1000 to 9999" in error.message
+
+
+def test_a_period_takes_the_start_of_its_lower_bound_and_the_end_of_its_upper_bound():
+    names = ("created_after", "created_before")
+
+    assert period("2026-11-01", "2026-11-30", names=names, now=NOW) == Period(utc(2026, 11, 1), utc(2026, 12, 1))
+    assert period("2026-11-01T10:00:00Z", None, names=names, now=NOW) == Period(utc(2026, 11, 1, 10), None)
+    assert period(None, "yesterday", names=names, now=NOW) == Period(None, utc(2026, 12, 6))
+    assert period(None, None, names=names, now=NOW) == Period()
+    with pytest.raises(InvalidMoment) as raised:
+        period("2026-11-01", "nonsense", names=names, now=NOW)
+    assert raised.value.errors[0].path == "created_before"
