@@ -8,7 +8,8 @@ subuser), the documented answer:
 - with the scope, what is the caller's (its owner's lists, or its family's tokens and subusers)
   answers as the route documents; anything else answers 404 by id, and a listing, search, check,
   history, feed or checkpoint shows none of it (no address, id, token, event or hash of another
-  owner), and what a write names of another owner is still there afterwards.
+  owner), and what a write names of another owner is still there afterwards, unchanged; a write
+  that acts on lists rather than on an id (a batch, a delete by filter) acts on the caller's own.
 
 A new operation without a row in REQUESTS fails test_every_operation_has_a_request_builder, so none
 escapes. The whole matrix runs in one test per database (a few seconds each)."""
@@ -50,6 +51,7 @@ class Request:
     kwargs: dict = field(default_factory=dict)
     by_id: bool = False  # what another caller gets: 404, rather than an answer of its own that shows nothing
     survivor: Callable | None = None  # after another caller's request: what must still be there, checked by the owner
+    foreign: Callable | None = None  # another caller's answer (a write acting on its own lists): what it must say
 
 
 def _fresh_number() -> str:
@@ -66,6 +68,12 @@ def _still_listed(entry_id: str):
     return lambda client, owner: client.get(f"/blacklist/phone_numbers/{entry_id}", headers=owner.headers).status_code == 200
 
 
+def _unchanged(client, owner: Owner, entry_id: str):
+    """The entry as its owner reads it now; the survivor check: it still reads exactly so."""
+    before = client.get(f"/blacklist/entries/{entry_id}", headers=owner.headers).json()
+    return lambda client, owner: client.get(f"/blacklist/entries/{entry_id}", headers=owner.headers).json() == before
+
+
 # One builder per operation of the document: (client, owner) -> the request asking for the owner's data.
 def _requests() -> dict[tuple[str, str], Callable]:
     def delete_by_id(client, owner):
@@ -79,6 +87,34 @@ def _requests() -> dict[tuple[str, str], Callable]:
     def delete_by_number(client, owner):
         entry = _add(client, owner.headers)
         return Request("DELETE", "/blacklist/phone_numbers", {"params": {"phone_number": entry["phone_number"]}}, survivor=_still_listed(entry["id"]))
+
+    def edit(client, owner):
+        entry = _add(client, owner.headers)
+        body = {"json": {"list": "allow", "note": "moved by someone"}}
+        return Request("PATCH", f"/blacklist/entries/{entry['id']}", body, by_id=True, survivor=_unchanged(client, owner, entry["id"]))
+
+    def put_number(client, owner):
+        entry = _add(client, owner.headers)
+        body = {"json": {"phone_number": _fresh_number(), "expire_at": "2031-01-01"}}
+        return Request("PUT", f"/blacklist/phone_numbers/{entry['id']}", body, by_id=True, survivor=_unchanged(client, owner, entry["id"]))
+
+    def replace(client, owner):
+        # The owner's number is on none of another caller's lists: 404, as for an id.
+        entry = _add(client, owner.headers)
+        body = {"json": {"old": entry["phone_number"], "new": _fresh_number()}}
+        return Request("POST", "/blacklist/entries/replace", body, by_id=True, survivor=_unchanged(client, owner, entry["id"]))
+
+    def batch(client, owner):
+        # Another caller listing the owner's number creates an entry on its own list and leaves the owner's alone.
+        entry = _add(client, owner.headers)
+        body = {"json": {"items": [entry["phone_number"]], "note": "batched by someone", "expire_at": "2031-01-01"}}
+        created = lambda response: [result["outcome"] for result in response.json()["results"]] == ["created"]  # noqa: E731
+        return Request("POST", "/blacklist/entries/batch", body, survivor=_unchanged(client, owner, entry["id"]), foreign=created)
+
+    def delete_by_filter(client, owner):
+        entry = _add(client, owner.headers)
+        none = lambda response: response.json() == {"count": 0}  # noqa: E731
+        return Request("DELETE", "/blacklist/entries", {"params": {"address": entry["phone_number"]}}, survivor=_unchanged(client, owner, entry["id"]), foreign=none)
 
     def revoke(client, owner):
         made = mint(client, owner.headers, [CHECK])
@@ -114,6 +150,11 @@ def _requests() -> dict[tuple[str, str], Callable]:
         ("GET", "/blacklist/entries"): lambda c, o: Request("GET", "/blacklist/entries"),
         ("GET", "/blacklist/entries/{entry_id}"): lambda c, o: Request("GET", f"/blacklist/entries/{o.native_id}", by_id=True),
         ("DELETE", "/blacklist/entries/{entry_id}"): delete_native,
+        ("PATCH", "/blacklist/entries/{entry_id}"): edit,
+        ("PUT", "/blacklist/phone_numbers/{entry_id}"): put_number,
+        ("POST", "/blacklist/entries/replace"): replace,
+        ("POST", "/blacklist/entries/batch"): batch,
+        ("DELETE", "/blacklist/entries"): delete_by_filter,
         ("GET", "/blacklist/history"): lambda c, o: Request("GET", "/blacklist/history", {"params": {"address": o.number}}),
         ("GET", "/blacklist/entries/{entry_id}/history"): lambda c, o: Request("GET", f"/blacklist/entries/{o.native_id}/history", by_id=True),
         ("GET", "/blacklist/phone_numbers/{entry_id}/history"): lambda c, o: Request("GET", f"/blacklist/phone_numbers/{o.entry_id}/history", by_id=True),
@@ -260,6 +301,8 @@ def test_every_route_answers_each_caller_and_scope_as_documented(app, client, wo
                 problem = f"shows the owner's {leaked}"
             elif request.survivor is not None and not request.survivor(client, owner):
                 problem = "changed what the owner holds"
+            elif request.foreign is not None and 200 <= response.status_code < 300 and not request.foreign(response):
+                problem = f"acted beyond the caller's own lists: {response.text[:200]}"
         if problem is not None:
             problems.append(f"{method} {path} by {caller_name} ({scope}) on {owner_name}'s: {problem}")
     assert problems == []
