@@ -191,3 +191,26 @@ def test_an_import_by_the_parent_into_a_subusers_list_names_the_parent_as_its_ac
     assert [(event["op"], event["account_id"], event["actor"]["account_id"], event["source"]) for event in events] == [
         ("add", f.own_id, parent_id, "import"), ("import", f.own_id, parent_id, "import"),
     ]
+
+
+def test_a_shared_subusers_edits_moves_batches_replacements_and_deletes_by_filter_name_it_and_its_token_as_the_actor(client, make_token):
+    f = family(client, make_token)
+    made = mint(client, f.parent, ALL, f.shared_id)
+    shared = bearer(made["token"])
+    first, second, _third = (_add(client, f.parent, f"+4850000000{n}") for n in (1, 2, 3))
+    parent_id = _events(client, f.parent)[-1]["account_id"]
+    after = client.get("/blacklist/changes", headers=f.parent).json()["next"]
+
+    writes = [
+        client.patch(f"/blacklist/entries/{first['id']}", json={"note": "edited"}, headers=shared),
+        client.patch(f"/blacklist/entries/{first['id']}", json={"channel": "sms"}, headers=shared),
+        client.post("/blacklist/entries/batch", json={"items": ["+48500000004", "+48500000002"], "note": "batched"}, headers=shared),
+        client.post("/blacklist/entries/replace", json={"old": "+48500000003", "new": "+48500000005"}, headers=shared),
+        client.delete("/blacklist/entries", params={"address": "+48500000004"}, headers=shared),
+        client.put(f"/blacklist/phone_numbers/{second['id']}", json={"expire_at": "2031-01-01"}, headers=shared),
+    ]
+
+    assert [response.status_code for response in writes] == [200] * 6, [response.text for response in writes]
+    events = client.get("/blacklist/changes", params={"after": after}, headers=f.parent).json()["events"]
+    assert [event["op"] for event in events] == ["update", "remove", "add", "add", "update", "remove", "add", "remove", "update"]
+    assert {(event["account_id"], event["actor"]["account_id"], event["actor"]["token_id"]) for event in events} == {(parent_id, f.shared_id, made["id"])}
