@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from stoplist import __version__
+from stoplist.accounts.router import router as accounts_router
 from stoplist.auth.cache import TokenCache
 from stoplist.blacklist.router import router as blacklist_router
 from stoplist.checks.repository import create_lookup
@@ -78,8 +79,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.state.session_factory = create_session_factory(app.state.engine)
     app.state.lookup = create_lookup(settings.database_url)
     # The check routes remember tokens briefly; every other route reads its token on each request.
-    app.state.token_cache = TokenCache(app.state.lookup.token, ttl=settings.token_cache_seconds)
-    app.state.token_check = TokenCache(app.state.lookup.token, ttl=0)
+    lookup = app.state.lookup
+    app.state.token_cache = TokenCache(lookup.token, lookup.subuser, ttl=settings.token_cache_seconds)
+    app.state.token_check = TokenCache(lookup.token, lookup.subuser, ttl=0)
     install_error_handlers(app)
     install_allow(app)
     app.include_router(checks_router)
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(entry_edits_router)
     app.include_router(history_router)
     app.include_router(files_router)
+    app.include_router(accounts_router)
     install_ops(app)
     _match_first(app, checks_router)
     # Innermost, so the request metrics count what it refuses.

@@ -1,6 +1,7 @@
 """The `stoplist` command: serve, migrate, and manage access tokens."""
 
 import signal
+from enum import Enum
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +23,17 @@ from stoplist.auth.models import AccessToken
 from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
 
+
+class ListMode(str, Enum):
+    own = "own"
+    shared = "shared"
+
+
 app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Create, list and revoke access tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+account_app = typer.Typer(help="Create accounts: top-level, or subusers of one (one level).", no_args_is_help=True)
+app.add_typer(account_app, name="account")
 
 
 @contextmanager
@@ -109,26 +118,74 @@ def _print_first_token(base_url: str) -> None:
     )
 
 
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Argument(help="The new account's name (unique on the server).")],
+    parent: Annotated[str | None, typer.Option(help="Make it a subuser of this account (a top-level one).")] = None,
+    mode: Annotated[ListMode, typer.Option(help="A subuser's lists: own, or shared (its parent's).")] = ListMode.own,
+) -> None:
+    """Create an account, or a subuser of one (recorded as `sub_add` on the parent's trail); prints its id."""
+    from stoplist.accounts.service import add_subuser
+    from stoplist.audit.trail import Origin
+    from stoplist.db import utcnow
+
+    try:
+        with database_session() as session:
+            repository = AuthRepository(session)
+            name = auth_service.valid_account_name(name)
+            if repository.account_by_name(name) is not None:
+                raise auth_service.InvalidTokenRequest(f"an account named {name!r} exists already")
+            if parent is None:
+                account = auth_service.create_account(repository=repository, name=name, mode=mode.value)
+            else:
+                account = add_subuser(session, parent=_account(session, parent), name=name, mode=mode.value, origin=Origin("cli"), now=utcnow())
+            account_id = account.id
+    except auth_service.InvalidTokenRequest as exc:
+        raise typer.BadParameter(str(exc)) from None
+    where = "" if parent is None else f" as a subuser of '{parent}' ({mode.value} lists)"
+    typer.echo(f"created account '{name}'{where}", err=True)
+    typer.echo(account_id)
+
+
 @token_app.command("create")
 def token_create(
     account: Annotated[str, typer.Option(help="The account the token acts for; created if new.")] = auth_service.DEFAULT_ACCOUNT,
     scope: Annotated[list[str] | None, typer.Option(help="A scope to grant (repeatable). Default: blacklist, the one /blacklist routes need.")] = None,
+    expires: Annotated[str | None, typer.Option(help="When the token stops working: an RFC 3339 moment or a date (midnight UTC), in the future.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label, to tell tokens apart.")] = None,
 ) -> None:
     """Create an access token and print it (alone, on stdout). It is shown only this once."""
+    from stoplist.db import utcnow
+    from stoplist.lists.expiry import parse_moment
+
+    expires_at = None
+    if expires is not None:
+        expires_at = parse_moment(expires.strip())
+        if expires_at is None or expires_at.replace(microsecond=0) <= utcnow():
+            raise typer.BadParameter(f"{expires!r} is not an RFC 3339 moment or a date in the future", param_hint="--expires")
+        expires_at = expires_at.replace(microsecond=0)
     try:
         with database_session() as session:
-            secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope)
+            secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope, name=name, expires_at=expires_at)
     except auth_service.InvalidTokenRequest as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from None
     unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
     if unused:
         typer.echo(f"note: Stoplist does not use scope(s) {', '.join(unused)}; they open nothing here", err=True)
-    typer.echo(f"created token {record.id} for account '{account}' with scopes: {record.scopes}", err=True)
+    until = "" if expires_at is None else f", until {format_timestamp(expires_at)}"
+    typer.echo(f"created token {record.id} for account '{account}' with scopes: {record.scopes}{until}", err=True)
     typer.echo(secret)
 
 
 def format_token_row(record: AccessToken) -> tuple[str, ...]:
-    status = "active" if record.revoked_at is None else f"revoked {format_timestamp(record.revoked_at)}"
+    if record.revoked_at is not None:
+        status = f"revoked {format_timestamp(record.revoked_at)}"
+    elif record.expires_at is not None:
+        from stoplist.db import utcnow
+
+        status = f"{'expired' if record.expires_at <= utcnow() else 'expires'} {format_timestamp(record.expires_at)}"
+    else:
+        status = "active"
     return (str(record.id), record.account.name, record.prefix + "…", record.scopes, format_timestamp(record.created_at), status)
 
 
@@ -220,12 +277,16 @@ def export_file(
     typer.echo(f"rows {rows}")
 
 
-def _account_id(session: Session, name: str) -> int:
+def _account(session: Session, name: str):
     found = AuthRepository(session).account_by_name(name)
     if found is None:
-        typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist token create --account NAME`)", err=True)
+        typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist account create NAME` or `stoplist token create --account NAME`)", err=True)
         raise typer.Exit(1)
-    return found.id
+    return found
+
+
+def _account_id(session: Session, name: str) -> int:
+    return _account(session, name).id
 
 
 audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)

@@ -23,8 +23,9 @@ from stoplist.db import create_db_engine, create_session_factory
 from stoplist.errors import ErrorBody, ServiceBusy
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing, unknown or revoked access token."},
-    403: {"model": ErrorBody, "description": "The token lacks the `blacklist` scope."},
+    401: {"model": ErrorBody, "description": "Missing, unknown, expired or revoked access token."},
+    403: {"model": ErrorBody, "description": "The token lacks the scope this route needs (`forbidden`; the route's security requirement names it)."},
+    404: {"model": ErrorBody, "description": "`account_not_found`: the Stoplist-Account header names no subuser of yours."},
 }
 BUSY: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "Every download slot is taken (`busy`, STOPLIST_MAX_DOWNLOADS): retry after `Retry-After` seconds."},

@@ -103,6 +103,11 @@ class ValidationFailed(BadRequest):
     code = "validation_error"
     message = "The request has invalid fields."
 
+    def __init__(self, message: str | None = None, *, errors: list[ErrorDetail] | None = None, path: str | None = None) -> None:
+        if path is not None and errors is None:
+            errors = [ErrorDetail(path=path, message=message or self.message, error=self.code)]
+        super().__init__(message, errors=errors)
+
 
 class ConflictingParameters(BadRequest):
     code = "conflicting_parameters"
@@ -234,6 +239,27 @@ class ImportNotFound(NotFound):
 class FileNotFound(NotFound):
     code = "file_not_found"
     message = "No file with this id is on your account (files are removed after the retention period)."
+
+
+class AccountNotFound(NotFound):
+    """A subuser id that is not one of the caller's (in the Stoplist-Account header or a route's path):
+    404 whether it exists elsewhere or not, so that nothing tells another account's ids apart."""
+
+    code = "account_not_found"
+    message = "No subuser with this id is under your account."
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    message = "No access token with this id is yours or your subusers'."
+
+
+class NameTaken(StoplistError):
+    """Account names are unique on the server (the command line names accounts by them)."""
+
+    status_code = 409
+    code = "name_taken"
+    message = "An account with this name exists already; choose another."
 
 
 class MethodNotAllowed(StoplistError):

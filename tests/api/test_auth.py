@@ -2,7 +2,7 @@ import pytest
 
 from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import hash_token, revoke_token
-from stoplist.db import transaction
+from stoplist.db import transaction, utcnow
 from tests.api.helpers import URL, add, assert_error
 
 ROUTES = [("GET", URL), ("POST", URL), ("DELETE", URL), ("GET", f"{URL}/1"), ("DELETE", f"{URL}/1")]
@@ -41,7 +41,7 @@ def test_a_revoked_token_is_refused(client, app, make_token):
 
     with transaction(app.state.session_factory) as session:
         repository = AuthRepository(session)
-        revoke_token(repository=repository, token_id=repository.active_token_by_hash(hash_token(token)).id)
+        revoke_token(repository=repository, token_id=repository.live_token(hash_token(token), utcnow()).token_id)
 
     assert_error(client.get(URL, headers=headers), 401, "unauthorized")
 

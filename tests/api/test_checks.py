@@ -12,7 +12,7 @@ from stoplist.auth.repository import AuthRepository
 from stoplist.auth.service import hash_token, revoke_token
 from stoplist.lists.models import Entry
 from stoplist.config import Settings
-from stoplist.db import transaction
+from stoplist.db import transaction, utcnow
 from stoplist.composition import create_worker, purge_expired_entries
 from tests.api.helpers import URL, add, assert_error, set_expiry
 
@@ -101,7 +101,7 @@ def sleep_until(moment: datetime) -> None:
 def revoke(app, secret: str) -> None:
     with transaction(app.state.session_factory) as session:
         repository = AuthRepository(session)
-        revoke_token(repository=repository, token_id=repository.active_token_by_hash(hash_token(secret)).id)
+        revoke_token(repository=repository, token_id=repository.live_token(hash_token(secret), utcnow()).token_id)
 
 
 def stored_numbers(app) -> set[str]:

@@ -1,9 +1,10 @@
 """The change feed's invariant, as a property: a mirror that applies only what the feed returns
 (following `next`, restarted now and then from its saved cursor) equals the live list at the end,
 entry for entry, while several writers add, re-add, delete by id, by number and all at once,
-import, add batches, move entries to other lists, replace addresses by others, and entries lapse
-and are swept meanwhile. And every entry's events read `add`, then any
-number of `update`, then at most one `remove` or `expire`, nothing after it.
+import, add batches, move entries to other lists, replace addresses by others, add subusers
+(account events, which the mirror tells apart by their op and skips), and entries lapse and are
+swept meanwhile. And every entry's events read `add`, then any number of `update`, then at most
+one `remove` or `expire`, nothing after it.
 
 Hypothesis draws each writer's script; the writers run at once, on connections of their own (on
 PostgreSQL their transactions really overlap). Each example works in an account of its own, so
@@ -16,6 +17,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
+from stoplist.accounts.service import add_subuser
+from stoplist.audit import chain
 from stoplist.audit.trail import Origin
 from stoplist.auth.repository import AuthRepository
 from stoplist.blacklist import service as blacklist
@@ -56,6 +60,7 @@ operation = st.one_of(
     st.tuples(st.just("move"), address, scope, scope),
     st.tuples(st.just("replace"), address, address),
     st.tuples(st.just("pause")),
+    st.tuples(st.just("subuser")),
 )
 scripts = st.lists(st.lists(operation, min_size=2, max_size=7), min_size=2, max_size=3)
 
@@ -82,6 +87,10 @@ class Mirror:
 
     def apply(self, event: dict) -> None:
         op, entry_id = event["op"], event["entry_id"]
+        if op in chain.ACCOUNT_OPS:
+            if entry_id is not None or event["address"] is not None:
+                self.problems.append(f"event {event['seq']}: account event {op} names an entry")
+            return
         if op == "import":
             return
         if entry_id in self.ended:
@@ -138,6 +147,10 @@ def run_script(session_factory, account_id: int, script: list[tuple], errors: li
             kind = step[0]
             if kind == "pause":
                 time.sleep(0.6)
+            elif kind == "subuser":
+                with transaction(session_factory) as session:
+                    parent = AuthRepository(session).account_by_id(account_id)
+                    add_subuser(session, parent=parent, name=f"sub-{uuid.uuid4().hex}", mode="own", origin=origin, now=utcnow())
             elif kind == "add":
                 _, address_index, scope_index, code = step
                 if not fits(address_index, scope_index):

@@ -15,7 +15,7 @@ ROOTS = {"app", "cli", "composition", "__main__", "openapi"}
 # Every package of stoplist is one or the other, so that a new package cannot escape the rules below.
 PACKAGES = {path.parent.name for path in (SRC / "stoplist").glob("*/__init__.py")}
 # Features; the job queue runs their jobs without knowing any of them.
-FEATURES = {"blacklist", "lists", "checks", "imports", "exports", "files", "audit", "history", "entries"}
+FEATURES = {"blacklist", "lists", "checks", "imports", "exports", "files", "audit", "history", "entries", "accounts"}
 # What every part may build on: accounts and tokens (a job belongs to an account), the job queue
 # itself, operations (health, metrics, logs) and the helpers of tests and benchmarks.
 FOUNDATIONS = {"auth", "jobs", "ops", "testing"}

@@ -16,7 +16,12 @@ from datetime import datetime
 
 VERSION = 1
 GENESIS = ""  # the "previous hash" of an account's first event
-OPS = ("add", "update", "remove", "expire", "import")
+# What happened to an entry (or, `import`, the summary of an import job), on the chain of the account that owns it.
+ENTRY_OPS = ("add", "update", "remove", "expire", "import")
+# What happened to an account's tokens and subusers, on the chain of the top-level account: a token
+# granted or revoked, a subuser added, changed (name, mode) or deleted. Their address, list and entry_id are null.
+ACCOUNT_OPS = ("grant", "revoke", "sub_add", "sub_edit", "sub_del")
+OPS = ENTRY_OPS + ACCOUNT_OPS
 SOURCES = ("api", "import", "cli", "system")
 # The fields of an entry that an event's before and after carry.
 FIELDS = ("expire_at", "reason", "note")
@@ -44,11 +49,13 @@ class Shared:
     fragments: dict
 
 
-def common(account_id: int, at: str, *, source: str, token_id: int | None = None, job_id: str | None = None,
+def common(account_id: int, at: str, *, source: str, token_id: int | None = None, actor_account_id: int | None = None, job_id: str | None = None,
            request_id: str | None = None, evidence: str | None = None, received_at: str | None = None) -> Shared:
-    """The fields that every event of one write shares."""
+    """The fields that every event of one write shares: `account_id` owns the chain, the actor (account
+    and token) made the change (the owner itself when no other account is named: the CLI, the system)."""
+    actor = {"account_id": account_id if actor_account_id is None else actor_account_id, "token_id": token_id}
     fields = {
-        "v": VERSION, "account_id": account_id, "at": at, "source": source, "actor": {"account_id": account_id, "token_id": token_id},
+        "v": VERSION, "account_id": account_id, "at": at, "source": source, "actor": actor,
         "job_id": job_id, "request_id": request_id, "evidence": evidence, "received_at": received_at,
     }
     return Shared(fields, {name: canonical(value) for name, value in fields.items()})

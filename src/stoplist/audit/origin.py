@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query, Request
 
 from stoplist.audit.trail import Origin
-from stoplist.auth.service import Principal
+from stoplist.auth.principal import Principal
 from stoplist.declared import NO_NUL, nullable, replaced_by
 from stoplist.errors import InvalidEvidence
 
@@ -30,7 +30,7 @@ RECEIVED_AT_DESCRIPTION = (
 
 def api_origin(request: Request, principal: Principal, *, evidence: str | None, received_at: str | None, now: datetime, source: str = "api") -> Origin:
     return Origin(
-        source, token_id=principal.token_id, request_id=request_id(request),
+        source, token_id=principal.token_id, actor_account_id=principal.actor_account_id, request_id=request_id(request),
         evidence=evidence_of(evidence), received_at=received_at_of(received_at, now=now),
     )
 

@@ -29,6 +29,8 @@ class Origin:
 
     source: str  # api | import | cli | system
     token_id: int | None = None
+    # The account that acted (the token's account); None: the owner of the chain (the CLI, the system).
+    actor_account_id: int | None = None
     job_id: str | None = None
     request_id: str | None = None
     evidence: str | None = None
@@ -120,7 +122,7 @@ class Appending:
         self.account_id, self.origin, self.now = account_id, origin, now
         self.seq, self.hash = seq, previous
         self._shared = chain.common(
-            account_id, chain.stamp(now), source=origin.source, token_id=origin.token_id, job_id=origin.job_id,
+            account_id, chain.stamp(now), source=origin.source, token_id=origin.token_id, actor_account_id=origin.actor_account_id, job_id=origin.job_id,
             request_id=origin.request_id, evidence=origin.evidence, received_at=chain.stamp(origin.received_at),
         )
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
-from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.blacklist import service
 from stoplist.blacklist.schemas import EntryCreate, EntryPage, EntryPublic, EntryUpdate
 from stoplist.config import Settings
@@ -124,7 +124,7 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
 )
 def list_entries(
-    principal: BlacklistPrincipal,
+    principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
     q: Annotated[
@@ -250,7 +250,7 @@ def delete_entries(
 
 
 @router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
-def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
+def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
     return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
 
 

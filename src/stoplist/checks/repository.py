@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
 from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
+from stoplist.auth.queries import SUBUSER_ORDER, TOKEN_ORDER, live_token, subuser
 from stoplist.db import in_order, raw
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries
 
@@ -52,11 +53,13 @@ class SqliteLookup:
         self._probe_connection.close()
         self.connection.close()
 
-    async def token(self, token_hash: str) -> tuple[int, int, str] | None:
-        """(token id, account id, scopes) of a live token."""
-        return self.connection.execute(
-            "SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
-        ).fetchone()
+    async def token(self, token_hash: str, now: datetime) -> tuple | None:
+        """A live token's row (auth.principal.TokenRow)."""
+        return self.connection.execute(_sqlite_token(), (token_hash, moment(now, "sqlite"))).fetchone()
+
+    async def subuser(self, account_id: int, parent_id: int) -> tuple | None:
+        """A subuser of `parent_id` (auth.principal.SubuserRow)."""
+        return self.connection.execute(_sqlite_subuser(), (account_id, parent_id)).fetchone()
 
     async def head_seq(self, account_id: int) -> int:
         """The seq of the account's newest event (0 before its first): what a waiting feed read polls."""
@@ -112,6 +115,16 @@ _LISTS_ORDER = ("account", "channel", "sender")
 
 
 @functools.cache
+def _sqlite_token() -> str:
+    return in_order(live_token, "sqlite", TOKEN_ORDER)
+
+
+@functools.cache
+def _sqlite_subuser() -> str:
+    return in_order(subuser, "sqlite", SUBUSER_ORDER)
+
+
+@functools.cache
 def _sqlite_one() -> str:
     return in_order(scoped_entries, "sqlite", _ONE_ORDER)
 
@@ -157,8 +170,12 @@ class PostgresLookup:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def token(self, token_hash: str) -> tuple[int, int, str] | None:
-        row = await self.pool.fetchrow("SELECT id, account_id, scopes FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
+    async def token(self, token_hash: str, now: datetime) -> tuple | None:
+        row = await self.pool.fetchrow(_asyncpg_token(), token_hash, moment(now, "asyncpg"))
+        return None if row is None else tuple(row)
+
+    async def subuser(self, account_id: int, parent_id: int) -> tuple | None:
+        row = await self.pool.fetchrow(_asyncpg_subuser(), account_id, parent_id)
         return None if row is None else tuple(row)
 
     async def head_seq(self, account_id: int) -> int:
@@ -186,6 +203,16 @@ class PostgresLookup:
             self.pool.fetch(_asyncpg_many(), addresses, account_id, moment(now, "asyncpg")),
         )
         return _on_lists(rows, {row[0]: tuple(row)[1:] for row in lists}, {})
+
+
+@functools.cache
+def _asyncpg_token() -> str:
+    return in_order(live_token, "asyncpg", TOKEN_ORDER)
+
+
+@functools.cache
+def _asyncpg_subuser() -> str:
+    return in_order(subuser, "asyncpg", SUBUSER_ORDER)
 
 
 @functools.cache

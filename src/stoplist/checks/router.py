@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from stoplist.auth.deps import ACCOUNT_DESCRIPTION, ACCOUNT_SCHEMA
+from stoplist.auth.principal import ACCOUNT_HEADER, CHECK
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
@@ -28,9 +30,11 @@ from stoplist.lists.service import EVERY_IN_QUERY, channel_of, sender_of
 router = APIRouter(prefix="/blacklist/check", tags=["check"], route_class=HotRoute)
 
 MAX_BODY_BYTES = 1 << 20
-SCOPE = "blacklist"
-# The token is read by hand too: the security requirement every other route gets from its dependency.
-BEARER = [{"HTTPBearer": []}]
+SCOPE = CHECK
+# The token is read by hand too: the security requirement, and the header naming a subuser, that every
+# other route gets from its dependency.
+BEARER = [{"HTTPBearer": [SCOPE]}]
+ACCOUNT_PARAMETER = {"name": ACCOUNT_HEADER, "in": "header", "required": False, "schema": ACCOUNT_SCHEMA, "description": ACCOUNT_DESCRIPTION}
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "`invalid_phone_number`, `invalid_address`, `invalid_scope`, `validation_error` or `malformed_body`."},
@@ -55,6 +59,7 @@ def _json(body: dict) -> Response:
             # Read in any case and between white space: the schemas say so with patterns made from CHANNELS and the sender's rules.
             {"name": "channel", "in": "query", "required": False, "schema": component("Channel"), "description": f"The channel of the message ({', '.join(CHANNELS)}; any case); absent or empty: lists of every channel only."},
             {"name": "sender", "in": "query", "required": False, "schema": component("Sender"), "description": "The sender of the message (compared without regard to case and surrounding space; a phone number in any spelling); absent or empty: lists of every sender only."},
+            ACCOUNT_PARAMETER,
         ],
         "security": BEARER,
         **beyond_schema({
@@ -69,7 +74,8 @@ def _json(body: dict) -> Response:
 )
 async def check_one(request: Request) -> Response:
     state = request.app.state
-    principal = await state.token_cache.authenticate(request.headers.get("authorization"), SCOPE)
+    headers = request.headers
+    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, headers.get(ACCOUNT_HEADER))
     query = query_values(request.scope.get("query_string", b""))
     number, address = query.get("phone_number"), query.get("address")
     if number is not None and address is not None:
@@ -96,13 +102,15 @@ async def check_one(request: Request) -> Response:
     summary=f"Check up to {MAX_NUMBERS:,} addresses, for a channel and a sender",
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkCheckRequest"}}}},
+        "parameters": [ACCOUNT_PARAMETER],
         "security": BEARER,
         **beyond_schema({InvalidListScope: SENDER_NOT_PRINTABLE}),
     },
 )
 async def check_many(request: Request) -> Response:
     state = request.app.state
-    principal = await state.token_cache.authenticate(request.headers.get("authorization"), SCOPE)
+    headers = request.headers
+    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, headers.get(ACCOUNT_HEADER))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")

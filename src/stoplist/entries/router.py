@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from stoplist.audit.queries import CURSOR_PATTERN, FEED_CURSOR_HEADER, feed_cursor
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
-from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import (
     ConflictingParameters, ErrorBody, FilterRequired, InvalidAddress, InvalidCursor, InvalidEvidence, InvalidExpiry, InvalidListScope, InvalidMoment,
@@ -128,7 +128,7 @@ _TWO_SPELLINGS = f"{ALIASES_CONFLICT}; likewise offset and skip, and a '-' in or
     ),
 )
 def list_entries(
-    principal: BlacklistPrincipal,
+    principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
     filtered: NativeFilterDep,
@@ -208,7 +208,7 @@ def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, s
 
 
 @router.get("/{entry_id}", response_model=NativeEntry, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
-def get_entry(principal: BlacklistPrincipal, session: SessionDep, entry_id: str) -> Any:
+def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> Any:
     return JSONResponse(render.native(service.get(session, account_id=principal.account_id, entry_id=entry_id)))
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from stoplist.auth.deps import BlacklistPrincipal
+from stoplist.auth.deps import ReadPrincipal
 from stoplist.db import transaction
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, ExportFailed, FileNotFound
@@ -29,7 +29,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{file_id}", response_class=Response, responses=_RESPONSES, summary="Download an x-async export")
-def get_file(principal: BlacklistPrincipal, request: Request, file_id: str) -> Response:
+def get_file(principal: ReadPrincipal, request: Request, file_id: str) -> Response:
     # The job is looked up on the request pool: polling a pending export takes no download slot.
     with transaction(request.app.state.session_factory) as session:
         job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=EXPORT_JOB)

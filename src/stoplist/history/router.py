@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from stoplist.audit.queries import CURSOR_PATTERN
-from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.auth.deps import ReadPrincipal, SessionDep
 from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
@@ -74,7 +74,7 @@ def _answer(page: service.Page, accept: str | None, filename: str) -> Response:
     ),
 )
 def address_history(
-    principal: BlacklistPrincipal,
+    principal: ReadPrincipal,
     session: SessionDep,
     request: Request,
     address: Annotated[str | None, Query(min_length=1, max_length=320, description="A phone number or e-mail address, in any spelling: its events.")] = None,
@@ -96,7 +96,7 @@ def address_history(
     "/entries/{entry_id}/history", response_model=EventPage, responses={**_ERRORS, **_NOT_FOUND, **_CSV}, summary="Every event of an entry, deleted or not",
     openapi_extra=_BEYOND_SCHEMA,
 )
-def entry_history(principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None) -> Response:
+def entry_history(principal: ReadPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None) -> Response:
     page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit)
     return _answer(page, accept, f"entry-{entry_id}-history.csv")
 
@@ -106,7 +106,7 @@ def entry_history(principal: BlacklistPrincipal, session: SessionDep, entry_id: 
     summary="Every event of an entry of SMSAPI's list, deleted or not", openapi_extra=_BEYOND_SCHEMA,
 )
 def phone_number_history(
-    principal: BlacklistPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None
+    principal: ReadPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None
 ) -> Response:
     page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit, smsapi=True)
     return _answer(page, accept, f"entry-{entry_id}-history.csv")
@@ -117,7 +117,7 @@ def phone_number_history(
     openapi_extra=beyond_schema({InvalidFeedCursor: _PAST_NEWEST}, accepted={"limit": QUERY_NUMBER_ACCEPTED, "wait": QUERY_NUMBER_ACCEPTED}),
 )
 async def changes(
-    principal: BlacklistPrincipal,
+    principal: ReadPrincipal,
     request: Request,
     after: After = None,
     limit: Limit = service.DEFAULT_LIMIT,
@@ -145,7 +145,7 @@ def _feed(session_factory, account_id: int, after: str | None, limit: int) -> se
 @router.get(
     "/audit/checkpoint", response_model=Checkpoint, responses=AUTH_ERRORS, summary="A signed checkpoint of the account's trail: keep it elsewhere",
 )
-def checkpoint(principal: BlacklistPrincipal, session: SessionDep) -> Response:
+def checkpoint(principal: ReadPrincipal, session: SessionDep) -> Response:
     from stoplist.history import checkpoints  # cryptography's 6 MB only in processes that sign
 
     made = checkpoints.issue(session, account_id=principal.account_id, now=utcnow())
@@ -153,7 +153,7 @@ def checkpoint(principal: BlacklistPrincipal, session: SessionDep) -> Response:
 
 
 @router.get("/audit/public-key", response_model=PublicKey, responses=AUTH_ERRORS, summary="The public key that checkpoints are signed with")
-def public_key(principal: BlacklistPrincipal, session: SessionDep) -> PublicKey:
+def public_key(principal: ReadPrincipal, session: SessionDep) -> PublicKey:
     from stoplist.history import checkpoints
 
     return PublicKey(**vars(checkpoints.public_key(session, now=utcnow())))

@@ -18,7 +18,7 @@ class EventState(BaseModel):
 
 
 class EventActor(BaseModel):
-    account_id: int
+    account_id: int = Field(description="The account that acted: the token's (a subuser writing on its parent's list, a parent on its subuser's), or the owner for the CLI and the system.")
     token_id: int | None = Field(description="The token of the request (or of the upload of an import); null for the CLI and the system.")
 
 
@@ -28,14 +28,18 @@ class Event(BaseModel):
     v: int = Field(description="The version of the event's format.")
     seq: int = Field(description="The event's place in the account's trail: 1, 2, 3, … without gaps, in commit order.")
     at: str = Field(description="When it was recorded (RFC 3339, UTC).")
-    op: Literal["add", "update", "remove", "expire", "import"] = Field(description="`import`: the summary of one import job, after its per-entry events.")
-    account_id: int
+    op: Literal["add", "update", "remove", "expire", "import", "grant", "revoke", "sub_add", "sub_edit", "sub_del"] = Field(
+        description="Entry events: `add`, `update`, `remove`, `expire`, and `import` (the summary of one import job, after its per-entry events). "
+        "Account events (address, list and entry_id null; on the parent's trail): `grant` and `revoke` (a token; before/after name it, never its secret), "
+        "`sub_add`, `sub_edit` and `sub_del` (a subuser's id, name and mode)."
+    )
+    account_id: int = Field(description="The owner of the trail: whose lists changed, or the parent whose tokens or subusers did.")
     address: str | None
     address_kind: Literal["phone", "email"] | None
     list: EventList | None
     entry_id: str | None
-    before: EventState | None = Field(description="The entry before the change; null for `add`.")
-    after: EventState | dict | None = Field(description="The entry after the change; null for `remove` and `expire`; an import's counts for `import`.")
+    before: EventState | dict | None = Field(description="The entry before the change; null for `add`; the token or subuser for `revoke`, `sub_edit` and `sub_del`.")
+    after: EventState | dict | None = Field(description="The entry after the change; null for `remove` and `expire`; an import's counts for `import`; the token or subuser for `grant`, `sub_add` and `sub_edit`.")
     source: Literal["api", "import", "cli", "system"]
     actor: EventActor
     job_id: str | None

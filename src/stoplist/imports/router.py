@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from stoplist.audit.origin import EVIDENCE_BEYOND_SCHEMA, RECEIVED_AT_ACCEPTED, EvidenceQuery, ReceivedAtQuery, api_origin
 from stoplist.audit.trail import Origin
-from stoplist.auth.deps import BlacklistPrincipal, SessionDep
+from stoplist.auth.deps import BlacklistPrincipal, ReadPrincipal, SessionDep
 from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS, BUSY, streaming_session
 from stoplist.errors import ErrorBody, InvalidCsv, InvalidEvidence, beyond_schema
@@ -77,7 +77,7 @@ def _queue(session_factory, account_id: int, path, origin: Origin) -> ImportStat
 
 
 @router.get("/{import_id}", response_model=ImportStatus, responses={**_ERRORS, **_NOT_FOUND}, summary="An import's status and counts")
-def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: str) -> ImportStatus:
+def get_import(principal: ReadPrincipal, session: SessionDep, import_id: str) -> ImportStatus:
     return status_of(*service.get_import(session=session, account_id=principal.account_id, job_id=import_id))
 
 
@@ -87,7 +87,7 @@ def get_import(principal: BlacklistPrincipal, session: SessionDep, import_id: st
     responses={**_ERRORS, **_NOT_FOUND, **BUSY, 200: {"content": {"text/csv": {}}, "description": "Every rejected row: `line,value,message`."}},
     summary="Every rejected row of an import, as CSV",
 )
-def get_import_errors(principal: BlacklistPrincipal, request: Request, import_id: str) -> StreamingResponse:
+def get_import_errors(principal: ReadPrincipal, request: Request, import_id: str) -> StreamingResponse:
     # Looked up on the request pool, so an unknown id takes no download slot.
     with transaction(request.app.state.session_factory) as session:
         service.find_import(session=session, account_id=principal.account_id, job_id=import_id)

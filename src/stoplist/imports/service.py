@@ -80,7 +80,7 @@ def store_upload(*, session: Session, account_id: int, path: Path, origin: Origi
         while data := source.read(CHUNK_SIZE):
             FileRepository(session).append(file_id=stored.id, data=data)
     grounds = {
-        "token_id": origin.token_id, "request_id": origin.request_id, "evidence": origin.evidence,
+        "token_id": origin.token_id, "actor_account_id": origin.actor_account_id, "request_id": origin.request_id, "evidence": origin.evidence,
         "received_at": None if origin.received_at is None else origin.received_at.isoformat(),
     }
     return JobRepository(session).enqueue(account_id=account_id, kind=KIND, params={"origin": grounds}, input_file_id=stored.id)
@@ -91,7 +91,7 @@ def import_origin(job_id: str, params: dict) -> Origin:
     grounds = params.get("origin") or {}
     received_at = grounds.get("received_at")
     return Origin(
-        "import", token_id=grounds.get("token_id"), job_id=job_id, request_id=grounds.get("request_id"), evidence=grounds.get("evidence"),
+        "import", token_id=grounds.get("token_id"), actor_account_id=grounds.get("actor_account_id"), job_id=job_id, request_id=grounds.get("request_id"), evidence=grounds.get("evidence"),
         received_at=None if received_at is None else datetime.fromisoformat(received_at),
     )
 

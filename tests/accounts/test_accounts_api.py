@@ -1,0 +1,216 @@
+"""Subusers (own and shared), tokens over HTTP, the Stoplist-Account header, and the trail naming who acted."""
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from stoplist.accounts.schemas import Mode, Scope
+from stoplist.auth.models import LIST_MODES, AccessToken
+from stoplist.auth.principal import SCOPES
+from stoplist.db import transaction, utcnow
+from stoplist.history import service as history
+from tests.accounts.helpers import ALL, bearer, family, mint, subuser
+from tests.api.helpers import URL, assert_error
+
+HEADER = "Stoplist-Account"
+
+
+def _numbers(client, headers) -> list[str]:
+    response = client.get(URL, headers=headers)
+    assert response.status_code == 200, response.text
+    return sorted(entry["phone_number"] for entry in response.json()["collection"])
+
+
+def _add(client, headers, number: str) -> dict:
+    response = client.post(URL, json={"phone_number": number}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _events(client, headers) -> list[dict]:
+    response = client.get("/blacklist/changes", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["events"]
+
+
+def test_the_documented_scopes_and_modes_are_the_ones_auth_knows():
+    assert set(Scope.__args__) == set(SCOPES) and set(Mode.__args__) == set(LIST_MODES)
+
+
+def test_an_own_subuser_has_lists_of_its_own_that_its_parent_reaches_by_the_header(client, make_token):
+    f = family(client, make_token)
+    _add(client, f.own, "+48500000001")
+    _add(client, f.parent, "+48500000002")
+
+    assert _numbers(client, f.own) == ["48500000001"]
+    assert _numbers(client, f.parent) == ["48500000002"]
+    assert _numbers(client, {**f.parent, HEADER: str(f.own_id)}) == ["48500000001"]
+    _add(client, {**f.parent, HEADER: str(f.own_id)}, "+48500000003")
+    assert _numbers(client, f.own) == ["48500000001", "48500000003"]
+
+    # The subuser's trail: its own write, then its parent's, each naming who acted.
+    events = [event for event in _events(client, f.own) if event["op"] == "add"]
+    assert [event["account_id"] for event in events] == [f.own_id, f.own_id]
+    parent_id = events[1]["actor"]["account_id"]
+    assert events[0]["actor"]["account_id"] == f.own_id and parent_id != f.own_id
+
+
+def test_a_shared_subuser_reads_and_writes_its_parents_lists_and_the_trail_names_it_as_the_actor(client, make_token):
+    f = family(client, make_token)
+    _add(client, f.parent, "+48500000001")
+    _add(client, f.shared, "+48500000002")
+
+    assert _numbers(client, f.shared) == _numbers(client, f.parent) == ["48500000001", "48500000002"]
+    assert _numbers(client, {**f.parent, HEADER: str(f.shared_id)}) == ["48500000001", "48500000002"]
+    check = client.get("/blacklist/check", params={"phone_number": "+48500000002"}, headers=f.shared)
+    assert check.status_code == 200 and check.json()["blacklisted"] is True
+    added = [event for event in _events(client, f.parent) if event["op"] == "add"]
+    assert added[1]["actor"]["account_id"] == f.shared_id and added[1]["account_id"] == added[0]["account_id"] != f.shared_id
+
+
+def test_the_header_opens_only_the_callers_own_subusers(client, make_token):
+    f = family(client, make_token)
+    for headers, named in [(f.parent, f.sibling_id), (f.stranger, f.own_id), (f.own, f.own_id), (f.own, f.shared_id), (f.parent, 10**9)]:
+        assert_error(client.get(URL, headers={**headers, HEADER: str(named)}), 404, "account_not_found")
+        assert_error(client.get("/blacklist/check", params={"phone_number": "+48500000001"}, headers={**headers, HEADER: str(named)}), 404, "account_not_found")
+    assert_error(client.get(URL, headers={**f.parent, HEADER: "me"}), 400, "validation_error")
+    assert_error(client.get("/accounts/tokens", headers={**f.parent, HEADER: str(f.own_id)}), 400, "validation_error")
+
+
+def test_switching_a_subusers_mode_keeps_its_own_entries_and_is_on_the_parents_trail(client, make_token):
+    f = family(client, make_token)
+    _add(client, f.own, "+48500000001")
+    _add(client, f.parent, "+48500000002")
+
+    switched = client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "shared"}, headers=f.parent)
+    assert switched.status_code == 200 and switched.json() == {"id": f.own_id, "name": "own-sub", "mode": "shared"}
+    assert _numbers(client, f.own) == ["48500000002"]
+    back = client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "own", "name": "brand-b"}, headers=f.parent)
+    assert back.json() == {"id": f.own_id, "name": "brand-b", "mode": "own"}
+    assert _numbers(client, f.own) == ["48500000001"]
+
+    edits = [event for event in _events(client, f.parent) if event["op"] == "sub_edit"]
+    assert [(event["before"]["mode"], event["after"]["mode"]) for event in edits] == [("own", "shared"), ("shared", "own")]
+    assert edits[1]["after"]["name"] == "brand-b" and edits[0]["address"] is None and edits[0]["entry_id"] is None
+
+
+def test_deleting_a_subuser_revokes_its_tokens_removes_its_entries_and_keeps_its_trail(client, make_token, session_factory):
+    f = family(client, make_token)
+    entry = _add(client, f.own, "+48500000001")
+
+    assert client.delete(f"/accounts/subusers/{f.own_id}", headers=f.parent).status_code == 204
+    assert_error(client.get(URL, headers=f.own), 401, "unauthorized")
+    assert [s["id"] for s in client.get("/accounts/subusers", headers=f.parent).json()["collection"]] == [f.shared_id]
+    # Its trail stays readable by the parent, read-only, and the chain verifies.
+    gone = {**f.parent, HEADER: str(f.own_id)}
+    events = client.get(f"/blacklist/entries/{entry['id']}/history", headers=gone).json()["events"]
+    assert [event["op"] for event in events] == ["add", "remove"] and events[1]["actor"]["account_id"] != f.own_id
+    assert _numbers(client, gone) == []
+    body = assert_error(client.post(URL, json={"phone_number": "+48500000009"}, headers=gone), 403, "forbidden")
+    assert "'blacklist'" in body["message"]
+    parent_ops = [event["op"] for event in _events(client, f.parent)]
+    assert parent_ops[-2:] == ["revoke", "sub_del"]
+    with session_factory() as session:
+        assert history.verify(session)[2] is None
+    assert_error(client.delete(f"/accounts/subusers/{f.own_id}", headers=f.parent), 404, "account_not_found")
+    assert_error(client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "shared"}, headers=f.parent), 404, "account_not_found")
+
+
+def test_a_token_is_shown_once_listed_without_its_secret_and_refused_at_once_when_revoked(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+    made = mint(client, parent, ["blacklist:read"], name="auditor", expires_at="2099-01-01T00:00:00+01:00")
+    assert set(made) == {"id", "token", "name", "scopes", "account", "expires_at"}
+    assert made["scopes"] == ["blacklist:read"] and made["expires_at"] == "2098-12-31T23:00:00Z" and made["name"] == "auditor"
+
+    listed = client.get("/accounts/tokens", headers=parent).json()["collection"]
+    assert made["token"] not in str(listed) and [token["name"] for token in listed] == [None, "auditor"]
+    reader = bearer(made["token"])
+    assert client.get(URL, headers=reader).status_code == 200
+    assert_error(client.post(URL, json={"phone_number": "+48500000001"}, headers=reader), 403, "forbidden")
+
+    assert client.delete(f"/accounts/tokens/{made['id']}", headers=parent).status_code == 204
+    assert_error(client.get(URL, headers=reader), 401, "unauthorized")
+    assert client.get("/accounts/tokens", headers=parent).json()["collection"][1]["revoked_at"] is not None
+    assert [event["op"] for event in _events(client, parent)] == ["grant", "revoke"]
+
+
+def test_a_token_grants_at_most_its_own_scopes_and_only_to_its_own_subusers(client, make_token):
+    parent = bearer(make_token("parent", ["blacklist:read", "accounts"]))
+    stranger = bearer(make_token("stranger", ALL))
+    sibling = subuser(client, stranger, "sibling")
+
+    body = assert_error(client.post("/accounts/tokens", json={"scopes": ["blacklist"]}, headers=parent), 403, "forbidden")
+    assert "blacklist" in body["message"]
+    assert client.post("/accounts/tokens", json={"scopes": ["blacklist:check"]}, headers=parent).status_code == 201
+    assert_error(client.post("/accounts/tokens", json={"scopes": ["blacklist:check"], "account": sibling}, headers=parent), 404, "account_not_found")
+    assert_error(client.post("/accounts/tokens", json={"scopes": ["sms"]}, headers=parent), 400, "validation_error")
+    assert_error(client.post("/accounts/tokens", json={"scopes": ["accounts"], "expires_at": "2020-01-01"}, headers=parent), 400, "validation_error")
+    theirs = client.get("/accounts/tokens", headers=stranger).json()["collection"][0]["id"]
+    for token_id in (theirs, 10**9, "x"):
+        assert_error(client.delete(f"/accounts/tokens/{token_id}", headers=parent), 404, "token_not_found")
+    assert_error(client.post("/accounts/subusers", json={"name": "sibling"}, headers=parent), 409, "name_taken")
+
+
+def test_a_subuser_manages_only_its_own_tokens_and_has_no_subusers(client, make_token):
+    f = family(client, make_token)
+    assert client.get("/accounts/subusers", headers=f.own).json() == {"size": 0, "collection": []}
+    assert_error(client.post("/accounts/subusers", json={"name": "nested"}, headers=f.own), 403, "forbidden")
+    assert_error(client.patch(f"/accounts/subusers/{f.shared_id}", json={"mode": "own"}, headers=f.own), 404, "account_not_found")
+    own_tokens = client.get("/accounts/tokens", headers=f.own).json()["collection"]
+    assert {token["account"] for token in own_tokens} == {f.own_id}
+    parents = {token["id"] for token in client.get("/accounts/tokens", headers=f.parent).json()["collection"] if token["account"] != f.own_id}
+    for token_id in parents:
+        assert_error(client.delete(f"/accounts/tokens/{token_id}", headers=f.own), 404, "token_not_found")
+
+
+def test_a_token_is_refused_from_the_second_its_expiry_passes(client, app, make_token):
+    parent = bearer(make_token("parent", ALL))
+    made = mint(client, parent, ["blacklist"], expires_at="2099-01-01")
+    token = bearer(made["token"])
+    assert client.get(URL, headers=token).status_code == 200
+
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(AccessToken).where(AccessToken.id == made["id"]).values(expires_at=utcnow() + timedelta(seconds=60)))
+    assert client.get(URL, headers=token).status_code == 200
+    with transaction(app.state.session_factory) as session:
+        session.execute(update(AccessToken).where(AccessToken.id == made["id"]).values(expires_at=utcnow()))
+    assert_error(client.get(URL, headers=token), 401, "unauthorized")
+    assert_error(client.get("/blacklist/check", params={"phone_number": "+48500000001"}, headers=token), 401, "unauthorized")
+
+
+def test_an_import_by_the_parent_into_a_subusers_list_names_the_parent_as_its_actor(client, make_token):
+    from tests.api.test_imports import run_import
+
+    f = family(client, make_token)
+    result = run_import(client, {**f.parent, HEADER: str(f.own_id)}, "phone_number\n48500000001\n")
+
+    assert result["status"] == "done" and result["added"] == 1
+    assert _numbers(client, f.own) == ["48500000001"]
+    events = [event for event in _events(client, f.own) if event["op"] in ("add", "import")]
+    parent_id = [event for event in _events(client, f.parent) if event["op"] == "sub_add"][0]["actor"]["account_id"]
+    assert [(event["op"], event["account_id"], event["actor"]["account_id"], event["source"]) for event in events] == [
+        ("add", f.own_id, parent_id, "import"), ("import", f.own_id, parent_id, "import"),
+    ]
+
+
+def test_a_shared_subusers_edits_moves_batches_replacements_and_deletes_by_filter_name_it_and_its_token_as_the_actor(client, make_token):
+    f = family(client, make_token)
+    made = mint(client, f.parent, ALL, f.shared_id)
+    shared = bearer(made["token"])
+    first, second, _third = (_add(client, f.parent, f"+4850000000{n}") for n in (1, 2, 3))
+    parent_id = _events(client, f.parent)[-1]["account_id"]
+    after = client.get("/blacklist/changes", headers=f.parent).json()["next"]
+
+    writes = [
+        client.patch(f"/blacklist/entries/{first['id']}", json={"note": "edited"}, headers=shared),
+        client.patch(f"/blacklist/entries/{first['id']}", json={"channel": "sms"}, headers=shared),
+        client.post("/blacklist/entries/batch", json={"items": ["+48500000004", "+48500000002"], "note": "batched"}, headers=shared),
+        client.post("/blacklist/entries/replace", json={"old": "+48500000003", "new": "+48500000005"}, headers=shared),
+        client.delete("/blacklist/entries", params={"address": "+48500000004"}, headers=shared),
+        client.put(f"/blacklist/phone_numbers/{second['id']}", json={"expire_at": "2031-01-01"}, headers=shared),
+    ]
+
+    assert [response.status_code for response in writes] == [200] * 6, [response.text for response in writes]
+    events = client.get("/blacklist/changes", params={"after": after}, headers=f.parent).json()["events"]
+    assert [event["op"] for event in events] == ["update", "remove", "add", "add", "update", "remove", "add", "remove", "update"]
+    assert {(event["account_id"], event["actor"]["account_id"], event["actor"]["token_id"]) for event in events} == {(parent_id, f.shared_id, made["id"])}

@@ -1,0 +1,57 @@
+"""`stoplist account create` (top-level and subusers) and `stoplist token create --expires --name`."""
+
+from sqlalchemy import select
+
+from stoplist.auth.models import AccessToken, Account
+from stoplist.db import create_db_engine, create_session_factory
+from stoplist.audit.models import Event
+from tests.cli.test_cli import database, stoplist
+
+__all__ = ["database"]
+
+
+def _rows(url: str, statement):
+    engine = create_db_engine(url)
+    try:
+        with create_session_factory(engine)() as session:
+            return list(session.execute(statement))
+    finally:
+        engine.dispose()
+
+
+def test_account_create_makes_a_top_level_account_and_subusers_in_either_mode(database):
+    stoplist("migrate")
+    assert stoplist("account", "create", "agency").exit_code == 0
+    own = stoplist("account", "create", "brand-a", "--parent", "agency")
+    shared = stoplist("account", "create", "brand-b", "--parent", "agency", "--mode", "shared")
+
+    assert own.exit_code == 0 and shared.exit_code == 0, own.output + shared.output
+    assert "subuser of 'agency'" in shared.stderr and shared.stdout.strip().isdigit()
+    rows = _rows(database, select(Account.name, Account.parent_id, Account.list_mode).order_by(Account.id))
+    assert [tuple(row) for row in rows] == [("agency", None, "own"), ("brand-a", 1, "own"), ("brand-b", 1, "shared")]
+    events = _rows(database, select(Event.op).order_by(Event.seq))
+    assert [row[0] for row in events] == ["sub_add", "sub_add"]
+
+
+def test_account_create_refuses_a_taken_name_a_nested_subuser_and_an_unknown_parent(database):
+    stoplist("migrate")
+    stoplist("account", "create", "agency")
+    stoplist("account", "create", "brand-a", "--parent", "agency")
+
+    assert stoplist("account", "create", "agency").exit_code == 2
+    nested = stoplist("account", "create", "deeper", "--parent", "brand-a")
+    assert nested.exit_code == 2 and "one level" in nested.output
+    assert stoplist("account", "create", "x", "--parent", "nobody").exit_code == 1
+    assert stoplist("account", "create", "solo", "--mode", "shared").exit_code == 2
+
+
+def test_token_create_takes_an_expiry_and_a_name_and_token_list_shows_the_expiry(database):
+    stoplist("migrate")
+    made = stoplist("token", "create", "--account", "acme", "--expires", "2099-01-01T00:00:00+01:00", "--name", "crm")
+
+    assert made.exit_code == 0, made.output
+    assert "until 2098-12-31T23:00:00Z" in made.stderr
+    rows = _rows(database, select(AccessToken.name, AccessToken.expires_at))
+    assert [(name, moment.isoformat()) for name, moment in rows] == [("crm", "2098-12-31T23:00:00+00:00")]
+    assert stoplist("token", "list").stdout.splitlines()[1].endswith("expires 2098-12-31T23:00:00Z")
+    assert stoplist("token", "create", "--expires", "2020-01-01").exit_code == 2
