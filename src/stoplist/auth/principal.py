@@ -64,11 +64,6 @@ class Principal:
     parent_id: int | None = None
     expires_at: datetime | None = field(default=None, compare=False)
 
-    @property
-    def account_id(self) -> int:
-        """The owner, under the name every service used before subusers (kept while other branches merge)."""
-        return self.owner_id
-
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
 

@@ -151,7 +151,7 @@ def list_entries(
     order_by = _one_order(order_by, order_by_snake)
     where = ranges.applied(EntryFilter(digits=search_digits(q)), utcnow())
     if _wants_csv(accept) or _is_true(x_async):
-        query = ExportQuery(account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=limit)
+        query = ExportQuery(account_id=principal.owner_id, where=where, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
             if is_head(request):
                 # HEAD has no effects, and the file_id would be lost with the body it is not sent.
@@ -163,7 +163,7 @@ def list_entries(
             if chunks is None:
                 return Response(status_code=204)
             return reader.csv(chunks, "blacklist.csv")
-    size, rows = service.list_entries(session, account_id=principal.account_id, where=where, order=order_by, offset=offset, limit=_page_size(limit))
+    size, rows = service.list_entries(session, account_id=principal.owner_id, where=where, order=order_by, offset=offset, limit=_page_size(limit))
     return EntryPage(size=size, collection=[EntryPublic(**render.smsapi(row)) for row in rows])
 
 
@@ -217,7 +217,7 @@ def add_entry(
     now = utcnow()
     row, created = service.add_entry(
         session,
-        account_id=principal.account_id,
+        account_id=principal.owner_id,
         phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region),
         expire_at=parse_expire_at(body.expire_at, now=now),
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
@@ -245,13 +245,13 @@ def delete_entries(
     now = utcnow()
     number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
-    service.delete_entries(session, account_id=principal.account_id, phone_number=number, origin=origin, now=now)
+    service.delete_entries(session, account_id=principal.owner_id, phone_number=number, origin=origin, now=now)
     return Response(status_code=204)
 
 
 @router.get("/{entry_id}", response_model=EntryPublic, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
 def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> EntryPublic:
-    return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.account_id, entry_id=entry_id)))
+    return EntryPublic(**render.smsapi(service.get_entry(session, account_id=principal.owner_id, entry_id=entry_id)))
 
 
 @router.put(
@@ -281,7 +281,7 @@ def update_entry(
     now = utcnow()
     given = body.model_fields_set
     row = service.update_entry(
-        session, account_id=principal.account_id, entry_id=entry_id, now=now,
+        session, account_id=principal.owner_id, entry_id=entry_id, now=now,
         phone_number=normalize_phone_number(body.phone_number, default_region=settings.default_region) if "phone_number" in given else None,
         expire_at=parse_expire_at(body.expire_at, now=now) if "expire_at" in given else KEEP,
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
@@ -297,5 +297,5 @@ def delete_entry(
     principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None
 ) -> Response:
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow())
-    service.delete_entry(session, account_id=principal.account_id, entry_id=entry_id, origin=origin)
+    service.delete_entry(session, account_id=principal.owner_id, entry_id=entry_id, origin=origin)
     return Response(status_code=204)

@@ -84,7 +84,7 @@ async def check_one(request: Request) -> Response:
         raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required: give phone_number (or address, for any kind of address)", "type": "missing"}])
     region = state.settings.default_region
     answer = await service.check_one(
-        lookup=state.lookup, account_id=principal.account_id, raw=address if number is None else number, by_address=number is None,
+        lookup=state.lookup, account_id=principal.owner_id, raw=address if number is None else number, by_address=number is None,
         channel=channel_of(query.get("channel"), every=EVERY_IN_QUERY), sender=sender_of(query.get("sender"), default_region=region, every=EVERY_IN_QUERY).key,
         default_region=region,
     )
@@ -121,7 +121,7 @@ async def check_many(request: Request) -> Response:
         raise TooManyNumbers(f"At most {MAX_NUMBERS} addresses per request; this one has {len(inputs)}.")
     region = state.settings.default_region
     answer = await service.check_many(
-        lookup=state.lookup, account_id=principal.account_id, inputs=inputs, by_address=key == "addresses",
+        lookup=state.lookup, account_id=principal.owner_id, inputs=inputs, by_address=key == "addresses",
         channel=channel_of(_text(document, "channel")), sender=sender_of(_text(document, "sender"), default_region=region).key, default_region=region,
     )
     return Response(answer, media_type="application/json")

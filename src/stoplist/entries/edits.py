@@ -107,7 +107,7 @@ def edit_entry(principal: BlacklistPrincipal, session: SessionDep, request: Requ
         sender=service.sender_of(body.sender, default_region=region) if "sender" in given else KEEP,
     )
     row = editing.edit(
-        session, account_id=principal.account_id, entry_id=entry_id, now=now, move=move,
+        session, account_id=principal.owner_id, entry_id=entry_id, now=now, move=move,
         expire_at=parse_expire_at(body.expire_at, now=now) if "expire_at" in given else KEEP,
         reason=service.reason_of(body.reason) if "reason" in given else KEEP,
         note=service.note_of(body.note) if "note" in given else KEEP,
@@ -143,7 +143,7 @@ def replace_address(principal: BlacklistPrincipal, session: SessionDep, request:
         service.kind_of(body.list if "list" in named else None), service.channel_of(body.channel), service.sender_of(body.sender, default_region=region)
     )
     rows = editing.replace(
-        session, account_id=principal.account_id, old=old, new=new, new_raw=body.new, scope=scope, now=now,
+        session, account_id=principal.owner_id, old=old, new=new, new_raw=body.new, scope=scope, now=now,
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
     )
     return JSONResponse({"old": old.key, "new": new.key, "entries": [render.native(row) for row in rows]})
@@ -172,7 +172,7 @@ def add_batch(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     # Each item as sent: an object's own fields (pydantic's model would also hold those it left out).
     items = fields["items"]
     results = batch.add_batch(
-        session, account_id=principal.account_id, items=items, defaults=defaults, now=now, default_region=region,
+        session, account_id=principal.owner_id, items=items, defaults=defaults, now=now, default_region=region,
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now),
     )
     return _json({"results": [

@@ -83,7 +83,7 @@ def add_entry(principal: BlacklistPrincipal, session: SessionDep, request: Reque
     kind, address, display = address_and_display(body.address, default_region=region)
     scope = service.scope_of(service.kind_of(body.list), service.channel_of(body.channel), service.sender_of(body.sender, default_region=region))
     row, created = service.add(
-        session, account_id=principal.account_id, scope=scope, address=address, address_kind=kind, address_display=display,
+        session, account_id=principal.owner_id, scope=scope, address=address, address_kind=kind, address_display=display,
         expire_at=parse_expire_at(body.expire_at, now=now), reason=service.reason_of(body.reason if "reason" in body.model_fields_set else None),
         note=service.note_of(body.note), set_note="note" in body.model_fields_set,
         origin=api_origin(request, principal, evidence=body.evidence, received_at=body.received_at, now=now), now=now,
@@ -154,20 +154,20 @@ def list_entries(
     where = filtered.at(base)
     if accept is not None and "text/csv" in accept.lower():
         if paged:
-            position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
+            position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.owner_id)}
             page, next_cursor = native_csv_page(
-                session, account_id=principal.account_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
+                session, account_id=principal.owner_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
             )
             return _csv_page(page, next_cursor, position)
         with streaming_session(request) as reader:
-            position = {FEED_CURSOR_HEADER: feed_cursor(reader.session, principal.account_id)}
-            chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.account_id, where=where, order=order))
+            position = {FEED_CURSOR_HEADER: feed_cursor(reader.session, principal.owner_id)}
+            chunks = unless_empty(native_csv_chunks(reader.session, account_id=principal.owner_id, where=where, order=order))
             if chunks is None:
                 return Response(status_code=204, headers=position)
             return reader.csv(chunks, "entries.csv", position)
-    position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.account_id)}
+    position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.owner_id)}
     size, rows, next_cursor = service.find(
-        session, account_id=principal.account_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
+        session, account_id=principal.owner_id, where=where, order=order, after=after, offset=offset, limit=limit, now=now, base=base
     )
     return JSONResponse({"size": size, "collection": [render.native(row) for row in rows], "next_cursor": next_cursor}, headers=position)
 
@@ -193,7 +193,7 @@ def delete_entries(
 ) -> Any:
     now = utcnow()
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
-    count = service.delete_matching(session, account_id=principal.account_id, where=filtered.at(now), origin=origin, now=now, dry_run=dry_run)
+    count = service.delete_matching(session, account_id=principal.owner_id, where=filtered.at(now), origin=origin, now=now, dry_run=dry_run)
     return JSONResponse({"count": count})
 
 
@@ -209,7 +209,7 @@ def _csv_page(page: bytes | None, next_cursor: str | None, position: dict[str, s
 
 @router.get("/{entry_id}", response_model=NativeEntry, responses={**_ERRORS, **_NOT_FOUND}, summary="One entry, by id")
 def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> Any:
-    return JSONResponse(render.native(service.get(session, account_id=principal.account_id, entry_id=entry_id)))
+    return JSONResponse(render.native(service.get(session, account_id=principal.owner_id, entry_id=entry_id)))
 
 
 @router.delete(
@@ -220,5 +220,5 @@ def delete_entry(
     principal: BlacklistPrincipal, session: SessionDep, request: Request, entry_id: str, evidence: EvidenceQuery = None, received_at: ReceivedAtQuery = None
 ) -> Response:
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow())
-    service.delete(session, account_id=principal.account_id, entry_id=entry_id, origin=origin)
+    service.delete(session, account_id=principal.owner_id, entry_id=entry_id, origin=origin)
     return Response(status_code=204)

@@ -32,7 +32,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 def get_file(principal: ReadPrincipal, request: Request, file_id: str) -> Response:
     # The job is looked up on the request pool: polling a pending export takes no download slot.
     with transaction(request.app.state.session_factory) as session:
-        job = JobRepository(session).get(account_id=principal.account_id, job_id=file_id, kind=EXPORT_JOB)
+        job = JobRepository(session).get(account_id=principal.owner_id, job_id=file_id, kind=EXPORT_JOB)
     if job is None:
         raise FileNotFound()
     if job.status == FAILED:

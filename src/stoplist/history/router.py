@@ -86,7 +86,7 @@ def address_history(
 ) -> Response:
     during = None if since is None and until is None else period(since, until, names=("since", "until"), now=utcnow())
     page = service.history(
-        session, account_id=principal.account_id, address=address, period=during, default_region=request.app.state.settings.default_region,
+        session, account_id=principal.owner_id, address=address, period=during, default_region=request.app.state.settings.default_region,
         after=after, limit=limit,
     )
     return _answer(page, accept, "history.csv")
@@ -97,7 +97,7 @@ def address_history(
     openapi_extra=_BEYOND_SCHEMA,
 )
 def entry_history(principal: ReadPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None) -> Response:
-    page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit)
+    page = service.history_of_entry(session, account_id=principal.owner_id, entry_id=entry_id, after=after, limit=limit)
     return _answer(page, accept, f"entry-{entry_id}-history.csv")
 
 
@@ -108,7 +108,7 @@ def entry_history(principal: ReadPrincipal, session: SessionDep, entry_id: str, 
 def phone_number_history(
     principal: ReadPrincipal, session: SessionDep, entry_id: str, after: After = None, limit: Limit = service.DEFAULT_LIMIT, accept: Accept = None
 ) -> Response:
-    page = service.history_of_entry(session, account_id=principal.account_id, entry_id=entry_id, after=after, limit=limit, smsapi=True)
+    page = service.history_of_entry(session, account_id=principal.owner_id, entry_id=entry_id, after=after, limit=limit, smsapi=True)
     return _answer(page, accept, f"entry-{entry_id}-history.csv")
 
 
@@ -124,16 +124,16 @@ async def changes(
     wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
 ) -> Response:
     state = request.app.state
-    cursor, bounds = service.cursor_of(after), await state.lookup.feed_bounds(principal.account_id)
+    cursor, bounds = service.cursor_of(after), await state.lookup.feed_bounds(principal.owner_id)
     looked_up = service.to_look_up(cursor, bounds)
-    stored = None if looked_up is None else await state.lookup.event_hash(principal.account_id, looked_up)
+    stored = None if looked_up is None else await state.lookup.event_hash(principal.owner_id, looked_up)
     start = service.served(cursor, bounds, feed=True, stored=stored)
     deadline = time.monotonic() + wait
     # Wait without a session or a thread: only the account's head is read, on the check path's connection.
-    while await state.lookup.head_seq(principal.account_id) <= start and time.monotonic() < deadline:
+    while await state.lookup.head_seq(principal.owner_id) <= start and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     # Checked again in the page's own transaction: retention may have run while the request waited.
-    page = await run_in_threadpool(_feed, state.session_factory, principal.account_id, after, limit)
+    page = await run_in_threadpool(_feed, state.session_factory, principal.owner_id, after, limit)
     return Response(page.json(), media_type="application/json")
 
 
@@ -148,7 +148,7 @@ def _feed(session_factory, account_id: int, after: str | None, limit: int) -> se
 def checkpoint(principal: ReadPrincipal, session: SessionDep) -> Response:
     from stoplist.history import checkpoints  # cryptography's 6 MB only in processes that sign
 
-    made = checkpoints.issue(session, account_id=principal.account_id, now=utcnow())
+    made = checkpoints.issue(session, account_id=principal.owner_id, now=utcnow())
     return Response(made.line(), media_type="application/json")
 
 

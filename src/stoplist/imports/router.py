@@ -65,7 +65,7 @@ async def create_import(
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=utcnow(), source="import")
     path = await receive_upload(request, max_bytes=request.app.state.settings.max_upload_bytes)
     try:
-        return await run_in_threadpool(_queue, request.app.state.session_factory, principal.account_id, path, origin)
+        return await run_in_threadpool(_queue, request.app.state.session_factory, principal.owner_id, path, origin)
     finally:
         path.unlink(missing_ok=True)
 
@@ -78,7 +78,7 @@ def _queue(session_factory, account_id: int, path, origin: Origin) -> ImportStat
 
 @router.get("/{import_id}", response_model=ImportStatus, responses={**_ERRORS, **_NOT_FOUND}, summary="An import's status and counts")
 def get_import(principal: ReadPrincipal, session: SessionDep, import_id: str) -> ImportStatus:
-    return status_of(*service.get_import(session=session, account_id=principal.account_id, job_id=import_id))
+    return status_of(*service.get_import(session=session, account_id=principal.owner_id, job_id=import_id))
 
 
 @router.get(
@@ -90,7 +90,7 @@ def get_import(principal: ReadPrincipal, session: SessionDep, import_id: str) ->
 def get_import_errors(principal: ReadPrincipal, request: Request, import_id: str) -> StreamingResponse:
     # Looked up on the request pool, so an unknown id takes no download slot.
     with transaction(request.app.state.session_factory) as session:
-        service.find_import(session=session, account_id=principal.account_id, job_id=import_id)
+        service.find_import(session=session, account_id=principal.owner_id, job_id=import_id)
     with streaming_session(request) as reader:
         rows = JobRepository(reader.session).rejection_rows(job_id=import_id)
         return reader.csv(write_rows(("line", "value", "message"), rows.partitions()), f"import-{import_id}-errors.csv")
