@@ -51,6 +51,11 @@ class EntryFilter:
     updated: Period = EVER
     expires: Period = EVER
 
+    @property
+    def dated(self) -> bool:
+        """Whether a period bounds the filter (then the moment its dates were read matters to a cursor)."""
+        return (self.created, self.updated, self.expires) != (EVER, EVER, EVER)
+
     def digest(self) -> str:
         """A short fingerprint of the filter, which a cursor carries so that it continues only the listing it came from."""
         text = repr(tuple(_plain(value) for value in vars(self).values()))

@@ -202,7 +202,9 @@ def find(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return size, [row.entry for row in rows], (make_cursor(Cursor(order, where.digest(), base, rows[-1].key)) if more else None)
+    # The moment the dates were read only where there are dates: a cursor names its page's listing, not its second.
+    cursor = Cursor(order, where.digest(), base if where.dated else None, rows[-1].key) if more else None
+    return size, [row.entry for row in rows], None if cursor is None else make_cursor(cursor)
 
 
 def delete_matching(session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool) -> int:
