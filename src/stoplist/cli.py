@@ -19,7 +19,7 @@ from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
 from stoplist.ops import configure_logging, uvicorn_log_config
 from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
-from stoplist.auth.models import AccessToken
+from stoplist.auth.models import SHARED, AccessToken
 from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
 
@@ -243,7 +243,7 @@ def import_file(
 
     settings = get_settings()
     with database_session() as session:
-        account_id = _account_id(session, account)
+        account_id = _owner_id(session, account, writing=True)
         try:
             counts, shown = operations.import_file(
                 file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
@@ -273,7 +273,7 @@ def export_file(
     from stoplist.exports import operations
 
     with database_session() as session:
-        rows = operations.export_file(file, session=session, account_id=_account_id(session, account), layout=layout)
+        rows = operations.export_file(file, session=session, account_id=_owner_id(session, account, writing=False), layout=layout)
     typer.echo(f"rows {rows}")
 
 
@@ -287,6 +287,19 @@ def _account(session: Session, name: str):
 
 def _account_id(session: Session, name: str) -> int:
     return _account(session, name).id
+
+
+def _owner_id(session: Session, name: str, *, writing: bool) -> int:
+    """Whose lists the account's entries are, as its tokens would act on them: a shared subuser's are its
+    parent's; a deleted subuser's lists are read-only."""
+    account = _account(session, name)
+    if writing and account.deleted_at is not None:
+        typer.echo(f"error: account {name!r} is a deleted subuser: its lists can be read, not written", err=True)
+        raise typer.Exit(1)
+    if account.parent_id is not None and account.list_mode == SHARED and account.deleted_at is None:
+        typer.echo(f"note: {name!r} is a shared subuser: this acts on its parent's lists", err=True)
+        return account.parent_id
+    return account.id
 
 
 audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)

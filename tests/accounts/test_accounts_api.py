@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import update
 
 from stoplist.accounts.schemas import Mode, Scope
@@ -214,3 +216,24 @@ def test_a_shared_subusers_edits_moves_batches_replacements_and_deletes_by_filte
     events = client.get("/blacklist/changes", params={"after": after}, headers=f.parent).json()["events"]
     assert [event["op"] for event in events] == ["update", "remove", "add", "add", "update", "remove", "add", "remove", "update"]
     assert {(event["account_id"], event["actor"]["account_id"], event["actor"]["token_id"]) for event in events} == {(parent_id, f.shared_id, made["id"])}
+
+
+def test_a_token_without_the_scope_gets_403_whatever_account_the_header_names(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+    own_id = subuser(client, parent, "own-sub")
+    check_only = bearer(mint(client, parent, ["blacklist:check"])["token"])
+
+    # Nothing is looked up first: a real subuser and no subuser at all answer the same.
+    for named in (str(own_id), "99999"):
+        response = client.get("/blacklist/phone_numbers", headers=check_only | {"Stoplist-Account": named})
+        assert response.status_code == 403, response.text
+        assert "blacklist:read" in response.json()["message"]
+
+
+@pytest.mark.parametrize("account", [2**63, 2**64, True, "3", 3.0])
+def test_a_token_for_an_account_that_is_no_id_is_refused_as_invalid_not_a_server_error(client, make_token, account):
+    parent = bearer(make_token("parent", ALL))
+
+    response = client.post("/accounts/tokens", json={"scopes": ["blacklist:check"], "account": account}, headers=parent)
+
+    assert response.status_code == 400 and response.json()["error"] == "validation_error", response.text

@@ -55,3 +55,30 @@ def test_token_create_takes_an_expiry_and_a_name_and_token_list_shows_the_expiry
     assert [(name, moment.isoformat()) for name, moment in rows] == [("crm", "2098-12-31T23:00:00+00:00")]
     assert stoplist("token", "list").stdout.splitlines()[1].endswith("expires 2098-12-31T23:00:00Z")
     assert stoplist("token", "create", "--expires", "2020-01-01").exit_code == 2
+
+
+def test_import_for_a_shared_subuser_lands_on_its_parents_lists_and_a_deleted_subuser_takes_none(database, tmp_path):
+    from stoplist.lists.models import Entry
+
+    stoplist("migrate")
+    stoplist("account", "create", "agency")
+    stoplist("account", "create", "brand-s", "--parent", "agency", "--mode", "shared")
+    stoplist("account", "create", "brand-x", "--parent", "agency")
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("phone_number\n+48500000001\n")
+
+    shared = stoplist("import", str(numbers), "--account", "brand-s")
+    assert shared.exit_code == 0, shared.output
+    assert "shared subuser" in shared.stderr
+    # The entry is where the shared subuser's checks look: its parent's lists (account 1), not its own unused ones.
+    assert [tuple(row) for row in _rows(database, select(Entry.account_id, Entry.address))] == [(1, "48500000001")]
+
+    engine = create_db_engine(database)
+    try:
+        with create_session_factory(engine)() as session, session.begin():
+            session.get(Account, 3).deleted_at = session.get(Account, 1).created_at
+    finally:
+        engine.dispose()
+    deleted = stoplist("import", str(numbers), "--account", "brand-x")
+    assert deleted.exit_code == 1 and "deleted subuser" in deleted.stderr
+    assert len(_rows(database, select(Entry.id))) == 1

@@ -67,17 +67,19 @@ def test_a_cached_principal_never_outlives_its_tokens_expiry(monkeypatch):
     assert len(calls) == 2
 
 
-def test_the_cache_answers_401_then_404_then_403_and_remembers_each_subuser_apart():
+def test_the_cache_answers_401_then_403_then_404_and_remembers_each_subuser_apart():
     calls: list = []
     cache = _cache({"row": (1, PARENT, "blacklist:check", None, None, "own")}, ttl=60, calls=calls)
 
     with pytest.raises(Unauthorized):
         asyncio.run(cache.authenticate(None, "blacklist:check"))
+    # Without the scope, 403 whatever the header names: nothing is looked up first (the README's promise).
+    for named in (str(SHARED), "x1", str(OWN)):
+        with pytest.raises(Forbidden, match="'blacklist'"):
+            asyncio.run(cache.authenticate("Bearer sl_x", "blacklist", named))
     with pytest.raises(AccountNotFound):
-        asyncio.run(cache.authenticate("Bearer sl_x", "blacklist", str(SHARED)))
+        asyncio.run(cache.authenticate("Bearer sl_x", "blacklist:check", str(SHARED)))
     with pytest.raises(ValidationFailed):
-        asyncio.run(cache.authenticate("Bearer sl_x", "blacklist", "x1"))
-    with pytest.raises(Forbidden, match="'blacklist'"):
-        asyncio.run(cache.authenticate("Bearer sl_x", "blacklist", str(OWN)))
+        asyncio.run(cache.authenticate("Bearer sl_x", "blacklist:check", "x1"))
     assert asyncio.run(cache.authenticate("Bearer sl_x", "blacklist:check", str(OWN))).owner_id == OWN
     assert asyncio.run(cache.authenticate("Bearer sl_x", "blacklist:check")).owner_id == PARENT

@@ -18,7 +18,8 @@ class TokenCreate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100, description="A label, to tell tokens apart.", examples=["crm"])
     scopes: list[Scope] = Field(min_length=1, max_length=4, description="What the token may do: at most the scopes of the token asking (a wider one includes the narrower).")
     expires_at: str | None = Field(default=None, max_length=40, description=EXPIRES_DESCRIPTION, examples=["2099-06-30T00:00:00Z"])
-    account: int | None = Field(default=None, ge=1, description="A subuser's id, to mint the token for it; absent: for your own account.")
+    # Bounded as the ids are (BIGINT): a larger number is no id, refused before any lookup.
+    account: int | None = Field(default=None, ge=1, le=2**63 - 1, strict=True, description="A subuser's id, to mint the token for it; absent: for your own account.")
 
 
 class TokenPublic(BaseModel):

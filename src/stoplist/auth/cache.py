@@ -40,7 +40,7 @@ class TokenCache:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self._resolve(token, account)
+            principal = await self._resolve(token, account, scope)
             if self._ttl > 0:
                 if len(self._known) >= MAX_ENTRIES:
                     self._known.clear()
@@ -49,7 +49,7 @@ class TokenCache:
             raise Forbidden(f"This access token lacks the '{scope}' scope.")
         return principal
 
-    async def _resolve(self, token: str, account: str | None) -> Principal:
+    async def _resolve(self, token: str, account: str | None, scope: str) -> Principal:
         wall = datetime.now(timezone.utc)
         row = await self._find(hash_token(token), wall.replace(microsecond=0))
         if row is None:
@@ -58,6 +58,8 @@ class TokenCache:
         principal = principal_of(TokenRow(*row))
         if account is None:
             return principal
+        if not principal.allows(scope):  # before any lookup: a token without the scope learns nothing of subusers
+            raise Forbidden(f"This access token lacks the '{scope}' scope.")
         subuser_id = account_id_of(account)
         found = None if principal.parent_id is not None else await self._find_subuser(subuser_id, principal.actor_account_id)
         acting = acting_on(principal, None if found is None else SubuserRow(*found))
