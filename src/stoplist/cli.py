@@ -168,7 +168,7 @@ def token_create(
         with database_session() as session:
             secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope, name=name, expires_at=expires_at)
     except auth_service.InvalidTokenRequest as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scope") from None
+        raise typer.BadParameter(str(exc)) from None  # the message names the option at fault (scope, account, expiry)
     unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
     if unused:
         typer.echo(f"note: Stoplist does not use scope(s) {', '.join(unused)}; they open nothing here", err=True)
