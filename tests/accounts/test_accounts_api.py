@@ -237,3 +237,22 @@ def test_a_token_for_an_account_that_is_no_id_is_refused_as_invalid_not_a_server
     response = client.post("/accounts/tokens", json={"scopes": ["blacklist:check"], "account": account}, headers=parent)
 
     assert response.status_code == 400 and response.json()["error"] == "validation_error", response.text
+
+
+@pytest.mark.parametrize("path", ["/blacklist/phone_numbers", "/blacklist/check?phone_number=48500000001"])
+def test_the_account_header_given_twice_is_refused_not_read_first_wins(client, make_token, path):
+    parent = bearer(make_token("parent", ALL))
+    own_id = subuser(client, parent, "own-sub")
+    headers = [("Authorization", parent["Authorization"]), ("Stoplist-Account", str(own_id)), ("Stoplist-Account", "99")]
+
+    response = client.get(path, headers=headers)
+
+    assert response.status_code == 400 and response.json()["error"] == "validation_error", response.text
+    assert "given 2 times" in response.json()["message"]
+
+
+def test_the_largest_id_in_the_header_is_an_id_and_a_larger_one_is_not(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+
+    assert client.get("/blacklist/phone_numbers", headers=parent | {"Stoplist-Account": str(2**63 - 1)}).status_code == 404
+    assert client.get("/blacklist/phone_numbers", headers=parent | {"Stoplist-Account": str(2**63)}).status_code == 400

@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
+from starlette.datastructures import Headers
+
 from stoplist.auth.principal import ACCOUNT_HEADER, Principal, SubuserRow, TokenRow, acting_on, principal_of
 from stoplist.auth.service import hash_token
 from stoplist.errors import AccountNotFound, Forbidden, Unauthorized, ValidationFailed
@@ -18,7 +20,8 @@ TokenFinder = Callable[[str, datetime], Awaitable[TokenRow | None]]
 SubuserFinder = Callable[[int, int], Awaitable[SubuserRow | None]]
 
 MAX_ENTRIES = 10_000
-MAX_ACCOUNT_DIGITS = 18  # any such id fits a BIGINT
+MAX_ACCOUNT_DIGITS = 19
+MAX_ACCOUNT_ID = 2**63 - 1  # ids are BIGINT
 
 
 class TokenCache:
@@ -86,6 +89,14 @@ class TokenCache:
 def account_id_of(value: str) -> int:
     """The subuser id a Stoplist-Account header names."""
     text = value.strip()  # what HTTP itself would strip around a header's value
-    if not (text.isascii() and text.isdigit()) or len(text) > MAX_ACCOUNT_DIGITS:
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_ACCOUNT_DIGITS or int(text) > MAX_ACCOUNT_ID:
         raise ValidationFailed(f"{ACCOUNT_HEADER} must be the id of one of your subusers (a positive integer).", path=ACCOUNT_HEADER)
     return int(text)
+
+
+def named_account(headers: Headers) -> str | None:
+    """The Stoplist-Account header's value; given twice (a proxy adding one, say), the request is ambiguous: refused."""
+    values = headers.getlist(ACCOUNT_HEADER)
+    if len(values) > 1:
+        raise ValidationFailed(f"{ACCOUNT_HEADER} is given {len(values)} times: name one subuser, once.", path=ACCOUNT_HEADER)
+    return values[0] if values else None

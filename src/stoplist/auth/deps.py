@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from stoplist.auth.principal import ACCOUNT_HEADER, ACCOUNTS, BLACKLIST, CHECK, READ, Principal
+from stoplist.auth.cache import named_account
 from stoplist.db import transaction
 from stoplist.declared import replaced_by
 from stoplist.errors import ValidationFailed
@@ -44,9 +45,10 @@ def require_scope(scope: str):
     """
 
     async def dependency(
-        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[scope])], account: AccountHeader = None
+        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[scope])], _account: AccountHeader = None
     ) -> Principal:
-        return await request.app.state.token_check.authenticate(request.headers.get("authorization"), scope, account)
+        # `_account` declares the header in the document; it is read here, where a second copy is seen too.
+        return await request.app.state.token_check.authenticate(request.headers.get("authorization"), scope, named_account(request.headers))
 
     return dependency
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from stoplist.auth.deps import ACCOUNT_DESCRIPTION, ACCOUNT_SCHEMA
 from stoplist.auth.principal import ACCOUNT_HEADER, CHECK
+from stoplist.auth.cache import named_account
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS, BulkCheckResult, CheckResult
 from stoplist.downloads import AUTH_ERRORS
@@ -75,7 +76,7 @@ def _json(body: dict) -> Response:
 async def check_one(request: Request) -> Response:
     state = request.app.state
     headers = request.headers
-    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, headers.get(ACCOUNT_HEADER))
+    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, named_account(headers))
     query = query_values(request.scope.get("query_string", b""))
     number, address = query.get("phone_number"), query.get("address")
     if number is not None and address is not None:
@@ -110,7 +111,7 @@ async def check_one(request: Request) -> Response:
 async def check_many(request: Request) -> Response:
     state = request.app.state
     headers = request.headers
-    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, headers.get(ACCOUNT_HEADER))
+    principal = await state.token_cache.authenticate(headers.get("authorization"), SCOPE, named_account(headers))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")
