@@ -256,3 +256,35 @@ def test_the_largest_id_in_the_header_is_an_id_and_a_larger_one_is_not(client, m
 
     assert client.get("/blacklist/phone_numbers", headers=parent | {"Stoplist-Account": str(2**63 - 1)}).status_code == 404
     assert client.get("/blacklist/phone_numbers", headers=parent | {"Stoplist-Account": str(2**63)}).status_code == 400
+
+
+def test_a_feed_cursor_from_before_a_mode_switch_is_refused_as_from_another_trail(client, make_token):
+    f = family(client, make_token)
+    _add(client, f.own, "+48500000001")
+    before = client.get("/blacklist/changes", params={"after": 0}, headers=f.own).json()["next"]
+
+    client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "shared"}, headers=f.parent)
+
+    assert_error(client.get("/blacklist/changes", params={"after": before}, headers=f.own), 400, "invalid_cursor")
+
+
+def test_the_accounts_scope_alone_revokes_a_wider_token_and_a_deleted_subusers_tokens_are_no_longer_listed(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+    own_id = subuser(client, parent, "own-sub")
+    accounts_only = bearer(mint(client, parent, ["accounts"])["token"])
+    wide = mint(client, parent, ALL)
+    for_subuser = mint(client, parent, ["blacklist"], own_id)
+
+    assert client.delete(f"/accounts/tokens/{wide['id']}", headers=accounts_only).status_code == 204
+    assert_error(client.get(URL, headers=bearer(wide["token"])), 401, "unauthorized")
+    assert client.delete(f"/accounts/subusers/{own_id}", headers=accounts_only).status_code == 204
+    listed = {token["id"] for token in client.get("/accounts/tokens", headers=parent).json()["collection"]}
+    assert wide["id"] in listed and for_subuser["id"] not in listed
+
+
+def test_an_expiry_without_an_offset_is_utc(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+
+    made = mint(client, parent, ["blacklist:check"], expires_at="2099-06-30T12:00:00")
+
+    assert made["expires_at"] == "2099-06-30T12:00:00Z"
