@@ -70,6 +70,38 @@ def test_a_shared_subuser_reads_and_writes_its_parents_lists_and_the_trail_names
     assert added[1]["actor"]["account_id"] == f.shared_id and added[1]["account_id"] == added[0]["account_id"] != f.shared_id
 
 
+def test_a_shared_subuser_reads_its_parents_entry_events_but_not_its_token_and_subuser_events(client, make_token):
+    f = family(client, make_token)
+    _add(client, f.parent, "+48500000001")
+    mint(client, f.parent, ["blacklist:read"], name="agency auditor")
+    _add(client, f.shared, "+48500000002")
+    assert client.patch(f"/accounts/subusers/{f.own_id}", json={"name": "brand-x"}, headers=f.parent).status_code == 200
+    reader = bearer(mint(client, f.parent, ["blacklist:read"], f.shared_id)["token"])
+
+    everything = _events(client, f.parent)
+    assert {"sub_add", "grant", "sub_edit"} <= {event["op"] for event in everything}
+    # The same trail as the shared subuser reads it: the entries' events alone, with their own seqs.
+    entry_events = [event for event in everything if event["address"] is not None]
+    for headers in (f.shared, reader):
+        feed = client.get("/blacklist/changes", params={"limit": 3}, headers=headers)
+        seen, after = feed.json()["events"], feed.json()["next"]
+        # A page passes the events it leaves out: `next` goes on from the last event read, shown or not.
+        assert int(after.split("-")[0]) == everything[2]["seq"]
+        while True:
+            page = client.get("/blacklist/changes", params={"after": after, "limit": 3}, headers=headers).json()
+            seen += page["events"]
+            if page["next"] == after:
+                break
+            after = page["next"]
+        assert seen == entry_events and after.split("-")[0] == str(everything[-1]["seq"])
+        period = client.get("/blacklist/history", params={"since": "2000-01-01"}, headers=headers)
+        assert period.status_code == 200 and period.json()["events"] == entry_events
+        proof = client.get("/blacklist/history", params={"since": "2000-01-01"}, headers={**headers, "Accept": "text/csv"})
+        assert "agency auditor" not in proof.text and "brand-x" not in proof.text and "sub_add" not in proof.text
+    # The parent, on its own trail and naming the shared subuser, reads every event.
+    assert _events(client, {**f.parent, HEADER: str(f.shared_id)}) == everything
+
+
 def test_the_header_opens_only_the_callers_own_subusers(client, make_token):
     f = family(client, make_token)
     for headers, named in [(f.parent, f.sibling_id), (f.stranger, f.own_id), (f.own, f.own_id), (f.own, f.shared_id), (f.parent, 10**9)]:

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from stoplist.audit.queries import CURSOR_PATTERN
 from stoplist.auth.deps import ReadPrincipal, SessionDep
+from stoplist.auth.principal import Principal
 from stoplist.db import transaction, utcnow
 from stoplist.downloads import AUTH_ERRORS
 from stoplist.declared import QUERY_NUMBER_ACCEPTED, replaced_by
@@ -87,7 +88,7 @@ def address_history(
     during = None if since is None and until is None else period(since, until, names=("since", "until"), now=utcnow())
     page = service.history(
         session, account_id=principal.owner_id, address=address, period=during, default_region=request.app.state.settings.default_region,
-        after=after, limit=limit,
+        after=after, limit=limit, account_events=principal.sees_account_events(),
     )
     return _answer(page, accept, "history.csv")
 
@@ -133,13 +134,13 @@ async def changes(
     while await state.lookup.head_seq(principal.owner_id) <= start and time.monotonic() < deadline:
         await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     # Checked again in the page's own transaction: retention may have run while the request waited.
-    page = await run_in_threadpool(_feed, state.session_factory, principal.owner_id, after, limit)
+    page = await run_in_threadpool(_feed, state.session_factory, principal, after, limit)
     return Response(page.json(), media_type="application/json")
 
 
-def _feed(session_factory, account_id: int, after: str | None, limit: int) -> service.Page:
+def _feed(session_factory, principal: Principal, after: str | None, limit: int) -> service.Page:
     with transaction(session_factory) as session:
-        return service.feed(session, account_id=account_id, after=after, limit=limit)
+        return service.feed(session, account_id=principal.owner_id, after=after, limit=limit, account_events=principal.sees_account_events())
 
 
 @router.get(

@@ -114,7 +114,8 @@ def _served(repository: EventRepository, account_id: int, after: str | None, *, 
 
 
 def history(
-    session: Session, *, account_id: int, address: str | None, period: Period | None, default_region: str | None, after: str | None, limit: int
+    session: Session, *, account_id: int, address: str | None, period: Period | None, default_region: str | None, after: str | None, limit: int,
+    account_events: bool = True,
 ) -> Page:
     """The events of an address (any spelling), or of the account within a period: one of the two, oldest first, a page at a time."""
     if address is not None and period is not None:
@@ -123,14 +124,16 @@ def history(
         return history_of_address(session, account_id=account_id, raw=address, default_region=default_region, after=after, limit=limit)
     if period is None:
         raise FilterRequired("Name an address (address=...), or a period (since=..., until=...; either or both): whose events, or when.")
-    return history_in_period(session, account_id=account_id, period=period, after=after, limit=limit)
+    return history_in_period(session, account_id=account_id, period=period, after=after, limit=limit, account_events=account_events)
 
 
-def history_in_period(session: Session, *, account_id: int, period: Period, after: str | None, limit: int) -> Page:
-    """Every event of the account recorded within `period`, in seq order, a page at a time: a period's proof."""
+def history_in_period(session: Session, *, account_id: int, period: Period, after: str | None, limit: int, account_events: bool = True) -> Page:
+    """Every event of the account recorded within `period`, in seq order, a page at a time: a period's proof.
+    Without `account_events`, those of tokens and subusers are left out (the page may then hold fewer than `limit`)."""
     repository = EventRepository(session)
     start, _bounds = _served(repository, account_id, after, feed=False)
-    return _page(repository.during(account_id=account_id, period=period, after=start, limit=limit + 1), limit)
+    page = _page(repository.during(account_id=account_id, period=period, after=start, limit=limit + 1), limit)
+    return page if account_events else Page(entry_events(page.events), page.next)
 
 
 def history_of_address(session: Session, *, account_id: int, raw: str, default_region: str | None, after: str | None, limit: int) -> Page:
@@ -160,16 +163,22 @@ def history_of_entry(session: Session, *, account_id: int, entry_id: str, after:
     return _page(rows, limit)
 
 
-def feed(session: Session, *, account_id: int, after: str | None, limit: int) -> Page:
+def feed(session: Session, *, account_id: int, after: str | None, limit: int, account_events: bool = True) -> Page:
     """The account's events after the cursor `after`, in commit order; `next` is where to come back from,
-    always. A cursor the trail no longer (or never) serves is refused: the feed never skips an event silently."""
+    always. A cursor the trail no longer (or never) serves is refused: the feed never skips an event silently.
+    Without `account_events`, those of tokens and subusers are left out, and `next` passes them too."""
     repository = EventRepository(session)
     start, bounds = _served(repository, account_id, after, feed=True)
     rows = repository.feed(account_id=account_id, after=start, limit=limit)
     if rows:
-        return Page(rows, cursor_text(rows[-1][0], rows[-1][2]))
+        return Page(rows if account_events else entry_events(rows), cursor_text(rows[-1][0], rows[-1][2]))
     # Nothing after it: `start` is the newest event (or, had events come since the bounds were read, one before them).
     return Page(rows, cursor_text(start, bounds.newest_hash if start == bounds.newest else repository.hash_at(account_id, start) or ""))
+
+
+def entry_events(rows: list[EventRow]) -> list[EventRow]:
+    """The events of `rows` that are of entries (and imports), not of tokens and subusers."""
+    return [row for row in rows if json.loads(row[1])["op"] not in chain.ACCOUNT_OPS]
 
 
 def _page(rows: list[EventRow], limit: int) -> Page:
