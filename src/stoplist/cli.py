@@ -18,7 +18,7 @@ from stoplist.auth import service as auth_service
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
 from stoplist.ops import configure_logging, uvicorn_log_config
-from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
+from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction, utcnow
 from stoplist.auth.models import SHARED, AccessToken
 from stoplist.exports.operations import Layout
 from stoplist.lists.schemas import format_timestamp
@@ -105,11 +105,13 @@ def _url_host(host: str) -> str:
 
 
 def _print_first_token(base_url: str) -> None:
+    from stoplist.accounts.service import grant_operator_token
+
     with database_session() as session:
         repository = AuthRepository(session)
         if repository.count_tokens():
             return
-        secret, record = auth_service.create_token(repository=repository)
+        secret, record = grant_operator_token(session, now=utcnow())
     typer.echo(
         f"\nNo access token existed, so one was created for account '{record.account.name}' "
         f"(scopes: {record.scopes}). Keep it; it is not shown again:\n\n    {secret}\n\n"
@@ -127,14 +129,14 @@ def account_create(
     """Create an account, or a subuser of one (recorded as `sub_add` on the parent's trail); prints its id."""
     from stoplist.accounts.service import add_subuser
     from stoplist.audit.trail import Origin
-    from stoplist.db import utcnow
 
     try:
         with database_session() as session:
             repository = AuthRepository(session)
             name = auth_service.valid_account_name(name)
-            if repository.account_by_name(name) is not None:
-                raise auth_service.InvalidTokenRequest(f"an account named {name!r} exists already")
+            taken = auth_service.taken_name(repository, name)
+            if taken is not None:
+                raise auth_service.InvalidTokenRequest(f"an account named {taken!r} exists already (names are unique whatever their case)")
             if parent is None:
                 account = auth_service.create_account(repository=repository, name=name, mode=mode.value)
             else:
@@ -154,8 +156,8 @@ def token_create(
     expires: Annotated[str | None, typer.Option(help="When the token stops working: an RFC 3339 moment or a date (midnight UTC), in the future.")] = None,
     name: Annotated[str | None, typer.Option(help="A label, to tell tokens apart.")] = None,
 ) -> None:
-    """Create an access token and print it (alone, on stdout). It is shown only this once."""
-    from stoplist.db import utcnow
+    """Create an access token and print it (alone, on stdout). It is shown only this once (recorded as `grant` on its account's trail)."""
+    from stoplist.accounts.service import grant_operator_token
     from stoplist.lists.expiry import parse_moment
 
     expires_at = None
@@ -166,7 +168,7 @@ def token_create(
         expires_at = expires_at.replace(microsecond=0)
     try:
         with database_session() as session:
-            secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account, scopes=scope, name=name, expires_at=expires_at)
+            secret, record = grant_operator_token(session, account_name=account, scopes=scope, name=name, expires_at=expires_at, now=utcnow())
     except auth_service.InvalidTokenRequest as exc:
         raise typer.BadParameter(str(exc)) from None  # the message names the option at fault (scope, account, expiry)
     unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
@@ -181,20 +183,18 @@ def format_token_row(record: AccessToken) -> tuple[str, ...]:
     if record.revoked_at is not None:
         status = f"revoked {format_timestamp(record.revoked_at)}"
     elif record.expires_at is not None:
-        from stoplist.db import utcnow
-
         status = f"{'expired' if record.expires_at <= utcnow() else 'expires'} {format_timestamp(record.expires_at)}"
     else:
         status = "active"
-    return (str(record.id), record.account.name, record.prefix + "…", record.scopes, format_timestamp(record.created_at), status)
+    return (str(record.id), record.account.name, record.prefix + "…", record.scopes, format_timestamp(record.created_at), status, record.name or "")
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """List every token: id, account, first characters, scopes, creation time, status."""
+    """List every token: id, account, first characters, scopes, creation time, status, name."""
     with database_session() as session:
         rows = [format_token_row(record) for record in AuthRepository(session).all_tokens()]
-    header = ("ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS")
+    header = ("ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS", "NAME")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -202,10 +202,12 @@ def token_list() -> None:
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `stoplist token list`.")]) -> None:
-    """Revoke a token: requests with it are refused from now on."""
+    """Revoke a token: requests with it are refused from now on (recorded as `revoke` on its account's trail)."""
+    from stoplist.accounts.service import revoke_operator_token
+
     try:
         with database_session() as session:
-            auth_service.revoke_token(repository=AuthRepository(session), token_id=token_id)
+            revoke_operator_token(session, token_id=token_id, now=utcnow())
     except auth_service.TokenNotFound:
         typer.echo(f"error: no token has id {token_id}", err=True)
         raise typer.Exit(1) from None
@@ -344,7 +346,6 @@ def audit_verify(
 @audit_app.command("checkpoint")
 def audit_checkpoint(account: Annotated[str, typer.Option(help="The account whose trail is signed.")] = auth_service.DEFAULT_ACCOUNT) -> None:
     """Print a signed checkpoint of the account's trail (one line of JSON, as GET /blacklist/audit/checkpoint): keep it elsewhere."""
-    from stoplist.db import utcnow
     from stoplist.history import checkpoints
 
     with database_session() as session:
@@ -355,7 +356,6 @@ def audit_checkpoint(account: Annotated[str, typer.Option(help="The account whos
 @audit_app.command("public-key")
 def audit_public_key() -> None:
     """Print the public key that checkpoints are signed with (PEM): keep it with them."""
-    from stoplist.db import utcnow
     from stoplist.history import checkpoints
 
     with database_session() as session:
@@ -377,7 +377,6 @@ def audit_export(
     """Write events to standard output as CSV (the columns of GET /blacklist/history with Accept: text/csv)."""
     import sys
 
-    from stoplist.db import utcnow
     from stoplist.errors import InvalidAddress, InvalidMoment
     from stoplist.history import service as history
     from stoplist.history.repository import EventRepository

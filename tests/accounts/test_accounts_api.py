@@ -102,6 +102,24 @@ def test_a_shared_subuser_reads_its_parents_entry_events_but_not_its_token_and_s
     assert _events(client, {**f.parent, HEADER: str(f.shared_id)}) == everything
 
 
+def test_the_period_proof_names_the_actors_account_and_holds_an_account_events_fields(client, make_token):
+    import csv
+    import json
+
+    f = family(client, make_token)
+    _add(client, f.shared, "+48500000002")
+    proof = client.get("/blacklist/history", params={"since": "2000-01-01"}, headers={**f.parent, "Accept": "text/csv"})
+    rows = list(csv.DictReader(proof.text.splitlines()))
+    by_op: dict[str, dict] = {}
+    for row in rows:
+        by_op.setdefault(row["op"], row)  # the first of each
+    # A row of an entry: its actor's account, no details; a subuser's and a token's: their fields in details.
+    assert by_op["add"]["actor_account_id"] == str(f.shared_id) and by_op["add"]["details"] == ""
+    assert json.loads(by_op["sub_add"]["details"]) == {"after": {"account": f.own_id, "name": "own-sub", "mode": "own"}}
+    granted = [json.loads(row["details"])["after"] for row in rows if row["op"] == "grant"]
+    assert [(token["account"], sorted(token["scopes"])) for token in granted] == [(f.own_id, sorted(ALL)), (f.shared_id, sorted(ALL))]
+
+
 def test_the_header_opens_only_the_callers_own_subusers(client, make_token):
     f = family(client, make_token)
     for headers, named in [(f.parent, f.sibling_id), (f.stranger, f.own_id), (f.own, f.own_id), (f.own, f.shared_id), (f.parent, 10**9)]:
@@ -117,10 +135,10 @@ def test_switching_a_subusers_mode_keeps_its_own_entries_and_is_on_the_parents_t
     _add(client, f.parent, "+48500000002")
 
     switched = client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "shared"}, headers=f.parent)
-    assert switched.status_code == 200 and switched.json() == {"id": f.own_id, "name": "own-sub", "mode": "shared"}
+    assert switched.status_code == 200 and switched.json() == {"id": f.own_id, "name": "own-sub", "mode": "shared", "deleted_at": None}
     assert _numbers(client, f.own) == ["48500000002"]
     back = client.patch(f"/accounts/subusers/{f.own_id}", json={"mode": "own", "name": "brand-b"}, headers=f.parent)
-    assert back.json() == {"id": f.own_id, "name": "brand-b", "mode": "own"}
+    assert back.json() == {"id": f.own_id, "name": "brand-b", "mode": "own", "deleted_at": None}
     assert _numbers(client, f.own) == ["48500000001"]
 
     edits = [event for event in _events(client, f.parent) if event["op"] == "sub_edit"]
@@ -134,14 +152,16 @@ def test_deleting_a_subuser_revokes_its_tokens_removes_its_entries_and_keeps_its
 
     assert client.delete(f"/accounts/subusers/{f.own_id}", headers=f.parent).status_code == 204
     assert_error(client.get(URL, headers=f.own), 401, "unauthorized")
-    assert [s["id"] for s in client.get("/accounts/subusers", headers=f.parent).json()["collection"]] == [f.shared_id]
+    # Still listed, deleted, so that its trail stays within reach.
+    listed = client.get("/accounts/subusers", headers=f.parent).json()["collection"]
+    assert [(s["id"], s["deleted_at"] is None) for s in listed] == [(f.own_id, False), (f.shared_id, True)]
     # Its trail stays readable by the parent, read-only, and the chain verifies.
     gone = {**f.parent, HEADER: str(f.own_id)}
     events = client.get(f"/blacklist/entries/{entry['id']}/history", headers=gone).json()["events"]
     assert [event["op"] for event in events] == ["add", "remove"] and events[1]["actor"]["account_id"] != f.own_id
     assert _numbers(client, gone) == []
     body = assert_error(client.post(URL, json={"phone_number": "+48500000009"}, headers=gone), 403, "forbidden")
-    assert "'blacklist'" in body["message"]
+    assert body["message"] == f"Account {f.own_id} is a deleted subuser: its lists and trail are kept to be read ('blacklist:read' at most), not written."
     parent_ops = [event["op"] for event in _events(client, f.parent)]
     assert parent_ops[-2:] == ["revoke", "sub_del"]
     with session_factory() as session:
@@ -183,6 +203,22 @@ def test_a_token_grants_at_most_its_own_scopes_and_only_to_its_own_subusers(clie
     for token_id in (theirs, 10**9, "x"):
         assert_error(client.delete(f"/accounts/tokens/{token_id}", headers=parent), 404, "token_not_found")
     assert_error(client.post("/accounts/subusers", json={"name": "sibling"}, headers=parent), 409, "name_taken")
+
+
+def test_account_names_are_one_whatever_their_case_or_form_and_hold_no_control_characters(client, make_token):
+    parent = bearer(make_token("parent", ALL))
+    brand = subuser(client, parent, "Brand-B")
+    for alike in ("brand-b", "BRAND-B", "Ｂrand-B"):  # the last with a fullwidth B: NFKC makes it a B
+        body = assert_error(client.post("/accounts/subusers", json={"name": alike}, headers=parent), 409, "name_taken")
+        assert "'Brand-B'" in body["message"]
+    other = subuser(client, parent, "brand-c")
+    assert_error(client.patch(f"/accounts/subusers/{other}", json={"name": "BRAND-B"}, headers=parent), 409, "name_taken")
+    # A subuser may take its own name in another case.
+    renamed = client.patch(f"/accounts/subusers/{brand}", json={"name": "BRAND-b"}, headers=parent)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "BRAND-b"
+    for name in ("brand\nd", "brand\td", "brand\u001bd", "brand\u200bd"):
+        body = assert_error(client.post("/accounts/subusers", json={"name": name}, headers=parent), 400, "validation_error")
+        assert "control characters" in body["message"]
 
 
 def test_a_subuser_manages_only_its_own_tokens_and_has_no_subusers(client, make_token):
@@ -300,7 +336,7 @@ def test_a_feed_cursor_from_before_a_mode_switch_is_refused_as_from_another_trai
     assert_error(client.get("/blacklist/changes", params={"after": before}, headers=f.own), 400, "invalid_cursor")
 
 
-def test_the_accounts_scope_alone_revokes_a_wider_token_and_a_deleted_subusers_tokens_are_no_longer_listed(client, make_token):
+def test_the_accounts_scope_alone_revokes_a_wider_token_and_a_deleted_subusers_tokens_stay_listed_revoked(client, make_token):
     parent = bearer(make_token("parent", ALL))
     own_id = subuser(client, parent, "own-sub")
     accounts_only = bearer(mint(client, parent, ["accounts"])["token"])
@@ -310,8 +346,9 @@ def test_the_accounts_scope_alone_revokes_a_wider_token_and_a_deleted_subusers_t
     assert client.delete(f"/accounts/tokens/{wide['id']}", headers=accounts_only).status_code == 204
     assert_error(client.get(URL, headers=bearer(wide["token"])), 401, "unauthorized")
     assert client.delete(f"/accounts/subusers/{own_id}", headers=accounts_only).status_code == 204
-    listed = {token["id"] for token in client.get("/accounts/tokens", headers=parent).json()["collection"]}
-    assert wide["id"] in listed and for_subuser["id"] not in listed
+    listed = {token["id"]: token for token in client.get("/accounts/tokens", headers=parent).json()["collection"]}
+    assert listed[wide["id"]]["revoked_at"] is not None and listed[for_subuser["id"]]["revoked_at"] is not None
+    assert listed[for_subuser["id"]]["account"] == own_id
 
 
 def test_an_expiry_without_an_offset_is_utc(client, make_token):

@@ -39,6 +39,11 @@ def test_account_create_refuses_a_taken_name_a_nested_subuser_and_an_unknown_par
     stoplist("account", "create", "brand-a", "--parent", "agency")
 
     assert stoplist("account", "create", "agency").exit_code == 2
+    alike = stoplist("account", "create", "AGENCY")
+    assert alike.exit_code == 2 and "'agency' exists already" in alike.output
+    assert stoplist("account", "create", "line\nbreak").exit_code == 2
+    # A token for a name another account holds in another case is refused, not given to a new account.
+    assert stoplist("token", "create", "--account", "Agency").exit_code == 2
     nested = stoplist("account", "create", "deeper", "--parent", "brand-a")
     assert nested.exit_code == 2 and "one level" in nested.output
     assert stoplist("account", "create", "x", "--parent", "nobody").exit_code == 1
@@ -53,8 +58,34 @@ def test_token_create_takes_an_expiry_and_a_name_and_token_list_shows_the_expiry
     assert "until 2098-12-31T23:00:00Z" in made.stderr
     rows = _rows(database, select(AccessToken.name, AccessToken.expires_at))
     assert [(name, moment.isoformat()) for name, moment in rows] == [("crm", "2098-12-31T23:00:00+00:00")]
-    assert stoplist("token", "list").stdout.splitlines()[1].endswith("expires 2098-12-31T23:00:00Z")
+    assert stoplist("token", "list").stdout.splitlines()[1].endswith("expires 2098-12-31T23:00:00Z  crm")
     assert stoplist("token", "create", "--expires", "2020-01-01").exit_code == 2
+
+
+def test_tokens_made_and_revoked_on_the_command_line_are_on_the_trail(database):
+    import json
+
+    stoplist("migrate")
+    stoplist("account", "create", "agency")
+    stoplist("account", "create", "brand-a", "--parent", "agency")
+    assert stoplist("token", "create", "--account", "agency", "--name", "crm").exit_code == 0
+    assert stoplist("token", "create", "--account", "brand-a", "--scope", "blacklist:check").exit_code == 0
+    assert stoplist("token", "revoke", "2").exit_code == 0
+    assert stoplist("token", "revoke", "2").exit_code == 0  # revoked already: nothing more to record
+    assert stoplist("token", "create", "--account", "acme").exit_code == 0  # a new account: its own trail
+
+    events = [(account, json.loads(body)) for account, body in _rows(database, select(Event.account_id, Event.body).order_by(Event.account_id, Event.seq))]
+    # A subuser's tokens are on its parent's trail, as over HTTP; the operator acts, with no token.
+    assert [(account, body["op"], body["source"], body["actor"]) for account, body in events] == [
+        (1, "sub_add", "cli", {"account_id": 1, "token_id": None}),
+        (1, "grant", "cli", {"account_id": 1, "token_id": None}),
+        (1, "grant", "cli", {"account_id": 1, "token_id": None}),
+        (1, "revoke", "cli", {"account_id": 1, "token_id": None}),
+        (3, "grant", "cli", {"account_id": 3, "token_id": None}),
+    ]
+    assert events[1][1]["after"] == {"token_id": 1, "account": 1, "name": "crm", "scopes": ["blacklist"], "expires_at": None}
+    assert events[3][1]["before"]["token_id"] == 2 and events[3][1]["before"]["account"] == 2
+    assert stoplist("audit", "verify").exit_code == 0
 
 
 def test_import_for_a_shared_subuser_lands_on_its_parents_lists_and_a_deleted_subuser_takes_none(database, tmp_path):

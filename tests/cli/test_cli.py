@@ -48,7 +48,7 @@ def test_token_list_shows_tokens_without_their_secrets(database):
 
     assert result.exit_code == 0
     header, row = result.stdout.splitlines()
-    assert header.split() == ["ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS"]
+    assert header.split() == ["ID", "ACCOUNT", "TOKEN", "SCOPES", "CREATED", "STATUS", "NAME"]
     assert row.split()[:2] == ["1", "acme"]
     assert "blacklist sms" in row and row.endswith("active")
     assert secret not in result.stdout

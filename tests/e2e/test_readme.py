@@ -73,10 +73,13 @@ def test_the_readme_has_a_curl_example_for_every_route():
 
 
 def test_the_readme_curl_walk_through_gives_the_documented_answers(live_server: LiveServer, tmp_path: Path):
-    # TOKEN as `make run` prints it (scope blacklist); ADMIN as the accounts section makes it.
-    env = {**live_server.env, "TOKEN": live_server.create_token(), "ADMIN": live_server.create_token("default", "blacklist", "accounts")}
+    # TOKEN made as `make run` makes it (scope blacklist), ADMIN as and when the accounts section makes it:
+    # on the command line, each recorded as `grant`, so the walk-through's seqs are a reader's.
+    env = {**live_server.env, "TOKEN": live_server.stoplist("token", "create").stdout.strip()}
 
     for command, language, expected in curl_examples():
+        if "$ADMIN" in command and "ADMIN" not in env:
+            env["ADMIN"] = live_server.stoplist("token", "create", "--scope", "blacklist", "--scope", "accounts").stdout.strip()
         script = command.replace(DOCUMENTED_BASE, live_server.base_url)
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30

@@ -69,6 +69,9 @@ class SubuserPublic(BaseModel):
     id: int
     name: str
     mode: Mode
+    deleted_at: str | None = Field(
+        description="When the subuser was deleted (its tokens revoked, its entries removed; its trail kept, for its parent to read); null while in use."
+    )
 
 
 class SubuserList(BaseModel):

@@ -43,7 +43,7 @@ def create_token(session: Session, *, principal: Principal, body: TokenCreate, o
 
 
 def list_tokens(session: Session, *, principal: Principal) -> TokenList:
-    """The caller's tokens and its subusers', revoked ones too; never a token itself."""
+    """The caller's tokens and its subusers' (deleted ones' too), revoked ones too; never a token itself."""
     repository = AuthRepository(session)
     accounts = [principal.actor_account_id]
     if principal.parent_id is None:
@@ -64,6 +64,30 @@ def revoke_token(session: Session, *, principal: Principal, token_id: str, origi
     _revoke(session, record, origin, now)
 
 
+# The operator's: tokens made and revoked on the command line (and the first one `stoplist serve` prints).
+# The same events as over HTTP; the actor is the chain's owner, with no token (source `cli`).
+OPERATOR = Origin("cli")
+
+
+def grant_operator_token(
+    session: Session, *, account_name: str = auth_service.DEFAULT_ACCOUNT, scopes: list[str] | None = None, name: str | None = None,
+    expires_at: datetime | None = None, now: datetime,
+) -> tuple[str, AccessToken]:
+    """A token for the account named (created if new), recorded as `grant`: the secret, shown once, and its record."""
+    secret, record = auth_service.create_token(repository=AuthRepository(session), account_name=account_name, scopes=scopes, name=name, expires_at=expires_at)
+    _record(session, _top(record.account), Fact(GRANT, after=_token_fields(record)), OPERATOR, now)
+    return secret, record
+
+
+def revoke_operator_token(session: Session, *, token_id: int, now: datetime) -> AccessToken:
+    """Revoke any token by its id, recorded as `revoke` (once: a token revoked already stays as it was)."""
+    record = AuthRepository(session).token_by_id(token_id)
+    if record is None:
+        raise auth_service.TokenNotFound()
+    _revoke(session, record, OPERATOR, now)
+    return record
+
+
 def _revoke(session: Session, record: AccessToken, origin: Origin, now: datetime) -> None:
     if record.revoked_at is None:
         record.revoked_at = now
@@ -74,7 +98,7 @@ def _revoke(session: Session, record: AccessToken, origin: Origin, now: datetime
 
 
 def list_subusers(session: Session, *, principal: Principal) -> SubuserList:
-    """The caller's subusers (a subuser has none), oldest first; deleted ones are not listed."""
+    """The caller's subusers (a subuser has none), oldest first, deleted ones too (with when)."""
     found = [] if principal.parent_id is not None else AuthRepository(session).subusers(principal.actor_account_id)
     return SubuserList(size=len(found), collection=[_subuser_public(account) for account in found])
 
@@ -102,7 +126,7 @@ def update_subuser(session: Session, *, principal: Principal, subuser_id: str, b
     account = _subuser(repository, principal, _id(subuser_id))
     before = _subuser_fields(account)
     if body.name is not None and body.name.strip() != account.name:
-        account.name = _free_name(repository, body.name)
+        account.name = _free_name(repository, body.name, renaming=account.name)
     if body.mode is not None:
         account.list_mode = body.mode
     after = _subuser_fields(account)
@@ -147,13 +171,15 @@ def _subuser(repository: AuthRepository, principal: Principal, account_id: int |
     return found
 
 
-def _free_name(repository: AuthRepository, name: str) -> str:
+def _free_name(repository: AuthRepository, name: str, *, renaming: str | None = None) -> str:
+    """`name`, valid and taken by no account (but the one `renaming`, which may change its case)."""
     try:
         name = auth_service.valid_account_name(name)
     except auth_service.InvalidTokenRequest as exc:
         raise ValidationFailed(str(exc), path="name") from None
-    if repository.account_by_name(name) is not None:
-        raise NameTaken(f"An account named {name!r} exists already: account names are unique on the server.")
+    taken = auth_service.taken_name(repository, name, besides=renaming)
+    if taken is not None:
+        raise NameTaken(f"An account named {taken!r} exists already: account names are unique on the server, whatever their case.")
     return name
 
 
@@ -207,4 +233,4 @@ def _public(record: AccessToken) -> TokenPublic:
 
 
 def _subuser_public(account: Account) -> SubuserPublic:
-    return SubuserPublic(id=account.id, name=account.name, mode=account.list_mode)  # type: ignore[arg-type]
+    return SubuserPublic(id=account.id, name=account.name, mode=account.list_mode, deleted_at=_shown(account.deleted_at))  # type: ignore[arg-type]

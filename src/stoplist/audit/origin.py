@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import Query, Request
+from pydantic import Field
 
 from stoplist.audit.trail import Origin
 from stoplist.auth.principal import Principal
@@ -95,3 +96,8 @@ ReceivedAtQuery = Annotated[str | None, Query(description=RECEIVED_AT_DESCRIPTIO
 # And as fields of a body, where null is absent.
 EVIDENCE_FIELD = replaced_by(nullable(EVIDENCE_SCHEMA))
 RECEIVED_AT_FIELD = replaced_by(nullable(RECEIVED_AT_SCHEMA))
+# The two fields every write's body takes (give them `= None`): text only (no number read as text), checked by api_origin.
+Evidence = Annotated[str | None, Field(strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)]
+ReceivedAt = Annotated[
+    str | None, Field(strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
+]

@@ -49,7 +49,7 @@ class TokenCache:
                     self._known.clear()
                 self._known[key] = (now + self._lifetime(principal), principal)
         if not principal.allows(scope):
-            raise Forbidden(f"This access token lacks the '{scope}' scope.")
+            raise Forbidden(principal.refusal(scope))
         return principal
 
     async def _resolve(self, token: str, account: str | None, scope: str) -> Principal:

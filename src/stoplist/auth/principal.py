@@ -63,9 +63,17 @@ class Principal:
     # The actor's parent: None for a top-level account (only those have subusers).
     parent_id: int | None = None
     expires_at: datetime | None = field(default=None, compare=False)
+    # The owner is a deleted subuser, which its parent may only read (its scopes are cut to DELETED_SUBUSER_SCOPES).
+    owner_deleted: bool = False
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def refusal(self, scope: str) -> str:
+        """Why a route that needs `scope` is refused: what a 403 says."""
+        if self.owner_deleted and scope not in DELETED_SUBUSER_SCOPES:
+            return f"Account {self.owner_id} is a deleted subuser: its lists and trail are kept to be read ('{READ}' at most), not written."
+        return f"This access token lacks the '{scope}' scope."
 
     def sees_account_events(self) -> bool:
         """Whether the trail it reads shows the changes to tokens and subusers on it: not to a shared
@@ -86,7 +94,10 @@ def acting_on(principal: Principal, subuser: SubuserRow | None) -> Principal | N
     if subuser is None or principal.parent_id is not None:
         return None
     if subuser.deleted:  # what is kept of it: its own lists (emptied) and its own trail, to read
-        return Principal(subuser.id, principal.actor_account_id, principal.token_id, principal.scopes & DELETED_SUBUSER_SCOPES, None, principal.expires_at)
+        return Principal(
+            subuser.id, principal.actor_account_id, principal.token_id, principal.scopes & DELETED_SUBUSER_SCOPES, None, principal.expires_at,
+            owner_deleted=True,
+        )
     owner = principal.actor_account_id if subuser.list_mode == SHARED else subuser.id
     scopes = principal.scopes
     return Principal(owner, principal.actor_account_id, principal.token_id, scopes, None, principal.expires_at)

@@ -17,6 +17,10 @@ class AuthRepository:
     def account_by_name(self, name: str) -> Account | None:
         return self.session.scalar(select(Account).where(Account.name == name))
 
+    def account_names(self) -> list[str]:
+        """Every account's name (accounts are few: tenants and their subusers)."""
+        return list(self.session.scalars(select(Account.name)))
+
     def account_by_id(self, account_id: int) -> Account | None:
         return self.session.get(Account, account_id)
 
@@ -27,8 +31,8 @@ class AuthRepository:
         return account
 
     def subusers(self, parent_id: int) -> list[Account]:
-        """A parent's subusers still in use, oldest first."""
-        return list(self.session.scalars(select(Account).where(Account.parent_id == parent_id, Account.deleted_at.is_(None)).order_by(Account.id)))
+        """A parent's subusers, deleted ones too (kept for their trails), oldest first."""
+        return list(self.session.scalars(select(Account).where(Account.parent_id == parent_id).order_by(Account.id)))
 
     def subuser(self, parent_id: int, account_id: int) -> Account | None:
         """A subuser of `parent_id` still in use (for update, so that two changes of one subuser take turns)."""

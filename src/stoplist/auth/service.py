@@ -3,6 +3,7 @@
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 
 from stoplist.auth.models import LIST_MODES, OWN, AccessToken, Account
@@ -33,11 +34,24 @@ def hash_token(token: str) -> str:
 
 
 def valid_account_name(name: str) -> str:
-    """An account's name as stored: trimmed, 1 to 100 characters."""
+    """An account's name as stored: trimmed, 1 to 100 characters, none of them a control character."""
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME:
         raise InvalidTokenRequest("an account name must have 1 to 100 characters")
+    if any(unicodedata.category(character).startswith("C") for character in name):
+        raise InvalidTokenRequest("an account name must not hold control characters (line breaks, tabs, escapes, ...)")
     return name
+
+
+def name_key(name: str) -> str:
+    """What account names are unique on: two names that differ only in case or in Unicode form are one."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def taken_name(repository: AuthRepository, name: str, *, besides: str | None = None) -> str | None:
+    """The name of an account (other than the one named `besides`) whose name is `name` in any case or form, if there is one."""
+    key = name_key(name)
+    return next((taken for taken in repository.account_names() if taken != besides and name_key(taken) == key), None)
 
 
 def create_account(*, repository: AuthRepository, name: str, parent: Account | None = None, mode: str = OWN) -> Account:
@@ -64,7 +78,12 @@ def create_token(
     now = utcnow()
     if account is None:
         named = valid_account_name(account_name)
-        account = repository.account_by_name(named) or repository.add_account(named, created_at=now)
+        account = repository.account_by_name(named)
+        if account is None:
+            alike = taken_name(repository, named)
+            if alike is not None:
+                raise InvalidTokenRequest(f"account {alike!r} exists, and names differing only in case are one: name it {alike!r}")
+            account = repository.add_account(named, created_at=now)
     if account.deleted_at is not None:
         raise InvalidTokenRequest(f"account {account.name!r} was deleted")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -105,6 +105,11 @@ _LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "`x-async`: too many exports of the account queued or running (`too_many_exports`)."},
     **BUSY,
 }
+# Where a number's write (POST, and PUT of an entry) and its schema part ways.
+_NUMBER_WRITE_BEYOND_SCHEMA = beyond_schema(
+    {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
+    accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
+)
 
 
 @router.get(
@@ -196,10 +201,7 @@ def _page_size(limit: int | None) -> int:
     responses={**_ERRORS, 200: {"model": EntryPublic, "description": "The number was listed already; its expire_at is now the one sent."}, 415: {"model": ErrorBody, "description": "A body that is neither JSON nor a form."}},
     summary="Add a number (or change its expiry)",
     openapi_extra={
-        **beyond_schema(
-            {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
-            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
-        ),
+        **_NUMBER_WRITE_BEYOND_SCHEMA,
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ENTRY_CREATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_CREATE_SCHEMA}},
@@ -264,10 +266,7 @@ def get_entry(principal: ReadPrincipal, session: SessionDep, entry_id: str) -> E
     },
     summary="Change an entry's number or expiry (an addition to SMSAPI's API)",
     openapi_extra={
-        **beyond_schema(
-            {InvalidPhoneNumber: NOT_ON_PLAN, InvalidExpiry: EXPIRE_AT_BEYOND_SCHEMA, InvalidEvidence: EVIDENCE_BEYOND_SCHEMA},
-            accepted={"expire_at": EXPIRE_AT_ACCEPTED, "received_at": RECEIVED_AT_ACCEPTED},
-        ),
+        **_NUMBER_WRITE_BEYOND_SCHEMA,
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _ENTRY_UPDATE_SCHEMA}, "application/x-www-form-urlencoded": {"schema": _ENTRY_UPDATE_SCHEMA}},

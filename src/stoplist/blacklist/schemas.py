@@ -4,23 +4,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_FIELD, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_FIELD
+from stoplist.audit.origin import Evidence, ReceivedAt
 from stoplist.declared import component, given_only, replaced_by
 from stoplist.lists.expiry import EDITED_EXPIRY, EXPIRE_AT_DESCRIPTION
 from stoplist.lists.phone import number_input, number_schema
 from stoplist.lists.schemas import EXPIRE_AT, Timestamp
 
 
-def _spelling(value: object) -> object:
-    """A phone number as a body may spell it: text, or a JSON integer of its digits."""
-    # A JSON number with a fraction is no spelling of a number (its '.5' would read as digits).
-    spelling = number_input(value)
-    if spelling is None:
-        raise ValueError("phone_number must be a string (or an integer of digits)")
-    return spelling
+class _NumberBody(BaseModel):
+    """A body whose `phone_number` may be spelled as text, or as a JSON integer of its digits."""
+
+    @field_validator("phone_number", mode="before", check_fields=False)
+    @classmethod
+    def _text_or_integer(cls, value: object) -> object:
+        # A JSON number with a fraction is no spelling of a number (its '.5' would read as digits).
+        spelling = number_input(value)
+        if spelling is None:
+            raise ValueError("phone_number must be a string (or an integer of digits)")
+        return spelling
 
 
-class EntryCreate(BaseModel):
+class EntryCreate(_NumberBody):
     """The body of `POST /blacklist/phone_numbers`, as JSON or as a form."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
@@ -31,16 +35,11 @@ class EntryCreate(BaseModel):
         json_schema_extra=replaced_by(number_schema(integers=True)),
     )
     expire_at: str | None = Field(default=None, description=EXPIRE_AT_DESCRIPTION, examples=["2099-12-01T00:00:00Z"], json_schema_extra=EXPIRE_AT)
-    evidence: str | None = Field(default=None, strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
-    received_at: str | None = Field(default=None, strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
-
-    @field_validator("phone_number", mode="before")
-    @classmethod
-    def _text_or_integer(cls, value: object) -> object:
-        return _spelling(value)
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
-class EntryUpdate(BaseModel):
+class EntryUpdate(_NumberBody):
     """The body of `PUT /blacklist/phone_numbers/{id}`, as JSON or as a form: a new number, a new expiry, or both."""
 
     # One of the two at least: neither is a validation_error.
@@ -55,13 +54,8 @@ class EntryUpdate(BaseModel):
         json_schema_extra=given_only(number_schema(integers=True)),
     )
     expire_at: str | None = Field(default=None, description=EDITED_EXPIRY, examples=["2099-12-01T00:00:00Z"], json_schema_extra=given_only(component("ExpireAt")))
-    evidence: str | None = Field(default=None, strict=True, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
-    received_at: str | None = Field(default=None, strict=True, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
-
-    @field_validator("phone_number", mode="before")
-    @classmethod
-    def _text_or_integer(cls, value: object) -> object:
-        return _spelling(value)
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
 class EntryPublic(BaseModel):

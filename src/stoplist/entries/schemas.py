@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_FIELD, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_FIELD
+from stoplist.audit.origin import Evidence, ReceivedAt
 from stoplist.declared import NO_NUL, component, given_only, nullable
 from stoplist.errors import ErrorBody
 from stoplist.lists.batch import MAX_ITEMS
@@ -16,13 +16,6 @@ NOTE_SCHEMA = nullable({"type": "string", "maxLength": MAX_NOTE, "pattern": NO_N
 CHANNEL_WORDS = ", ".join(CHANNELS)
 REASON_WORDS = ", ".join(REASONS)
 
-
-def _evidence() -> Any:
-    return Field(default=None, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
-
-
-def _received_at() -> Any:
-    return Field(default=None, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
 
 
 class NativeEntryUpdate(BaseModel):
@@ -46,8 +39,8 @@ class NativeEntryUpdate(BaseModel):
         default=None, json_schema_extra=given_only(component("ExpireAt")), examples=["2099-12-01T00:00:00Z"],
         description=EDITED_EXPIRY,
     )
-    evidence: str | None = _evidence()
-    received_at: str | None = _received_at()
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
 class EntryReplace(BaseModel):
@@ -69,8 +62,8 @@ class EntryReplace(BaseModel):
         default=None, json_schema_extra=given_only(nullable(component("Sender"))),
         description="The list's sender; null, empty or left out while `list` or `channel` is given: every sender.",
     )
-    evidence: str | None = _evidence()
-    received_at: str | None = _received_at()
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
 class ReplaceResult(BaseModel):
@@ -118,8 +111,8 @@ class BatchCreate(BaseModel):
         description=f"Free text, at most {MAX_NOTE} characters (null: none); left out: a listed address keeps its own.",
     )
     expire_at: str | None = Field(default=None, json_schema_extra=EXPIRE_AT, description=EXPIRE_AT_DESCRIPTION, examples=["2099-12-01T00:00:00Z"])
-    evidence: str | None = _evidence()
-    received_at: str | None = _received_at()
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
 class BatchResultItem(BaseModel):

@@ -25,7 +25,7 @@ MAX_WAIT = 30  # seconds a feed read may wait for an event
 CSV_HEADER = (
     "seq", "at", "op", "address", "address_kind", "list", "channel", "sender", "entry_id",
     "before_expire_at", "before_reason", "before_note", "after_expire_at", "after_reason", "after_note",
-    "source", "token_id", "job_id", "request_id", "evidence", "received_at", "hash",
+    "source", "actor_account_id", "token_id", "job_id", "request_id", "evidence", "received_at", "details", "hash",
 )
 
 
@@ -195,7 +195,7 @@ def _on_default_list(body: str) -> bool:
 
 
 def csv_rows(events: Iterable[EventRow]) -> Iterator[list]:
-    """Proof rows: one per event, its fields flattened, every text cell inert for spreadsheets."""
+    """Proof rows: one per event, its fields flattened (an account event's in `details`), every text cell inert for spreadsheets."""
     for _seq, body, hash_ in events:
         fields = json.loads(body)
         scope = fields.get("list") or {}
@@ -205,10 +205,17 @@ def csv_rows(events: Iterable[EventRow]) -> Iterator[list]:
             scope.get("kind"), scope.get("channel") or EVERY, scope.get("sender") or EVERY, fields.get("entry_id"),
             before.get("expire_at"), before.get("reason"), before.get("note"),
             after.get("expire_at"), after.get("reason"), after.get("note"),
-            fields.get("source"), actor.get("token_id"), fields.get("job_id"), fields.get("request_id"),
-            fields.get("evidence"), fields.get("received_at"), hash_,
+            fields.get("source"), actor.get("account_id"), actor.get("token_id"), fields.get("job_id"), fields.get("request_id"),
+            fields.get("evidence"), fields.get("received_at"), _details(fields), hash_,
         ]
         yield [neutralise("" if cell is None else cell) for cell in row]
+
+
+def _details(fields: dict) -> str | None:
+    """An account event's `before` and `after` (a token's or a subuser's fields, which the entry columns do not hold), as JSON."""
+    if fields["op"] not in chain.ACCOUNT_OPS:
+        return None
+    return json.dumps({name: fields.get(name) for name in ("before", "after") if fields.get(name) is not None}, sort_keys=True, ensure_ascii=False)
 
 
 def csv_text(events: Iterable[EventRow], *, header: bool = True) -> str:

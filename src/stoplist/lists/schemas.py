@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from stoplist.audit.origin import EVIDENCE_DESCRIPTION, EVIDENCE_FIELD, RECEIVED_AT_DESCRIPTION, RECEIVED_AT_FIELD
+from stoplist.audit.origin import Evidence, ReceivedAt
 from stoplist.db import RFC3339
 from stoplist.declared import NO_NUL, any_case, component, nullable, printable, replaced_by, trimmed, trimmed_run
 from stoplist.lists.expiry import EXPIRE_AT_DESCRIPTION, expire_at_schema
@@ -154,8 +154,8 @@ class NativeEntryCreate(BaseModel):
         json_schema_extra=replaced_by(nullable({"type": "string", "maxLength": MAX_NOTE, "pattern": NO_NUL})),
     )
     expire_at: str | None = Field(default=None, description=EXPIRE_AT_DESCRIPTION, examples=["2099-12-01T00:00:00Z"], json_schema_extra=EXPIRE_AT)
-    evidence: str | None = Field(default=None, description=EVIDENCE_DESCRIPTION, json_schema_extra=EVIDENCE_FIELD)
-    received_at: str | None = Field(default=None, description=RECEIVED_AT_DESCRIPTION, json_schema_extra=RECEIVED_AT_FIELD, examples=["2026-11-22T09:30:00Z"])
+    evidence: Evidence = None
+    received_at: ReceivedAt = None
 
 
 class NativeEntry(BaseModel):
