@@ -135,6 +135,18 @@ def test_a_cursor_given_with_another_order_or_other_filters_is_invalid_cursor(cl
     assert body["errors"][0]["path"] == "cursor"
 
 
+def test_a_cursor_of_another_account_is_invalid_cursor(client, auth, make_token):
+    for index in range(3):
+        put(client, auth, address=f"+4850000000{index}")
+    other = {"Authorization": f"Bearer {make_token('other')}"}
+    for index in range(3):
+        put(client, other, address=f"+4850000001{index}")
+    cursor = page(client, auth, limit=1)["next_cursor"]
+
+    assert_error(client.get(ENTRIES, params={"limit": 1, "cursor": cursor}, headers=other), 400, "invalid_cursor")
+    assert len(ids(page(client, auth, limit=5, cursor=cursor))) == 2
+
+
 def test_a_cursor_of_the_first_release_still_continues_newest_first(client, auth):
     made = [put(client, auth, address=f"+4850000000{index}")["id"] for index in range(4)]
     newest_first = ids(page(client, auth))

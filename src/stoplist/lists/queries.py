@@ -56,9 +56,10 @@ class EntryFilter:
         """Whether a period bounds the filter (then the moment its dates were read matters to a cursor)."""
         return (self.created, self.updated, self.expires) != (EVER, EVER, EVER)
 
-    def digest(self) -> str:
-        """A short fingerprint of the filter, which a cursor carries so that it continues only the listing it came from."""
-        text = repr(tuple(_plain(value) for value in vars(self).values()))
+    def digest(self, account_id: int) -> str:
+        """A short fingerprint of the filter and the account listed, which a cursor carries so that it continues
+        only the listing it came from (another account's cursor is refused, not read as a position)."""
+        text = repr((account_id, *(_plain(value) for value in vars(self).values())))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

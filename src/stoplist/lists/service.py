@@ -193,8 +193,10 @@ def find(
 ) -> tuple[int | None, list[EntryRow], str | None]:
     """How many live entries match (None unless `counted`: the count reads every match), a page of them in
     `order` (after the cursor, if any), and the cursor of the next page. `base`: when `where`'s dates were read."""
-    if after is not None and (after.order is not order or (after.digest is not None and after.digest != where.digest())):
-        raise InvalidCursor("cursor", "cursor was given out for another order or other filters: pass the same parameters as the page it came from, or start again without it.")
+    if after is not None and (after.order is not order or (after.digest is not None and after.digest != where.digest(account_id))):
+        raise InvalidCursor(
+            "cursor", "cursor was given out for another order, other filters or another account: pass the same parameters as the page it came from, or start again without it."
+        )
     repository = EntryRepository(session)
     size = repository.count_found(account_id=account_id, now=now, where=where) if counted else None
     rows = [] if size == 0 else repository.find(
@@ -203,7 +205,7 @@ def find(
     more = len(rows) > limit
     rows = rows[:limit]
     # The moment the dates were read only where there are dates: a cursor names its page's listing, not its second.
-    cursor = Cursor(order, where.digest(), base if where.dated else None, rows[-1].key) if more else None
+    cursor = Cursor(order, where.digest(account_id), base if where.dated else None, rows[-1].key) if more else None
     return size, [row.entry for row in rows], None if cursor is None else make_cursor(cursor)
 
 
