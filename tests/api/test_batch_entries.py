@@ -138,8 +138,24 @@ def test_more_than_a_thousand_items_is_413_and_none_is_400(client, auth):
     assert live(client, auth) == []
 
 
+def test_the_largest_batch_fits_its_body_limit_with_every_note_at_its_longest_in_json_escapes(client, auth):
+    import json
+
+    from stoplist.lists.schemas import MAX_NOTE
+
+    note = "é" * MAX_NOTE
+    items = [{"address": f"+4850{index:07d}", "note": note, "reason": "complaint"} for index in range(batch.MAX_ITEMS)]
+    body = json.dumps({"items": items}).encode()  # ASCII escapes: 6 bytes a character of the notes
+    assert len(body) > 2 * 1024 * 1024  # over the limit this route had first
+
+    response = client.post(BATCH, content=body, headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert {result["outcome"] for result in results} == {"created"} and results[-1]["entry"]["note"] == note
+
+
 def test_a_body_over_its_routes_limit_is_413_and_writes_nothing(client, auth):
-    """2 MiB for a batch, 64 KiB for an edit and a replacement: bodies far beyond what they hold are refused unread."""
+    """8 MiB for a batch, 64 KiB for an edit and a replacement: bodies far beyond what they hold are refused unread."""
     from stoplist.entries.edits import MAX_BATCH_BODY, MAX_EDIT_BODY
 
     huge = {"items": ["+48500000001"], "note": "x" * MAX_BATCH_BODY}

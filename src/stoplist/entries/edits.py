@@ -27,8 +27,9 @@ from stoplist.web import load_json, read_body
 router = APIRouter(prefix="/blacklist/entries", tags=["entries"])
 
 MAX_EDIT_BODY = 64 * 1024
-# A thousand items of an address, a note and a scope each, with room to spare: beyond it, a mistake or an attack.
-MAX_BATCH_BODY = 2 * 1024 * 1024
+# A thousand items of an address, a note and a scope each, every character of them written as a JSON
+# escape (`\u00e9`: six bytes; a note of 500 is 3,000), with room to spare: beyond it, a mistake or an attack.
+MAX_BATCH_BODY = 8 * 1024 * 1024
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid input (`invalid_address`, `invalid_scope`, `invalid_expire_at`, `validation_error`, ...)."},
     415: {"model": ErrorBody, "description": "Not JSON."},
