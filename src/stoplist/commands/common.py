@@ -1,0 +1,57 @@
+"""What the `stoplist` commands share: a session on the migrated database, and accounts named on the command line."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from stoplist import migrate as migrations
+from stoplist.auth.models import SHARED, Account
+from stoplist.auth.repository import AuthRepository
+from stoplist.config import get_settings
+from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
+
+
+@contextmanager
+def database_session() -> Iterator[Session]:
+    """A session on the configured database, committed when the command's work succeeds; a database
+    not migrated to this release's revision stops the command with a sentence saying so, not a traceback."""
+    url = get_settings().database_url
+    at, head = migrations.current_revision(url), migrations.head_revision(url)
+    if at != head:
+        state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
+        typer.echo(f"error: the database {make_url(normalize_url(url)).render_as_string(hide_password=True)} {state}: run `stoplist migrate`", err=True)
+        raise typer.Exit(1)
+    engine = create_db_engine(url)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def account_named(session: Session, name: str) -> Account:
+    found = AuthRepository(session).account_by_name(name)
+    if found is None:
+        typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist account create NAME` or `stoplist token create --account NAME`)", err=True)
+        raise typer.Exit(1)
+    return found
+
+
+def account_id_named(session: Session, name: str) -> int:
+    return account_named(session, name).id
+
+
+def owner_id_named(session: Session, name: str, *, writing: bool) -> int:
+    """Whose lists the account's entries are, as its tokens would act on them: a shared subuser's are its
+    parent's; a deleted subuser's lists are read-only."""
+    account = account_named(session, name)
+    if writing and account.deleted_at is not None:
+        typer.echo(f"error: account {name!r} is a deleted subuser: its lists can be read, not written", err=True)
+        raise typer.Exit(1)
+    if account.parent_id is not None and account.list_mode == SHARED and account.deleted_at is None:
+        typer.echo(f"note: {name!r} is a shared subuser: this acts on its parent's lists", err=True)
+        return account.parent_id
+    return account.id
