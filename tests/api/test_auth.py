@@ -1,7 +1,8 @@
 import pytest
 
 from stoplist.auth.repository import AuthRepository
-from stoplist.auth.service import hash_token, revoke_token
+from stoplist.accounts.service import revoke_operator_token
+from stoplist.auth.service import hash_token
 from stoplist.db import transaction, utcnow
 from tests.api.helpers import URL, add, assert_error
 
@@ -41,7 +42,7 @@ def test_a_revoked_token_is_refused(client, app, make_token):
 
     with transaction(app.state.session_factory) as session:
         repository = AuthRepository(session)
-        revoke_token(repository=repository, token_id=repository.live_token(hash_token(token), utcnow()).token_id)
+        revoke_operator_token(session, token_id=repository.live_token(hash_token(token), utcnow()).token_id, now=utcnow())
 
     assert_error(client.get(URL, headers=headers), 401, "unauthorized")
 

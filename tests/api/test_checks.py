@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from stoplist.auth.repository import AuthRepository
-from stoplist.auth.service import hash_token, revoke_token
+from stoplist.accounts.service import revoke_operator_token
+from stoplist.auth.service import hash_token
 from stoplist.lists.models import Entry
 from stoplist.config import Settings
 from stoplist.db import transaction, utcnow
@@ -101,7 +102,7 @@ def sleep_until(moment: datetime) -> None:
 def revoke(app, secret: str) -> None:
     with transaction(app.state.session_factory) as session:
         repository = AuthRepository(session)
-        revoke_token(repository=repository, token_id=repository.live_token(hash_token(secret), utcnow()).token_id)
+        revoke_operator_token(session, token_id=repository.live_token(hash_token(secret), utcnow()).token_id, now=utcnow())
 
 
 def stored_numbers(app) -> set[str]:

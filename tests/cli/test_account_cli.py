@@ -88,6 +88,48 @@ def test_tokens_made_and_revoked_on_the_command_line_are_on_the_trail(database):
     assert stoplist("audit", "verify").exit_code == 0
 
 
+def test_token_names_and_ids_are_checked_and_a_second_revoke_says_it_was_done(database):
+    stoplist("migrate")
+    for name in ("line\nbreak", "\x1b[2Jclear", "n" * 101):
+        made = stoplist("token", "create", "--name", name)
+        assert made.exit_code == 2 and "a token's name" in made.output
+    assert stoplist("token", "revoke", str(2**64)).exit_code == 2  # no id: refused before the database is asked
+    assert stoplist("token", "create", "--name", "crm").exit_code == 0
+    assert stoplist("token", "revoke", "1").stderr.strip() == "revoked token 1"
+    again = stoplist("token", "revoke", "1")
+    assert again.exit_code == 0 and "was revoked already" in again.stderr
+
+
+def test_token_list_shows_a_stored_names_control_characters_as_escapes(database):
+    from sqlalchemy import update
+
+    stoplist("migrate")
+    stoplist("token", "create", "--name", "crm")
+    engine = create_db_engine(database)
+    try:
+        with create_session_factory(engine)() as session, session.begin():
+            # A name stored before names were checked.
+            session.execute(update(AccessToken).values(name="\x1b[2Jfake\nrow"))
+    finally:
+        engine.dispose()
+    listed = stoplist("token", "list").stdout
+    assert "\x1b" not in listed and "\\x1b[2Jfake\\nrow" in listed and len(listed.splitlines()) == 2
+
+
+def test_the_audit_commands_read_a_shared_subusers_trail_where_its_tokens_do(database):
+    import json
+
+    stoplist("migrate")
+    stoplist("token", "create", "--account", "agency")
+    stoplist("account", "create", "brand-s", "--parent", "agency", "--mode", "shared")
+    made = stoplist("audit", "checkpoint", "--account", "brand-s")
+    assert made.exit_code == 0 and "parent's lists and trail" in made.stderr
+    assert json.loads(made.stdout)["account"] == 1 and json.loads(made.stdout)["seq"] == 2
+    assert stoplist("audit", "export", "--since", "2000-01-01", "--account", "brand-s").stdout.count("\n") == 3  # the header, grant, sub_add
+    hinted = stoplist("account", "create", "kid", "--parent", "AGENCY")
+    assert hinted.exit_code == 1 and "did you mean 'agency'?" in hinted.stderr
+
+
 def test_import_for_a_shared_subuser_lands_on_its_parents_lists_and_a_deleted_subuser_takes_none(database, tmp_path):
     from stoplist.lists.models import Entry
 

@@ -39,6 +39,9 @@ def test_the_first_run_prints_a_working_token_and_later_runs_do_not(tmp_path: Pa
         assert f"{server.base_url}/blacklist/phone_numbers" in server.log.read_text()
         response = httpx.get(f"{server.base_url}/blacklist/phone_numbers", headers={"Authorization": f"Bearer {printed[0]}"})
         assert response.status_code == 200
+        # Its making is the trail's first event: a grant by the operator.
+        [first] = httpx.get(f"{server.base_url}/blacklist/changes", headers={"Authorization": f"Bearer {printed[0]}"}).json()["events"]
+        assert (first["seq"], first["op"], first["source"], first["actor"]["token_id"], first["after"]["token_id"]) == (1, "grant", "cli", None, 1)
 
     with running_server(tmp_path, "--bootstrap-token", database_url=empty_database_url) as server:
         assert TOKEN_LINE.findall(server.log.read_text()) == []

@@ -16,6 +16,7 @@ from stoplist.audit.chain import stamp
 from stoplist.audit.trail import Fact, Origin, Trail
 from stoplist.auth import service as auth_service
 from stoplist.auth.models import AccessToken, Account
+from stoplist.auth.names import InvalidName, valid_name
 from stoplist.auth.principal import Principal, granted
 from stoplist.auth.repository import AuthRepository
 from stoplist.errors import AccountNotFound, Forbidden, NameTaken, TokenNotFound, ValidationFailed
@@ -37,7 +38,11 @@ def create_token(session: Session, *, principal: Principal, body: TokenCreate, o
     if beyond:
         raise Forbidden(f"This access token cannot grant scope(s) it does not hold: {', '.join(beyond)}.")
     expires_at = _expiry(body.expires_at, now=now)
-    secret, record = auth_service.create_token(repository=repository, scopes=list(body.scopes), name=body.name, expires_at=expires_at, account=account)
+    try:
+        name = None if body.name is None else valid_name(body.name, what="a token's name")
+    except InvalidName as exc:
+        raise ValidationFailed(str(exc), path="name") from None
+    secret, record = auth_service.create_token(repository=repository, scopes=list(body.scopes), name=name, expires_at=expires_at, account=account)
     _record(session, _top(account), Fact(GRANT, after=_token_fields(record)), origin, now)
     return TokenCreated(id=record.id, token=secret, name=record.name, scopes=record.scopes.split(), account=account.id, expires_at=_shown(expires_at))
 
@@ -79,13 +84,15 @@ def grant_operator_token(
     return secret, record
 
 
-def revoke_operator_token(session: Session, *, token_id: int, now: datetime) -> AccessToken:
-    """Revoke any token by its id, recorded as `revoke` (once: a token revoked already stays as it was)."""
+def revoke_operator_token(session: Session, *, token_id: int, now: datetime) -> tuple[AccessToken, bool]:
+    """Revoke any token by its id, recorded as `revoke` (once: a token revoked already stays as it was):
+    the token, and whether this revoked it."""
     record = AuthRepository(session).token_by_id(token_id)
     if record is None:
         raise auth_service.TokenNotFound()
+    live = record.revoked_at is None
     _revoke(session, record, OPERATOR, now)
-    return record
+    return record, live
 
 
 def _revoke(session: Session, record: AccessToken, origin: Origin, now: datetime) -> None:
@@ -126,7 +133,7 @@ def update_subuser(session: Session, *, principal: Principal, subuser_id: str, b
     account = _subuser(repository, principal, _id(subuser_id))
     before = _subuser_fields(account)
     if body.name is not None and body.name.strip() != account.name:
-        account.name = _free_name(repository, body.name, renaming=account.name)
+        repository.rename(account, _free_name(repository, body.name, renaming=account))
     if body.mode is not None:
         account.list_mode = body.mode
     after = _subuser_fields(account)
@@ -164,22 +171,24 @@ def _own(repository: AuthRepository, principal: Principal) -> Account:
 
 
 def _subuser(repository: AuthRepository, principal: Principal, account_id: int | None) -> Account:
-    """A live subuser of the caller's; 404 for any other id (a subuser has none)."""
+    """A live subuser of the caller's; 404 for any other id (a subuser has none), saying so for one it deleted."""
     found = None if account_id is None or principal.parent_id is not None else repository.subuser(principal.actor_account_id, account_id)
     if found is None:
-        raise AccountNotFound()
+        deleted = account_id is not None and principal.parent_id is None and repository.deleted_subuser(principal.actor_account_id, account_id)
+        raise AccountNotFound(f"Subuser {account_id} was deleted: it keeps its trail, to be read, and changes no more." if deleted else None)
     return found
 
 
-def _free_name(repository: AuthRepository, name: str, *, renaming: str | None = None) -> str:
-    """`name`, valid and taken by no account (but the one `renaming`, which may change its case)."""
+def _free_name(repository: AuthRepository, name: str, *, renaming: Account | None = None) -> str:
+    """`name`, valid and no other account's in any case or form (the account `renaming` may change its own's case).
+    The answer names no other account: it may be another tenant's."""
     try:
         name = auth_service.valid_account_name(name)
     except auth_service.InvalidTokenRequest as exc:
         raise ValidationFailed(str(exc), path="name") from None
-    taken = auth_service.taken_name(repository, name, besides=renaming)
-    if taken is not None:
-        raise NameTaken(f"An account named {taken!r} exists already: account names are unique on the server, whatever their case.")
+    alike = repository.account_alike(name)
+    if alike is not None and alike is not renaming:
+        raise NameTaken(f"An account named {name!r}, in this or another case or form, exists already: account names are unique on the server.")
     return name
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Integer, String, text
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stoplist.db import Base, Rfc3339Timestamp, UTCDateTime
@@ -21,10 +21,14 @@ class Account(Base):
         # SQLite cannot drop a column that a key names (migration 0014's way down), and the service
         # checks the parent itself; PostgreSQL keeps the key.
         ForeignKeyConstraint(["parent_id"], ["accounts.id"], name="fk_accounts_parent_id_accounts").ddl_if(dialect="postgresql"),
+        Index("ux_accounts_name_key", "name_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # What names are unique on: the name in NFKC, case-folded (auth.names.name_key; migration 0015).
+    # Casefolding may lengthen a name (ß -> ss); nullable only because SQLite could not add it otherwise.
+    name_key: Mapped[str | None] = mapped_column(String(400), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # A subuser's parent (one level: a parent has none); null for a top-level account.
     parent_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)

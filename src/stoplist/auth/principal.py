@@ -78,7 +78,7 @@ class Principal:
     def sees_account_events(self) -> bool:
         """Whether the trail it reads shows the changes to tokens and subusers on it: not to a shared
         subuser reading its parent's trail (they are the parent's business: its other subusers, its tokens)."""
-        return self.owner_id == self.actor_account_id or self.owner_id != self.parent_id
+        return self.owner_id != self.parent_id
 
 
 def principal_of(row: TokenRow) -> Principal:

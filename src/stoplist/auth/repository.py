@@ -3,11 +3,14 @@
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stoplist.auth.models import OWN, AccessToken, Account
+from stoplist.auth.names import name_key
 from stoplist.auth.principal import TokenRow
 from stoplist.auth.queries import live_token
+from stoplist.errors import NameTaken
 
 
 class AuthRepository:
@@ -17,18 +20,31 @@ class AuthRepository:
     def account_by_name(self, name: str) -> Account | None:
         return self.session.scalar(select(Account).where(Account.name == name))
 
-    def account_names(self) -> list[str]:
-        """Every account's name (accounts are few: tenants and their subusers)."""
-        return list(self.session.scalars(select(Account.name)))
+    def account_alike(self, name: str) -> Account | None:
+        """The account whose name is `name` in any case or Unicode form."""
+        return self.session.scalar(select(Account).where(Account.name_key == name_key(name)))
+
+    def rename(self, account: Account, name: str) -> None:
+        """Give `account` the name `name` (one no other account has alike: else NameTaken)."""
+        account.name, account.name_key = name, name_key(name)
+        self._flush_name(name)
 
     def account_by_id(self, account_id: int) -> Account | None:
         return self.session.get(Account, account_id)
 
     def add_account(self, name: str, *, created_at: datetime, parent_id: int | None = None, list_mode: str = OWN) -> Account:
-        account = Account(name=name, created_at=created_at, parent_id=parent_id, list_mode=list_mode)
+        """A new account named `name` (one no other account has alike: else NameTaken)."""
+        account = Account(name=name, name_key=name_key(name), created_at=created_at, parent_id=parent_id, list_mode=list_mode)
         self.session.add(account)
-        self.session.flush()
+        self._flush_name(name)
         return account
+
+    def _flush_name(self, name: str) -> None:
+        """Write the pending account: the unique key on names decides between two requests naming one alike at once."""
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise NameTaken(f"An account named {name!r}, in this or another case or form, exists already: account names are unique on the server.") from None
 
     def subusers(self, parent_id: int) -> list[Account]:
         """A parent's subusers, deleted ones too (kept for their trails), oldest first."""
@@ -38,6 +54,11 @@ class AuthRepository:
         """A subuser of `parent_id` still in use (for update, so that two changes of one subuser take turns)."""
         found = select(Account).where(Account.id == account_id, Account.parent_id == parent_id, Account.deleted_at.is_(None))
         return self.session.scalar(found.with_for_update())
+
+    def deleted_subuser(self, parent_id: int, account_id: int) -> bool:
+        """Whether `account_id` is a subuser `parent_id` deleted."""
+        found = select(Account.id).where(Account.id == account_id, Account.parent_id == parent_id, Account.deleted_at.is_not(None))
+        return self.session.scalar(found) is not None
 
     def add_token(
         self, account: Account, *, token_hash: str, prefix: str, scopes: list[str], created_at: datetime,

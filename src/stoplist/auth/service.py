@@ -3,21 +3,20 @@
 import hashlib
 import re
 import secrets
-import unicodedata
 from datetime import datetime
 
 from stoplist.auth.models import LIST_MODES, OWN, AccessToken, Account
+from stoplist.auth.names import InvalidName, valid_name
 from stoplist.auth.principal import SCOPES, Principal
 from stoplist.auth.repository import AuthRepository
 from stoplist.db import utcnow
 
-__all__ = ["SCOPES", "Principal", "create_account", "create_token", "hash_token", "revoke_token"]
+__all__ = ["SCOPES", "Principal", "create_account", "create_token", "hash_token"]
 
 _SCOPE_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,39}$")
 DEFAULT_SCOPES = ["blacklist"]
 DEFAULT_ACCOUNT = "default"
 TOKEN_PREFIX = "sl_"
-MAX_NAME = 100
 
 
 class InvalidTokenRequest(ValueError):
@@ -34,24 +33,11 @@ def hash_token(token: str) -> str:
 
 
 def valid_account_name(name: str) -> str:
-    """An account's name as stored: trimmed, 1 to 100 characters, none of them a control character."""
-    name = name.strip()
-    if not 1 <= len(name) <= MAX_NAME:
-        raise InvalidTokenRequest("an account name must have 1 to 100 characters")
-    if any(unicodedata.category(character).startswith("C") for character in name):
-        raise InvalidTokenRequest("an account name must not hold control characters (line breaks, tabs, escapes, ...)")
-    return name
-
-
-def name_key(name: str) -> str:
-    """What account names are unique on: two names that differ only in case or in Unicode form are one."""
-    return unicodedata.normalize("NFKC", name).casefold()
-
-
-def taken_name(repository: AuthRepository, name: str, *, besides: str | None = None) -> str | None:
-    """The name of an account (other than the one named `besides`) whose name is `name` in any case or form, if there is one."""
-    key = name_key(name)
-    return next((taken for taken in repository.account_names() if taken != besides and name_key(taken) == key), None)
+    """An account's name as stored: trimmed, 1 to 100 characters, none of them invisible or a control."""
+    try:
+        return valid_name(name, what="an account name")
+    except InvalidName as exc:
+        raise InvalidTokenRequest(str(exc)) from None
 
 
 def create_account(*, repository: AuthRepository, name: str, parent: Account | None = None, mode: str = OWN) -> Account:
@@ -75,14 +61,20 @@ def create_token(
     malformed = [scope for scope in scopes if not _SCOPE_NAME.match(scope)]
     if malformed:
         raise InvalidTokenRequest(f"malformed scope name(s) {', '.join(map(repr, malformed))}: use lower-case letters, digits and _ . : -")
+    if name is not None:
+        try:
+            name = valid_name(name, what="a token's name")
+        except InvalidName as exc:
+            raise InvalidTokenRequest(str(exc)) from None
     now = utcnow()
     if account is None:
         named = valid_account_name(account_name)
         account = repository.account_by_name(named)
         if account is None:
-            alike = taken_name(repository, named)
+            alike = repository.account_alike(named)
             if alike is not None:
-                raise InvalidTokenRequest(f"account {alike!r} exists, and names differing only in case are one: name it {alike!r}")
+                gone = " (a deleted subuser)" if alike.deleted_at is not None else ""
+                raise InvalidTokenRequest(f"account {alike.name!r}{gone} has this name in another case or form, and names are one whatever their case")
             account = repository.add_account(named, created_at=now)
     if account.deleted_at is not None:
         raise InvalidTokenRequest(f"account {account.name!r} was deleted")
@@ -91,13 +83,3 @@ def create_token(
         account, token_hash=hash_token(secret), prefix=secret[:10], scopes=scopes, created_at=now, name=name, expires_at=expires_at
     )
     return secret, record
-
-
-def revoke_token(*, repository: AuthRepository, token_id: int) -> AccessToken:
-    """Revoke a token; it is refused from the next request on."""
-    record = repository.token_by_id(token_id)
-    if record is None:
-        raise TokenNotFound()
-    if record.revoked_at is None:
-        record.revoked_at = utcnow()
-    return record

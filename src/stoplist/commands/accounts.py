@@ -7,10 +7,15 @@ import typer
 
 from stoplist.auth import service as auth_service
 from stoplist.auth.models import AccessToken
+from stoplist.auth.names import shown
 from stoplist.auth.repository import AuthRepository
 from stoplist.commands.common import account_named, database_session
 from stoplist.db import utcnow
+from stoplist.errors import NameTaken
 from stoplist.lists.schemas import format_timestamp
+
+
+MAX_ID = 2**63 - 1  # the largest id a BIGINT holds
 
 
 class ListMode(str, Enum):
@@ -52,9 +57,9 @@ def account_create(
         with database_session() as session:
             repository = AuthRepository(session)
             name = auth_service.valid_account_name(name)
-            taken = auth_service.taken_name(repository, name)
-            if taken is not None:
-                raise auth_service.InvalidTokenRequest(f"an account named {taken!r} exists already (names are unique whatever their case)")
+            alike = repository.account_alike(name)
+            if alike is not None:
+                raise auth_service.InvalidTokenRequest(f"an account named {alike.name!r} exists already (names are one whatever their case or form)")
             if parent is None:
                 account = auth_service.create_account(repository=repository, name=name, mode=mode.value)
             else:
@@ -62,6 +67,8 @@ def account_create(
             account_id = account.id
     except auth_service.InvalidTokenRequest as exc:
         raise typer.BadParameter(str(exc)) from None
+    except NameTaken as exc:  # another command or request named one alike meanwhile
+        raise typer.BadParameter(exc.message) from None
     where = "" if parent is None else f" as a subuser of '{parent}' ({mode.value} lists)"
     typer.echo(f"created account '{name}'{where}", err=True)
     typer.echo(account_id)
@@ -89,6 +96,8 @@ def token_create(
             secret, record = grant_operator_token(session, account_name=account, scopes=scope, name=name, expires_at=expires_at, now=utcnow())
     except auth_service.InvalidTokenRequest as exc:
         raise typer.BadParameter(str(exc)) from None  # the message names the option at fault (scope, account, expiry)
+    except NameTaken as exc:
+        raise typer.BadParameter(exc.message, param_hint="--account") from None
     unused = sorted(set(record.scope_set) - set(auth_service.SCOPES))
     if unused:
         typer.echo(f"note: Stoplist does not use scope(s) {', '.join(unused)}; they open nothing here", err=True)
@@ -104,7 +113,7 @@ def format_token_row(record: AccessToken) -> tuple[str, ...]:
         status = f"{'expired' if record.expires_at <= utcnow() else 'expires'} {format_timestamp(record.expires_at)}"
     else:
         status = "active"
-    return (str(record.id), record.account.name, record.prefix + "…", record.scopes, format_timestamp(record.created_at), status, record.name or "")
+    return (str(record.id), shown(record.account.name), record.prefix + "…", record.scopes, format_timestamp(record.created_at), status, shown(record.name or ""))
 
 
 @token_app.command("list")
@@ -119,14 +128,18 @@ def token_list() -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `stoplist token list`.")]) -> None:
+def token_revoke(token_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The token's id, from `stoplist token list`.")]) -> None:
     """Revoke a token: requests with it are refused from now on (recorded as `revoke` on its account's trail)."""
     from stoplist.accounts.service import revoke_operator_token
 
     try:
         with database_session() as session:
-            revoke_operator_token(session, token_id=token_id, now=utcnow())
+            record, revoked = revoke_operator_token(session, token_id=token_id, now=utcnow())
+            revoked_at = record.revoked_at
     except auth_service.TokenNotFound:
         typer.echo(f"error: no token has id {token_id}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"revoked token {token_id}", err=True)
+    if revoked:
+        typer.echo(f"revoked token {token_id}", err=True)
+    else:
+        typer.echo(f"token {token_id} was revoked already, at {format_timestamp(revoked_at)}: nothing more to do", err=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from stoplist.auth import service as auth_service
-from stoplist.commands.common import account_id_named, database_session
+from stoplist.commands.common import account_id_named, database_session, owner_id_named
 from stoplist.config import get_settings
 from stoplist.db import utcnow
 
@@ -54,7 +54,7 @@ def audit_checkpoint(account: Annotated[str, typer.Option(help="The account whos
     from stoplist.history import checkpoints
 
     with database_session() as session:
-        made = checkpoints.issue(session, account_id=account_id_named(session, account), now=utcnow())
+        made = checkpoints.issue(session, account_id=owner_id_named(session, account, writing=False), now=utcnow())
     typer.echo(made.line())
 
 
@@ -97,7 +97,7 @@ def audit_export(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     with database_session() as session:
-        account_id = account_id_named(session, account)
+        account_id = owner_id_named(session, account, writing=False)
         if during is None:
             try:
                 forms = history.spellings(address, default_region=settings.default_region)  # type: ignore[arg-type]

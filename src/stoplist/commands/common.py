@@ -33,9 +33,16 @@ def database_session() -> Iterator[Session]:
 
 
 def account_named(session: Session, name: str) -> Account:
-    found = AuthRepository(session).account_by_name(name)
+    """The account named `name` exactly; else the command stops, naming the account it may have meant."""
+    repository = AuthRepository(session)
+    found = repository.account_by_name(name)
     if found is None:
-        typer.echo(f"error: no account named {name!r} (accounts are made by `stoplist account create NAME` or `stoplist token create --account NAME`)", err=True)
+        alike = repository.account_alike(name)
+        hint = (
+            f"did you mean {alike.name!r}? names are one whatever their case or form, and the command line names them as they are" if alike is not None
+            else "accounts are made by `stoplist account create NAME` or `stoplist token create --account NAME`"
+        )
+        typer.echo(f"error: no account named {name!r} ({hint})", err=True)
         raise typer.Exit(1)
     return found
 
@@ -45,13 +52,13 @@ def account_id_named(session: Session, name: str) -> int:
 
 
 def owner_id_named(session: Session, name: str, *, writing: bool) -> int:
-    """Whose lists the account's entries are, as its tokens would act on them: a shared subuser's are its
+    """Whose lists (and trail) the account's are, as its tokens would act on them: a shared subuser's are its
     parent's; a deleted subuser's lists are read-only."""
     account = account_named(session, name)
     if writing and account.deleted_at is not None:
         typer.echo(f"error: account {name!r} is a deleted subuser: its lists can be read, not written", err=True)
         raise typer.Exit(1)
     if account.parent_id is not None and account.list_mode == SHARED and account.deleted_at is None:
-        typer.echo(f"note: {name!r} is a shared subuser: this acts on its parent's lists", err=True)
+        typer.echo(f"note: {name!r} is a shared subuser: this acts on its parent's lists and trail", err=True)
         return account.parent_id
     return account.id

@@ -178,7 +178,7 @@ def feed(session: Session, *, account_id: int, after: str | None, limit: int, ac
 
 def entry_events(rows: list[EventRow]) -> list[EventRow]:
     """The events of `rows` that are of entries (and imports), not of tokens and subusers."""
-    return [row for row in rows if json.loads(row[1])["op"] not in chain.ACCOUNT_OPS]
+    return [(seq, body, hash_) for seq, body, hash_ in rows if json.loads(body)["op"] not in chain.ACCOUNT_OPS]
 
 
 def _page(rows: list[EventRow], limit: int) -> Page:
