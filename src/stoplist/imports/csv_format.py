@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from stoplist.imports.csv_lines import BLANK, LINE_ENDS, MAX_ROW_CHARS, MAX_VALUE_CHARS, Lines, RowTooLong
 from stoplist.spreadsheets import unguard
 
 # The export's header row; a file with it (or without any header) imports back as is.
@@ -37,20 +38,10 @@ _KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS) | {"address"}
 _LAYOUTS = {1: (0, None), 2: (0, 1), 4: (1, 2)}
 
 MAX_CELL_CHARS = 1024
-# Bounds the memory one row can take, whatever the file holds (e.g. no line ends at all,
-# or a quote that never closes); generous enough for exports with many ignored columns.
-MAX_ROW_CHARS = 16 * 1024
-MAX_VALUE_CHARS = 200
-_SKIP_CHARS = 8192
-_LINE_ENDS = ("\n", "\r")
 # A cell that spells a phone number (seven digits or more, with the usual separators), not a date.
 _NUMBER_CELL = re.compile(r"^(?![0-9]{4}-[0-9]{2}-[0-9]{2}$)\+?(?:[0-9][ ().\-/]*){7,}$")
 # A cell that spells an e-mail address (for the native layout, whose addresses may be either).
 _EMAIL_CELL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BLANK = " \t\r\n,;"
-# How much of the file's start is looked at to tell the delimiter (a header may hold neither).
-_SAMPLE_LINES = 100
-_SAMPLE_CHARS = 64 * 1024
 
 class NotCsvText(Exception):
     """An upload that is not UTF-8 CSV text."""
@@ -160,12 +151,12 @@ def read_rows(stream: BinaryIO) -> Iterator[CsvRow | NativeRow | RowError]:
     # Undecodable bytes become U+FFFD so that they spoil only their own row.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     try:
-        yield from _rows(_Lines(text))
+        yield from _rows(Lines(text))
     finally:
         text.detach()  # leaves the caller's stream open: closing it is theirs to do
 
 
-def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
+def _rows(lines: Lines) -> Iterator[CsvRow | NativeRow | RowError]:
     delimiter = _delimiter(lines.read_ahead())
     reader = csv.reader(lines, delimiter=delimiter)
     columns: tuple[int, int | None] | None = None
@@ -181,7 +172,7 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
             cells = next(reader)
         except StopIteration:
             return
-        except _RowTooLong:
+        except RowTooLong:
             yield _unclosed_quote(line, lines) if lines.continued else RowError(line, lines.value, f"the row is longer than {MAX_ROW_CHARS} characters")
         except csv.Error as exc:
             if lines.continued:
@@ -221,7 +212,7 @@ def _rows(lines: "_Lines") -> Iterator[CsvRow | NativeRow | RowError]:
 
 def _delimiter(sample: list[str]) -> str:
     """`;` or `,`: the one the first line with content holds, else the one more of the first lines hold."""
-    content = [line for line in sample if line.strip(_BLANK)]
+    content = [line for line in sample if line.strip(BLANK)]
     if content:
         first = content[0]
         if (";" in first) != ("," in first):
@@ -242,10 +233,10 @@ def _a_note_across_lines(item: CsvRow | NativeRow | RowError, cells: list[str], 
     if exported_width is None or not isinstance(item, NativeRow) or len(cells) != exported_width:
         return False
     values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason, item.source, item.created_at, item.updated_at)
-    return not any(end in value for value in values if value for end in _LINE_ENDS)
+    return not any(end in value for value in values if value for end in LINE_ENDS)
 
 
-def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimiter: str) -> bool:
+def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: Lines, delimiter: str) -> bool:
     """Whether a row whose quoted cell ran past its line end is kept whole: only a good row of unbroken
     values, none of whose taken-in lines reads as a row of its own (a cell that is a phone number, or
     in the native layout an e-mail address): two stray quotes must not hide the rows between them inside a note."""
@@ -253,16 +244,16 @@ def _may_span_lines(item: CsvRow | NativeRow | RowError, lines: "_Lines", delimi
         return False
     if isinstance(item, NativeRow):
         values = (item.address, item.expire_at, item.channel, item.sender, item.list, item.reason, item.source, item.created_at, item.updated_at)
-        if any(end in value for value in values if value for end in _LINE_ENDS):
+        if any(end in value for value in values if value for end in LINE_ENDS):
             return False
         cells = [cell.strip(' \t"\r\n') for line in lines.taken_in for cell in line.split(delimiter)]
         return not any(_NUMBER_CELL.match(cell) or _EMAIL_CELL.match(cell) for cell in cells)
-    if any(end in item.phone_number or end in (item.expire_at or "") for end in _LINE_ENDS):
+    if any(end in item.phone_number or end in (item.expire_at or "") for end in LINE_ENDS):
         return False
     return not any(_NUMBER_CELL.match(cell.strip(' \t"\r\n')) for line in lines.taken_in for cell in line.split(delimiter))
 
 
-def _unclosed_quote(line: int, lines: "_Lines") -> RowError:
+def _unclosed_quote(line: int, lines: Lines) -> RowError:
     """Reject just the row's first line and read the lines the open quote took in again, as rows of their own."""
     error = RowError(line, lines.value, 'the row has a quote (") that does not close on its line')
     lines.resync()
@@ -353,120 +344,3 @@ def _row(
             return RowError(line, raw[:MAX_VALUE_CHARS], f"the {name} cell is longer than {MAX_CELL_CHARS} characters")
     exported = exported_header if columns is not None else len(cells) == len(HEADER)
     return CsvRow(line, number, expire or None, exported)
-
-
-class _RowTooLong(Exception):
-    """Raised through csv.reader to drop a row over MAX_ROW_CHARS without reading it into memory."""
-
-
-class _Lines:
-    """The file's physical lines for csv.reader: counted, at most MAX_ROW_CHARS per row, and able to
-    give back the lines a row took in past its first, to be read again (see _unclosed_quote)."""
-
-    def __init__(self, text: io.TextIOWrapper) -> None:
-        self._text = text
-        self._replay: list[tuple[str, bool]] = []  # lines to serve before the file's next ones, last first
-        self._split_crlf = False
-        self._first = ""  # the current row's first line
-        self._rest: list[tuple[str, bool]] = []  # the lines the current row took in after its first
-        self._used = 0
-        self.count = 0  # physical lines read so far, so the next row starts on line count + 1
-        self.continued = False  # the current row went on past its first line: a quote open at its end
-        self.at_end = False  # ... and reached the end of the file with the quote still open
-
-    @property
-    def first(self) -> str:
-        """The current row's first line."""
-        return self._first
-
-    @property
-    def value(self) -> str:
-        """The current row's first line, for a RowError."""
-        return self._first[:MAX_VALUE_CHARS].rstrip("\r\n")
-
-    def read_ahead(self) -> list[str]:
-        """The file's first lines with content (up to _SAMPLE_LINES or _SAMPLE_CHARS), still to be served as rows.
-
-        Lines before them holding only blanks and delimiters are skipped: they are no rows, whichever the delimiter."""
-        ahead: list[tuple[str, bool]] = []
-        size = 0
-        while len(ahead) < _SAMPLE_LINES and size < _SAMPLE_CHARS:
-            line, whole = self._read(MAX_ROW_CHARS)
-            if not line:
-                break
-            if not ahead and whole and not line.strip(_BLANK):
-                self.count += 1  # no row, but it still counts for the line numbers
-                continue
-            ahead.append((line, whole))
-            size += len(line)
-        self._replay = ahead[::-1]
-        return [line for line, _ in ahead]
-
-    def start_row(self) -> None:
-        """Begin a new row."""
-        self._first = ""
-        if self.continued:
-            self.continued = self.at_end = False
-
-    @property
-    def taken_in(self) -> list[str]:
-        """The lines the current row took in after its first."""
-        return [line for line, _ in self._rest]
-
-    def resync(self) -> None:
-        """Give back the lines the current row took in after its first: the next row starts on its second line."""
-        self._replay.extend(reversed(self._rest))
-        self.count -= len(self._rest)
-        self._rest = []
-        self.continued = self.at_end = False
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        if self._replay:
-            line, whole = self._replay.pop()
-        else:
-            line, whole = self._read(MAX_ROW_CHARS)
-            if not line:
-                if self._first:
-                    self._continue_row()
-                    self.at_end = True
-                raise StopIteration
-        self.count += 1
-        if not self._first:
-            self._first = line
-            if not whole:
-                raise _RowTooLong
-            return line
-        # csv.reader asks for more of a row only while a quoted cell is open.
-        self._continue_row()
-        self._rest.append((line, whole))
-        self._used += len(line)
-        if not whole or self._used > MAX_ROW_CHARS:
-            raise _RowTooLong
-        return line
-
-    def _continue_row(self) -> None:
-        if not self.continued:
-            self.continued = True
-            self._rest = []
-            self._used = len(self._first)
-
-    def _read(self, limit: int) -> tuple[str, bool]:
-        """The next physical line and whether it is whole; anything past `limit` is skipped unread."""
-        line = self._readline(limit)
-        if len(line) < limit or line.endswith(_LINE_ENDS):
-            return line, True
-        while (rest := self._readline(_SKIP_CHARS)) and not rest.endswith(_LINE_ENDS):
-            pass
-        return line, False
-
-    def _readline(self, limit: int) -> str:
-        line = self._text.readline(limit)
-        if self._split_crlf:
-            self._split_crlf = False
-            if line == "\n":  # the rest of a "\r\n" cut in two by the limit: same line end
-                line = self._text.readline(limit)
-        self._split_crlf = len(line) == limit and line.endswith("\r")
-        return line
