@@ -206,3 +206,21 @@ def test_a_failure_while_writing_leaves_nothing_written(client, auth, monkeypatc
 
     monkeypatch.undo()
     assert live(client, auth) == [] and events(client, auth) == []
+
+
+def test_each_entry_answered_is_the_entry_as_get_shows_it(client, auth):
+    # Created (an address spelt otherwise, an e-mail address, an expiry, on a list created with another spelling of its sender),
+    # updated, unchanged, created and updated by a later item of the same batch, and a lapsed entry listed anew.
+    client.post(ENTRIES, json={"address": "+48500000002", "reason": "unsubscribed", "note": "by phone"}, headers=auth).raise_for_status()
+    client.post(ENTRIES, json={"address": "+48500000003", "channel": "sms", "sender": "Acme"}, headers=auth).raise_for_status()
+    results = post(client, auth, items=[
+        "+48 500 000 001", {"address": "Ewa@Example.com", "expire_at": "2099-01-01T12:30:00+02:00", "note": "ż"},
+        {"address": "+48500000002", "reason": "legal"}, {"address": "+48500000003", "channel": "sms", "sender": "ACME"},
+        {"address": "+48500000004", "channel": "sms", "sender": "ACME", "note": "new"}, "+48500000005", {"address": "+48500000005", "reason": "complaint"},
+    ])["results"]
+
+    assert [result["outcome"] for result in results] == ["created", "created", "updated", "unchanged", "created", "created", "updated"]
+    for result in results:
+        shown = client.get(f"{ENTRIES}/{result['entry']['id']}", headers=auth)
+        assert shown.status_code == 200 and result["entry"] == shown.json()
+    assert results[4]["entry"]["sender"] == "Acme" and results[5]["entry"] == results[6]["entry"]
