@@ -224,3 +224,25 @@ def test_each_entry_answered_is_the_entry_as_get_shows_it(client, auth):
         shown = client.get(f"{ENTRIES}/{result['entry']['id']}", headers=auth)
         assert shown.status_code == 200 and result["entry"] == shown.json()
     assert results[4]["entry"]["sender"] == "Acme" and results[5]["entry"] == results[6]["entry"]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["+48500000001", {"address": "ewa@example.com", "note": "żółw\u2028\x7f"}, "not a number"],
+        ["+48500000001", "\ud800"],
+    ],
+    ids=["texts", "lone-surrogate"],
+)
+def test_a_batch_answers_the_bytes_json_writes(client, auth, items):
+    import json
+
+    response = client.post(BATCH, content=json.dumps({"items": items}), headers={**auth, "Content-Type": "application/json"})
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert [result["input"] for result in answer["results"]] == items
+    expected = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    if "\ud800" in items:
+        expected = json.dumps(answer, separators=(",", ":"))
+    assert response.content == expected.encode()
