@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
-from stoplist import __version__
+from stoplist import __version__, wal
 from stoplist.accounts.router import router as accounts_router
 from stoplist.auth.cache import TokenCache
 from stoplist.blacklist.router import router as blacklist_router
@@ -59,11 +59,14 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             log.info("removed %s upload file(s) left by servers that are gone", removed)
         await app.state.lookup.open()
         worker = start_worker_thread(app.state.session_factory, settings) if settings.serve_worker else None
+        checkpointer = app.state.checkpointer = wal.Checkpointer(app.state.engine, app.state.session_factory).start() if own_checkpoints else None
         if freeze_heap:
             _freeze_heap()
         yield
         if worker is not None:
             worker.stop_and_join()
+        if checkpointer is not None:
+            checkpointer.stop()
         await app.state.lookup.close()
         app.state.engine.dispose()
 
@@ -75,7 +78,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    app.state.engine = create_db_engine(settings.database_url)
+    # SQLite: the server checkpoints the log on a thread of its own, off the requests (stoplist.wal).
+    own_checkpoints = wal.background_checkpoints(settings.database_url)
+    app.state.engine = create_db_engine(settings.database_url, **({"wal_autocheckpoint": wal.SAFETY_CAP_PAGES} if own_checkpoints else {}))
     app.state.session_factory = create_session_factory(app.state.engine)
     app.state.lookup = create_lookup(settings.database_url)
     # The check routes remember tokens briefly; every other route reads its token on each request.

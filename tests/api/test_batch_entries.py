@@ -222,3 +222,43 @@ def test_a_failure_while_writing_leaves_nothing_written(client, auth, monkeypatc
 
     monkeypatch.undo()
     assert live(client, auth) == [] and events(client, auth) == []
+
+
+def test_each_entry_answered_is_the_entry_as_get_shows_it(client, auth):
+    # Created (an address spelt otherwise, an e-mail address, an expiry, on a list created with another spelling of its sender),
+    # updated, unchanged, created and updated by a later item of the same batch, and a lapsed entry listed anew.
+    client.post(ENTRIES, json={"address": "+48500000002", "reason": "unsubscribed", "note": "by phone"}, headers=auth).raise_for_status()
+    client.post(ENTRIES, json={"address": "+48500000003", "channel": "sms", "sender": "Acme"}, headers=auth).raise_for_status()
+    results = post(client, auth, items=[
+        "+48 500 000 001", {"address": "Ewa@Example.com", "expire_at": "2099-01-01T12:30:00+02:00", "note": "ż"},
+        {"address": "+48500000002", "reason": "legal"}, {"address": "+48500000003", "channel": "sms", "sender": "ACME"},
+        {"address": "+48500000004", "channel": "sms", "sender": "ACME", "note": "new"}, "+48500000005", {"address": "+48500000005", "reason": "complaint"},
+    ])["results"]
+
+    assert [result["outcome"] for result in results] == ["created", "created", "updated", "unchanged", "created", "created", "updated"]
+    for result in results:
+        shown = client.get(f"{ENTRIES}/{result['entry']['id']}", headers=auth)
+        assert shown.status_code == 200 and result["entry"] == shown.json()
+    assert results[4]["entry"]["sender"] == "Acme" and results[5]["entry"] == results[6]["entry"]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["+48500000001", {"address": "ewa@example.com", "note": "żółw\u2028\x7f"}, "not a number"],
+        ["+48500000001", "\ud800"],
+    ],
+    ids=["texts", "lone-surrogate"],
+)
+def test_a_batch_answers_the_bytes_json_writes(client, auth, items):
+    import json
+
+    response = client.post(BATCH, content=json.dumps({"items": items}), headers={**auth, "Content-Type": "application/json"})
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert [result["input"] for result in answer["results"]] == items
+    expected = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    if "\ud800" in items:
+        expected = json.dumps(answer, separators=(",", ":"))
+    assert response.content == expected.encode()

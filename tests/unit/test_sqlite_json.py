@@ -1,5 +1,6 @@
 """Rows handed to SQLite's JSON functions: what they cannot carry is refused, never cut short."""
 
+import json
 import sqlite3
 
 import pytest
@@ -36,3 +37,13 @@ def test_without_json_functions_sqlite_is_refused_with_the_version_to_upgrade():
 def test_this_pythons_sqlite_has_them():
     with sqlite3.connect(":memory:") as connection:
         require_json_functions(connection.cursor())
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[(1, "48500000001", None, "Zażółć\u2028", 2**63 - 1)], [(2**64, "beyond 64 bits")], [("unpaired \ud800",)]],
+    ids=["plain", "big-int", "lone-surrogate"],
+)
+def test_rows_are_the_json_text_of_their_values_whoever_writes_it(rows):
+    # orjson writes most; json what orjson refuses. Either way the same values.
+    assert json.loads(rows_json(rows)) == [list(row) for row in rows]

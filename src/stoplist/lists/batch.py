@@ -8,13 +8,14 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
+from stoplist.db import sqlite_stamp
 from stoplist.errors import BadRequest, ErrorBody
 from stoplist.lists.addresses import address_and_display
 from stoplist.lists.expiry import parse_expire_at
 from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.repository import EntryRepository, EntryRow
 from stoplist.lists.service import EVERY_SENDER, Scope, Sender, channel_of, kind_of, note_of, reason_of, require_fit, scope_of, sender_of
-from stoplist.lists.writer import ADD, KEEP, UNCHANGED, UPDATE, Change, EntryWriter
+from stoplist.lists.writer import ADD, KEEP, UNCHANGED, UPDATE, Change, EntryWriter, Row
 
 MAX_ITEMS = 1000
 # What each item's write did, as a batch answers it.
@@ -64,11 +65,24 @@ def add_batch(
                 account_id=account_id, kind=scope.kind, channel=scope.channel, sender=scope.sender, sender_display=scope.sender_display, now=now
             )
         planned.append((index, list_id, change))
-    applied = writer.add_each(account_id=account_id, items=[(list_id, change) for _index, list_id, change in planned], now=now)
-    rows = EntryRepository(session).rows(account_id=account_id, entry_ids=[done.entry_id for done in applied])
-    for (index, _list_id, _change), done in zip(planned, applied):
+    added = writer.add_each(account_id=account_id, items=[(list_id, change) for _index, list_id, change in planned], now=now)
+    # The entries it inserted as the writer made them; only those it found already are read back.
+    repository, created = EntryRepository(session), added.created
+    rows = repository.rows(account_id=account_id, entry_ids=[done.entry_id for done in added.applied if done.entry_id not in created])
+    scopes = repository.shown_scopes({row.list_id for row in created.values()})
+    stamp_now = sqlite_stamp(now)
+    rows.update((entry_id, _entry_row(scopes[row.list_id], entry_id, row, origin.source, stamp_now)) for entry_id, row in created.items())
+    for (index, _list_id, _change), done in zip(planned, added.applied):
         results[index] = Result(OUTCOMES[done.op], entry=rows[done.entry_id])
     return results  # type: ignore[return-value]
+
+
+def _entry_row(scope: tuple[str, str, str], entry_id: int, row: Row, source: str, now: str) -> EntryRow:
+    """A new entry as ENTRY_COLUMNS reads it back: as the writer inserted `row`, at `now`, from `source`
+    (sqlite_stamp is the API's format, the one `queries.stamp` shows on either database)."""
+    shown = row.address if row.address_display is None else row.address_display
+    expire_at = None if row.expire_at is None else sqlite_stamp(row.expire_at)
+    return (*scope, entry_id, shown, row.address_kind, row.reason, row.note, source, expire_at, now, now)
 
 
 def _read(item: Any, defaults: Defaults, source: str, default_region: str | None, now: datetime) -> tuple[Scope, Change]:

@@ -82,6 +82,13 @@ class EntryRepository:
             found.update((row.id, row) for row in self.session.execute(statement))
         return found
 
+    def shown_scopes(self, list_ids: set[int]) -> dict[int, tuple[str, str, str]]:
+        """(kind, channel, sender as shown) of lists, by id: the first three of ENTRY_COLUMNS for their entries."""
+        if not list_ids:
+            return {}
+        rows = self.session.execute(select(List.id, List.kind, List.channel, SHOWN_SENDER).where(List.id.in_(sorted(list_ids))))
+        return {list_id: (kind, channel, sender) for list_id, kind, channel, sender in rows}
+
     # The listings: SMSAPI's (smsapi_view of the default list) and the native one (every list), by one filter.
 
     def find(

@@ -26,7 +26,7 @@ from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import EntryFilter, matching
-from stoplist.lists.writer.batch import Applied, BatchWrites
+from stoplist.lists.writer.batch import Added, Applied, BatchWrites
 from stoplist.lists.writer.bulk import BulkWrites
 from stoplist.lists.writer.edits import CONFLICT, LAPSED, MISSING, MOVE, Edited, Edits, Found
 from stoplist.lists.writer.pipeline import Pipeline
@@ -35,7 +35,7 @@ from stoplist.lists.writer.values import KEEP, Change, Deleted, Row, Written, la
 
 __all__ = [
     "ADD", "CONFLICT", "KEEP", "LAPSED", "MISSING", "MOVE", "UNCHANGED", "UPDATE",
-    "Applied", "Change", "Deleted", "Edited", "EntryWriter", "Found", "Row", "Written", "lapsed", "merged",
+    "Added", "Applied", "Change", "Deleted", "Edited", "EntryWriter", "Found", "Row", "Written", "lapsed", "merged",
 ]
 
 _POPULATE = {"populate_existing": True, "synchronize_session": False}

@@ -17,11 +17,19 @@ class Applied(NamedTuple):
     entry_id: int
 
 
+class Added(NamedTuple):
+    """What a batch did: one Applied per item, in order, and the final Row of each entry it inserted, by
+    id (each was written from it, with the batch's source and time: its caller needs no read back)."""
+
+    applied: list[Applied]
+    created: dict[int, Row]
+
+
 class BatchWrites:
     """EntryWriter's batch. Uses what EntryWriter and BulkWrites hold: session, trail, origin, wait(),
     _scope, _known, _reserve_ids and _write_entries."""
 
-    def add_each(self, *, account_id: int, items: list[tuple[int, Change]], now: datetime) -> list[Applied]:
+    def add_each(self, *, account_id: int, items: list[tuple[int, Change]], now: datetime) -> Added:
         """Put each (list id, change) in turn, as `add` would one by one, in one lookup and a few
         statements: one answer per item, in order. An item later in the batch meets the entry as the
         items before it left it; an item that changes nothing writes and records nothing (unlike a
@@ -29,7 +37,7 @@ class BatchWrites:
         self.wait()
         self.trail.hold(account_id)
         if not items:
-            return []
+            return Added([], {})
         known = self._known(account_id, sorted({(list_id, change.address) for list_id, change in items}))
         absent = len({(list_id, change.address) for list_id, change in items}) - len(known)
         ids = iter(self._reserve_ids(absent + sum(lapsed(found.expire_at, now) for found in known.values())))
@@ -65,4 +73,4 @@ class BatchWrites:
             self._write_entries(driver_connection(self.session), account_id, gone, [new[key] for key in sorted(new)],
                                 [old[key] for key in sorted(old)], self.origin.source, now)
             self.trail.record(account_id, facts, self.origin, now)
-        return applied
+        return Added(applied, {entry_id: row for entry_id, row, _reason, _note in new.values()})
