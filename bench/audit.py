@@ -44,13 +44,14 @@ as for the check benchmark's SMSAPI layout (see **The lists** there: `executeman
 `COPY` and `VACUUM (ANALYZE)` on PostgreSQL; untimed), and then the audit trail those N entries
 would have had had an import job put them there, put in the same way (untimed):
 
-**The trail.** One `add` event per entry, in entry id order, seq 1 to N, each built with
+**The trail.** The account's trail starts with the `grant` of the benchmark's token (seq 1, made by
+`stoplist token create`); then one `add` event per entry, in entry id order, seq 2 to N + 1, each built with
 `stoplist.audit.chain` as the server's own writer builds them: `chain.common(account, at, source="import",
 token_id=<the token's id>, job_id=<a fixed 32-character job id>)` with `at` = the entries'
 created_at ({fill.CREATED_AT}), `chain.body(…, seq, "add", …)` with the entry's address, kind,
 list (block, every channel, every sender), id, `before` null and `after` its expiry, reason and
-note as stored, and `hash` = `chain.link(previous hash, body)` from `chain.GENESIS`; the account's
-`audit_heads` row is then set to seq N and the last hash. The entries are read back through the
+note as stored, and `hash` = `chain.link(previous hash, body)` from the grant's hash; the account's
+`audit_heads` row is then set to seq N + 1 and the last hash. The entries are read back through the
 driver {FILL_BATCH:,} at a time (keyset on id) and their events written with `sqlite3`
 `executemany` in one transaction (SQLite), or with psycopg's `COPY entry_events
 ({EVENT_COLUMNS}) FROM STDIN` (PostgreSQL) followed by `VACUUM (ANALYZE)` of `entry_events` and
@@ -61,7 +62,7 @@ was right (below).
   `Authorization: Bearer <the token>`, one request after another over one keep-alive httpx
   connection from the benchmark's own process, each timed from sending the request to having read
   the whole answer (`time.perf_counter`; the note gives the answers' average size). The {READS} cursors X are
-  spread over the whole trail: the range 0 … N − {PAGE:,} is cut into {READS} equal parts and one X
+  spread over the whole fill: the range 1 … N + 1 − {PAGE:,} is cut into {READS} equal parts and one X
   drawn uniformly (seeded) in each, and they are sent in a seeded random order; {WARMUP} unmeasured
   reads at cursors of their own come first. Every answer is checked, after its timing: status 200,
   exactly {PAGE:,} events, seq X + 1 to X + {PAGE:,} in order, `next` = X + {PAGE:,}, every event an `add`
@@ -111,10 +112,10 @@ def measure(config: Config, section: Section, database: str) -> None:
             token = server.create_token()
             fill.fill_list(server.database, numbers_csv)
             trail = fill_trail(server.database, keep={seq for x in cursors for seq in (x, x + PAGE)})
-            if trail.seq != n:
-                raise BenchmarkFailed(f"the trail holds {trail.seq:,} events after filling it for {n:,} entries")
+            if trail.seq != trail.base + n:
+                raise BenchmarkFailed(f"the trail holds {trail.seq:,} events after filling it for {n:,} entries after {trail.base} before")
             with server.client(token, timeout=FEED_TIMEOUT) as client:
-                times, sizes = _read_feed(server, client, trail, warmup, measured)
+                times, sizes = _read_feed(server, client, trail, [trail.base + x for x in warmup], [trail.base + x for x in measured])
             p50.stoplist, p99.stoplist = percentile(times, 50), percentile(times, 99)
             p50.note = f"answers of {statistics.fmean(sizes) / MB:.1f} MB of JSON on average; fastest {min(times):.1f} ms, slowest {max(times):.1f} ms"
             say(f"feed: p50 {p50.stoplist:.1f} ms, p99 {p99.stoplist:.1f} ms over {len(times)} reads of {PAGE:,} events")
@@ -156,13 +157,14 @@ class Trail:
     keep: set[int]
     seq: int = 0
     hash: str = chain.GENESIS
+    base: int = 0  # the events before the fill (the token's grant): a cursor of the fill's is base + its place in it
     hashes: dict[int, str] = field(default_factory=dict)
     first_entry: int | None = None
     last_entry: int | None = None
 
     def __post_init__(self) -> None:
-        if 0 in self.keep:
-            self.hashes[0] = chain.GENESIS
+        if self.seq in self.keep:
+            self.hashes[self.seq] = self.hash
 
     def events(self, shared: dict, entries: Sequence[tuple]) -> Iterator[tuple[int, str, str, int, str, str]]:
         """(seq, body, hash, entry id, address, kind) of one `add` event per entry read back, chained on from the last one.
@@ -193,7 +195,8 @@ _HEAD = (
 
 
 def fill_trail(database: Database, *, keep: set[int]) -> Trail:
-    """One `add` event per entry of the `default` account, in id order, as a valid chain, and the account's head."""
+    """One `add` event per entry of the `default` account, in id order, chained on from the account's events
+    before (the token's grant), and the account's head. `keep`: places in the fill (0: before its first event)."""
     if database.kind == SQLITE:
         return _fill_trail_sqlite(database, keep)
     return _fill_trail_postgresql(database, keep)
@@ -252,11 +255,14 @@ def _start(connection: sqlite3.Connection | psycopg.Connection, mark: str, keep:
         raise BenchmarkFailed("`stoplist token create` made no account named 'default'")
     account = row[0]
     token = connection.execute(f"SELECT min(id) FROM access_tokens WHERE account_id = {mark}", (account,)).fetchone()[0]
-    events = connection.execute(f"SELECT count(*) FROM entry_events WHERE account_id = {mark}", (account,)).fetchone()[0]
-    if events:
-        raise BenchmarkFailed(f"the account has {events:,} events before the trail is filled; expected none on a fresh database")
+    # A fresh database's trail holds the `grant` of the token `stoplist token create` made: the fill chains on from it.
+    ops = [op for (op,) in connection.execute(f"SELECT op FROM entry_events WHERE account_id = {mark} ORDER BY seq", (account,)).fetchall()]
+    if ops != ["grant"]:
+        raise BenchmarkFailed(f"the account's trail holds {ops[:5]} before the fill; expected the token's grant alone on a fresh database")
+    seq, hash_ = _head(connection, mark, account)  # type: ignore[misc]
+    trail = Trail(account=account, keep={seq + place for place in keep}, seq=seq, hash=hash_, base=seq)
     shared = chain.common(account, fill.CREATED_AT, source="import", token_id=token, job_id=JOB_ID)
-    return Trail(account=account, keep=keep), shared
+    return trail, shared
 
 
 def _batches(read: Callable[[int], list[tuple]]) -> Iterator[list[tuple]]:
