@@ -55,11 +55,11 @@ class SqliteLookup:
 
     async def token(self, token_hash: str, now: datetime) -> tuple | None:
         """A live token's row (auth.principal.TokenRow)."""
-        return self.connection.execute(_sqlite_token(), (token_hash, moment(now, "sqlite"))).fetchone()
+        return self.connection.execute(_token_sql("sqlite"), (token_hash, moment(now, "sqlite"))).fetchone()
 
     async def subuser(self, account_id: int, parent_id: int) -> tuple | None:
         """A subuser of `parent_id` (auth.principal.SubuserRow)."""
-        return self.connection.execute(_sqlite_subuser(), (account_id, parent_id)).fetchone()
+        return self.connection.execute(_subuser_sql("sqlite"), (account_id, parent_id)).fetchone()
 
     async def head_seq(self, account_id: int) -> int:
         """The seq of the account's newest event (0 before its first): what a waiting feed read polls."""
@@ -109,19 +109,21 @@ def _reader(database: str) -> sqlite3.Connection:
     return connection
 
 
+@functools.cache
+def _token_sql(driver: str) -> str:
+    """The token query (auth.queries), compiled once per driver, its parameters in TOKEN_ORDER."""
+    return in_order(live_token, driver, TOKEN_ORDER)
+
+
+@functools.cache
+def _subuser_sql(driver: str) -> str:
+    """The subuser query (auth.queries), compiled once per driver, its parameters in SUBUSER_ORDER."""
+    return in_order(subuser, driver, SUBUSER_ORDER)
+
+
 # The hot path passes its parameters as tuples in these orders; the compiled statements must agree.
 _ONE_ORDER = ("account", "address", "now", "channel", "sender")
 _LISTS_ORDER = ("account", "channel", "sender")
-
-
-@functools.cache
-def _sqlite_token() -> str:
-    return in_order(live_token, "sqlite", TOKEN_ORDER)
-
-
-@functools.cache
-def _sqlite_subuser() -> str:
-    return in_order(subuser, "sqlite", SUBUSER_ORDER)
 
 
 @functools.cache
@@ -171,11 +173,11 @@ class PostgresLookup:
         await self.pool.close()
 
     async def token(self, token_hash: str, now: datetime) -> tuple | None:
-        row = await self.pool.fetchrow(_asyncpg_token(), token_hash, moment(now, "asyncpg"))
+        row = await self.pool.fetchrow(_token_sql("asyncpg"), token_hash, moment(now, "asyncpg"))
         return None if row is None else tuple(row)
 
     async def subuser(self, account_id: int, parent_id: int) -> tuple | None:
-        row = await self.pool.fetchrow(_asyncpg_subuser(), account_id, parent_id)
+        row = await self.pool.fetchrow(_subuser_sql("asyncpg"), account_id, parent_id)
         return None if row is None else tuple(row)
 
     async def head_seq(self, account_id: int) -> int:
@@ -203,16 +205,6 @@ class PostgresLookup:
             self.pool.fetch(_asyncpg_many(), addresses, account_id, moment(now, "asyncpg")),
         )
         return _on_lists(rows, {row[0]: tuple(row)[1:] for row in lists}, {})
-
-
-@functools.cache
-def _asyncpg_token() -> str:
-    return in_order(live_token, "asyncpg", TOKEN_ORDER)
-
-
-@functools.cache
-def _asyncpg_subuser() -> str:
-    return in_order(subuser, "asyncpg", SUBUSER_ORDER)
 
 
 @functools.cache
