@@ -14,6 +14,7 @@ from stoplist import __version__, wal
 from stoplist.accounts.router import router as accounts_router
 from stoplist.auth.cache import TokenCache
 from stoplist.blacklist.router import router as blacklist_router
+from stoplist.checks.gate import CheckGate
 from stoplist.checks.repository import create_lookup
 from stoplist.checks.router import router as checks_router
 from stoplist.checks.schemas import BulkCheckRequest
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.add_middleware(HeadAsGet)
     app.add_middleware(TrailingSlash)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Outermost: the checks are answered before any middleware (checks.gate), everything else passes on.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: CheckGate(build_stack(), app)  # type: ignore[method-assign]
     return app
 
 

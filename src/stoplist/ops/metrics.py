@@ -68,7 +68,11 @@ class HttpMetrics:
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
-        key = (scope["method"], getattr(route, "path_format", UNMATCHED) if route is not None else self._unrouted(scope))
+        self.count(scope["method"], getattr(route, "path_format", UNMATCHED) if route is not None else self._unrouted(scope), status, seconds)
+
+    def count(self, method: str, template: str, status: int, seconds: float) -> None:
+        """One request answered on the route `template`."""
+        key = (method, template)
         with self._lock:
             stats = self._stats.get(key)
             if stats is None:

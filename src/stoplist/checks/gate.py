@@ -1,0 +1,131 @@
+"""The check routes answered in front of the app: what most requests are, without the framework's layers.
+
+`GET`, `HEAD` and `POST /blacklist/check` are answered here, before the app's middleware and routing,
+by the same functions the documented routes call (checks.requests), with the app's token cache,
+error handlers and request metrics. Anything this path does not take exactly as the common case (a
+trailing slash, an unknown or repeated parameter, a body on a GET, another method) goes on to the
+app, whose middleware answers it as for any route; so every behaviour of the routes is theirs.
+"""
+
+import logging
+from time import perf_counter
+
+from fastapi import FastAPI, Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stoplist.checks import requests
+from stoplist.errors import BodyTooLarge
+from stoplist.ops.metrics import HttpMetrics
+
+log = logging.getLogger("stoplist")
+
+PATH = "/blacklist/check"
+_JSON = b"application/json"
+
+
+class CheckGate:
+    """An ASGI app: the check routes answered at once, every other request handed to `app` (the full stack)."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH:
+            method = scope["method"]
+            if method == "GET" or method == "HEAD":
+                query = scope["query_string"]
+                if _plain_get(scope["headers"]) and _known_once(query):
+                    await self._answer(scope, receive, send, method == "HEAD", query)
+                    return
+            elif method == "POST" and not scope["query_string"]:
+                await self._answer(scope, receive, send, False, None)
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, head: bool, query: bytes | None) -> None:
+        started = perf_counter()
+        state = self.api.state
+        headers = Headers(scope=scope)
+        try:
+            if query is not None:
+                body = await requests.answer_one(state, headers, query)
+            else:
+                body = await requests.answer_many(state, headers, lambda limit: _read_body(headers, receive, limit))
+            status, extra = 200, None
+        except ClientDisconnect:
+            return
+        except Exception as error:  # noqa: BLE001 - rendered by the app's own handlers, as the route's errors are
+            status, extra, body = await self._error(scope, receive, error)
+        start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
+        if extra:
+            start.extend(extra)
+        await send({"type": "http.response.start", "status": status, "headers": start})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        # Counted as the app's metrics count the route: a HEAD as the GET it answers like.
+        self._metrics.count("POST" if query is None else "GET", PATH, status, perf_counter() - started)
+
+    async def _error(self, scope: Scope, receive: Receive, error: Exception) -> tuple[int, list, bytes]:
+        """The status, extra headers and body the app's exception handler gives `error`."""
+        handler = _handler(self.api, error)
+        if handler is self.api.exception_handlers.get(Exception):
+            # What the server logs of an error no handler knows, for any route.
+            log.error("Exception in ASGI application", exc_info=error)
+        response = await handler(Request(scope, receive), error)
+        extra = [(name, value) for name, value in response.raw_headers if name not in (b"content-length", b"content-type")]
+        return response.status_code, extra, response.body
+
+    @property
+    def _metrics(self) -> HttpMetrics:
+        return self.api.state.ops.http
+
+
+def _handler(api: FastAPI, error: Exception):
+    """The app's handler for `error`, as Starlette finds it: the nearest class in its MRO (Exception's at the latest)."""
+    handlers = api.exception_handlers
+    return next(handlers[kind] for kind in type(error).__mro__ if kind in handlers)
+
+
+def _plain_get(raw_headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a GET or HEAD carries no body: no Content-Length but 0 (as PHP clients send), no Transfer-Encoding."""
+    for name, value in raw_headers:
+        if name == b"content-length":
+            if value.strip() != b"0":
+                return False
+        elif name == b"transfer-encoding":
+            return False
+    return True
+
+
+def _known_once(query: bytes) -> bool:
+    """Whether every parameter of the query string is one the check takes, each given once (names spelled plainly)."""
+    seen = set()
+    for part in query.split(b"&"):
+        if part:
+            name = part.partition(b"=")[0]
+            if name not in _ONE_NAMES or name in seen:
+                return False
+            seen.add(name)
+    return True
+
+
+_ONE_NAMES = frozenset(name.encode() for name in requests.ONE_PARAMETERS)
+
+
+async def _read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it is larger than `limit` bytes, declared or not (web.read_body's rule)."""
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
+    body = bytearray()
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
+        if not message.get("more_body", False):
+            return bytes(body)
