@@ -127,3 +127,11 @@ def test_send_buffer_setting_defaults_to_256_kib_and_0_leaves_it_to_the_kernel(m
     kernel = socket.socket().getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
     with listen(uvicorn.Config(app=None, host="127.0.0.1", port=0), 0) as listener:
         assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == kernel
+
+
+def test_serve_refuses_a_server_it_does_not_know_before_touching_the_database(database):
+    result = stoplist("serve", "--server", "nginx")
+
+    assert result.exit_code == 2, result.output
+    assert "'nginx' is not one of uvicorn, granian" in result.output
+    assert migrate.current_revision(database) is None

@@ -1,4 +1,4 @@
-"""The send-time gate on a real `stoplist serve` process: fresh after every write, and a revoked token refused in time."""
+"""The send-time gate on a real `stoplist serve` process, on each server it runs on: fresh after every write, and a revoked token refused in time."""
 
 import time
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stoplist.servers import SERVERS
 from tests.e2e.conftest import LiveServer, running_server
 
 pytestmark = pytest.mark.e2e
@@ -17,6 +18,18 @@ TOKEN_TTL = 1.0
 SLACK = 0.5
 # The longest the revocation test polls.
 POLL_FOR = 2.0
+
+
+@pytest.fixture(params=SERVERS)
+def http_server(request: pytest.FixtureRequest) -> str:
+    """The HTTP server `stoplist serve --server` runs."""
+    return request.param
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, database_url: str, http_server: str):
+    with running_server(tmp_path, "--server", http_server, database_url=database_url) as running:
+        yield running
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -74,8 +87,8 @@ def test_nothing_is_blacklisted_right_after_the_whole_list_is_deleted(live_serve
         assert not any(result["blacklisted"] for result in http.post(CHECK, json={"phone_numbers": numbers}).json()["results"])
 
 
-def test_a_running_server_refuses_a_revoked_token_on_the_checks_within_the_token_cache_bound(tmp_path: Path, database_url: str):
-    with running_server(tmp_path, database_url=database_url, env={"STOPLIST_TOKEN_CACHE_SECONDS": str(TOKEN_TTL)}) as server:
+def test_a_running_server_refuses_a_revoked_token_on_the_checks_within_the_token_cache_bound(tmp_path: Path, database_url: str, http_server: str):
+    with running_server(tmp_path, "--server", http_server, database_url=database_url, env={"STOPLIST_TOKEN_CACHE_SECONDS": str(TOKEN_TTL)}) as server:
         secret = server.create_token()
         routes = {
             "GET": lambda http: http.get(CHECK, params={"phone_number": "+48500000001"}),
@@ -104,8 +117,8 @@ def test_a_running_server_refuses_a_revoked_token_on_the_checks_within_the_token
     assert max(refused_after.values()) <= TOKEN_TTL + SLACK, refused_after
 
 
-def test_a_token_created_while_the_server_runs_works_on_the_checks_at_once(tmp_path: Path, database_url: str):
-    with running_server(tmp_path, database_url=database_url, env={"STOPLIST_TOKEN_CACHE_SECONDS": "60"}) as server:
+def test_a_token_created_while_the_server_runs_works_on_the_checks_at_once(tmp_path: Path, database_url: str, http_server: str):
+    with running_server(tmp_path, "--server", http_server, database_url=database_url, env={"STOPLIST_TOKEN_CACHE_SECONDS": "60"}) as server:
         with httpx.Client(base_url=server.base_url) as http:
             assert http.get(CHECK, params={"phone_number": "+48500000001"}, headers=bearer("sl_not-yet")).status_code == 401
 

@@ -91,6 +91,13 @@ def make_formatter(log_format: str) -> logging.Formatter:
 
 def uvicorn_log_config(log_format: str = "text") -> dict[str, Any]:
     """The logging setup as a `logging.config.dictConfig` dict, for `uvicorn.run(..., log_config=...)`."""
+    config = make_formatter_config(log_format)
+    config["loggers"] = {name: {"level": "INFO", "handlers": [], "propagate": True} for name in LOGGERS}
+    return config
+
+
+def make_formatter_config(log_format: str = "text") -> dict[str, Any]:
+    """A dictConfig dict whose handler `stoplist` writes records as Stoplist does (text or JSON lines on standard error), on the root logger."""
     formatter = "stoplist.ops.logs.JsonFormatter" if _check(log_format) == "json" else "stoplist.ops.logs.TextFormatter"
     return {
         "version": 1,
@@ -98,7 +105,6 @@ def uvicorn_log_config(log_format: str = "text") -> dict[str, Any]:
         "formatters": {"stoplist": {"()": formatter}},
         "handlers": {"stoplist": {"class": "stoplist.ops.logs.StderrHandler", "formatter": "stoplist"}},
         "root": {"handlers": ["stoplist"]},
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True} for name in LOGGERS},
     }
 
 

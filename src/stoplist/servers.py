@@ -1,0 +1,45 @@
+"""The HTTP servers `stoplist serve --server` runs the app on: uvicorn (the default) or granian.
+
+granian parses HTTP and writes answers in Rust, on threads of its own, and hands the app the same
+ASGI requests: measured on the check (docs/benchmarks.md), it serves about 1.8x uvicorn's requests a
+second for less CPU a request. uvicorn stays the default: it is what every other route was tested
+and tuned on (the send buffer that bounds slow downloads, `--workers` with a supervisor that
+replaces a killed worker, its access log).
+"""
+
+from typing import Any
+
+from stoplist.config import get_settings
+from stoplist.ops import configure_logging
+from stoplist.ops.logs import make_formatter_config
+
+UVICORN = "uvicorn"
+GRANIAN = "granian"
+SERVERS = (UVICORN, GRANIAN)
+
+
+def served_app():
+    """The app one granian worker serves: settings from the environment, as `stoplist serve` reads them."""
+    from stoplist.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings, freeze_heap=True)
+
+
+def run_granian(*, host: str, port: int, workers: int, access_log: bool, log_format: str) -> None:
+    """Serve the app with granian until stopped (SIGINT, SIGTERM); each worker process builds its own app."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        f"{__name__}:served_app", address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+        websockets=False, log_access=access_log, log_dictconfig=_log_config(log_format), respawn_failed_workers=True,
+    ).serve()
+
+
+def _log_config(log_format: str) -> dict[str, Any]:
+    """granian's loggers written as Stoplist's are (text or JSON lines on standard error)."""
+    config = make_formatter_config(log_format)
+    config["loggers"] = {name: {"handlers": ["stoplist"], "level": "INFO", "propagate": False} for name in ("_granian", "granian.access")}
+    return config
