@@ -38,12 +38,12 @@ async def answer_one(state, headers: Headers, query: bytes) -> bytes:
     if number is None and address is None:
         raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required: give phone_number (or address, for any kind of address)", "type": "missing"}])
     region = state.settings.default_region
-    answer = await service.check_one(
+    decision = await service.check_one(
         lookup=state.lookup, account_id=principal.owner_id, raw=address if number is None else number, by_address=number is None,
         channel=channel_of(values.get("channel"), every=EVERY_IN_QUERY), sender=sender_of(values.get("sender"), default_region=region, every=EVERY_IN_QUERY).key,
         default_region=region,
     )
-    return dumps(answer)
+    return dumps(service.rendered(decision))
 
 
 async def answer_many(state, headers: Headers, read_body: BodyReader) -> bytes:

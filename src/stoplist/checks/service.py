@@ -3,6 +3,7 @@
 import itertools
 import json
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from stoplist.checks.repository import Lookup
 from stoplist.db import utcnow
@@ -13,9 +14,22 @@ from stoplist.lists.phone import e164_reader, normalize_phone_number, number_inp
 from stoplist.lists.precedence import BLOCK, decide
 
 
+class Decision(NamedTuple):
+    """What a check of one address found: the address as stored, its kind, and the live entry that decides
+    (a row of queries.ENTRY_COLUMNS: list kind, channel, sender, id, ...), or None where no list applies."""
+
+    address: str
+    kind: str
+    entry: tuple | None
+
+    @property
+    def blocked(self) -> bool:
+        return self.entry is not None and self.entry[0] == BLOCK
+
+
 async def check_one(
     *, lookup: Lookup, account_id: int, raw: str, by_address: bool, channel: str, sender: str, default_region: str | None
-) -> dict:
+) -> Decision:
     """Whether an address may be messaged on (channel, sender) right now, and which entry decided.
 
     `phone_number=` (SMSAPI's spelling) takes phone numbers only; `address=` takes either kind.
@@ -24,16 +38,20 @@ async def check_one(
         kind, address = normalize_address(raw, default_region=default_region)
     else:
         kind, address = PHONE, normalize_phone_number(raw, default_region=default_region)
-    decision = decide(await lookup.entries(account_id, address, channel, sender, utcnow()))
-    blocked = decision is not None and decision[0] == BLOCK
+    return Decision(address, kind, decide(await lookup.entries(account_id, address, channel, sender, utcnow())))
+
+
+def rendered(decision: Decision) -> dict:
+    """A decision as GET /blacklist/check answers it: SMSAPI's fields, and the native `decision`."""
+    entry, blocked, phone = decision.entry, decision.blocked, decision.kind == PHONE
     return {
-        "address": address,
-        "phone_number": address if kind == PHONE else None,
+        "address": decision.address,
+        "phone_number": decision.address if phone else None,
         "blacklisted": blocked,
         # SMSAPI's field: the blocking entry of a phone number, in SMSAPI's shape, when it is one of
         # SMSAPI's routes' (the default list); `decision` names any other.
-        "entry": render.smsapi(decision) if blocked and kind == PHONE and not decision[1] and not decision[2] else None,  # type: ignore[index]
-        "decision": None if decision is None else {"list": decision[0], "entry": render.native(decision)},
+        "entry": render.smsapi(entry) if blocked and phone and not entry[1] and not entry[2] else None,  # type: ignore[index]
+        "decision": None if entry is None else {"list": entry[0], "entry": render.native(entry)},
     }
 
 
