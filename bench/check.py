@@ -4,6 +4,7 @@ endpoint and bare phonenumbers.parse, on a list of N entries spread over 50 list
 import csv
 import json
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -83,7 +84,9 @@ or the benchmark fails.
 - **Single check, requests/s.** `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s --timeout {WRK_TIMEOUT}` with
   `bench/wrk/check_one.lua`: `GET {CHECK}?phone_number=%2B48…{SCOPED_QUERY}` (scoped; without
   the last two parameters, unscoped) with `Authorization: Bearer <a real token>`, cycling through the {SAMPLE_LISTED + SAMPLE_UNLISTED:,} numbers ('+' URL-encoded).
-  The same script, header and URLs go to the baseline server. After a {WARMUP_SECONDS} s unmeasured
+  The baseline server gets plain `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s --timeout {WRK_TIMEOUT} http://…{CHECK}`, no
+  script (wrk's Lua costs the load generator CPU that the two cores share, so the baseline runs
+  as fast as it can; its answer is the same whatever is asked). After a {WARMUP_SECONDS} s unmeasured
   run on each, {ROUNDS} rounds of (baseline, Stoplist scoped, Stoplist unscoped); requests/s = wrk's requests ÷ its
   duration. The table shows the **best** round of each (noise from other work on the machine
   only ever lowers a rate), the others in the progress output.
@@ -221,8 +224,8 @@ def measure(config: Config, section: Section, database: str) -> None:
         if config.baseline_only:
             sample = _sample_without_list(numbers_csv, config.seed)
             files = _write_load_files(directory, sample)
-            _warm_up(bare, "", files, "baseline")
-            rate.baseline = rate_unscoped.baseline = max(_wrk_one(bare, "", files, "baseline").rate for _ in range(ROUNDS))
+            _wrk_plain(bare, WARMUP_SECONDS, "warm-up baseline")
+            rate.baseline = rate_unscoped.baseline = max(_wrk_plain(bare, SECONDS, "baseline").rate for _ in range(ROUNDS))
             bulk.baseline = bulk_unscoped.baseline = max(_parse_rate(sample.numbers).rate for _ in range(ROUNDS))
             say("--baseline-only: latency needs Stoplist's rate; not measured")
             return
@@ -353,13 +356,13 @@ def _on(sample: Sample, number: str) -> str:
 
 
 def _measure_single(bare: LiveServer, server: LiveServer, token: str, files: LoadFiles, row: Row, unscoped: Row) -> None:
-    _warm_up(bare, token, files, "baseline")
+    _wrk_plain(bare, WARMUP_SECONDS, "warm-up baseline")
     _warm_up(server, token, files, "Stoplist scoped", SCOPED_QUERY)
     _warm_up(server, token, files, "Stoplist unscoped")
     bare_runs: list[WrkResult] = []
     runs: dict[str, list[WrkResult]] = {SCOPED_QUERY: [], "": []}
     for round_ in range(1, ROUNDS + 1):
-        bare_runs.append(_wrk_one(bare, token, files, f"round {round_}/{ROUNDS} baseline"))
+        bare_runs.append(_wrk_plain(bare, SECONDS, f"round {round_}/{ROUNDS} baseline"))
         for query, what in ((SCOPED_QUERY, "scoped"), ("", "unscoped")):
             runs[query].append(_wrk_one(server, token, files, f"round {round_}/{ROUNDS} Stoplist {what}", query))
     for target, query, what in ((row, SCOPED_QUERY, "scoped"), (unscoped, "", "unscoped")):
@@ -405,6 +408,32 @@ def _wrk(server: LiveServer, token: str, script: Path, data: Sequence[Path | str
         f" CPU: server {server_cpu / result.seconds:.0%}{postgres}, wrk {client_cpu / result.seconds:.0%} of a core;"
         f" {result.work / max(server_cpu, 1e-9):,.0f} {unit} per server CPU-second)")
     return result
+
+
+def _wrk_plain(server: LiveServer, seconds: int, label: str) -> WrkResult:
+    """Plain wrk, no script, on the check's address: the baseline's requests, seconds and CPU; fail on any error it counts."""
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, f"{server.base_url}{CHECK}"]
+    server.check_alive()
+    children_before = _children_cpu()
+    with CpuUse(server) as cpu:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    client_cpu = _children_cpu() - children_before
+    server.check_alive()
+    requests, duration = _PLAIN_REQUESTS.search(done.stdout), _PLAIN_RATE.search(done.stdout)
+    if done.returncode != 0 or requests is None or duration is None:
+        raise BenchmarkFailed(f"wrk ({label}) exited with {done.returncode} and no figures: {(done.stderr.strip() or done.stdout.strip())[-500:]}")
+    errors = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith(("Socket errors", "Non-2xx"))]
+    if errors:
+        raise server.failure(f"wrk ({label}) saw errors: {'; '.join(errors)}")
+    count = int(requests.group(1))
+    result = WrkResult(requests=count, seconds=count / float(duration.group(1)), server_cpu=cpu.server)
+    say(f"{label}: {result.rate:,.0f} requests/s ({count:,} requests in {result.seconds:.1f} s; CPU: server {cpu.server / result.seconds:.0%},"
+        f" wrk {client_cpu / result.seconds:.0%} of a core; {result.work / max(cpu.server, 1e-9):,.0f} requests per server CPU-second)")
+    return result
+
+
+_PLAIN_REQUESTS = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
+_PLAIN_RATE = re.compile(r"^Requests/sec:\s*([\d.]+)", re.MULTILINE)
 
 
 def _wrk_report(done: subprocess.CompletedProcess, label: str) -> dict:
