@@ -247,3 +247,35 @@ def test_every_search_of_the_code_is_driven_from_the_index(database_url, session
             assert set(entries) == {"SEARCH blacklist_entries USING INTEGER PRIMARY KEY (rowid=?)"}, plan
     finally:
         connection.close()
+
+
+def test_a_page_from_the_index_is_the_scans_page_in_every_order_offset_and_cursor(session_factory, monkeypatch):
+    account, default = _account(session_factory)
+    now = utcnow()
+    with transaction(session_factory) as session:
+        writer = EntryWriter(session, Origin("api"))
+        sms = writer.list_id(account_id=account, channel="sms", now=now)
+        rows = [Row(list_id, f"4850{n % 7}{n:05d}", PHONE, now + timedelta(days=n % 3) if n % 4 else None, None) for n in range(40) for list_id in (default, sms)]
+        writer.upsert_many(account_id=account, rows=rows, source="import", now=now)
+
+    def pages(**kw):
+        with session_factory() as session:
+            repository = EntryRepository(session)
+            return [
+                repository.find(account_id=account, now=now, where=EntryFilter(digits="850"), order=order, limit=7, **kw)
+                for order in EntryOrder
+            ]
+
+    for kw in ({}, {"offset": 5}, {"offset": 55}):  # of the 60 live entries
+        indexed = pages(**kw)
+        with monkeypatch.context() as patched:
+            patched.setattr("stoplist.lists.repository.searched_entries", lambda where: Entry.__table__)
+            scanned = pages(**kw)
+        assert indexed == scanned and any(indexed)
+    with session_factory() as session:
+        repository = EntryRepository(session)
+        for order in EntryOrder:
+            first = repository.find(account_id=account, now=now, where=EntryFilter(digits="850"), order=order, limit=7)
+            after = repository.find(account_id=account, now=now, where=EntryFilter(digits="850"), order=order, limit=7, after=first[-1].key)
+            whole = repository.find(account_id=account, now=now, where=EntryFilter(digits="850"), order=order, limit=14)
+            assert first + after == whole

@@ -97,10 +97,17 @@ class EntryRepository:
     ) -> list[Listed]:
         """A page of the live entries `where` selects in `order`, past the key `after` (a cursor's) if given, each with its key."""
         keys = [key.column for key in ORDERS[order]]
-        statement = _entries(*keys, where=where).where(*matching(where, account_id=account_id, now=now))
-        if after is not None:
-            statement = statement.where(beyond(order, after))
-        rows = self.session.execute(statement.order_by(*order_by(order)).offset(offset).limit(limit))
+        entries = searched_entries(where)
+        selected = matching(where, account_id=account_id, now=now) + ([] if after is None else [beyond(order, after)])
+        if self._sqlite and entries is not Entry.__table__:
+            # From the search index, whose matches may be many (a tenth of a million for digits every number
+            # of a range shares): the page's ids are sorted alone, and only its rows are read whole and
+            # joined to their lists. Sorting every match's columns, each joined first, took half as long again.
+            page = select(Entry.id).select_from(entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit).subquery()
+            statement = _entries(*keys).join(page, page.c.id == Entry.id).order_by(*order_by(order))
+        else:
+            statement = _entries(*keys, entries=entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit)
+        rows = self.session.execute(statement)
         return [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in rows]
 
     def count_found(self, *, account_id: int, now: datetime, where: EntryFilter) -> int:
@@ -165,9 +172,8 @@ def _guarded(column):
     return case((func.substr(column, 1, 1).in_(starts), literal("'") + column), else_=column)
 
 
-def _entries(*extra, where: EntryFilter | None = None) -> Select:
-    """ENTRY_COLUMNS (and `extra`) of entries with their lists; of those `where`'s `q` may select, read from the search index."""
-    entries = Entry.__table__ if where is None else searched_entries(where)
+def _entries(*extra, entries=Entry.__table__) -> Select:
+    """ENTRY_COLUMNS (and `extra`) of `entries` (searched_entries') with their lists."""
     return select(*ENTRY_COLUMNS, *extra).select_from(entries).join(List, List.id == Entry.list_id)
 
 
