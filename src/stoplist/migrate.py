@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from stoplist.db import create_db_engine
+from stoplist.lists.search import is_search_index_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,9 +45,12 @@ def current_revision(database_url: str) -> str | None:
 
 
 def include_object_for(dialect: str):
-    """Autogenerate's filter: skip objects the models create only on other databases (Index.ddl_if)."""
+    """Autogenerate's filter: skip objects the models create only on other databases (Index.ddl_if), and
+    SQLite's search index, an FTS5 table that migration 0016 makes and the models cannot declare."""
 
     def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table" and reflected and compare_to is None and dialect == "sqlite" and is_search_index_table(name):
+            return False
         condition = getattr(obj, "_ddl_if", None)
         return condition is None or condition.dialect is None or condition.dialect == dialect
 

@@ -54,7 +54,7 @@ class Entry(Base):
             "ix_blacklist_entries_expire_at", "expire_at",
             sqlite_where=text("expire_at IS NOT NULL"), postgresql_where=text("expire_at IS NOT NULL"),
         ),
-        # `q` (LIKE '%text%') on PostgreSQL: trigrams (migration 0003; SQLite has no equivalent).
+        # `q` (LIKE '%text%') on PostgreSQL: trigrams (migration 0003; SQLite's are an FTS5 table, lists.search, migration 0016).
         Index("ix_blacklist_entries_phone_trgm", "address", postgresql_using="gin", postgresql_ops={"address": "gin_trgm_ops"}).ddl_if(
             dialect="postgresql"
         ),

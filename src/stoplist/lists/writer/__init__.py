@@ -26,6 +26,7 @@ from stoplist.audit.trail import Fact, Origin, Trail, state
 from stoplist.lists.models import Entry, List
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import EntryFilter, matching
+from stoplist.lists.search import searched_entries
 from stoplist.lists.writer.batch import Added, Applied, BatchWrites
 from stoplist.lists.writer.bulk import BulkWrites
 from stoplist.lists.writer.edits import CONFLICT, LAPSED, MISSING, MOVE, Edited, Edits, Found
@@ -192,10 +193,10 @@ class EntryWriter(BulkWrites, BatchWrites, Edits):
         caller's transaction: millions go at once or not at all, in bounded memory."""
         self.wait()
         self.trail.hold(account_id)
-        selected = matching(where, account_id=account_id, now=None)
+        selected, entries = matching(where, account_id=account_id, now=None), searched_entries(where)
         removed, after = 0, 0
         while True:
-            ids = select(Entry.id).where(*selected, Entry.id > after).order_by(Entry.id).limit(batch).scalar_subquery()
+            ids = select(Entry.id).select_from(entries).where(*selected, Entry.id > after).order_by(Entry.id).limit(batch).scalar_subquery()
             rows = self.session.execute(delete(Entry).where(Entry.id.in_(ids)).returning(*_RETURNED)).all()
             if not rows:
                 return removed
