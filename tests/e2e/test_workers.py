@@ -19,6 +19,10 @@ import psutil
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from stoplist.db import create_db_engine
 from stoplist.imports.upload import PREFIX, SUFFIX
 from tests.conftest import BACKENDS, Databases
 from tests.e2e.conftest import LiveServer, running_server
@@ -115,7 +119,25 @@ def test_a_write_through_either_worker_is_seen_by_the_next_check_whichever_worke
     exposition = httpx.get(f"{two_workers.base_url}/metrics").text
     [line] = [line for line in exposition.splitlines() if line.startswith(f'{REQUESTS_TOTAL}{{method="GET",route="{CHECK}",status="200"}}')]
     assert float(line.split()[-1]) == sum(counts["GET", CHECK, "200"] for counts in published(two_workers).values())
+    # The database's figures are read, not summed over the workers.
+    engine = create_db_engine(two_workers.env["STOPLIST_DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            entries = connection.execute(text("SELECT count(*) FROM blacklist_entries")).scalar()
+    finally:
+        engine.dispose()
+    assert f"stoplist_blacklist_entries {float(entries)}" in exposition.splitlines()
     assert "checkpoint of the SQLite log failed" not in two_workers.log.read_text()
+
+
+def test_the_supervisor_serves_nothing_and_holds_no_database_connection(two_workers: LiveServer):
+    supervisor = psutil.Process(two_workers.process.pid)
+    url = make_url(two_workers.env["STOPLIST_DATABASE_URL"])
+
+    # PostgreSQL: no connection but the listener; SQLite: not the database file, nor its log.
+    assert {connection.status for connection in supervisor.net_connections(kind="inet")} == {psutil.CONN_LISTEN}
+    if url.get_backend_name() == "sqlite":
+        assert not [opened.path for opened in supervisor.open_files() if opened.path.startswith(str(url.database))]
 
 
 def test_a_revoked_token_is_refused_by_every_worker_within_the_token_cache_bound(two_workers: LiveServer):
@@ -151,7 +173,9 @@ def test_a_worker_killed_with_sigkill_is_replaced_and_its_upload_files_removed_b
     for _ in range(20):
         assert httpx.get(f"{two_workers.base_url}/healthz").status_code == 200
 
+    killed = time.monotonic()
     [replacement] = _wait_for_workers(two_workers, 1, besides={victim, survivor})
+    assert time.monotonic() - killed < 10, "replaced within seconds"
     assert sorted(workers(two_workers)) == sorted([survivor, replacement])
     deadline = time.monotonic() + 30
     while left.exists():  # the replacement's startup removes the uploads of the worker that died
