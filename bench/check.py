@@ -43,6 +43,7 @@ HEY_SECONDS = 10
 HEY_WORKER_RATE = 100  # requests/s per hey worker at most; the worker count follows from the rate
 VERIFY_EACH = 50  # listed and unlisted numbers checked one by one before any load
 CHANNEL, SENDER = "sms", "ACME"  # what the scoped checks name
+WORKERS = 2  # the rows of `stoplist serve --workers N`
 SCOPED_QUERY = f"&channel={CHANNEL}&sender={SENDER}"
 
 METHOD = f"""\
@@ -122,6 +123,16 @@ postmaster and its children: the progress output gives it for each wrk round, an
 the rate rows give it per 1,000 requests (numbers) of all rounds, beside the server's own.
 The targets (issue 10): single checks at least 0.7× the baseline's requests/s on SQLite and 0.5× on
 PostgreSQL; bulk checks at least 2.5× the parse baseline's numbers/s on both.
+
+**`--workers {WORKERS}`.** Then the one-worker server stops and `stoplist serve --workers {WORKERS}` (same
+options, same database and list, a token of its own) starts in its place: its answers are checked
+as above (scoped), and the single and bulk rates measured the same way ({ROUNDS} rounds of scoped and
+unscoped after a warm-up, the best counting), against the **same** baselines measured before (the
+bare endpoint: one uvicorn process with its defaults; parse: one Python process). These rows have
+no target (issue 27 asks for them beside the one-worker rows); the server's CPU in their notes is
+that of the supervisor and both workers. With two cores shared by wrk, the workers and (on
+PostgreSQL) its backends, they show what a second process buys on this machine, not what it
+would on one with cores to spare.
 """
 
 
@@ -208,6 +219,12 @@ def measure(config: Config, section: Section, database: str) -> None:
     bulk = section.add(Row("bulk check", f"POST {CHECK} naming channel and sender, {lists}, {BATCH:,} E.164 numbers a request:"
                            f" numbers/s (best of {ROUNDS})", "numbers/s", AtLeastTimes(BULK_TARGET), decimals=0))
     bulk_unscoped = section.add(Row("bulk check", "the same, unscoped", "numbers/s", AtLeastTimes(BULK_TARGET), decimals=0))
+    workers_rows = WorkerRows(
+        single=section.add(Row("check", f"single check, scoped, `--workers {WORKERS}`: requests/s (best of {ROUNDS})", "req/s", Reported(), decimals=0)),
+        single_unscoped=section.add(Row("check", f"the same, unscoped, `--workers {WORKERS}`", "req/s", Reported(), decimals=0)),
+        bulk=section.add(Row("bulk check", f"bulk check, scoped, `--workers {WORKERS}`: numbers/s (best of {ROUNDS})", "numbers/s", Reported(), decimals=0)),
+        bulk_unscoped=section.add(Row("bulk check", f"the same, unscoped, `--workers {WORKERS}`", "numbers/s", Reported(), decimals=0)),
+    )
     tools = {tool: shutil.which(tool) for tool in ("wrk", "hey")}
     missing = [tool for tool, path in tools.items() if path is None]
     if missing:
@@ -224,6 +241,8 @@ def measure(config: Config, section: Section, database: str) -> None:
             _warm_up(bare, "", files, "baseline")
             rate.baseline = rate_unscoped.baseline = max(_wrk_one(bare, "", files, "baseline").rate for _ in range(ROUNDS))
             bulk.baseline = bulk_unscoped.baseline = max(_parse_rate(sample.numbers).rate for _ in range(ROUNDS))
+            workers_rows.single.baseline = workers_rows.single_unscoped.baseline = rate.baseline
+            workers_rows.bulk.baseline = workers_rows.bulk_unscoped.baseline = bulk.baseline
             say("--baseline-only: latency needs Stoplist's rate; not measured")
             return
         store = config.fresh_database(database, NAME, directory)
@@ -234,12 +253,18 @@ def measure(config: Config, section: Section, database: str) -> None:
                 files = _write_load_files(directory, sample)
                 for channel, sender in ((CHANNEL, SENDER), ("", "")):
                     _verify_stoplist(server, token, sample, channel, sender)
-                _measure_single(bare, server, token, files, rate, rate_unscoped)
+                bare_runs = _measure_single(bare, server, token, files, rate, rate_unscoped)
                 _measure_latency(bare, server, token, sample, rate.stoplist / 2, p50, p99)
-                _measure_bulk(server, token, files, sample, bulk, bulk_unscoped)
+                parse_runs = _measure_bulk(server, token, files, sample, bulk, bulk_unscoped)
                 mix = sample.mix(CHANNEL, SENDER)
                 rate.note = _join(f"decisions in the sample, scoped: block {mix.get('block', 0):,}, allow {mix.get('allow', 0):,},"
                                   f" none {mix.get(None, 0):,}", rate.note)
+            (directory / "workers").mkdir()
+            options = {**LOAD_OPTIONS, "serve_args": [*LOAD_OPTIONS["serve_args"], "--workers", str(WORKERS)]}
+            with LiveServer.running(directory / "workers", database=store, **options) as server:
+                token = server.create_token()
+                _verify_stoplist(server, token, sample, CHANNEL, SENDER)
+                _measure_workers(server, token, files, bare_runs, parse_runs, workers_rows)
         finally:
             config.release_database(store)
 
@@ -352,7 +377,8 @@ def _on(sample: Sample, number: str) -> str:
 # --- single checks ------------------------------------------------------------------------------
 
 
-def _measure_single(bare: LiveServer, server: LiveServer, token: str, files: LoadFiles, row: Row, unscoped: Row) -> None:
+def _measure_single(bare: LiveServer, server: LiveServer, token: str, files: LoadFiles, row: Row, unscoped: Row) -> list[WrkResult]:
+    """Best requests/s of the baseline and of Stoplist, scoped and unscoped, into the rows; the baseline's runs."""
     _warm_up(bare, token, files, "baseline")
     _warm_up(server, token, files, "Stoplist scoped", SCOPED_QUERY)
     _warm_up(server, token, files, "Stoplist unscoped")
@@ -368,6 +394,7 @@ def _measure_single(bare: LiveServer, server: LiveServer, token: str, files: Loa
         target.note = _per_cpu_note(_per_cpu(stoplist_runs), _per_cpu(bare_runs), "server ") + _database_note(server, stoplist_runs, 1, "request")
         say(f"single check req/s ({what}), baseline {_rates(run.rate for run in bare_runs)}; Stoplist {_rates(run.rate for run in stoplist_runs)};"
             f" best ratio {target.stoplist / target.baseline:.2f}; {target.note}")
+    return bare_runs
 
 
 def _warm_up(server: LiveServer, token: str, files: LoadFiles, label: str, query: str = "") -> None:
@@ -503,7 +530,8 @@ def _hey(server: LiveServer, token: str, numbers: Sequence[str], workers: int, p
 # --- bulk checks --------------------------------------------------------------------------------
 
 
-def _measure_bulk(server: LiveServer, token: str, files: LoadFiles, sample: Sample, row: Row, unscoped: Row) -> None:
+def _measure_bulk(server: LiveServer, token: str, files: LoadFiles, sample: Sample, row: Row, unscoped: Row) -> list[ParseResult]:
+    """Best numbers/s of bare parsing and of Stoplist's bulk check, scoped and unscoped, into the rows; the parse runs."""
     bodies = {"scoped": files.bodies, "unscoped": files.bodies_unscoped}
     for what, path in bodies.items():
         _wrk(server, token, WRK_BULK, [path], BULK_CONNECTIONS, WARMUP_SECONDS, f"warm-up bulk {what}", per_request=BATCH)
@@ -521,6 +549,47 @@ def _measure_bulk(server: LiveServer, token: str, files: LoadFiles, sample: Samp
                        + _database_note(server, stoplist_runs, 1000, "1,000 numbers"))
         say(f"bulk numbers/s ({what}), phonenumbers.parse {_rates(run.rate for run in parse_runs)}; Stoplist {_rates(run.rate for run in stoplist_runs)};"
             f" best ratio {target.stoplist / target.baseline:.2f}; {target.note}")
+    return parse_runs
+
+
+# --- several workers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerRows:
+    """The rows of `stoplist serve --workers WORKERS`, each against the one-worker rows' baseline."""
+
+    single: Row
+    single_unscoped: Row
+    bulk: Row
+    bulk_unscoped: Row
+
+
+def _measure_workers(server: LiveServer, token: str, files: LoadFiles, bare_runs: list[WrkResult], parse_runs: list[ParseResult],
+                     rows: WorkerRows) -> None:
+    """Single and bulk rates of a server of WORKERS processes, against the baselines' runs measured before."""
+    queries = {"scoped": SCOPED_QUERY, "unscoped": ""}
+    bodies = {"scoped": files.bodies, "unscoped": files.bodies_unscoped}
+    for what in queries:
+        _warm_up(server, token, files, f"Stoplist --workers {WORKERS} {what}", queries[what])
+        _wrk(server, token, WRK_BULK, [bodies[what]], BULK_CONNECTIONS, WARMUP_SECONDS, f"warm-up bulk --workers {WORKERS} {what}", per_request=BATCH)
+    single: dict[str, list[WrkResult]] = {what: [] for what in queries}
+    bulk: dict[str, list[WrkResult]] = {what: [] for what in queries}
+    for round_ in range(1, ROUNDS + 1):
+        for what in queries:
+            single[what].append(_wrk_one(server, token, files, f"round {round_}/{ROUNDS} Stoplist --workers {WORKERS} {what}", queries[what]))
+        for what in queries:
+            bulk[what].append(_wrk(server, token, WRK_BULK, [bodies[what]], BULK_CONNECTIONS, SECONDS,
+                                   f"round {round_}/{ROUNDS} Stoplist --workers {WORKERS} bulk {what}", per_request=BATCH))
+    for target, runs, baseline, whose, per, unit in (
+        (rows.single, single["scoped"], bare_runs, "server ", 1, "request"),
+        (rows.single_unscoped, single["unscoped"], bare_runs, "server ", 1, "request"),
+        (rows.bulk, bulk["scoped"], parse_runs, "", 1000, "1,000 numbers"),
+        (rows.bulk_unscoped, bulk["unscoped"], parse_runs, "", 1000, "1,000 numbers"),
+    ):
+        target.baseline, target.stoplist = max(run.rate for run in baseline), max(run.rate for run in runs)
+        target.note = _per_cpu_note(_per_cpu(runs), _per_cpu(baseline), whose) + _database_note(server, runs, per, unit)
+        say(f"--workers {WORKERS}: {target.measure}: {_rates(run.rate for run in runs)}; best ratio {target.stoplist / target.baseline:.2f}; {target.note}")
 
 
 def _parse_rate(numbers: list[str], label: str = "phonenumbers.parse") -> ParseResult:
