@@ -18,6 +18,7 @@ from stoplist.config import get_settings
 from stoplist.db import create_db_engine, create_session_factory
 from stoplist.exports.operations import Layout
 from stoplist.ops import configure_logging, uvicorn_log_config
+from stoplist.supervisor import MAX_WORKERS, run_workers
 
 
 app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist service.", no_args_is_help=True, add_completion=False)
@@ -42,13 +43,18 @@ def serve(
     bootstrap_token: Annotated[
         bool, typer.Option("--bootstrap-token", help="If the database has no token at all, create one and print it.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="STOPLIST_WORKERS", min=1, max=MAX_WORKERS,
+            help="Server processes on the one port, each with its own connections and caches (see the README's Several workers).",
+        ),
+    ] = 1,
     server: Annotated[
         str, typer.Option(help=f"The HTTP server: {servers.UVICORN} (the default) or {servers.GRANIAN} (faster checks; see the README).")
     ] = servers.UVICORN,
 ) -> None:
     """Migrate the database to the latest revision, then serve the API."""
-    from stoplist.app import create_app
-
     if server not in servers.SERVERS:
         raise typer.BadParameter(f"{server!r} is not one of {', '.join(servers.SERVERS)}.", param_hint="--server")
     settings = get_settings()
@@ -57,11 +63,15 @@ def serve(
         print_first_token(f"http://{_url_host(host)}:{port}")
     configure_logging(settings.log_format)
     if server == servers.GRANIAN:
-        servers.run_granian(host=host, port=port, workers=1, access_log=access_log, log_format=settings.log_format)
+        servers.run_granian(host=host, port=port, workers=workers, access_log=access_log, log_format=settings.log_format)
         return
-    config = uvicorn.Config(
-        create_app(settings, freeze_heap=True), host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format)
-    )
+    options = dict(host=host, port=port, proxy_headers=True, access_log=access_log, log_config=uvicorn_log_config(settings.log_format))
+    if workers > 1:
+        run_workers(workers, lambda config: listen(config, settings.send_buffer_bytes), **options)
+        return
+    from stoplist.app import create_app
+
+    config = uvicorn.Config(create_app(settings, freeze_heap=True), **options)
     uvicorn.Server(config).run(sockets=[listen(config, settings.send_buffer_bytes)])
 
 

@@ -7,35 +7,29 @@ and tuned on (the send buffer that bounds slow downloads, `--workers` with a sup
 replaces a killed worker, its access log).
 """
 
+from contextlib import nullcontext
 from typing import Any
 
-from stoplist.config import get_settings
-from stoplist.ops import configure_logging
 from stoplist.ops.logs import make_formatter_config
+from stoplist.ops.shared import shared_metrics_directory
+from stoplist.supervisor import WORKER_APP
 
 UVICORN = "uvicorn"
 GRANIAN = "granian"
 SERVERS = (UVICORN, GRANIAN)
 
 
-def served_app():
-    """The app one granian worker serves: settings from the environment, as `stoplist serve` reads them."""
-    from stoplist.app import create_app
-
-    settings = get_settings()
-    configure_logging(settings.log_format)
-    return create_app(settings, freeze_heap=True)
-
-
 def run_granian(*, host: str, port: int, workers: int, access_log: bool, log_format: str) -> None:
-    """Serve the app with granian until stopped (SIGINT, SIGTERM); each worker process builds its own app."""
+    """Serve the app with granian until stopped (SIGINT, SIGTERM); each worker process builds its own app
+    (supervisor.worker_app), and with several, /metrics adds them up as under uvicorn's supervisor."""
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian(
-        f"{__name__}:served_app", address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
-        websockets=False, log_access=access_log, log_dictconfig=_log_config(log_format), respawn_failed_workers=True,
-    ).serve()
+    with shared_metrics_directory() if workers > 1 else nullcontext():
+        Granian(
+            WORKER_APP, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+            websockets=False, log_access=access_log, log_dictconfig=_log_config(log_format), respawn_failed_workers=True,
+        ).serve()
 
 
 def _log_config(log_format: str) -> dict[str, Any]:

@@ -135,3 +135,22 @@ def test_serve_refuses_a_server_it_does_not_know_before_touching_the_database(da
     assert result.exit_code == 2, result.output
     assert "'nginx' is not one of uvicorn, granian" in result.output
     assert migrate.current_revision(database) is None
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "65", "100000", "two"])
+def test_serve_refuses_a_number_of_workers_it_cannot_run_before_touching_the_database(workers: str, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    database = tmp_path / "untouched.db"
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    try:
+        from_option = stoplist("serve", "--workers", workers)
+        monkeypatch.setenv("STOPLIST_WORKERS", workers)
+        from_environment = stoplist("serve")
+    finally:
+        get_settings.cache_clear()
+
+    for result in (from_option, from_environment):
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--workers'" in result.stderr, result.stderr
+    assert "STOPLIST_WORKERS" in from_environment.stderr
+    assert not database.exists()

@@ -48,3 +48,30 @@ def test_granians_access_log_is_on_by_default_and_off_with_no_access_log(tmp_pat
         logged = server.log.read_text()
     line = '"GET /blacklist/check HTTP/1.1" 401'
     assert (line in logged) is access_log, logged
+
+
+def test_two_granian_workers_see_every_write_at_once_and_metrics_add_them_up(tmp_path: Path):
+    from tests.e2e.test_workers import REQUESTS_TOTAL, published
+
+    (tmp_path / "tmp").mkdir()
+    with running_server(tmp_path, "--server", "granian", "--workers", "2", database_url=f"sqlite:///{tmp_path}/stoplist.db",
+                        env={"TMPDIR": str(tmp_path / "tmp")}) as server:
+        auth = {"Authorization": f"Bearer {server.create_token()}"}
+        rounds = 20
+        for round_ in range(rounds):
+            number = f"+48511{round_:06d}"
+            assert httpx.post(f"{server.base_url}{NUMBERS}", json={"phone_number": number}, headers=auth).status_code == 201
+            assert httpx.get(f"{server.base_url}{CHECK}", params={"phone_number": number}, headers=auth).json()["blacklisted"] is True
+            assert httpx.delete(f"{server.base_url}{NUMBERS}", params={"phone_number": number}, headers=auth).status_code == 204
+            assert httpx.get(f"{server.base_url}{CHECK}", params={"phone_number": number}, headers=auth).json()["blacklisted"] is False
+        deadline = time.monotonic() + 5
+        while True:
+            answered = {pid: counts["GET", CHECK, "200"] for pid, counts in published(server).items()}
+            if sum(answered.values()) == 2 * rounds or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert sum(answered.values()) == 2 * rounds, answered
+        exposition = httpx.get(f"{server.base_url}/metrics").text
+        [line] = [line for line in exposition.splitlines() if line.startswith(f'{REQUESTS_TOTAL}{{method="GET",route="{CHECK}",status="200"}}')]
+        assert float(line.split()[-1]) == 2 * rounds
+    assert not list((tmp_path / "tmp").glob("stoplist-metrics-*")), "the metrics directory outlived the server"

@@ -3,6 +3,7 @@ request commits reaches the database file without that request (or any) checkpoi
 
 import shutil
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -93,3 +94,44 @@ def test_only_a_server_on_a_sqlite_file_checkpoints_on_its_own():
     assert not wal.background_checkpoints("sqlite://")
     assert not wal.background_checkpoints("sqlite:///:memory:")
     assert not wal.background_checkpoints("postgresql+psycopg://stoplist@localhost/stoplist")
+
+
+def test_the_checkpointers_of_several_workers_on_one_file_neither_fail_nor_stall_its_writes(databases, tmp_path: Path, caplog):
+    """`stoplist serve --workers N` on SQLite: each worker's checkpointer runs on the one file. A
+    PASSIVE checkpoint that finds another running gives way (busy) instead of waiting or failing."""
+    url = databases.migrated("sqlite")
+    database = Path(make_url(url).database)
+    workers = []
+    for _ in range(2):
+        engine = create_db_engine(url, wal_autocheckpoint=wal.SAFETY_CAP_PAGES)
+        sessions = create_session_factory(engine)
+        workers.append((engine, sessions, wal.Checkpointer(engine, sessions, delay=0.001).start()))
+    with transaction(workers[0][1]) as session:
+        session.execute(text("INSERT INTO accounts (name, created_at) VALUES ('default', '2026-11-25T10:00:00Z')"))
+        session.execute(text("INSERT INTO lists (account_id, kind, channel, sender, created_at) VALUES (1, 'block', '', '', '2026-11-25T10:00:00Z')"))
+    slowest = 0.0
+
+    def write(worker: int) -> None:
+        nonlocal slowest
+        for number in NUMBERS[worker::2]:
+            started = time.monotonic()
+            with transaction(workers[worker][1]) as session:
+                session.execute(text(ENTRY.format(address=number.lstrip("+"))))
+            slowest = max(slowest, time.monotonic() - started)
+
+    try:
+        with caplog.at_level("WARNING", logger="stoplist"):
+            writers = [threading.Thread(target=write, args=(worker,)) for worker in range(2)]
+            for writer in writers:
+                writer.start()
+            for writer in writers:
+                writer.join()
+            assert eventually(lambda: entries_in_the_file_alone(database, tmp_path / "copy.db"), len(NUMBERS)) == len(NUMBERS)
+    finally:
+        for engine, _, checkpointer in workers:
+            checkpointer.stop()
+            engine.dispose()
+
+    assert [record.getMessage() for record in caplog.records if "checkpoint" in record.getMessage()] == []
+    assert all(checkpointer.checkpoints > 0 for _, _, checkpointer in workers)
+    assert slowest < 1.0, f"a write waited {slowest:.2f} s"

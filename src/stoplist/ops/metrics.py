@@ -1,4 +1,5 @@
-"""`/metrics`: Prometheus metrics of one app, in its own registry.
+"""`/metrics`: Prometheus metrics of one app, in its own registry (summed over the workers of
+`stoplist serve --workers N`: stoplist.ops.shared).
 
 HTTP metrics are measured by a pure ASGI middleware that labels each request with its route's
 path template (`/blacklist/phone_numbers/{entry_id}`), read from `scope["route"]` once the app
@@ -27,6 +28,7 @@ from stoplist.exports.service import KIND as EXPORT
 from stoplist.imports.service import KIND as IMPORT
 from stoplist.jobs.models import DONE, FAILED, QUEUED, RUNNING
 from stoplist.ops.database import SingleFlight, Snapshot
+from stoplist.ops.shared import SharedCounts, shared_directory
 
 log = logging.getLogger("stoplist.ops")
 
@@ -248,9 +250,16 @@ def create_registry(app: FastAPI, snapshots: SingleFlight[Snapshot], timeout: fl
     registry = CollectorRegistry()
     Info("stoplist_build", "The running Stoplist version.", registry=registry).info({"version": __version__})
     http = HttpMetrics(app)
-    registry.register(http)
-    registry.register(DatabaseCollector(snapshots, timeout))
-    registry.register(AuditCollector())
+    directory = shared_directory()
+    if directory is None:
+        registry.register(http)
+        registry.register(DatabaseCollector(snapshots, timeout))
+        registry.register(AuditCollector())
+    else:
+        # One of several workers: what each counts is summed over all of them; the database's
+        # figures are the same whichever reads them, so they are read, not summed.
+        registry.register(DatabaseCollector(snapshots, timeout))
+        registry.register(SharedCounts(directory, (http, AuditCollector())).start())
     return registry, http
 
 
