@@ -173,6 +173,13 @@ class StrictRequests:
         if known is None:
             raise MethodNotAllowed()
         query = scope.get("query_string", b"")
+        if not query.isascii():
+            # HTTP allows only ASCII there: uvicorn refuses such a request itself, granian passes it on,
+            # and read as latin-1 a raw 'Café' would be some other sender.
+            raise ValidationFailed(
+                "The query string holds bytes that are not ASCII: percent-encode its text as UTF-8 (Café: Caf%C3%A9).",
+                errors=[ErrorDetail(path="query", message="Percent-encode non-ASCII text as UTF-8.", error="not_percent_encoded")],
+            )
         if query:
             problems = _unknown(query_names(query), known)
             if problems:
@@ -210,13 +217,25 @@ def query_names(query: bytes) -> list[str]:
 
 def query_values(query: bytes) -> dict[str, str]:
     """The parameters of a query string by name, as parse_qsl(keep_blank_values=True) reads them,
-    for the check route (StrictRequests has refused repeated names): decoding only what is encoded."""
+    for the check route (StrictRequests has refused repeated names and bytes that are not ASCII):
+    decoding only what is encoded, and refusing escapes that are not UTF-8 rather than guess."""
     values = {}
     for part in query.decode("latin-1").split("&"):
         if part:
             name, _, value = part.partition("=")
-            values[unquote_plus(name) if "%" in name or "+" in name else name] = unquote_plus(value) if "%" in value or "+" in value else value
+            name = _decoded(name, name) if "%" in name or "+" in name else name
+            values[name] = _decoded(value, name) if "%" in value or "+" in value else value
     return values
+
+
+def _decoded(text: str, name: str) -> str:
+    try:
+        return unquote_plus(text, errors="strict")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            f"The parameter {name!r} holds percent-escapes that are not UTF-8 text.",
+            errors=[ErrorDetail(path=name, message="Percent-escapes must spell UTF-8 text.", error="not_utf8")],
+        ) from None
 
 
 def _unknown(names: list[str], known: frozenset[str]) -> list[ErrorDetail]:

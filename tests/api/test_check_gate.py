@@ -173,3 +173,32 @@ def test_the_gates_answers_are_counted_in_the_metrics_as_the_routes_are(client, 
     assert 'stoplist_http_requests_total{method="POST",route="/blacklist/check",status="200"} 1.0' in scraped
     assert 'stoplist_http_requests_total{method="GET",route="/blacklist/check",status="400"} 1.0' in scraped
     assert 'stoplist_http_request_duration_seconds_count{method="GET",route="/blacklist/check"} 5.0' in scraped
+
+
+def test_a_query_with_raw_non_ascii_bytes_is_refused_and_percent_encoded_text_is_read_as_utf8(client, app, world):
+    # A sender with an accent: HTTP servers that pass raw bytes on (granian) must not make it another sender.
+    headers = {"Authorization": world["valid"]}
+    entry = {"address": "+48500000077", "channel": "sms", "sender": "Café"}
+    assert client.post("/blacklist/entries", json=entry, headers=headers).status_code == 201
+    assert client.get(CHECK, params={"phone_number": "+48500000077", "channel": "sms", "sender": "Café"}, headers=headers).json()["blacklisted"] is True
+
+    raw = "phone_number=%2B48500000077&channel=sms&sender=Café".encode()
+    asgi_headers = [(b"authorization", world["valid"].encode()), (b"host", b"testserver")]
+    through_gate, behind = _both(client, app, "GET", CHECK, raw, asgi_headers, b"", 1)
+    assert through_gate == behind
+    status, _headers, body = through_gate
+    assert status == 400 and json.loads(body)["errors"][0]["error"] == "not_percent_encoded", body
+
+    # Escapes that spell no UTF-8 text (a lone surrogate's bytes) are refused, not read as U+FFFD.
+    for query in (b"address=%ED%A0%80@example.com", b"phone_number=%2B48500000077&sender=%FF"):
+        through_gate, behind = _both(client, app, "GET", CHECK, query, asgi_headers, b"", 1)
+        assert through_gate == behind
+        status, _headers, body = through_gate
+        assert status == 400 and json.loads(body)["errors"][0]["error"] == "not_utf8", body
+
+
+def test_every_documented_route_refuses_a_query_with_raw_non_ascii_bytes(client, app, world):
+    asgi_headers = [(b"authorization", world["valid"].encode()), (b"host", b"testserver")]
+    for path, query in (("/blacklist/phone_numbers", "q=Café".encode()), ("/blacklist/entries", "sender=Ącme".encode())):
+        status, _headers, body = client.portal.call(_call, app, app, "GET", path, query, asgi_headers, b"", 1)
+        assert status == 400 and json.loads(body)["errors"][0]["error"] == "not_percent_encoded", (path, body)

@@ -129,3 +129,12 @@ def test_the_supervisor_names_a_fresh_directory_to_its_workers_and_removes_it_af
 
     assert DIRECTORY_VARIABLE not in os.environ
     assert not directory.exists()
+
+
+def test_a_scrape_that_meets_a_file_another_worker_has_only_just_created_skips_it(tmp_path: Path):
+    counts = Counts()
+    counts.observe("200", 0.05)
+    SharedCounts(tmp_path, [counts], pid=401).publish()
+    (tmp_path / "counter_402.db").touch()  # created, not yet sized: what a starting worker leaves for a moment
+
+    assert scrape(SharedCounts(tmp_path, [], pid=403)).value("demo_requests_total", status="200") == 1

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stoplist.checks import requests
-from stoplist.errors import BodyTooLarge
+from stoplist.errors import BodyTooLarge, StoplistError, error_response
 from stoplist.ops.metrics import HttpMetrics
 
 log = logging.getLogger("stoplist")
@@ -70,10 +70,10 @@ class CheckGate:
     async def _error(self, scope: Scope, receive: Receive, error: Exception) -> tuple[int, list, bytes]:
         """The status, extra headers and body the app's exception handler gives `error`."""
         handler = _handler(self.api, error)
-        if handler is self.api.exception_handlers.get(Exception):
+        if handler is None or handler is self.api.exception_handlers.get(Exception):
             # What the server logs of an error no handler knows, for any route.
             log.error("Exception in ASGI application", exc_info=error)
-        response = await handler(Request(scope, receive), error)
+        response = await (handler or _unexpected)(Request(scope, receive), error)
         extra = [(name, value) for name, value in response.raw_headers if name not in (b"content-length", b"content-type")]
         return response.status_code, extra, response.body
 
@@ -85,7 +85,11 @@ class CheckGate:
 def _handler(api: FastAPI, error: Exception):
     """The app's handler for `error`, as Starlette finds it: the nearest class in its MRO (Exception's at the latest)."""
     handlers = api.exception_handlers
-    return next(handlers[kind] for kind in type(error).__mro__ if kind in handlers)
+    return next((handlers[kind] for kind in type(error).__mro__ if kind in handlers), None)
+
+
+async def _unexpected(_request: Request, _error: Exception):
+    return error_response(StoplistError())
 
 
 def _plain_get(raw_headers: list[tuple[bytes, bytes]]) -> bool:
@@ -100,7 +104,9 @@ def _plain_get(raw_headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def _known_once(query: bytes) -> bool:
-    """Whether every parameter of the query string is one the check takes, each given once (names spelled plainly)."""
+    """Whether every parameter of the query string is one the check takes, each given once (names spelled plainly), all ASCII."""
+    if not query.isascii():
+        return False
     seen = set()
     for part in query.split(b"&"):
         if part:

@@ -78,7 +78,9 @@ class SharedCounts(Collector):
 
     def collect(self) -> Iterable[Metric]:
         self.publish()
-        return MultiProcessCollector.merge([str(path) for path in self.directory.glob("*.db")], accumulate=True)
+        # A worker's file exists a moment before it holds its first 8 bytes (its length): merge would fail on it.
+        ready = [str(path) for path in self.directory.glob("*.db") if _size(path) >= 8]
+        return MultiProcessCollector.merge(ready, accumulate=True)
 
     def publish(self) -> None:
         """Write what this process's collectors count now to its files."""
@@ -98,6 +100,13 @@ class SharedCounts(Collector):
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
             self.publish()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # the directory is being removed
+        return 0
 
 
 def _per_process_samples(metric: Metric) -> Iterator[tuple[str, dict[str, str], float]]:
