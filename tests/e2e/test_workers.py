@@ -80,7 +80,8 @@ def published(server: LiveServer) -> dict[int, Counter]:
     """Per worker pid, the requests it has answered (as of its last publication), by (method, route, status)."""
     answered: dict[int, Counter] = {}
     for path in metrics_directory(server).glob("counter_*.db"):
-        counts = answered[int(path.stem.partition("_")[2])] = Counter()
+        # <kind>_<pid>_<token>.db: a worker that reused a dead one's pid has a file of its own.
+        counts = answered.setdefault(int(path.stem.split("_")[1]), Counter())
         for metric in MultiProcessCollector.merge([str(path)]):
             for sample in metric.samples:
                 if sample.name == REQUESTS_TOTAL:

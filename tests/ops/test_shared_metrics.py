@@ -138,3 +138,14 @@ def test_a_scrape_that_meets_a_file_another_worker_has_only_just_created_skips_i
     (tmp_path / "counter_402.db").touch()  # created, not yet sized: what a starting worker leaves for a moment
 
     assert scrape(SharedCounts(tmp_path, [], pid=403)).value("demo_requests_total", status="200") == 1
+
+
+def test_a_worker_that_gets_a_dead_workers_pid_adds_to_its_counts_instead_of_writing_over_them(tmp_path: Path):
+    dead, replacement = Counts(), Counts()
+    dead.observe("200", 0.05)
+    dead.observe("200", 0.05)
+    SharedCounts(tmp_path, [dead], pid=501).publish()
+    replacement.observe("200", 0.05)
+    SharedCounts(tmp_path, [replacement], pid=501).publish()
+
+    assert scrape(SharedCounts(tmp_path, [], pid=502)).value("demo_requests_total", status="200") == 3

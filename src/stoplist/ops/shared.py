@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from prometheus_client.metrics_core import Metric
 
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 PUBLISH_SECONDS = 1.0
-# The kinds of metric a process counts; each goes to a file named `<kind>_<pid>.db`, the name
+# The kinds of metric a process counts; each goes to a file named `<kind>_<pid>_<token>.db`, the name
 # MultiProcessCollector reads the kind from (counters are summed, histograms bucket by bucket).
 KINDS = ("counter", "histogram")
 
@@ -58,6 +59,7 @@ class SharedCounts(Collector):
         self.directory = directory
         self.collectors = tuple(collectors)
         self._pid = os.getpid() if pid is None else pid
+        self._token = uuid.uuid4().hex[:12]
         self._files: dict[str, MmapedDict] = {}
         self._lock = threading.Lock()  # a scrape's thread and the publisher both write the files
         self._stop = threading.Event()
@@ -94,7 +96,8 @@ class SharedCounts(Collector):
 
     def _file(self, kind: str) -> MmapedDict:
         if kind not in self._files:
-            self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))
+            # The pid and a token of this process's own: a worker that gets a dead one's pid must not write over its counts.
+            self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}_{self._token}.db"))
         return self._files[kind]
 
     def _run(self, interval: float) -> None:
