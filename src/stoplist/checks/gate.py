@@ -13,11 +13,12 @@ from time import perf_counter
 from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stoplist.checks import requests
-from stoplist.errors import BodyTooLarge, StoplistError, error_response
+from stoplist.errors import StoplistError, error_response
 from stoplist.ops.metrics import HttpMetrics
+from stoplist.web import read_body
 
 log = logging.getLogger("stoplist")
 
@@ -53,7 +54,7 @@ class CheckGate:
             if query is not None:
                 body = await requests.answer_one(state, headers, query)
             else:
-                body = await requests.answer_many(state, headers, lambda limit: _read_body(headers, receive, limit))
+                body = await requests.answer_many(state, headers, lambda limit: read_body(Request(scope, receive), limit))
             status, extra = 200, None
         except ClientDisconnect:
             return
@@ -118,20 +119,3 @@ def _known_once(query: bytes) -> bool:
 
 
 _ONE_NAMES = frozenset(name.encode() for name in requests.ONE_PARAMETERS)
-
-
-async def _read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is larger than `limit` bytes, declared or not (web.read_body's rule)."""
-    declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
-    body = bytearray()
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        body += message.get("body", b"")
-        if len(body) > limit:
-            raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes for this route.")
-        if not message.get("more_body", False):
-            return bytes(body)

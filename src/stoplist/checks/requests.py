@@ -4,10 +4,8 @@ Each function takes what the request carried (its headers, query string or body)
 answer's JSON as bytes, or raises a StoplistError that the caller renders as the standard error body.
 """
 
-import json
 from collections.abc import Awaitable, Callable
 
-import orjson
 from starlette.datastructures import Headers
 
 from stoplist.auth.cache import named_account
@@ -16,7 +14,7 @@ from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS
 from stoplist.errors import ConflictingParameters, ErrorDetail, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
 from stoplist.lists.service import EVERY_IN_QUERY, channel_of, sender_of
-from stoplist.web import load_json, query_values
+from stoplist.web import json_bytes, load_json, query_values
 
 SCOPE = CHECK
 MAX_BODY_BYTES = 1 << 20
@@ -43,7 +41,7 @@ async def answer_one(state, headers: Headers, query: bytes) -> bytes:
         channel=channel_of(values.get("channel"), every=EVERY_IN_QUERY), sender=sender_of(values.get("sender"), default_region=region, every=EVERY_IN_QUERY).key,
         default_region=region,
     )
-    return dumps(service.rendered(decision))
+    return json_bytes(service.rendered(decision), floatless=True)
 
 
 async def answer_many(state, headers: Headers, read_body: BodyReader) -> bytes:
@@ -67,14 +65,6 @@ def require_json(headers: Headers) -> None:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("Send the numbers as application/json: {\"phone_numbers\": [...]}.")
-
-
-def dumps(answer: dict) -> bytes:
-    """The answer as JSON: what json.dumps(ensure_ascii=False, compact) writes, faster."""
-    try:
-        return orjson.dumps(answer)
-    except TypeError:  # text orjson refuses (an unpaired surrogate): escaped as json does
-        return json.dumps(answer, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def _inputs(document: object) -> tuple[str, list]:
