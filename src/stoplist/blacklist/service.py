@@ -66,8 +66,7 @@ def list_entries(session: Session, *, account_id: int, where: EntryFilter, order
     now = utcnow()
     repository = EntryRepository(session)
     where = smsapi_view(where, list_id)
-    size = repository.count_found(account_id=account_id, now=now, where=where)
-    rows = repository.find(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit) if size > offset else []
+    size, rows = repository.count_and_find(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit)
     return size, [row.entry for row in rows]
 
 

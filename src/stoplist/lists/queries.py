@@ -10,6 +10,7 @@ statements for their dialect, so no hand-kept copy of a query can drift from the
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -137,27 +138,28 @@ _KEYS = {
 ORDERS: dict[EntryOrder, tuple[SortKey, ...]] = {order: _KEYS[order.value.lstrip("-")][order.descending] for order in EntryOrder}
 
 
-def order_by(order: EntryOrder) -> list:
-    """The ORDER BY of an order."""
+def order_by(order: EntryOrder, on: Mapping[str, ColumnElement] | None = None) -> list:
+    """The ORDER BY of an order; `on`: of these columns, by name, instead of the entries' own (a subquery's)."""
     terms = []
     for key in ORDERS[order]:
+        column = key.column if on is None else on[key.column.key]
         if key.null_last:
-            terms.append(key.column.is_(None).desc() if key.descending else key.column.is_(None).asc())
-        terms.append(key.column.desc() if key.descending else key.column.asc())
+            terms.append(column.is_(None).desc() if key.descending else column.is_(None).asc())
+        terms.append(column.desc() if key.descending else column.asc())
     return terms
 
 
-def beyond(order: EntryOrder, values: tuple) -> ColumnElement[bool]:
-    """The entries that come after the one whose key in `order` is `values` (a cursor's): keyset paging."""
+def beyond(order: EntryOrder, values: tuple, on: Mapping[str, ColumnElement] | None = None) -> ColumnElement[bool]:
+    """The entries that come after the one whose key in `order` is `values` (a cursor's): keyset paging. `on` as for order_by."""
     past, equal = [], []
     for key, value in zip(ORDERS[order], values, strict=True):
-        past.append(and_(*equal, _past(key, value)))
-        equal.append(key.column.is_(None) if value is None else key.column == value)
+        column = key.column if on is None else on[key.column.key]
+        past.append(and_(*equal, _past(key, value, column)))
+        equal.append(column.is_(None) if value is None else column == value)
     return or_(*past)
 
 
-def _past(key: SortKey, value) -> ColumnElement[bool]:
-    column = key.column
+def _past(key: SortKey, value, column) -> ColumnElement[bool]:
     if key.null_last and value is None:
         # NULL is the latest value: nothing comes after it ascending, every other value does descending.
         return column.is_not(None) if key.descending else false()

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, Select, any_, bindparam, case, func, literal, select
+from sqlalchemy import BigInteger, Select, any_, bindparam, case, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,10 @@ from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
 _IDS_PER_QUERY = 1000  # ids per `IN (...)` of rows(): a batch's entries in one query, well under any limit on parameters
+# A search (`q`) counts its matches and takes its page in one statement, from one read of the matches (search_page).
+# PostgreSQL, beyond this many matches, counts and pages in two statements instead: its count of a hundred thousand
+# matches reads no more than its index, where keeping them to sort would cost three times as much (see search_page).
+SEARCH_KEPT_POSTGRESQL = 1000
 
 # A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at),
 # the sender and the address as shown (the spelling first given).
@@ -109,6 +113,52 @@ class EntryRepository:
             statement = _entries(*keys, entries=entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit)
         rows = self.session.execute(statement)
         return [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in rows]
+
+    def count_and_find(
+        self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
+    ) -> tuple[int, list[Listed]]:
+        """How many live entries `where` selects, and the page find() would answer (none past the last)."""
+        if where.digits is not None:
+            found = self.search_page(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)
+            if found is not None:
+                return found
+        size = self.count_found(account_id=account_id, now=now, where=where)
+        if size == 0 or (after is None and size <= offset):
+            return size, []
+        return size, self.find(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)
+
+    def search_page(
+        self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
+    ) -> tuple[int, list[Listed]] | None:
+        """count_and_find of a search, in one statement: the matches are read once, with their sort keys, kept
+        (MATERIALIZED), then counted and sorted for the page, and only the page's entries are read whole.
+
+        Counting and paging apart read every match twice: on SQLite, from the trigram index and each match's row,
+        the order's key included (a q every number of a range shares: 90,600 matches, 109-122 ms against 88-91 on
+        a million). PostgreSQL counts a large match set from its index alone, faster than keeping it; so it keeps
+        at most SEARCH_KEPT_POSTGRESQL matches, and answers None (count and page apart) when there are more
+        (on a million: 0.6-2.7 ms against 1.0-4.9 apart for up to 100 matches; 1.6 ms more for 164,853)."""
+        keys = [key.column for key in ORDERS[order]]
+        kept = select(*{column.key: column for column in (Entry.id, *keys)}.values()).select_from(searched_entries(where))
+        kept = kept.where(*matching(where, account_id=account_id, now=now))
+        cap = None if self._sqlite else SEARCH_KEPT_POSTGRESQL
+        if cap is not None:
+            kept = kept.limit(cap + 1)
+        matches = kept.cte("matches").prefix_with("MATERIALIZED")
+        ordered = order_by(order, on=matches.c)
+        page = select(matches.c.id, func.row_number().over(order_by=ordered).label("place")).order_by(*ordered)
+        if after is not None:
+            page = page.where(beyond(order, after, on=matches.c))
+        page = _window(page, offset, limit).subquery("page")
+        size = select(func.count().label("size")).select_from(matches).subquery("size")
+        # Every match's count, and beside it the page's entries, if any (a LEFT JOIN: the count comes without them).
+        shown = Entry.__table__.join(page, page.c.id == Entry.id).join(List, List.id == Entry.list_id)
+        statement = select(size.c.size, *ENTRY_COLUMNS, *keys).select_from(size.outerjoin(shown, true())).order_by(page.c.place)
+        rows = self.session.execute(statement).all()
+        count = rows[0][0]
+        if cap is not None and count > cap:
+            return None
+        return count, [Listed(tuple(row[1 : 1 + _SHOWN]), tuple(row[1 + _SHOWN :])) for row in rows if row[1 + 3] is not None]
 
     def count_found(self, *, account_id: int, now: datetime, where: EntryFilter) -> int:
         """How many live entries `where` selects."""

@@ -198,10 +198,8 @@ def find(
             "cursor", "cursor was given out for another order, other filters or another account: pass the same parameters as the page it came from, or start again without it."
         )
     repository = EntryRepository(session)
-    size = repository.count_found(account_id=account_id, now=now, where=where) if counted else None
-    rows = [] if size == 0 else repository.find(
-        account_id=account_id, now=now, where=where, order=order, after=None if after is None else after.key, offset=offset, limit=limit + 1
-    )
+    page = {"account_id": account_id, "now": now, "where": where, "order": order, "after": None if after is None else after.key, "offset": offset, "limit": limit + 1}
+    size, rows = repository.count_and_find(**page) if counted else (None, repository.find(**page))
     more = len(rows) > limit
     rows = rows[:limit]
     # The moment the dates were read only where there are dates: a cursor names its page's listing, not its second.
