@@ -143,3 +143,42 @@ def test_order_by_as_the_php_client_spells_it_sorts_too(client, auth):
 
     assert numbers == ["48500000001", "48500000002"]
     assert_error(client.get(URL, params={"order_by": "phone_number", "orderBy": "-phone_number"}, headers=auth), 400, "conflicting_parameters")
+
+
+# Escapes that spell no UTF-8: a lone continuation byte, a truncated sequence, an overlong '/', a surrogate, latin-1's 'é'.
+_NOT_UTF8 = ["%FF", "%C3", "%C0%AF", "%ED%A0%80", "Caf%E9"]
+
+
+@pytest.mark.parametrize("escape", _NOT_UTF8)
+def test_a_query_value_that_is_not_utf8_is_refused_on_every_route_and_nothing_is_recorded(client, auth, escape):
+    """Read as U+FFFD by the framework, an evidence text would reach the trail changed for good: it is refused instead."""
+    entry = add(client, auth, "+48500000001")
+
+    response = client.delete(f"{URL}/{entry['id']}?evidence=ticket%20{escape}", headers=auth)
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"] == [{"path": "evidence", "message": "Percent-escapes must spell UTF-8 text.", "error": "not_utf8"}]
+    assert listed(client, auth) == {"48500000001": None}
+    events = client.get("/blacklist/history", params={"address": "48500000001"}, headers=auth).json()["events"]
+    assert [event["op"] for event in events] == ["add"]
+    for path in (f"{URL}?q={escape}", f"/blacklist/entries?reason={escape}", f"/blacklist/changes?{escape}=1"):
+        assert_error(client.get(path, headers=auth), 400, "validation_error")["errors"][0]["error"] in ("not_utf8", "unknown_parameter")
+    assert_error(client.get(f"/blacklist/entries?note{escape}=1", headers=auth), 400, "validation_error")
+
+
+def test_a_query_in_utf8_is_read_as_sent(client, auth):
+    entry = add(client, auth, "+48500000001")
+
+    assert client.delete(f"{URL}/{entry['id']}?evidence=Caf%C3%A9%20%E2%9C%93", headers=auth).status_code == 204
+
+    events = client.get("/blacklist/history", params={"address": "48500000001"}, headers=auth).json()["events"]
+    assert events[-1]["evidence"] == "Café ✓"
+
+
+@pytest.mark.parametrize("body", [b"phone_number=48500000001&expire_at=%FF", b"phone_number=4850000000%C3", b"phone_number=48500000001&expire_at=2030-01-01\xff"])
+def test_a_form_field_that_is_not_utf8_is_refused(client, auth, body):
+    response = client.post(URL, headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}, content=body)
+
+    problem = assert_error(response, 400, "validation_error")["errors"][0]
+    assert problem["error"] == "not_utf8" and problem["path"] in ("phone_number", "expire_at")
+    assert listed(client, auth) == {}

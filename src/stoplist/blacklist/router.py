@@ -25,7 +25,7 @@ from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_sch
 from stoplist.lists.queries import EntryFilter
 from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA, DateRangesDep
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
-from stoplist.web import is_head, json_bytes, load_json, read_body, replay_body
+from stoplist.web import is_head, json_bytes, load_json, read_body, replay_body, require_utf8_form
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
 from stoplist.files.schemas import FileQueued
@@ -75,6 +75,8 @@ async def _read_entry_body(request: Request, model: type[EntryBody]) -> EntryBod
         if not isinstance(fields, dict):
             raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
     elif content_type in _FORM_TYPES:
+        if content_type == "application/x-www-form-urlencoded":
+            require_utf8_form(body)
         form = await replay_body(request, body).form(max_files=0)
         fields = _single_values(form.multi_items())
     elif not content_type and not body:
