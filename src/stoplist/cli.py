@@ -51,7 +51,7 @@ def serve(
         ),
     ] = 1,
     server: Annotated[
-        str, typer.Option(help=f"The HTTP server: {servers.UVICORN} (the default) or {servers.GRANIAN} (faster checks; see the README).")
+        str, typer.Option(envvar="STOPLIST_SERVER", help=f"The HTTP server: {servers.UVICORN} (the default) or {servers.GRANIAN} (faster checks; see the README).")
     ] = servers.UVICORN,
 ) -> None:
     """Migrate the database to the latest revision, then serve the API."""

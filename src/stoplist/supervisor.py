@@ -6,10 +6,17 @@ request. Each worker is a fresh interpreter (spawned, not forked: nothing of the
 connection, thread or lock, is inherited) that builds its own app with worker_app: its own engine
 and pools, token cache, job worker thread and SQLite checkpointer, and freezes its own heap.
 The supervisor replaces a worker that dies, and on SIGTERM or SIGINT stops them all, each
-finishing its requests as a single server does.
+finishing its requests as a single server does. A supervisor that cannot (killed with SIGKILL, or by
+the kernel's out-of-memory killer) takes its workers with it: each stops itself as on SIGTERM once
+its parent is gone (exit_with_parent), instead of serving on as orphans that hold the port.
+granian's workers (servers.py) are built by worker_app too, and do the same.
 """
 
+import os
+import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 
 import uvicorn
@@ -25,6 +32,8 @@ from stoplist.ops.shared import shared_metrics_directory
 MAX_WORKERS = 64
 # Where each worker finds its app: uvicorn imports this in the worker and calls it (factory=True).
 WORKER_APP = f"{__name__}:worker_app"
+PARENT_POLL_SECONDS = 0.5  # how often a worker looks whether its supervisor is still there
+ORPHAN_GRACE_SECONDS = 30.0  # how long an orphaned worker may take to finish its requests before it is killed
 
 
 def worker_app() -> FastAPI:
@@ -33,7 +42,25 @@ def worker_app() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings.log_format)
+    exit_with_parent(os.getppid())
     return create_app(settings, freeze_heap=True)
+
+
+def exit_with_parent(parent: int, *, poll: float = PARENT_POLL_SECONDS, grace: float = ORPHAN_GRACE_SECONDS) -> threading.Thread:
+    """Watch, on a daemon thread, that this process's parent is still `parent`; once it is not (the process was
+    handed to init or a subreaper), stop as on SIGTERM (finishing the requests under way), and if that has not
+    ended the process after `grace` seconds, end it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    watcher = threading.Thread(target=watch, name="stoplist-parent-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def run_workers(workers: int, listen: Callable[[uvicorn.Config], socket.socket], **options) -> None:

@@ -129,11 +129,14 @@ def test_send_buffer_setting_defaults_to_256_kib_and_0_leaves_it_to_the_kernel(m
         assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == kernel
 
 
-def test_serve_refuses_a_server_it_does_not_know_before_touching_the_database(database):
-    result = stoplist("serve", "--server", "nginx")
+def test_serve_refuses_a_server_it_does_not_know_before_touching_the_database(database, monkeypatch: pytest.MonkeyPatch):
+    from_option = stoplist("serve", "--server", "nginx")
+    monkeypatch.setenv("STOPLIST_SERVER", "nginx")
+    from_environment = stoplist("serve")
 
-    assert result.exit_code == 2, result.output
-    assert "'nginx' is not one of uvicorn, granian" in result.output
+    for result in (from_option, from_environment):
+        assert result.exit_code == 2, result.output
+        assert "'nginx' is not one of uvicorn, granian" in result.output
     assert migrate.current_revision(database) is None
 
 
