@@ -275,13 +275,14 @@ def _probed(per_address: Select):
     return per_address.offset(literal_column("0")).lateral("e")
 
 
-def known_in(count: int) -> Select:
-    """(list_id, address, id, expire_at, reason, note) of every entry, live or not, of `count` addresses
-    (SQLite; an import's lookup, straight on the driver: compiling an expanding IN for every 500
-    addresses was half of the lookup's time)."""
-    return select(Entry.list_id, Entry.address, Entry.id, Entry.expire_at, Entry.reason, Entry.note).where(
-        Entry.account_id == bindparam("account"), Entry.address.in_([bindparam(f"a{index}") for index in range(count)])
-    )
+def known_json() -> Select:
+    """(list_id, address, id, expire_at, reason, note) of every entry, live or not, of the addresses of a JSON
+    array (SQLite; an import's lookup, and a batch's, straight on the driver), as one JSON array of those rows.
+    One parameter and one step of the statement, as live_addresses_json: binding a parameter per address and
+    reading a row at a time (the lock taken again after each) cost three times as long for a batch of 1,000."""
+    addresses = select(func.json_each(bindparam("addresses", type_=Text)).table_valued("value").c.value).scalar_subquery()
+    row = func.json_array(Entry.list_id, Entry.address, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
+    return select(func.json_group_array(row)).where(Entry.account_id == bindparam("account"), Entry.address.in_(addresses))
 
 
 def known_unnest() -> Select:

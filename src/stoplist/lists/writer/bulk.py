@@ -1,6 +1,7 @@
 """The writer's bulk path (imports): many rows in one lookup and a few statements per write,
 straight on the driver, the writes on a thread of their own while the next ones are made."""
 
+import functools
 import json
 from datetime import datetime, timezone
 
@@ -8,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from stoplist.audit.trail import Fact, state
 from stoplist.db import driver_connection, in_order, naive_utc, raw, read_sqlite_stamp
-from stoplist.lists.queries import known_in, known_unnest
+from stoplist.lists.queries import known_json, known_unnest
 from stoplist.lists.writer.pipeline import Pipeline, call
 from stoplist.lists.writer.statements import (
     COPY, delete_ids_statement, id_sequence, insert_json_statement, largest_id, reserved_ids, rows_json_of, sqlite_stamp_cached, upsert_json_statement,
@@ -16,9 +17,14 @@ from stoplist.lists.writer.statements import (
 from stoplist.lists.writer.rule import ADD, KEEP, UNCHANGED, UPDATE, Stored, decide
 from stoplist.lists.writer.values import Row, Written, lapsed, merged
 
-# Addresses per `IN (...)` lookup: well under every database's limit on bound parameters.
-LOOKUP_BATCH = 500
-_ADDRESS_PARAMETERS = tuple(f"a{index}" for index in range(LOOKUP_BATCH))  # queries.known_in's, in order
+# Addresses per lookup on SQLite: its answer is one JSON text, held whole in memory.
+LOOKUP_BATCH = 10_000
+
+
+@functools.cache
+def _known_json() -> str:
+    """queries.known_json for sqlite3, compiled once, its parameters (account, addresses) in that order."""
+    return in_order(known_json, "sqlite", ("account", "addresses"))
 
 
 class BulkWrites:
@@ -112,7 +118,7 @@ class BulkWrites:
     def _known(self, account_id: int, keys: list[tuple[int, str]]) -> dict[tuple[int, str], Stored]:
         """The entry of each (list, address) that has one, live or not.
 
-        Straight on the driver, SQL compiled from queries.known_in / known_unnest: an import looks
+        Straight on the driver, SQL compiled from queries.known_json / known_unnest: an import looks
         up every address it writes, and the ORM's expanding IN cost as much as the query."""
         known: dict[tuple[int, str], Stored] = {}
         addresses = sorted({address for _list, address in keys})
@@ -130,12 +136,10 @@ class BulkWrites:
                 )
                 return known
             for start in range(0, len(addresses), LOOKUP_BATCH):
-                chunk = addresses[start : start + LOOKUP_BATCH]
-                sql = in_order(known_in, "sqlite", ("account", *_ADDRESS_PARAMETERS[: len(chunk)]), len(chunk))
-                cursor.execute(sql, (account_id, *chunk))
+                cursor.execute(_known_json(), (account_id, json.dumps(addresses[start : start + LOOKUP_BATCH])))
                 known.update(
                     ((list_id, address), Stored(entry_id, expiry and read_sqlite_stamp(expiry), reason, note))
-                    for list_id, address, entry_id, expiry, reason, note in cursor.fetchall() if (list_id, address) in wanted
+                    for list_id, address, entry_id, expiry, reason, note in json.loads(cursor.fetchone()[0]) if (list_id, address) in wanted
                 )
             return known
         finally:
