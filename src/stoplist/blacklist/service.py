@@ -4,6 +4,7 @@ An e-mail address put on the default list through the native API is on it too, b
 neither show nor delete it: they know phone numbers only.
 """
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -60,12 +61,18 @@ def update_entry(
 
 def list_entries(session: Session, *, account_id: int, where: EntryFilter, order: EntryOrder, offset: int, limit: int) -> tuple[int, list[EntryRow]]:
     """How many live entries of the default list `where` selects (its phone numbers), and the requested page of them."""
-    list_id = default_list(session, account_id)
-    if list_id is None:
-        return 0, []
     now = utcnow()
     repository = EntryRepository(session)
-    where = smsapi_view(where, list_id)
+    if where.digits is not None:
+        # A search, driven by the search index: the default list by its scope, in the same statement, rather than
+        # looked up first (a round trip of its own, a tenth of a search of a few hundred matches on PostgreSQL).
+        scope = lists.DEFAULT_SCOPE
+        where = replace(where, kind=scope.kind, channel=scope.channel, sender=scope.sender, address_kind=PHONE)
+    else:
+        list_id = default_list(session, account_id)
+        if list_id is None:
+            return 0, []
+        where = smsapi_view(where, list_id)
     size, rows = repository.count_and_find(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit)
     return size, [row.entry for row in rows]
 
