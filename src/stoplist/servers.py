@@ -12,7 +12,7 @@ from typing import Any
 
 from stoplist.ops.logs import make_formatter_config
 from stoplist.ops.shared import shared_metrics_directory
-from stoplist.supervisor import WORKER_APP
+from stoplist.supervisor import WORKER_APP, supervising
 
 UVICORN = "uvicorn"
 GRANIAN = "granian"
@@ -25,6 +25,7 @@ def run_granian(*, host: str, port: int, workers: int, access_log: bool, log_for
     from granian import Granian
     from granian.constants import Interfaces
 
+    supervising()
     with shared_metrics_directory() if workers > 1 else nullcontext():
         Granian(
             WORKER_APP, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,

@@ -32,8 +32,12 @@ from stoplist.ops.shared import shared_metrics_directory
 MAX_WORKERS = 64
 # Where each worker finds its app: uvicorn imports this in the worker and calls it (factory=True).
 WORKER_APP = f"{__name__}:worker_app"
+# The supervisor's pid, in the environment its workers inherit: a worker spawned just before its supervisor
+# was killed would otherwise take its new parent (init) for it, and serve on.
+SUPERVISOR_PID = "STOPLIST_SUPERVISOR_PID"
 PARENT_POLL_SECONDS = 0.5  # how often a worker looks whether its supervisor is still there
 ORPHAN_GRACE_SECONDS = 30.0  # how long an orphaned worker may take to finish its requests before it is killed
+SIGTERM_AGAIN_SECONDS = 10.0  # an orphan's SIGTERM, sent again this often until it has stopped
 
 
 def worker_app() -> FastAPI:
@@ -42,20 +46,33 @@ def worker_app() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings.log_format)
-    exit_with_parent(os.getppid())
+    supervisor = int(os.environ.get(SUPERVISOR_PID, os.getppid()))
+    if os.getppid() != supervisor:
+        os._exit(0)  # its supervisor died while it started: it has served nothing, and must not start to
+    exit_with_parent(supervisor)
     return create_app(settings, freeze_heap=True)
+
+
+def supervising() -> None:
+    """Name this process as the supervisor of the workers it starts from now on (they inherit its environment):
+    a worker that finds another parent when it starts, its supervisor gone meanwhile, stops at once."""
+    os.environ[SUPERVISOR_PID] = str(os.getpid())
 
 
 def exit_with_parent(parent: int, *, poll: float = PARENT_POLL_SECONDS, grace: float = ORPHAN_GRACE_SECONDS) -> threading.Thread:
     """Watch, on a daemon thread, that this process's parent is still `parent`; once it is not (the process was
     handed to init or a subreaper), stop as on SIGTERM (finishing the requests under way), and if that has not
-    ended the process after `grace` seconds, end it."""
+    ended the process after `grace` seconds, end it. (A second SIGTERM makes uvicorn stop without waiting for
+    its requests: sent only SIGTERM_AGAIN_SECONDS after the first.)"""
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(poll)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(grace)
+        ends = time.monotonic() + grace
+        while time.monotonic() < ends:
+            # Again now and then: a server still starting may not have its handler of SIGTERM yet.
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(min(SIGTERM_AGAIN_SECONDS, max(0.0, ends - time.monotonic())))
         os._exit(1)
 
     watcher = threading.Thread(target=watch, name="stoplist-parent-watch", daemon=True)
@@ -65,6 +82,7 @@ def exit_with_parent(parent: int, *, poll: float = PARENT_POLL_SECONDS, grace: f
 
 def run_workers(workers: int, listen: Callable[[uvicorn.Config], socket.socket], **options) -> None:
     """Serve with `workers` processes until told to stop; `options` are uvicorn.Config's, `listen` binds the socket."""
+    supervising()
     with shared_metrics_directory():
         config = uvicorn.Config(WORKER_APP, factory=True, workers=workers, **options)
         Multiprocess(config, sockets=[listen(config)]).run()
