@@ -175,10 +175,42 @@ def test_a_query_in_utf8_is_read_as_sent(client, auth):
     assert events[-1]["evidence"] == "Café ✓"
 
 
-@pytest.mark.parametrize("body", [b"phone_number=48500000001&expire_at=%FF", b"phone_number=4850000000%C3", b"phone_number=48500000001&expire_at=2030-01-01\xff"])
-def test_a_form_field_that_is_not_utf8_is_refused(client, auth, body):
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"phone_number=48500000001&expire_at=%FF", "expire_at"),
+        (b"phone_number=4850000000%C3", "phone_number"),
+        (b"phone_number=48500000001&expire_at=2030-01-01\xff", "expire_at"),
+        (b"phone_number=48500000001;evidence=ticket%20%FF", "evidence"),  # ';' parts fields as '&' does
+        (b"phone_number=48500000001&evid%FFence=x", "evid%FFence"),  # named as sent
+    ],
+)
+def test_a_form_field_that_is_not_utf8_is_refused(client, auth, body, field):
     response = client.post(URL, headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}, content=body)
 
-    problem = assert_error(response, 400, "validation_error")["errors"][0]
-    assert problem["error"] == "not_utf8" and problem["path"] in ("phone_number", "expire_at")
+    assert assert_error(response, 400, "validation_error")["errors"] == [{"path": field, "message": "Send form fields as UTF-8 text.", "error": "not_utf8"}]
     assert listed(client, auth) == {}
+
+
+@pytest.mark.parametrize("evidence", [b"\xff\xfe", b"Caf\xe9"])
+def test_a_multipart_form_field_that_is_not_utf8_is_refused_not_read_as_latin1(client, auth, evidence):
+    response = client.post(URL, headers=auth, files={"phone_number": (None, b"48500000001"), "evidence": (None, evidence)})
+
+    assert assert_error(response, 400, "validation_error")["errors"][0] == {"path": "evidence", "message": "Send form fields as UTF-8 text.", "error": "not_utf8"}
+    assert listed(client, auth) == {}
+
+
+def test_a_multipart_form_in_utf8_is_read_as_sent(client, auth):
+    assert client.post(URL, headers=auth, files={"phone_number": (None, b"48500000001"), "evidence": (None, "Café ✓".encode())}).status_code == 201
+
+    events = client.get("/blacklist/history", params={"address": "48500000001"}, headers=auth).json()["events"]
+    assert events[-1]["evidence"] == "Café ✓"
+
+
+def test_a_query_name_that_is_not_utf8_is_named_as_sent(client, auth):
+    entry = add(client, auth, "+48500000001")
+
+    response = client.delete(f"{URL}/{entry['id']}?evid%FFence=x", headers=auth)
+
+    assert assert_error(response, 400, "validation_error")["errors"] == [{"path": "evid%FFence", "message": "Percent-escapes must spell UTF-8 text.", "error": "not_utf8"}]
+    assert listed(client, auth) == {"48500000001": None}

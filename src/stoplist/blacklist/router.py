@@ -75,8 +75,7 @@ async def _read_entry_body(request: Request, model: type[EntryBody]) -> EntryBod
         if not isinstance(fields, dict):
             raise MalformedBody("The JSON body must be an object such as {\"phone_number\": \"+48500000000\"}.")
     elif content_type in _FORM_TYPES:
-        if content_type == "application/x-www-form-urlencoded":
-            require_utf8_form(body)
+        require_utf8_form(body, request.headers.get("content-type", ""))
         form = await replay_body(request, body).form(max_files=0)
         fields = _single_values(form.multi_items())
     elif not content_type and not body:
