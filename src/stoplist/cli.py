@@ -55,8 +55,9 @@ def serve(
     ] = servers.UVICORN,
 ) -> None:
     """Migrate the database to the latest revision, then serve the API."""
+    server = server.strip().lower()
     if server not in servers.SERVERS:
-        raise typer.BadParameter(f"{server!r} is not one of {', '.join(servers.SERVERS)}.", param_hint="--server")
+        raise typer.BadParameter(f"{server!r} is not one of {', '.join(servers.SERVERS)}.", param_hint="'--server' (or STOPLIST_SERVER)")
     settings = get_settings()
     migrations.upgrade(settings.database_url)
     if bootstrap_token:

@@ -27,7 +27,7 @@ GONE_WITHIN = 15.0  # seconds: a poll of the parent, then a shutdown as on SIGTE
     [
         (("--workers", "2"), {}),
         (("--server", "granian"), {}),
-        (("--workers", "2"), {"STOPLIST_SERVER": "granian"}),
+        (("--workers", "2"), {"STOPLIST_SERVER": " Granian "}),  # in any case, as every setting that names a choice
     ],
     ids=["uvicorn-workers-2", "granian", "granian-workers-2-from-the-environment"],
 )

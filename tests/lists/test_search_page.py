@@ -71,7 +71,8 @@ def test_one_statement_answers_what_counting_and_paging_apart_answer(
 
 
 def test_a_search_counts_and_pages_in_one_statement(session_factory, listed, backend):
-    """One statement, not two, for a search (PostgreSQL: of up to SEARCH_KEPT_POSTGRESQL matches); a listing without q counts and pages apart."""
+    """One statement, not two, for a search from an index (PostgreSQL: of up to SEARCH_KEPT_POSTGRESQL matches); a listing
+    without q, or SQLite's search of fewer than three characters, counts and pages apart."""
     account, _lists = listed
     engine = session_factory.kw["bind"]
     seen: list[str] = []
@@ -89,6 +90,11 @@ def test_a_search_counts_and_pages_in_one_statement(session_factory, listed, bac
             seen.clear()
             repository.count_and_find(account_id=account, now=NOW, where=EntryFilter(address_kind=PHONE), order=EntryOrder.created_at_desc, limit=5)
             assert (searched, len(seen)) == (1, 2)
+            seen.clear()
+            # Two characters: SQLite scans, and the page alone stops after `limit` in the order's index; PostgreSQL
+            # keeps at most SEARCH_KEPT_POSTGRESQL matches.
+            repository.count_and_find(account_id=account, now=NOW, where=EntryFilter(digits="85"), order=EntryOrder.created_at_desc, limit=5)
+            assert len(seen) == (2 if backend == "sqlite" else 1)
     finally:
         event.remove(engine, "before_cursor_execute", record)
 

@@ -4,7 +4,6 @@ An e-mail address put on the default list through the native API is on it too, b
 neither show nor delete it: they know phone numbers only.
 """
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -64,10 +63,8 @@ def list_entries(session: Session, *, account_id: int, where: EntryFilter, order
     now = utcnow()
     repository = EntryRepository(session)
     if where.digits is not None:
-        # A search, driven by the search index: the default list by its scope, in the same statement, rather than
-        # looked up first (a round trip of its own, a tenth of a search of a few hundred matches on PostgreSQL).
-        scope = lists.DEFAULT_SCOPE
-        where = replace(where, kind=scope.kind, channel=scope.channel, sender=scope.sender, address_kind=PHONE)
+        # A search names the list by its scope (smsapi_view): a round trip fewer, a tenth of a search on PostgreSQL.
+        where = smsapi_view(where)
     else:
         list_id = default_list(session, account_id)
         if list_id is None:

@@ -40,8 +40,12 @@ class Listed(NamedTuple):
     key: tuple
 
 
-def smsapi_view(where: EntryFilter, list_id: int) -> EntryFilter:
-    """SMSAPI's view of a list: its phone numbers (an e-mail address put on the default list natively is none of its business)."""
+def smsapi_view(where: EntryFilter, list_id: int | None = None) -> EntryFilter:
+    """SMSAPI's view of the default list: its phone numbers (an e-mail address put on it natively is none of its
+    business). The list by its id; or, with none given, by its scope (block, every channel, every sender), named
+    in the query itself: a search, driven by the search index, needs no round trip to look the id up first."""
+    if list_id is None:
+        return replace(where, kind=BLOCK, channel=EVERY, sender=EVERY, address_kind=PHONE)
     return replace(where, list_id=list_id, address_kind=PHONE)
 
 
@@ -118,7 +122,9 @@ class EntryRepository:
         self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
     ) -> tuple[int, list[Listed]]:
         """How many live entries `where` selects, and the page find() would answer (none past the last)."""
-        if where.digits is not None:
+        if where.digits is not None and (not self._sqlite or searched_entries(where) is not Entry.__table__):
+            # A search from an index (on SQLite, of TRIGRAM characters or more): one that scans would keep
+            # every entry it passes, where the page alone, in the order's index, stops after `limit`.
             found = self.search_page(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)
             if found is not None:
                 return found
@@ -153,12 +159,13 @@ class EntryRepository:
         size = select(func.count().label("size")).select_from(matches).subquery("size")
         # Every match's count, and beside it the page's entries, if any (a LEFT JOIN: the count comes without them).
         shown = Entry.__table__.join(page, page.c.id == Entry.id).join(List, List.id == Entry.list_id)
-        statement = select(size.c.size, *ENTRY_COLUMNS, *keys).select_from(size.outerjoin(shown, true())).order_by(page.c.place)
+        statement = select(*ENTRY_COLUMNS, *keys, page.c.place, size.c.size).select_from(size.outerjoin(shown, true())).order_by(page.c.place)
         rows = self.session.execute(statement).all()
-        count = rows[0][0]
+        count = rows[0].size
         if cap is not None and count > cap:
             return None
-        return count, [Listed(tuple(row[1 : 1 + _SHOWN]), tuple(row[1 + _SHOWN :])) for row in rows if row[1 + 3] is not None]
+        # ENTRY_COLUMNS, then the key, as find() reads them; `place` is none on the one row of an empty page.
+        return count, [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:-2])) for row in rows if row.place is not None]
 
     def count_found(self, *, account_id: int, now: datetime, where: EntryFilter) -> int:
         """How many live entries `where` selects."""

@@ -198,8 +198,11 @@ def find(
             "cursor", "cursor was given out for another order, other filters or another account: pass the same parameters as the page it came from, or start again without it."
         )
     repository = EntryRepository(session)
-    page = {"account_id": account_id, "now": now, "where": where, "order": order, "after": None if after is None else after.key, "offset": offset, "limit": limit + 1}
-    size, rows = repository.count_and_find(**page) if counted else (None, repository.find(**page))
+    key = None if after is None else after.key
+    if counted:
+        size, rows = repository.count_and_find(account_id=account_id, now=now, where=where, order=order, after=key, offset=offset, limit=limit + 1)
+    else:
+        size, rows = None, repository.find(account_id=account_id, now=now, where=where, order=order, after=key, offset=offset, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     # The moment the dates were read only where there are dates: a cursor names its page's listing, not its second.
