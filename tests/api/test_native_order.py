@@ -192,3 +192,13 @@ def test_skip_is_offset_and_both_together_are_conflicting(client, auth, mixed):
     assert_error(client.get(ENTRIES, params={"skip": 1, "offset": 1}, headers=auth), 400, "conflicting_parameters")
     csv_page = client.get(ENTRIES, params={"skip": 5}, headers={**auth, "Accept": "text/csv"})
     assert csv_page.status_code == 200 and csv_page.text.count("\n") == 2  # the header and the sixth entry: skip pages the CSV
+
+
+def test_the_address_order_sorts_addresses_as_keyed_not_as_shown(client, auth):
+    """An e-mail address sorts by its key (folded to lower case), whatever spelling the listing shows."""
+    for address in ("Jan.Kowalski@example.com", "ewa_nowak@example.com", "ADAM@example.com"):
+        assert client.post("/blacklist/entries", json={"address": address}, headers=auth).status_code == 201
+
+    shown = [entry["address"] for entry in client.get("/blacklist/entries", params={"orderBy": "address"}, headers=auth).json()["collection"]]
+
+    assert shown == ["ADAM@example.com", "ewa_nowak@example.com", "Jan.Kowalski@example.com"]
