@@ -226,6 +226,22 @@ def test_q_finds_text_of_an_email_address_in_any_case_and_literally(client, auth
     assert ids(page(client, auth, q=q)) == [made[name]["id"] for name in expected]
 
 
+@pytest.mark.parametrize(("q", "expected"), [("+", ["plus"]), ("%", ["percent"]), (".", ["percent", "plus"]), ("+news", ["plus"]), ("500 00", ["phone"]), (" ", ["phone", "percent", "plus"])])
+def test_q_with_no_digit_is_text_of_an_email_address(client, auth, q, expected):
+    """No number holds a `+`, `.` or `%` alone: such a q looks for it in e-mail addresses, not for every entry, nor an error."""
+    made = {
+        "plus": put(client, auth, address="jan+news@example.net"),
+        "percent": put(client, auth, address="ewa%list@example.net"),
+        "phone": put(client, auth, address="+48500000001"),
+    }
+
+    body = page(client, auth, q=q)
+
+    assert sorted(ids(body)) == sorted(made[name]["id"] for name in expected) and body["size"] == len(expected)
+    dry = client.delete(ENTRIES, params={"q": q, "dry_run": "true"}, headers=auth)
+    assert (dry.status_code, dry.json()) == ((400, dry.json()) if not q.strip() else (200, {"count": len(expected)})), dry.text
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [({"channel": "fax"}, "invalid_scope"), ({"list": "white"}, "invalid_scope"), ({"reason": "spam"}, "invalid_scope"),

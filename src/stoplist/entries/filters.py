@@ -64,11 +64,12 @@ NativeFilterDep = Annotated[NativeFilter, Depends(native_filter)]
 
 
 def _search_text(q: str | None) -> str | None:
-    """What `q` looks for in addresses: the digits of a number (`500 00`, `+48500`), or text of an e-mail address."""
+    """What `q` looks for in addresses: the digits of a number (`500 00`, `+48500`), or text of an e-mail address:
+    text with a letter, `@` or `_`, or with no digit at all (`+`, `.`, `%`: no number holds it, an e-mail address may)."""
     if q is None or not q.strip():
         return None
     text = q.strip()
-    if any(character.isalpha() or character in "@_" for character in text):
+    if any(character.isalpha() or character in "@_" for character in text) or not any(character.isdigit() for character in text):
         if not storable(text):
             raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
         # Folded as e-mail keys are (lists.addresses.email_key), so that `Straße` finds `strasse@…`.
