@@ -244,11 +244,12 @@ def require_utf8_form(body: bytes, content_type: str) -> None:
         fields = _multipart_fields(body, content_type)
     else:
         # python-multipart, which reads these forms, takes ';' between fields as it takes '&'.
-        fields = [(name, unquote_to_bytes(name.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" ")))
+        fields = [(name, (unquote_to_bytes(name.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" "))))
                   for name, _, value in (part.partition(b"=") for part in re.split(rb"[&;]", body))]
-    for shown, name, value in fields:
+    for shown, texts in fields:
         try:
-            name.decode("utf-8"), value.decode("utf-8")
+            for text in texts:
+                text.decode("utf-8")
         except UnicodeDecodeError:
             field = shown.decode("latin-1")
             raise ValidationFailed(
@@ -257,15 +258,13 @@ def require_utf8_form(body: bytes, content_type: str) -> None:
             ) from None
 
 
-def _multipart_fields(body: bytes, content_type: str) -> list[tuple[bytes, bytes, bytes]]:
-    """(name as sent, name, value) of each part of a multipart/form-data body, read by the standard library's parser."""
+def _multipart_fields(body: bytes, content_type: str) -> list[tuple[bytes, tuple[bytes, ...]]]:
+    """(name as sent, (name, value)) of each part of a multipart/form-data body, read by the standard library's parser."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
     fields = []
     for part in message.iter_parts() if message.is_multipart() else []:
-        disposition = part.get("Content-Disposition", "")
-        raw_name = re.search(r'name="([^"]*)"', str(disposition))
-        name = (raw_name.group(1) if raw_name else "").encode("utf-8", errors="surrogateescape")
-        fields.append((name, name, part.get_payload(decode=True) or b""))
+        name = str(part.get_param("name", "", header="content-disposition")).encode("utf-8", errors="surrogateescape")
+        fields.append((name, (name, part.get_payload(decode=True) or b"")))
     return fields
 
 

@@ -17,7 +17,7 @@ from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import ENTRY_COLUMNS, ORDERS, SHOWN_ADDRESS, SHOWN_SENDER, EntryFilter, beyond, live, matching, moment, order_by, stamp
 from stoplist.lists.schemas import EntryOrder
-from stoplist.lists.search import searched_entries
+from stoplist.lists.search import indexed, searched_entries
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
@@ -122,7 +122,7 @@ class EntryRepository:
         self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
     ) -> tuple[int, list[Listed]]:
         """How many live entries `where` selects, and the page find() would answer (none past the last)."""
-        if where.digits is not None and (not self._sqlite or searched_entries(where) is not Entry.__table__):
+        if where.digits is not None and (indexed(where) or not self._sqlite):
             # A search from an index (on SQLite, of TRIGRAM characters or more): one that scans would keep
             # every entry it passes, where the page alone, in the order's index, stops after `limit`.
             found = self.search_page(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)

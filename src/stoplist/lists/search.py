@@ -46,10 +46,15 @@ class _Searched(Join):
     inherit_cache = True
 
 
+def indexed(where: EntryFilter) -> bool:
+    """Whether `where` searches (`where.digits`, a `q`) with text of TRIGRAM characters or more: one the index answers."""
+    return where.digits is not None and len(where.digits) >= TRIGRAM
+
+
 def searched_entries(where: EntryFilter) -> FromClause:
     """What a query of the entries `where` selects (with queries.matching) reads FROM: on SQLite, for a `q`
     (`where.digits`) of TRIGRAM characters or more, the index's matches, then their entries; otherwise the entries."""
-    if where.digits is None or len(where.digits) < TRIGRAM:
+    if not indexed(where):
         return Entry.__table__
     matches = _index.c[SEARCH_INDEX].match(trigram_query(where.digits))
     return _Searched(_index, Entry.__table__, (Entry.id == _index.c.rowid) & matches)
