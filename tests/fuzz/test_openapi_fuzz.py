@@ -49,15 +49,25 @@ FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "con
 def before_call(ctx, case: schemathesis.Case, **kwargs) -> None:
     for name in [name for name in case.headers or {} if name.lower() in FRAMING_HEADERS]:
         del case.headers[name]
-    wait = (case.query or {}).get("wait") if case.operation.path == "/blacklist/changes" else None
+    if case.operation.path != "/blacklist/changes" or "wait" not in (case.query or {}):
+        return
+    # The coverage phase may give the parameter as a list (`?wait=30.0` either way on the wire).
+    drawn = case.query["wait"]
+    case.query["wait"] = [_shortened(value) for value in drawn] if isinstance(drawn, list) else _shortened(drawn)
+
+
+def _shortened(wait):
+    """A valid wait cut to MAX_FUZZED_WAIT; anything else as drawn, to be refused."""
+    number = wait
     # Some phases give the value as the text that is sent (`"29"`), which the server reads as a number too.
     if isinstance(wait, str):
         try:
-            wait = float(wait)
+            number = float(wait)
         except ValueError:
-            return
-    if isinstance(wait, (int, float)) and not isinstance(wait, bool) and 0 <= wait <= 30:
-        case.query["wait"] = min(wait, MAX_FUZZED_WAIT)
+            return wait
+    if isinstance(number, (int, float)) and not isinstance(number, bool) and 0 <= number <= 30:
+        return min(number, MAX_FUZZED_WAIT)
+    return wait
 
 
 # Registered by importing it; named here so the replacement is visible where the checks are chosen.
