@@ -2,7 +2,9 @@
 
 Every check compares normalize_phone_number with _normalize_slow (the same function without the
 fast path): both return the same digits, or both raise the same error; and phone_number_or_none and
-e164_reader (the bulk check's) return those digits, or None for that error. Inputs are grouped by
+e164_reader (the bulk check's) return those digits, or None for that error. Every input the fast path
+accepts, and every one it refuses without phonenumbers (no country code starts it, or its country's one
+region keeps it as it is and turns it down), is compared. Inputs are grouped by
 country before the slow path runs, because phonenumbers recompiles its patterns once numbers from
 many countries overflow re's cache, which would make this file take minutes instead of seconds.
 """
@@ -13,7 +15,9 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.lists.phone import _country, _fast_e164, _normalize_slow, e164_reader, normalize_phone_number, phone_number_or_none
+from stoplist.lists.phone import (
+    _PLUS_DIGITS, _country, _fast_e164, _normalize_slow, _verdict, e164_reader, normalize_phone_number, phone_number_or_none,
+)
 from stoplist.errors import InvalidPhoneNumber
 
 DEFAULT_REGIONS = [None, "PL", "US"]
@@ -37,7 +41,7 @@ def mismatches(inputs, *, sample_declined=1):
     checked = [
         (text, region)
         for i, (text, region) in enumerate(inputs)
-        if i % sample_declined == 0 or not text.lstrip("+").isdigit() or _fast_e164(text, region) is not None
+        if i % sample_declined == 0 or not text.lstrip("+").isdigit() or _fast_e164(text, region) is not None or refused_fast(text)
     ]
     checked.sort(key=lambda item: (item[1] or "", item[0].lstrip("+0")[:3]))  # by country, see the module docstring
     found = []
@@ -53,6 +57,11 @@ def mismatches(inputs, *, sample_declined=1):
         if read != or_none:
             found.append((text, region, ("e164_reader", read), slow))
     return found
+
+
+def refused_fast(text: str) -> bool:
+    """Whether the bulk check's reader refuses `text` without asking phonenumbers: each of these is compared too."""
+    return _PLUS_DIGITS(text) is not None and _verdict(text[1:]) is None
 
 
 def e164(number: phonenumbers.PhoneNumber) -> str:

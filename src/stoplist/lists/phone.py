@@ -43,8 +43,10 @@ def normalize_phone_number(raw: object, *, default_region: str | None = None, pa
 def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -> str | None:
     """What normalize_phone_number returns for `raw`, or None where it refuses it: for the bulk check, which
     answers `valid: false` instead. A '+' and digits, nearly every input there, take the fast path in one call."""
-    if type(raw) is str and _PLUS_DIGITS(raw) and (digits := _fast_e164(raw, default_region)) is not None:
-        return digits
+    if type(raw) is str and _PLUS_DIGITS(raw):
+        verdict = _verdict(raw[1:])
+        if verdict is not False:
+            return verdict
     try:
         return normalize_phone_number(raw, default_region=default_region)
     except InvalidPhoneNumber:
@@ -54,15 +56,20 @@ def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -
 def e164_reader(default_region: str | None) -> Callable[[object], str | None]:
     """phone_number_or_none of any JSON value (number_input's), for one default region: the bulk
     check's, called 10,000 times a request. A '+' and digits, nearly every input there, cost two
-    look-ups and two pattern matches, with no call between them (what _fast_e164 does for them)."""
+    look-ups and two pattern matches, with no call between them (what _verdict does for them)."""
     plus_digits, accepts_of = _PLUS_DIGITS, _ACCEPTS.get
 
     def read(item: object) -> str | None:
         if type(item) is str and plus_digits(item):
             digits = item[1:]
             accepts = accepts_of(digits[:3])
-            if accepts is not None and accepts(digits):
+            if accepts is None:
+                return None  # no country code starts it
+            verdict = accepts(digits)
+            if verdict:
                 return digits
+            if verdict is None:
+                return None  # refused by the rules phonenumbers would apply
         spelling = item if type(item) is str else number_input(item)
         return None if spelling is None else phone_number_or_none(spelling, default_region=default_region)
 
@@ -180,6 +187,19 @@ def _fast_e164(compact: str, default_region: str | None) -> str | None:
     return digits if accepts is not None and accepts(digits) else None
 
 
+def _verdict(digits: str) -> str | None | bool:
+    """For 7 to 15 ASCII digits not starting with 0 (an international number without its '+'): the digits where
+    _resolve would return them, None where it would refuse them, and False where only phonenumbers can tell.
+
+    Refusals are known here in two cases: no country code starts the digits (parse refuses them), or the
+    code's one region keeps the national number as it is and its rule turns it down (is_valid_number does)."""
+    accepts = _ACCEPTS.get(digits[:3])
+    if accepts is None:
+        return None
+    verdict = accepts(digits)
+    return digits if verdict else verdict
+
+
 def _first_use(code: int) -> Callable[[str], object]:
     """A stand-in for the acceptor of `code` that builds the real one on its first call and puts it in its place."""
 
@@ -238,17 +258,23 @@ class _Country:
 
     def acceptor(self, size: int) -> Callable[[str], object]:
         """accepts() of the whole digits, after a country code of `size` digits, in as few calls as can be:
-        the hot path's. A code of one region, nearly all of them, goes straight to that region's pattern."""
+        the hot path's. A code of one region, nearly all of them, goes straight to that region's pattern.
+
+        What it returns is truthy where phonenumbers keeps the number as it is and accepts it; None where it keeps
+        it as it is and refuses it (one region's pattern is is_valid_number's whole rule); False where parse
+        would rewrite it, or the code has several regions, and only phonenumbers can tell."""
         region = self.regions[0]
         if len(self.regions) > 1 or region.pattern is None:
             accepts = self.accepts
             return lambda digits: accepts(digits[size:])
         literal = self.national_prefix_pattern
-        if self.national_prefix is None or literal.isdigit():
-            # A prefix of plain digits rewrites exactly the numbers that start with it: a lookahead of the same pattern.
-            pattern = region.pattern if self.national_prefix is None else f"(?!{literal}){region.pattern}"
-            fullmatch = _pattern(pattern).fullmatch
+        if self.national_prefix is None:
+            fullmatch = _pattern(region.pattern).fullmatch
             return lambda digits: fullmatch(digits, size)
+        if literal.isdigit():
+            # A prefix of plain digits rewrites exactly the numbers that start with it: a lookahead of the same pattern.
+            fullmatch = _pattern(f"(?!{literal}){region.pattern}").fullmatch
+            return lambda digits: fullmatch(digits, size) or (False if digits.startswith(literal, size) else None)
         fullmatch, prefix = _pattern(region.pattern).fullmatch, self.national_prefix
 
         def accepts_one_region(digits: str) -> object:
