@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, Select, String, Text, and_, bindparam, cast, false, literal_column, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
 
@@ -256,9 +256,12 @@ def live_addresses_json(count: int) -> Select:
 
 
 def live_addresses_unnest() -> Select:
-    """The same over an array of addresses (PostgreSQL): one index probe per address, whatever the
-    planner's statistics say, which lag far behind the table during a bulk import (see `_probed`)."""
-    wanted = func.unnest(bindparam("addresses", type_=ARRAY(String))).table_valued("address").render_derived(name="n")
+    """The same over a JSON array of addresses (PostgreSQL): one index probe per address, whatever the
+    planner's statistics say, which lag far behind the table during a bulk import (see `_probed`).
+    JSON text, as known_unnest takes: asyncpg writes an array parameter element by element, with a
+    type check on each, which cost 0.22 ms of the server's CPU for 1,000 addresses against 0.09 ms."""
+    addresses = cast(bindparam("addresses", type_=Text), JSONB)
+    wanted = func.jsonb_array_elements_text(addresses).table_valued("address").render_derived(name="n")
     found = select(Entry.list_id, Entry.id).where(
         Entry.account_id == bindparam("account"), Entry.address == wanted.c.address, live(bindparam("now"))
     )
