@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import asyncpg
+import orjson
 from sqlalchemy.engine import make_url
 
 from stoplist.db import normalize_url
@@ -202,7 +203,7 @@ class PostgresLookup:
         # address, whatever the planner's statistics say (see queries.live_addresses_unnest).
         lists, rows = await asyncio.gather(
             self.pool.fetch(_asyncpg_lists(), account_id, channel, sender),
-            self.pool.fetch(_asyncpg_many(), json.dumps(addresses), account_id, moment(now, "asyncpg")),
+            self.pool.fetch(_asyncpg_many(), orjson.dumps(addresses).decode(), account_id, moment(now, "asyncpg")),
         )
         return _on_lists(rows, {row[0]: tuple(row)[1:] for row in lists}, {})
 

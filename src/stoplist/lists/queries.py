@@ -259,7 +259,7 @@ def live_addresses_unnest() -> Select:
     """The same over a JSON array of addresses (PostgreSQL): one index probe per address, whatever the
     planner's statistics say, which lag far behind the table during a bulk import (see `_probed`).
     JSON text, as known_unnest takes: asyncpg writes an array parameter element by element, with a
-    type check on each, which cost 0.22 ms of the server's CPU for 1,000 addresses against 0.09 ms."""
+    type check on each: 0.22 ms of the server's CPU for 1,000 addresses, against 0.09 ms for one text (written with orjson)."""
     addresses = cast(bindparam("addresses", type_=Text), JSONB)
     wanted = func.jsonb_array_elements_text(addresses).table_valued("address").render_derived(name="n")
     found = select(Entry.list_id, Entry.id).where(
