@@ -61,6 +61,8 @@ def _shortened(wait):
     number = wait
     # Some phases give the value as the text that is sent (`"29"`), which the server reads as a number too.
     if isinstance(wait, str):
+        if not wait.isascii():
+            return wait  # float() reads '٥' and '５'; the server refuses them
         try:
             number = float(wait)
         except ValueError:

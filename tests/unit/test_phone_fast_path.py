@@ -229,3 +229,28 @@ def test_numbers_parse_would_rewrite_are_left_to_the_full_path(text):
 def test_leading_zeros_and_shared_country_codes_stay_on_the_fast_path(text, expected):
     assert _fast_e164(text.replace(" ", ""), None) == expected
     assert normalize_phone_number(text) == _normalize_slow(text) == expected
+
+
+@pytest.mark.parametrize("default_region", DEFAULT_REGIONS)
+@pytest.mark.parametrize("text", [
+    "+990123456789",  # no country code starts it
+    "+2801234567",  # nor this one
+    "+48100000000",  # Poland (one region, no national prefix): no number of Poland starts with 1
+    "+4912",  # too short for the fast path's 7 digits: left to phonenumbers (below)
+])
+def test_the_bulk_check_refuses_what_the_fast_rules_rule_out_without_phonenumbers(monkeypatch, text, default_region):
+    """What costs the most in a bulk check is the invalid number sent through phonenumbers (30 us against 0.7 us):
+    where the fast rules already know the answer, phonenumbers is not asked."""
+    assert outcome(_normalize_slow, text, default_region)[0] == "error"
+
+    def asked(*_args, **_kwargs):
+        raise AssertionError("phonenumbers was asked")
+
+    monkeypatch.setattr(phonenumbers, "parse", asked)
+    monkeypatch.setattr(phonenumbers, "is_valid_number", asked)
+    if _PLUS_DIGITS(text) is None:
+        with pytest.raises(AssertionError, match="phonenumbers was asked"):
+            phone_number_or_none(text, default_region=default_region)
+        return
+    assert phone_number_or_none(text, default_region=default_region) is None
+    assert e164_reader(default_region)(text) is None
