@@ -80,22 +80,22 @@ def test_every_add_acknowledged_before_a_kill_9_is_listed_after_the_restart(tmp_
     assert len(acknowledged) + 1 <= stored <= len(acknowledged) + 1 + clients
 
 
-IMPORT_ROWS = 300_000
+IMPORT_ROWS = 120_000  # three of the import's batches (imports.service.BATCH_ROWS): the kill falls after the first
 
 
 def import_file(path: Path) -> dict[str, int]:
-    """300,000 rows of every kind; returns the counts the import must end with.
+    """120,000 rows of every kind; returns the counts the import must end with.
 
-    0..19,999 are listed and live, as the file lists them (unchanged); 20,000..29,999 listed but
-    lapsed (listed anew: added); 30,000..279,999 new (added); then 10,000 repeats of earlier rows
-    (unchanged), and 10,000 unreadable rows (invalid) spread through the file.
+    0..7,999 are listed and live, as the file lists them (unchanged); 8,000..11,999 listed but
+    lapsed (listed anew: added); 12,000..111,999 new (added); then 4,000 repeats of earlier rows
+    (unchanged), and 4,000 unreadable rows (invalid) spread through the file.
     """
-    good = iter([f"+{48500000000 + i}" for i in range(280_000)] + [f"+{48500000000 + i}" for i in range(30_000, 40_000)])
-    # Every 30th row is bad: 10,000 of them, the last one closing the file.
+    good = iter([f"+{48500000000 + i}" for i in range(112_000)] + [f"+{48500000000 + i}" for i in range(12_000, 16_000)])
+    # Every 30th row is bad: 4,000 of them, the last one closing the file.
     rows = ["not a number" if index % 30 == 29 else next(good) for index in range(IMPORT_ROWS)]
     assert next(good, None) is None
     path.write_text("phone_number\n" + "\n".join(rows) + "\n")
-    return {"rows": IMPORT_ROWS, "added": 260_000, "updated": 0, "unchanged": 30_000, "invalid": 10_000}
+    return {"rows": IMPORT_ROWS, "added": 104_000, "updated": 0, "unchanged": 12_000, "invalid": 4_000}
 
 
 def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_counts(tmp_path: Path, database_url: str, session_factory):
@@ -106,8 +106,8 @@ def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_c
         headers = {"Authorization": f"Bearer {token}"}
         now = utcnow()
         with transaction(session_factory) as session:
-            fill(session, account_of(session_factory, token), {str(48500000000 + i): None for i in range(20_000)}, now=now)
-            lapsed = {str(48500000000 + i): now - timedelta(days=1) for i in range(20_000, 30_000)}
+            fill(session, account_of(session_factory, token), {str(48500000000 + i): None for i in range(8_000)}, now=now)
+            lapsed = {str(48500000000 + i): now - timedelta(days=1) for i in range(8_000, 12_000)}
             fill(session, account_of(session_factory, token), lapsed, now=now - timedelta(days=2))
         queued = httpx.post(f"{first.base_url}{URL}/imports", content=upload.read_bytes(), headers={**headers, "Content-Type": "text/csv"}, timeout=60)
         assert queued.status_code == 202, queued.text
@@ -127,12 +127,12 @@ def test_an_import_killed_with_its_server_ends_on_the_restarted_one_with_exact_c
     assert body["status"] == "done", body["error"]
     assert {key: body[key] for key in expected} == expected
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 280_000
-        assert session.scalar(select(func.count()).select_from(Entry).where(Entry.expire_at.is_(None))) == 280_000
+        assert session.scalar(select(func.count()).select_from(Entry)) == 112_000
+        assert session.scalar(select(func.count()).select_from(Entry).where(Entry.expire_at.is_(None))) == 112_000
         assert session.scalar(select(func.count()).select_from(ImportRejection).where(ImportRejection.job_id == job_id)) == expected["invalid"]
         # Exactly once on the trail, across the kill: an expire and an add per lapsed number, an add per new one, one summary.
         ops = dict(session.execute(select(Event.op, func.count()).where(Event.job_id == job_id).group_by(Event.op)).all())
-        assert ops == {"expire": 10_000, "add": 260_000, "import": 1}
+        assert ops == {"expire": 4_000, "add": 104_000, "import": 1}
         assert history.verify(session)[2] is None
 
 
