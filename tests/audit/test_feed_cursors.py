@@ -35,8 +35,9 @@ def test_a_cursor_past_the_newest_event_is_refused_and_stays_refused_after_the_n
 def test_a_cursor_past_the_newest_event_is_refused_at_once_even_when_asked_to_wait(client, auth):
     add(client, auth, "+48500000001")
     started = time.monotonic()
-    assert_error(changes(client, auth, after=2, wait=5), 400, "invalid_cursor")
-    assert time.monotonic() - started < 2
+    assert_error(changes(client, auth, after=2, wait=30), 400, "invalid_cursor")
+    # A read that waited could not answer before 30 s; half of that leaves room for a loaded machine.
+    assert time.monotonic() - started < 15
 
 
 def test_an_account_without_events_serves_only_the_start(client, auth):

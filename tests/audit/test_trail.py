@@ -523,16 +523,17 @@ def test_a_waiting_feed_read_answers_when_an_event_arrives(client, auth):
     add(client, auth, "+48500000001")
     threading.Timer(0.5, lambda: add(client, auth, "+48500000002")).start()
     started = time.monotonic()
-    page = feed(client, auth, after=1, wait=10)
+    page = feed(client, auth, after=1, wait=30)
     waited = time.monotonic() - started
     assert [event["address"] for event in page["events"]] == ["48500000002"]
-    assert 0.3 < waited < 5
+    # Answered when the event came (0.5 s), not at the end of its wait (30 s), even on a loaded machine.
+    assert 0.3 < waited < 15
 
 
 def test_a_waiting_feed_read_with_nothing_new_answers_empty_after_its_wait(client, auth):
     started = time.monotonic()
     assert feed(client, auth, after=0, wait=0.5) == {"events": [], "next": "0"}
-    assert 0.4 < time.monotonic() - started < 3
+    assert 0.4 < time.monotonic() - started < 10
 
 
 def test_the_feed_refuses_bad_cursors_and_waits(client, auth):
