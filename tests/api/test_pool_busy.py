@@ -18,7 +18,7 @@ def test_a_request_that_finds_every_connection_taken_is_a_quick_503_busy(client,
 
         assert_error(response, 503, "busy")
         assert response.headers["retry-after"].isdigit()
-        assert waited < 2
+        assert waited < 10  # pool_timeout 0.3 s, against the 30 s of the default: room for a loaded machine
         assert_error(client.post(URL, json={"phone_number": "+48500000002"}, headers=auth), 503, "busy")
     finally:
         held.close()

@@ -134,4 +134,5 @@ def test_the_checkpointers_of_several_workers_on_one_file_neither_fail_nor_stall
 
     assert [record.getMessage() for record in caplog.records if "checkpoint" in record.getMessage()] == []
     assert all(checkpointer.checkpoints > 0 for _, _, checkpointer in workers)
-    assert slowest < 1.0, f"a write waited {slowest:.2f} s"
+    # A checkpoint that waited would hold writes up to busy_timeout (10 s); 3 s leaves room for a loaded machine.
+    assert slowest < 3.0, f"a write waited {slowest:.2f} s"
