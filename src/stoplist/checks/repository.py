@@ -23,7 +23,8 @@ from stoplist.db import normalize_url
 from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
 from stoplist.auth.queries import SUBUSER_ORDER, TOKEN_ORDER, live_token, subuser
 from stoplist.db import in_order, raw
-from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries
+from stoplist.checks.together import Asked, Together
+from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries, scoped_entries_unnest
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
 EntryRow = tuple
@@ -166,6 +167,7 @@ class PostgresLookup:
     def __init__(self, database_url: str) -> None:
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.pool = _TakenInTurn()
+        self.together = Together(self._entries_of_one, self._entries_of_many)
 
     async def open(self) -> None:
         await self.pool.open(self.dsn, self.CONNECTIONS)
@@ -193,7 +195,18 @@ class PostgresLookup:
         return await self.pool.fetchval(in_order(event_hash, "asyncpg", ("account", "seq")), account_id, seq)
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
+        """A check's candidates, looked up with the other checks of the same turn of the loop (checks.together)."""
+        return await self.together.entries((account_id, address, channel, sender), now)
+
+    async def _entries_of_one(self, asked: Asked, now: datetime) -> list[EntryRow]:
+        account_id, address, channel, sender = asked
         return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]
+
+    async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
+        answers: list[list[EntryRow]] = [[] for _ in asked]
+        for row in await self.pool.fetch(_asyncpg_many_checks(), orjson.dumps(asked).decode(), moment(now, "asyncpg")):
+            answers[row[0] - 1].append(tuple(row)[1:])  # place counts from 1
+        return answers
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         if not addresses:
@@ -216,6 +229,11 @@ def _asyncpg_one() -> str:
 @functools.cache
 def _asyncpg_many() -> str:
     return in_order(live_addresses_unnest, "asyncpg", ("addresses", "account", "now"))
+
+
+@functools.cache
+def _asyncpg_many_checks() -> str:
+    return in_order(scoped_entries_unnest, "asyncpg", ("checks", "now"))
 
 
 @functools.cache

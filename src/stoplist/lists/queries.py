@@ -213,17 +213,34 @@ ENTRY_COLUMNS = (
 
 def scoped_entries() -> Select:
     """The live entries of one address on the lists that apply to a check: its candidates."""
+    return _candidates(bindparam("account"), bindparam("address"), bindparam("now"), bindparam("channel"), bindparam("sender"))
+
+
+def scoped_entries_unnest() -> Select:
+    """scoped_entries of several checks in one statement (PostgreSQL; checks.together), each check's rows
+    after its place: (place, *ENTRY_COLUMNS), counting from 1. The checks come as one JSON array of
+    [account, address, channel, sender] (see live_addresses_unnest); each is one index probe of its own
+    (_probed), and `now` is one for all."""
+    asked = func.json_array_elements(cast(bindparam("checks", type_=Text), JSON)).table_valued("value", with_ordinality="place")
+    asked = asked.render_derived(name="c")
+    field = functools.partial(_json_field, asked.c.value)
+    found = _probed(_candidates(cast(field(0), Integer), field(1), bindparam("now"), field(2), field(3)))
+    return select(asked.c.place, *found.c).select_from(asked).join(found, true())
+
+
+def _candidates(account, address, now, channel, sender) -> Select:
+    """The live entries of `address` on `account`'s lists that apply to (channel, sender): values or column expressions."""
     return (
         select(*ENTRY_COLUMNS)
         .select_from(Entry)
         .join(List, List.id == Entry.list_id)
-        .where(
-            Entry.account_id == bindparam("account"),
-            Entry.address == bindparam("address"),
-            live(bindparam("now")),
-            applies_to(bindparam("channel"), bindparam("sender")),
-        )
+        .where(Entry.account_id == account, Entry.address == address, live(now), applies_to(channel, sender))
     )
+
+
+def _json_field(value, index: int) -> ColumnElement:
+    """Element `index` of a JSON array, as text."""
+    return value.op("->>", return_type=Text)(literal_column(str(index)))
 
 
 def lists_applying() -> Select:

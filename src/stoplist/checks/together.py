@@ -1,0 +1,69 @@
+"""Single checks that arrive together are looked up together (PostgreSQL).
+
+Under load, one turn of the event loop starts many checks. Asked one statement each, PostgreSQL
+and the driver pay a statement's fixed work for each (protocol, executor start, a wake-up of the
+loop per answer): more than the index probe itself. Checks that reach their lookup in the same
+turn go as one statement instead (queries.scoped_entries_unnest), each still one index probe.
+
+Nothing waits for company: the statement leaves at the end of the turn that gathered it, and a
+check that comes alone goes alone, as the single statement. Nothing is cached either: every check
+reads what was committed before its statement ran, as it would on its own.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+# A check's key: (account id, address, channel, sender).
+Asked = tuple[int, str, str, str]
+# A candidate: a row of queries.ENTRY_COLUMNS.
+EntryRow = tuple
+One = Callable[[Asked, datetime], Awaitable[list[EntryRow]]]
+Many = Callable[[list[Asked], datetime], Awaitable[list[list[EntryRow]]]]
+
+
+class Together:
+    """Gathers the lookups asked in one turn of the loop: `one` answers a lone one, `many` the others,
+    in their order, at the latest `now` among them (each was taken when its check began)."""
+
+    def __init__(self, one: One, many: Many) -> None:
+        self._one, self._many = one, many
+        self._gathered: list[tuple[Asked, datetime, asyncio.Future]] | None = None
+        self._sending: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+
+    async def entries(self, asked: Asked, now: datetime) -> list[EntryRow]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._gathered is None:
+            self._gathered = []
+            loop.call_soon(self._send)
+        self._gathered.append((asked, now, future))
+        return await future
+
+    def _send(self) -> None:
+        gathered, self._gathered = self._gathered or [], None
+        waiting = [item for item in gathered if not item[2].cancelled()]
+        if waiting:
+            task = asyncio.ensure_future(self._answer(waiting))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _answer(self, waiting: list[tuple[Asked, datetime, asyncio.Future]]) -> None:
+        try:
+            if len(waiting) == 1:
+                asked, now, _future = waiting[0]
+                answers = [await self._one(asked, now)]
+            else:
+                answers = await self._many([asked for asked, _now, _future in waiting], max(now for _asked, now, _future in waiting))
+        except asyncio.CancelledError:
+            for _asked, _now, future in waiting:
+                future.cancel()
+            raise
+        except Exception as error:  # every waiting check fails as its own statement would have
+            for _asked, _now, future in waiting:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_asked, _now, future), answer in zip(waiting, answers):
+            if not future.done():
+                future.set_result(answer)

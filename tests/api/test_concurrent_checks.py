@@ -1,0 +1,136 @@
+"""Single checks sent at once answer exactly as the same checks one at a time. On PostgreSQL the
+checks that reach their lookup in the same turn of the event loop are looked up in one statement
+(checks.together, queries.scoped_entries_unnest): that statement's candidates are the single
+statement's, for any mix of accounts, addresses, channels and senders."""
+
+import asyncio
+import random
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from stoplist.app import create_app
+from stoplist.checks.repository import PostgresLookup
+from stoplist.config import Settings
+from tests.api.helpers import set_expiry
+
+ENTRIES = "/blacklist/entries"
+CHECK = "/blacklist/check"
+PAST = datetime(2020, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+# Every kind of list a check weighs: every channel and sender, one of them, both.
+SCOPES = [
+    ("block", None, None), ("allow", "sms", None), ("block", "sms", "ACME"), ("allow", None, "ACME"),
+    ("block", "whatsapp", None), ("allow", "whatsapp", "ACME"), ("block", None, "OTHER"),
+]
+NUMBERS = [f"+4850000{index:04d}" for index in range(12)]
+UNLISTED = "+48500009999"
+CHANNELS = [None, "sms", "whatsapp", "email"]
+SENDERS = [None, "ACME", "OTHER", "acme"]
+
+
+@pytest.fixture
+def listed(client, make_token, app) -> dict[str, dict[str, str]]:
+    """Each number on a seeded mix of the scopes, some of its entries lapsed; two accounts, each with its own
+    mix: the accounts' token headers, by name."""
+    tokens = {}
+    chooser = random.Random(20261206)
+    for account in ("default", "other"):
+        headers = tokens[account] = {"Authorization": f"Bearer {make_token(account)}"}
+        for number in NUMBERS:
+            for kind, channel, sender in chooser.sample(SCOPES, chooser.randint(0, 4)):
+                body = {"address": number, "list": kind, **({"channel": channel} if channel else {}), **({"sender": sender} if sender else {})}
+                response = client.post(ENTRIES, json=body, headers=headers)
+                assert response.status_code == 201, response.text
+                if chooser.random() < 0.2:
+                    set_expiry(app, response.json()["id"], PAST)
+    return tokens
+
+
+def _params(number: str, channel: str | None, sender: str | None) -> dict[str, str]:
+    return {"phone_number": number, **({"channel": channel} if channel else {}), **({"sender": sender} if sender else {})}
+
+
+def test_checks_sent_at_once_answer_as_the_same_checks_one_at_a_time(listed, settings: Settings, backend):
+    chooser = random.Random(7)
+    asked = [
+        (chooser.choice(list(listed)), _params(chooser.choice([*NUMBERS, UNLISTED]), chooser.choice(CHANNELS), chooser.choice(SENDERS)))
+        for _ in range(120)
+    ]
+
+    async def scenario():
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            lookup, gathered = app.state.lookup, []
+            if isinstance(lookup, PostgresLookup):
+                many = lookup._entries_of_many
+
+                async def counted(checks, now):
+                    gathered.append(len(checks))
+                    return await many(checks, now)
+
+                lookup.together._many = counted
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+
+                async def check(account, params):
+                    response = await client.get(CHECK, params=params, headers=listed[account])
+                    assert response.status_code == 200, response.text
+                    return response.json()
+
+                at_once = await asyncio.gather(*(check(account, params) for account, params in asked))
+                one_at_a_time = [await check(account, params) for account, params in asked]
+        return at_once, one_at_a_time, gathered
+
+    at_once, one_at_a_time, gathered = asyncio.run(scenario())
+
+    assert at_once == one_at_a_time
+    assert {answer["blacklisted"] for answer in at_once} == {True, False}
+    if backend == "postgresql":
+        # Most went in statements of several: the path under test was taken.
+        assert sum(gathered) > len(asked) // 2, gathered
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    checks=st.lists(
+        st.tuples(
+            st.sampled_from(["default", "other", "none"]),
+            st.sampled_from([*NUMBERS, UNLISTED]),
+            st.sampled_from(["", "sms", "whatsapp", "email"]),
+            st.sampled_from(["", "ACME", "OTHER"]),
+        ),
+        min_size=2, max_size=40,
+    ),
+    now=st.sampled_from([NOW, PAST, datetime(2019, 12, 31, tzinfo=timezone.utc)]),
+)
+def test_the_statement_of_several_checks_finds_what_the_single_statement_finds_for_each(listed, database_url, backend, checks, now):
+    if backend != "postgresql":
+        pytest.skip("checks are looked up together on PostgreSQL only: SQLite's lookup on the loop costs less than gathering")
+    accounts = _account_ids(database_url)
+    asked = [(accounts[account], number.lstrip("+"), channel, sender) for account, number, channel, sender in checks]
+
+    async def scenario():
+        lookup = PostgresLookup(database_url)
+        await lookup.open()
+        try:
+            together = await lookup._entries_of_many(asked, now)
+            alone = [await lookup._entries_of_one(one, now) for one in asked]
+        finally:
+            await lookup.close()
+        return together, alone
+
+    together, alone = asyncio.run(scenario())
+
+    assert [sorted(rows) for rows in together] == [sorted(rows) for rows in alone]
+
+
+def _account_ids(database_url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT name, id FROM accounts")).all())
+    engine.dispose()
+    return {**found, "none": max(found.values()) + 1000}
