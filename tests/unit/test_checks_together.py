@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from stoplist.checks.together import Together
+from stoplist.checks.together import MOST_CHECKS, Together
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 
@@ -152,3 +152,17 @@ def test_answers_keep_the_order_of_the_checks(count):
     order, answers = asyncio.run(scenario())
 
     assert [answer[0][4] for answer in answers] == [asked(index)[1] for index in order]
+
+
+def test_a_turn_that_gathers_more_than_a_statement_takes_sends_several():
+    async def scenario():
+        statements = Statements()
+        together = Together(statements.one, statements.many)
+        count = MOST_CHECKS * 2 + 5
+        answers = await asyncio.gather(*(together.entries(asked(index), NOW) for index in range(count)))
+        return count, answers, statements.calls
+
+    count, answers, calls = asyncio.run(scenario())
+
+    assert [answer[0][4] for answer in answers] == [asked(index)[1] for index in range(count)]
+    assert [(kind, len(items)) for kind, items, _now in calls] == [("many", MOST_CHECKS), ("many", MOST_CHECKS), ("many", 5)]

@@ -14,6 +14,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+# Checks in one statement at most: a bulk check's 1,000 addresses, about a millisecond of PostgreSQL's
+# work. A turn that gathers more sends several statements, each as soon as it is full.
+MOST_CHECKS = 1000
+
 # A check's key: (account id, address, channel, sender).
 Asked = tuple[int, str, str, str]
 # A candidate: a row of queries.ENTRY_COLUMNS.
@@ -34,14 +38,20 @@ class Together:
     async def entries(self, asked: Asked, now: datetime) -> list[EntryRow]:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if self._gathered is None:
-            self._gathered = []
-            loop.call_soon(self._send)
-        self._gathered.append((asked, now, future))
+        gathered = self._gathered
+        if gathered is None:
+            gathered = self._gathered = []
+            loop.call_soon(self._send, gathered)
+        gathered.append((asked, now, future))
+        if len(gathered) >= MOST_CHECKS:
+            self._send(gathered)
         return await future
 
-    def _send(self) -> None:
-        gathered, self._gathered = self._gathered or [], None
+    def _send(self, gathered: list[tuple[Asked, datetime, asyncio.Future]]) -> None:
+        """Send what `gathered` holds, once: at the end of its turn, or as soon as it is full."""
+        if self._gathered is not gathered:
+            return  # sent already, full
+        self._gathered = None
         waiting = [item for item in gathered if not item[2].cancelled()]
         if waiting:
             task = asyncio.ensure_future(self._answer(waiting))
