@@ -11,12 +11,18 @@ from stoplist.checks.together import MOST_CHECKS, Together
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 
 
-class Statements:
-    """Stands in for the two statements: answers each check with its own address, and records every call."""
+def run(scenario):
+    """Run a scenario, failing rather than hanging when a check is never answered."""
+    return asyncio.run(asyncio.wait_for(scenario(), timeout=10))
 
-    def __init__(self, fail: Exception | None = None, release: asyncio.Event | None = None) -> None:
+
+class Statements:
+    """Stands in for the two statements: answers each check with its own address, and records every call.
+    `fail` is raised by every statement that holds the address `bad` (by every one when it is None)."""
+
+    def __init__(self, fail: Exception | None = None, release: asyncio.Event | None = None, bad: str | None = None) -> None:
         self.calls: list[tuple[str, list, datetime]] = []
-        self.fail, self.release = fail, release
+        self.fail, self.release, self.bad = fail, release, bad
 
     async def one(self, asked, now):
         return (await self._answer("one", [asked], now))[0]
@@ -28,7 +34,7 @@ class Statements:
         self.calls.append((kind, asked, now))
         if self.release is not None:
             await self.release.wait()
-        if self.fail is not None:
+        if self.fail is not None and (self.bad is None or any(address == self.bad for _account, address, _channel, _sender in asked)):
             raise self.fail
         return [[("block", "", "", 1, address)] for _account, address, _channel, _sender in asked]
 
@@ -43,7 +49,7 @@ def test_a_lone_check_goes_alone_as_the_single_statement():
         together = Together(statements.one, statements.many)
         return await together.entries(asked(1), NOW), statements.calls
 
-    answer, calls = asyncio.run(scenario())
+    answer, calls = run(scenario)
 
     assert answer == [("block", "", "", 1, "48500000001")]
     assert calls == [("one", [asked(1)], NOW)]
@@ -57,7 +63,7 @@ def test_checks_of_one_turn_go_as_one_statement_each_with_its_own_answer_at_the_
         answers = await asyncio.gather(*(together.entries(asked(index), nows[index]) for index in range(20)))
         return answers, statements.calls
 
-    answers, calls = asyncio.run(scenario())
+    answers, calls = run(scenario)
 
     assert answers == [[("block", "", "", 1, asked(index)[1])] for index in range(20)]
     assert calls == [("many", [asked(index) for index in range(20)], NOW + timedelta(microseconds=19))]
@@ -72,7 +78,7 @@ def test_checks_of_later_turns_are_not_held_back_for_company():
         third = await together.entries(asked(4), NOW)
         return (first, second, third), [kind for kind, _asked, _now in statements.calls]
 
-    (first, second, third), kinds = asyncio.run(scenario())
+    (first, second, third), kinds = run(scenario)
 
     assert first[0][4] == "48500000001" and [answer[0][4] for answer in second] == ["48500000002", "48500000003"]
     assert third[0][4] == "48500000004"
@@ -91,21 +97,35 @@ def test_a_check_gathered_while_a_statement_runs_goes_in_the_next_one():
         release.set()
         return await early, await late, statements.calls
 
-    early, late, calls = asyncio.run(scenario())
+    early, late, calls = run(scenario)
 
     assert [answer[0][4] for answer in early] == ["48500000001", "48500000002"] and late[0][4] == "48500000003"
     assert [(kind, len(items)) for kind, items, _now in calls] == [("many", 2), ("one", 1)]
 
 
-def test_every_check_of_a_failed_statement_gets_its_error():
+def test_when_the_statement_fails_every_check_is_tried_alone_and_gets_its_own_error():
     async def scenario():
         statements = Statements(fail=ConnectionResetError("the server went away"))
         together = Together(statements.one, statements.many)
-        return await asyncio.gather(*(together.entries(asked(index), NOW) for index in range(3)), return_exceptions=True)
+        outcomes = await asyncio.gather(*(together.entries(asked(index), NOW) for index in range(3)), return_exceptions=True)
+        return outcomes, [kind for kind, _asked, _now in statements.calls]
 
-    outcomes = asyncio.run(scenario())
+    outcomes, kinds = run(scenario)
 
     assert [type(outcome) for outcome in outcomes] == [ConnectionResetError] * 3
+    assert kinds == ["many", "one", "one", "one"]
+
+
+def test_a_check_whose_value_fails_the_statement_fails_alone_and_the_others_are_answered():
+    async def scenario():
+        statements = Statements(fail=ValueError("a value the database refuses"), bad=asked(1)[1])
+        together = Together(statements.one, statements.many)
+        return await asyncio.gather(*(together.entries(asked(index), NOW) for index in range(3)), return_exceptions=True)
+
+    outcomes = run(scenario)
+
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[0][0][4] == asked(0)[1] and outcomes[2][0][4] == asked(2)[1]
 
 
 def test_a_check_cancelled_before_its_statement_is_left_out_and_the_others_answered():
@@ -118,7 +138,7 @@ def test_a_check_cancelled_before_its_statement_is_left_out_and_the_others_answe
         done = await asyncio.gather(*tasks, return_exceptions=True)
         return done, statements.calls
 
-    done, calls = asyncio.run(scenario())
+    done, calls = run(scenario)
 
     assert isinstance(done[1], asyncio.CancelledError)
     assert done[0][0][4] == "48500000000" and done[2][0][4] == "48500000002"
@@ -136,7 +156,7 @@ def test_a_statement_cancelled_with_its_server_cancels_its_checks():
             task.cancel()
         return await asyncio.gather(*checks, return_exceptions=True)
 
-    outcomes = asyncio.run(scenario())
+    outcomes = run(scenario)
 
     assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
 
@@ -149,7 +169,7 @@ def test_answers_keep_the_order_of_the_checks(count):
         order = list(reversed(range(count)))
         return order, await asyncio.gather(*(together.entries(asked(index), NOW) for index in order))
 
-    order, answers = asyncio.run(scenario())
+    order, answers = run(scenario)
 
     assert [answer[0][4] for answer in answers] == [asked(index)[1] for index in order]
 
@@ -162,7 +182,7 @@ def test_a_turn_that_gathers_more_than_a_statement_takes_sends_several():
         answers = await asyncio.gather(*(together.entries(asked(index), NOW) for index in range(count)))
         return count, answers, statements.calls
 
-    count, answers, calls = asyncio.run(scenario())
+    count, answers, calls = run(scenario)
 
     assert [answer[0][4] for answer in answers] == [asked(index)[1] for index in range(count)]
     assert [(kind, len(items)) for kind, items, _now in calls] == [("many", MOST_CHECKS), ("many", MOST_CHECKS), ("many", 5)]

@@ -5,9 +5,11 @@ and the driver pay a statement's fixed work for each (protocol, executor start, 
 loop per answer): more than the index probe itself. Checks that reach their lookup in the same
 turn go as one statement instead (queries.scoped_entries_unnest), each still one index probe.
 
-Nothing waits for company: the statement leaves at the end of the turn that gathered it, and a
-check that comes alone goes alone, as the single statement. Nothing is cached either: every check
-reads what was committed before its statement ran, as it would on its own.
+Nothing waits for company: no timer, the statement leaves at the end of the turn that gathered it
+(or as soon as it holds MOST_CHECKS), and a check that comes alone goes alone, as the single
+statement. Nothing is cached either: every check reads what was committed before its statement
+ran, as it would on its own. A statement of several that fails is tried again as single statements,
+so that a check fails on its own error only, never on another's.
 """
 
 import asyncio
@@ -61,19 +63,28 @@ class Together:
     async def _answer(self, waiting: list[tuple[Asked, datetime, asyncio.Future]]) -> None:
         try:
             if len(waiting) == 1:
-                asked, now, _future = waiting[0]
-                answers = [await self._one(asked, now)]
-            else:
+                await self._alone(*waiting[0])
+                return
+            try:
                 answers = await self._many([asked for asked, _now, _future in waiting], max(now for _asked, now, _future in waiting))
+            except Exception:
+                await asyncio.gather(*(self._alone(*item) for item in waiting))
+                return
         except asyncio.CancelledError:
             for _asked, _now, future in waiting:
                 future.cancel()
             raise
-        except Exception as error:  # every waiting check fails as its own statement would have
-            for _asked, _now, future in waiting:
-                if not future.done():
-                    future.set_exception(error)
-            return
         for (_asked, _now, future), answer in zip(waiting, answers):
             if not future.done():
                 future.set_result(answer)
+
+    async def _alone(self, asked: Asked, now: datetime, future: asyncio.Future) -> None:
+        """One check as the single statement: its answer, or its own error."""
+        try:
+            answer = await self._one(asked, now)
+        except Exception as error:
+            if not future.done():
+                future.set_exception(error)
+            return
+        if not future.done():
+            future.set_result(answer)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, String, Text, and_, bindparam, cast, false, literal_column, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, String, Text, and_, bindparam, cast, false, literal_column, or_, select, true
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
@@ -224,7 +224,7 @@ def scoped_entries_unnest() -> Select:
     asked = func.json_array_elements(cast(bindparam("checks", type_=Text), JSON)).table_valued("value", with_ordinality="place")
     asked = asked.render_derived(name="c")
     field = functools.partial(_json_field, asked.c.value)
-    found = _probed(_candidates(cast(field(0), Integer), field(1), bindparam("now"), field(2), field(3)))
+    found = _probed(_candidates(cast(field(0), BigInteger), field(1), bindparam("now"), field(2), field(3)))
     return select(asked.c.place, *found.c).select_from(asked).join(found, true())
 
 
