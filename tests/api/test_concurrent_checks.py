@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import select
 
 from stoplist.app import create_app
 from stoplist.auth.models import Account
@@ -117,10 +118,10 @@ def test_checks_sent_at_once_answer_as_the_same_checks_one_at_a_time(listed, set
     ),
     now=st.sampled_from([NOW, PAST, datetime(2019, 12, 31, tzinfo=timezone.utc)]),
 )
-def test_the_statement_of_several_checks_finds_what_the_single_statement_finds_for_each(listed, database_url, backend, checks, now):
+def test_the_statement_of_several_checks_finds_what_the_single_statement_finds_for_each(listed, database_url, session_factory, backend, checks, now):
     if backend != "postgresql":
         pytest.skip("checks are looked up together on PostgreSQL only: SQLite's lookup on the loop costs less than gathering")
-    accounts = _account_ids(database_url)
+    accounts = _account_ids(session_factory)
     asked = [(accounts[account], number.lstrip("+"), channel, sender) for account, number, channel, sender in checks]
 
     async def scenario():
@@ -138,12 +139,8 @@ def test_the_statement_of_several_checks_finds_what_the_single_statement_finds_f
     assert [sorted(rows) for rows in together] == [sorted(rows) for rows in alone]
 
 
-def _account_ids(database_url: str) -> dict[str, int]:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as connection:
-        found = dict(connection.execute(text("SELECT name, id FROM accounts")).all())
-    engine.dispose()
+def _account_ids(session_factory) -> dict[str, int]:
+    with session_factory() as session:
+        found = {account.name: account.id for account in session.scalars(select(Account))}
     assert found["other"] == BIG_ACCOUNT
     return {**found, "none": BIG_ACCOUNT + 1000}

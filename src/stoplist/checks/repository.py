@@ -167,7 +167,7 @@ class PostgresLookup:
     def __init__(self, database_url: str) -> None:
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.pool = _TakenInTurn()
-        self.together = Together(self._entries_of_one, self._entries_of_many)
+        self.together: Together[list[EntryRow]] = Together(self._entries_of_one, self._entries_of_many)
 
     async def open(self) -> None:
         await self.pool.open(self.dsn, self.CONNECTIONS)

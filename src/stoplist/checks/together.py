@@ -15,6 +15,7 @@ so that a check fails on its own error only, never on another's.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
 # Checks in one statement at most: a bulk check's 1,000 addresses, about a millisecond of PostgreSQL's
 # work. A turn that gathers more sends several statements, each as soon as it is full.
@@ -22,22 +23,22 @@ MOST_CHECKS = 1000
 
 # A check's key: (account id, address, channel, sender).
 Asked = tuple[int, str, str, str]
-# A candidate: a row of queries.ENTRY_COLUMNS.
-EntryRow = tuple
-One = Callable[[Asked, datetime], Awaitable[list[EntryRow]]]
-Many = Callable[[list[Asked], datetime], Awaitable[list[list[EntryRow]]]]
+# What a lookup answers (the repository's candidates of a check).
+Answer = TypeVar("Answer")
 
 
-class Together:
+class Together(Generic[Answer]):
     """Gathers the lookups asked in one turn of the loop: `one` answers a lone one, `many` the others,
     in their order, at the latest `now` among them (each was taken when its check began)."""
 
-    def __init__(self, one: One, many: Many) -> None:
+    def __init__(
+        self, one: Callable[[Asked, datetime], Awaitable[Answer]], many: Callable[[list[Asked], datetime], Awaitable[list[Answer]]]
+    ) -> None:
         self._one, self._many = one, many
         self._gathered: list[tuple[Asked, datetime, asyncio.Future]] | None = None
         self._sending: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
-    async def entries(self, asked: Asked, now: datetime) -> list[EntryRow]:
+    async def entries(self, asked: Asked, now: datetime) -> Answer:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         gathered = self._gathered
@@ -61,22 +62,26 @@ class Together:
             task.add_done_callback(self._sending.discard)
 
     async def _answer(self, waiting: list[tuple[Asked, datetime, asyncio.Future]]) -> None:
+        """One statement for all of `waiting`; each alone when there is one, or when that statement fails."""
         try:
+            if len(waiting) > 1:
+                try:
+                    answers = await self._many([asked for asked, _now, _future in waiting], max(now for _asked, now, _future in waiting))
+                except Exception:
+                    pass
+                else:
+                    for (_asked, _now, future), answer in zip(waiting, answers):
+                        if not future.done():
+                            future.set_result(answer)
+                    return
             if len(waiting) == 1:
-                await self._alone(*waiting[0])
-                return
-            try:
-                answers = await self._many([asked for asked, _now, _future in waiting], max(now for _asked, now, _future in waiting))
-            except Exception:
+                await self._alone(*waiting[0])  # no task of its own: a lone check is the common case at low load
+            else:
                 await asyncio.gather(*(self._alone(*item) for item in waiting))
-                return
         except asyncio.CancelledError:
             for _asked, _now, future in waiting:
                 future.cancel()
             raise
-        for (_asked, _now, future), answer in zip(waiting, answers):
-            if not future.done():
-                future.set_result(answer)
 
     async def _alone(self, asked: Asked, now: datetime, future: asyncio.Future) -> None:
         """One check as the single statement: its answer, or its own error."""
