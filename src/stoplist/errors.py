@@ -32,16 +32,18 @@
     ├── UnsupportedMediaType (415)
     ├── TooManyExports (429)           too many x-async exports queued for the account
     ├── ExportFailed (500)             an x-async export whose job failed
-    └── ServiceBusy (503)              every slot for that kind of work is taken: retry later
+    └── ServiceBusy (503)              every slot for that kind of work is taken, or the database cannot serve just now: retry later
 
 Every 4xx/5xx answer has the body
 `{"error": "<snake_case_code>", "message": "<sentence>", "errors": [...]}`.
 """
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -403,6 +405,15 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     return ValidationFailed(f"The request has invalid fields ({summary}).", errors=details)
 
 
+# What the drivers the read path uses directly raise when the database cannot serve a request just now
+# (SQLAlchemy wraps the same in its OperationalError): a refused, dropped or timed-out connection, a
+# server out of connections, shutting down or cancelling the statement, a SQLite file it cannot read.
+DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ConnectionError, TimeoutError, sqlite3.OperationalError,
+    asyncpg.PostgresConnectionError, asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError,
+)
+
+
 # What the framework raises itself (routing, form parsing), as our errors.
 _HTTP_ERRORS: dict[int, type[StoplistError]] = {400: MalformedBody, 404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 415: UnsupportedMediaType}
 
@@ -441,6 +452,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # connection: the request may well succeed in a moment, so it is busy, not a bug.
         log.warning("database unavailable: %s", type(exc.orig).__name__, exc_info=exc)
         return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
+
+    async def _driver_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # The same, raised by a driver the read path (checks.repository) uses without SQLAlchemy.
+        log.warning("database unavailable: %s", type(exc).__name__, exc_info=exc)
+        return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
+
+    for driver_error in DRIVER_UNAVAILABLE:
+        app.add_exception_handler(driver_error, _driver_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:

@@ -1,9 +1,17 @@
 """A request pool that stays exhausted answers 503 busy with Retry-After, not a 500 after 30 s."""
 
+import asyncio
 import time
+from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
+from stoplist.checks.repository import PostgresLookup, SqliteLookup
 from stoplist.db import create_db_engine, create_session_factory
 from tests.api.helpers import URL, add, assert_error
+
+CHECK = "/blacklist/check"
 
 
 def test_a_request_that_finds_every_connection_taken_is_a_quick_503_busy(client, app, auth, database_url):
@@ -38,3 +46,42 @@ def test_a_database_that_refuses_connections_is_a_503_busy_not_a_500(client, app
     assert_error(response, 503, "busy")
     assert response.headers["retry-after"].isdigit()
     engine.dispose()
+
+
+class _Closed:
+    """An asyncpg connection the server dropped: the next query opens another."""
+
+    def is_closed(self) -> bool:
+        return True
+
+
+def _unreachable_lookup(database_url: str, tmp_path: Path):
+    """The check path's reader on a database that cannot answer: on SQLite a file without Stoplist's
+    tables, on PostgreSQL a server that refuses the connection (nothing listens on port 1)."""
+    if database_url.startswith("sqlite"):
+        return SqliteLookup(f"sqlite:///{tmp_path / 'not-stoplist.db'}")
+    lookup = PostgresLookup(str(make_url(database_url).set(port=1)))
+    lookup.pool._dsn = lookup.dsn
+    lookup.pool._slots = [[_Closed(), asyncio.Lock(), 0]]
+    return lookup
+
+
+@pytest.mark.parametrize("path", ["the gate in front of the app", "the documented route"])
+def test_a_check_whose_database_cannot_answer_is_a_503_busy_not_a_500(client, app, auth, database_url, tmp_path, path):
+    add(client, auth, "+48500000001")
+    assert client.get(CHECK, params={"phone_number": "+48500000001"}, headers=auth).json()["blacklisted"] is True  # the token is known now
+    opened = app.state.lookup
+    app.state.lookup = _unreachable_lookup(database_url, tmp_path)
+    # A trailing slash takes the check past the gate, through the app's middleware and route.
+    url = CHECK if path == "the gate in front of the app" else f"{CHECK}/"
+    try:
+        answers = [
+            client.get(url, params={"phone_number": "+48500000001"}, headers=auth),
+            client.post(url, json={"phone_numbers": ["+48500000001", "+48500000002"]}, headers=auth),
+        ]
+    finally:
+        app.state.lookup = opened  # the one the app closes when it stops
+
+    for response in answers:
+        assert_error(response, 503, "busy")
+        assert response.headers["retry-after"].isdigit()
