@@ -4,10 +4,9 @@ events, never the trail in seq order with a filter (which cost 110 ms on 300,000
 
 from sqlalchemy import event
 
-from stoplist.auth.repository import AuthRepository
-from stoplist.db import create_db_engine, create_session_factory, transaction, utcnow
+from stoplist.db import create_db_engine, create_session_factory
 from stoplist.history.repository import EventRepository
-from stoplist.testing.lists import fill
+from stoplist.testing.lists import numbered_account
 
 EVENT_INDEXES = ("ix_entry_events_account_address_seq", "ix_entry_events_account_entry_seq")
 
@@ -16,10 +15,7 @@ def test_history_by_address_probes_the_events_indexes(database_url):
     engine = create_db_engine(database_url)
     factory = create_session_factory(engine)
     try:
-        with transaction(factory) as session:
-            account = AuthRepository(session).add_account("plans", created_at=utcnow()).id
-        with transaction(factory) as session:
-            fill(session, account, {f"4850{index:07d}": None for index in range(20_000)}, now=utcnow())
+        account = numbered_account(factory, "plans", 20_000)
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
             connection.commit()

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from stoplist.checks.repository import _TakenInTurn
+from stoplist.checks.connections import TakenInTurn
 
 
 class Connection:
@@ -21,8 +21,8 @@ class Connection:
         return self.name
 
 
-def connections(*items: Connection) -> _TakenInTurn:
-    pool = _TakenInTurn()
+def connections(*items: Connection) -> TakenInTurn:
+    pool = TakenInTurn()
     pool._slots = [[item, asyncio.Lock(), 0] for item in items]
     return pool
 

@@ -4,7 +4,8 @@ A check must cost little more than the HTTP request carrying it. On SQLite one
 autocommit connection per process answers single checks on the event loop thread (an indexed
 lookup takes microseconds, less than handing it to a thread would); a bulk check's probes,
 milliseconds of SQLite's work, run on a thread of their own meanwhile. On PostgreSQL a few
-asyncpg connections answer. Every query sees the latest committed write: nothing is
+asyncpg connections answer. On both, the single checks of one turn of the loop are looked up in
+one statement (checks.together). Every query sees the latest committed write: nothing is
 cached, so nothing is stale.
 """
 
@@ -15,7 +16,6 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
 
@@ -23,8 +23,9 @@ from stoplist.db import normalize_url
 from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
 from stoplist.auth.queries import SUBUSER_ORDER, TOKEN_ORDER, live_token, subuser
 from stoplist.db import in_order, raw
+from stoplist.checks.connections import TakenInTurn
 from stoplist.checks.together import Asked, Together
-from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries, scoped_entries_unnest
+from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries, scoped_entries_each, scoped_entries_unnest
 
 # A candidate of a check: a row of queries.ENTRY_COLUMNS, (kind, channel, sender, id, address, ...).
 EntryRow = tuple
@@ -45,6 +46,7 @@ class SqliteLookup:
     def __init__(self, database_url: str) -> None:
         self.database = make_url(normalize_url(database_url)).database or ":memory:"
         self.connection = _reader(self.database)
+        self.together: Together[list[EntryRow]] = Together(self._entries_of_one, self._entries_of_many)
         # One thread, with a connection of its own, for bulk checks' probes: the event loop parses and
         # answers other requests while it waits, and one more would only contend for Python's lock.
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stoplist-probe")
@@ -79,8 +81,19 @@ class SqliteLookup:
         return None if row is None else row[0]
 
     async def entries(self, account_id: int, address: str, channel: str, sender: str, now: datetime) -> list[EntryRow]:
-        """The live entries of one address on the account's lists that apply to (channel, sender)."""
+        """The live entries of one address on the account's lists that apply to (channel, sender), looked up with the
+        other checks of the same turn of the loop (checks.together).
+
+        A probe alone cost 16 µs under load, three times what it costs in a loop of probes: between two
+        checks, the rest of a request leaves none of SQLite's code and pages in the processor's caches."""
+        return await self.together.entries((account_id, address, channel, sender), now)
+
+    async def _entries_of_one(self, asked: Asked, now: datetime) -> list[EntryRow]:
+        account_id, address, channel, sender = asked
         return self.connection.execute(_sqlite_one(), (account_id, address, moment(now, "sqlite"), channel, sender)).fetchall()
+
+    async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
+        return _by_place(self.connection.execute(_sqlite_many_checks(), (orjson.dumps(asked).decode(), moment(now, "sqlite"))), len(asked))
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""
@@ -139,8 +152,21 @@ def _sqlite_many(count: int) -> str:
 
 
 @functools.cache
+def _sqlite_many_checks() -> str:
+    return in_order(scoped_entries_each, "sqlite", ("checks", "now"))
+
+
+@functools.cache
 def _sqlite_lists() -> str:
     return in_order(lists_applying, "sqlite", _LISTS_ORDER)
+
+
+def _by_place(rows, count: int) -> list[list[EntryRow]]:
+    """The candidates of each of `count` checks looked up together, from rows of (place, *ENTRY_COLUMNS), place counting from 1."""
+    answers: list[list[EntryRow]] = [[] for _ in range(count)]
+    for row in rows:
+        answers[row[0] - 1].append(tuple(row)[1:])
+    return answers
 
 
 def _on_lists(rows, scopes: dict[int, tuple], found: dict[str, list[Scoped]]) -> dict[str, list[Scoped]]:
@@ -166,7 +192,7 @@ class PostgresLookup:
 
     def __init__(self, database_url: str) -> None:
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.pool = _TakenInTurn()
+        self.pool = TakenInTurn()
         self.together: Together[list[EntryRow]] = Together(self._entries_of_one, self._entries_of_many)
 
     async def open(self) -> None:
@@ -203,10 +229,7 @@ class PostgresLookup:
         return [tuple(row) for row in await self.pool.fetch(_asyncpg_one(), account_id, address, moment(now, "asyncpg"), channel, sender)]
 
     async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
-        answers: list[list[EntryRow]] = [[] for _ in asked]
-        for row in await self.pool.fetch(_asyncpg_many_checks(), orjson.dumps(asked).decode(), moment(now, "asyncpg")):
-            answers[row[0] - 1].append(tuple(row)[1:])  # place counts from 1
-        return answers
+        return _by_place(await self.pool.fetch(_asyncpg_many_checks(), orjson.dumps(asked).decode(), moment(now, "asyncpg")), len(asked))
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         if not addresses:
@@ -239,64 +262,6 @@ def _asyncpg_many_checks() -> str:
 @functools.cache
 def _asyncpg_lists() -> str:
     return in_order(lists_applying, "asyncpg", _LISTS_ORDER)
-
-
-class _TakenInTurn:
-    """asyncpg connections behind one lock each, handed out in turn, free ones first; a broken one is reopened."""
-
-    def __init__(self) -> None:
-        self._slots: list[list] = []
-        self._turn = 0
-        self._dsn = ""
-
-    async def open(self, dsn: str, size: int) -> None:
-        self._dsn = dsn
-        # [connection, its lock, how many queries hold or wait for it]
-        self._slots = [[await asyncpg.connect(dsn), asyncio.Lock(), 0] for _ in range(size)]
-
-    async def close(self) -> None:
-        for connection, _lock, _users in self._slots:
-            await connection.close()
-        self._slots = []
-
-    def _next(self) -> list:
-        """The next free connection after the last one handed out, or the next one if none is free:
-        a query never queues behind a bulk check's probes while another connection idles. Free means
-        no query holds it or waits for it (a lock just released may still have a waiter queued)."""
-        count = len(self._slots)
-        for step in range(1, count + 1):
-            turn = (self._turn + step) % count
-            if not self._slots[turn][2]:
-                break
-        else:
-            turn = (self._turn + 1) % count
-        self._turn = turn
-        return self._slots[turn]
-
-    async def fetchrow(self, query: str, *args):
-        return await self._run("fetchrow", query, args)
-
-    async def fetch(self, query: str, *args):
-        return await self._run("fetch", query, args)
-
-    async def fetchval(self, query: str, *args):
-        return await self._run("fetchval", query, args)
-
-    async def _run(self, method: str, query: str, args: tuple):
-        slot = self._next()
-        slot[2] += 1
-        try:
-            async with slot[1]:
-                if slot[0].is_closed():
-                    slot[0] = await asyncpg.connect(self._dsn)
-                try:
-                    return await getattr(slot[0], method)(query, *args)
-                except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
-                    # The server restarted or dropped us: one fresh connection, one more try.
-                    slot[0] = await asyncpg.connect(self._dsn)
-                    return await getattr(slot[0], method)(query, *args)
-        finally:
-            slot[2] -= 1
 
 
 Lookup = SqliteLookup | PostgresLookup
