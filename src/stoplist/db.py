@@ -160,9 +160,10 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def sqlite_json_rows(name: str = "rows"):
-    """SQLite's reading of a rows_json parameter: the table of its rows (json_each), and `field(i)`,
-    the i-th value of a row (json_extract gives JSON's strings, numbers and nulls as they are)."""
-    rows = func.json_each(bindparam(name, type_=Text)).table_valued("value").alias("n")
+    """SQLite's reading of a rows_json parameter: the table of its rows (json_each: `key` a row's place from 0,
+    `value` the row), and `field(i)`, the i-th value of a row (json_extract gives JSON's strings, numbers and
+    nulls as they are; the `->>` operator would need SQLite 3.38)."""
+    rows = func.json_each(bindparam(name, type_=Text)).table_valued("key", "value").alias("n")
 
     def field(index: int):
         return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))

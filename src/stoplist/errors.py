@@ -405,13 +405,16 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     return ValidationFailed(f"The request has invalid fields ({summary}).", errors=details)
 
 
-# What the drivers the read path uses directly raise when the database cannot serve a request just now
-# (SQLAlchemy wraps the same in its OperationalError): a refused, dropped or timed-out connection, a
-# server out of connections, shutting down or cancelling the statement, a SQLite file it cannot read.
+# What the drivers the read path uses directly (checks.repository) raise when the database cannot serve a
+# request just now (SQLAlchemy wraps the same in its OperationalError): PostgreSQL refusing or dropping the
+# connection, out of connections, shutting down or cancelling the statement.
 DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
-    ConnectionError, TimeoutError, sqlite3.OperationalError,
+    ConnectionRefusedError, ConnectionResetError,
     asyncpg.PostgresConnectionError, asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError,
 )
+# SQLite's OperationalError is also what a mistaken statement raises; these messages are the file's state
+# (locked past the busy timeout, unreadable), which another try may find changed.
+SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file", "disk I/O error")
 
 
 # What the framework raises itself (routing, form parsing), as our errors.
@@ -455,10 +458,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _driver_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         # The same, raised by a driver the read path (checks.repository) uses without SQLAlchemy.
+        if isinstance(exc, sqlite3.OperationalError) and not str(exc).startswith(SQLITE_UNAVAILABLE):
+            log.error("Exception in ASGI application", exc_info=exc)
+            return error_response(StoplistError())
         log.warning("database unavailable: %s", type(exc).__name__, exc_info=exc)
         return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
 
-    for driver_error in DRIVER_UNAVAILABLE:
+    for driver_error in (*DRIVER_UNAVAILABLE, sqlite3.OperationalError):
         app.add_exception_handler(driver_error, _driver_unavailable)
 
     @app.exception_handler(Exception)

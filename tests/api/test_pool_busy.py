@@ -1,6 +1,7 @@
 """A request pool that stays exhausted answers 503 busy with Retry-After, not a 500 after 30 s."""
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -56,10 +57,20 @@ class _Closed:
 
 
 def _unreachable_lookup(database_url: str, tmp_path: Path):
-    """The check path's reader on a database that cannot answer: on SQLite a file without Stoplist's
-    tables, on PostgreSQL a server that refuses the connection (nothing listens on port 1)."""
+    """The check path's reader on a database that cannot answer just now: on SQLite a file another
+    connection holds locked (past a busy timeout of 50 ms), on PostgreSQL a server that refuses the
+    connection (nothing listens on port 1)."""
     if database_url.startswith("sqlite"):
-        return SqliteLookup(f"sqlite:///{tmp_path / 'not-stoplist.db'}")
+        path = tmp_path / "locked.db"
+        holder = sqlite3.connect(path, isolation_level=None)
+        with sqlite3.connect(make_url(database_url).database) as source:
+            source.backup(holder)  # the suite's database, tables and all
+        holder.execute("PRAGMA journal_mode=DELETE")  # where a writer's lock keeps readers out
+        lookup = SqliteLookup(f"sqlite:///{path}")
+        lookup.connection.execute("PRAGMA busy_timeout=50")
+        holder.execute("BEGIN EXCLUSIVE")
+        lookup.holder = holder  # held as long as the lookup
+        return lookup
     lookup = PostgresLookup(str(make_url(database_url).set(port=1)))
     lookup.pool._dsn = lookup.dsn
     lookup.pool._slots = [[_Closed(), asyncio.Lock(), 0]]
@@ -85,3 +96,19 @@ def test_a_check_whose_database_cannot_answer_is_a_503_busy_not_a_500(client, ap
     for response in answers:
         assert_error(response, 503, "busy")
         assert response.headers["retry-after"].isdigit()
+
+
+def test_a_check_on_sqlite_whose_statement_is_wrong_is_a_500_not_a_busy_to_retry(client, app, auth, database_url, tmp_path):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's OperationalError covers a locked file and a mistaken statement alike")
+    add(client, auth, "+48500000001")
+    assert client.get(CHECK, params={"phone_number": "+48500000001"}, headers=auth).status_code == 200  # the token is known now
+    opened = app.state.lookup
+    # A file without Stoplist's tables: "no such table", which no retry mends.
+    app.state.lookup = SqliteLookup(f"sqlite:///{tmp_path / 'not-stoplist.db'}")
+    try:
+        response = client.get(CHECK, params={"phone_number": "+48500000001"}, headers=auth)
+    finally:
+        app.state.lookup = opened
+
+    assert_error(response, 500, "internal_error")

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from stoplist.db import normalize_url
 from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
 from stoplist.auth.queries import SUBUSER_ORDER, TOKEN_ORDER, live_token, subuser
-from stoplist.db import in_order, raw
+from stoplist.db import in_order, raw, rows_json
 from stoplist.checks.connections import TakenInTurn
 from stoplist.checks.together import Asked, Together
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries, scoped_entries_each, scoped_entries_unnest
@@ -93,7 +93,7 @@ class SqliteLookup:
         return self.connection.execute(_sqlite_one(), (account_id, address, moment(now, "sqlite"), channel, sender)).fetchall()
 
     async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
-        return _by_place(self.connection.execute(_sqlite_many_checks(), (orjson.dumps(asked).decode(), moment(now, "sqlite"))), len(asked))
+        return _by_place(self.connection.execute(_sqlite_many_checks(), (rows_json(asked), moment(now, "sqlite"))), len(asked))
 
     async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
         """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, func
 
-from stoplist.db import RFC3339, Rfc3339Timestamp, naive_utc, sqlite_stamp
+from stoplist.db import RFC3339, Rfc3339Timestamp, naive_utc, sqlite_json_rows, sqlite_stamp
 from stoplist.lists.models import Entry, List
 from stoplist.lists.moments import EVER, Period
 from stoplist.lists.precedence import EVERY
@@ -231,9 +231,8 @@ def scoped_entries_unnest() -> Select:
 def scoped_entries_each() -> Select:
     """scoped_entries_unnest on SQLite: the checks as one JSON array read with json_each, (place, *ENTRY_COLUMNS)
     with place counting from 1. SQLite walks the array and probes the index once for each check, as it would
-    for the check alone (EXPLAIN QUERY PLAN: SCAN c, then SEARCH blacklist_entries USING INDEX)."""
-    asked = func.json_each(bindparam("checks", type_=Text)).table_valued("key", "value", name="c")
-    field = functools.partial(_json_field, asked.c.value)
+    for the check alone (EXPLAIN QUERY PLAN: SCAN n, then SEARCH blacklist_entries USING INDEX)."""
+    asked, field = sqlite_json_rows("checks")
     return _candidates(field(0), field(1), bindparam("now"), field(2), field(3)).with_only_columns((asked.c.key + literal_column("1")).label("place"), *ENTRY_COLUMNS)
 
 
