@@ -1,7 +1,7 @@
 """The HTTP servers `stoplist serve --server` runs the app on: uvicorn (the default) or granian.
 
 granian parses HTTP and writes answers in Rust, on threads of its own, and hands the app the same
-ASGI requests: measured on the check (docs/benchmarks.md), one granian process serves 1.35-1.5x the
+ASGI requests: measured on the check (docs/benchmarks.md), one granian process serves 1.2-1.6x the
 checks a second of one uvicorn process, for about the same CPU a check (on a second core). uvicorn stays the default: it is what every other route was tested
 and tuned on (the send buffer that bounds slow downloads, `--workers` with a supervisor that
 replaces a killed worker, its access log).
