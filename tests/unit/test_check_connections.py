@@ -1,8 +1,14 @@
-"""The check path's PostgreSQL connections: a query takes a free one, never one busy with a bulk check's probes."""
+"""The check path's PostgreSQL connections: a query takes a free one, never one busy with a bulk check's probes;
+a server that cannot be reached is a 503 busy, however the operating system says so."""
 
 import asyncio
+import socket
+
+import asyncpg
+import pytest
 
 from stoplist.checks.connections import TakenInTurn
+from stoplist.errors import ServiceBusy
 
 
 class Connection:
@@ -68,3 +74,30 @@ def test_with_every_connection_busy_a_query_waits_for_the_next_in_turn():
     answer, busy = asyncio.run(scenario())
 
     assert answer in ("a", "b") and sorted(busy) == ["a", "b"]
+
+
+class Closed(Connection):
+    """A connection the server dropped: the next query opens another."""
+
+    def is_closed(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [ConnectionRefusedError(111, "Connection refused"), socket.gaierror(-2, "Name or service not known"), OSError(113, "No route to host")],
+    ids=["refused", "name unknown", "host unreachable"],
+)
+def test_a_connection_that_cannot_be_opened_again_is_busy_not_a_crash(monkeypatch, failure):
+    async def connect(_dsn):
+        raise failure
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+
+    async def scenario():
+        pool = connections(Closed("dropped"))
+        await pool.fetch("SELECT 1")
+
+    with pytest.raises(ServiceBusy) as raised:
+        asyncio.run(scenario())
+    assert raised.value.__cause__ is failure

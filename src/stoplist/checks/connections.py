@@ -4,6 +4,8 @@ import asyncio
 
 import asyncpg
 
+from stoplist.errors import ServiceBusy
+
 
 class TakenInTurn:
     """asyncpg connections behind one lock each, handed out in turn, free ones first; a broken one is reopened."""
@@ -37,6 +39,14 @@ class TakenInTurn:
         self._turn = turn
         return self._slots[turn]
 
+    async def _connect(self):
+        """A new connection; a server that cannot be reached just now (refused, unreachable, a name that does not
+        resolve) is a 503 busy to retry, whatever the operating system's error for it."""
+        try:
+            return await asyncpg.connect(self._dsn)
+        except OSError as error:
+            raise ServiceBusy("The database could not be reached just now; retry in a moment.") from error
+
     async def fetchrow(self, query: str, *args):
         return await self._run("fetchrow", query, args)
 
@@ -52,12 +62,12 @@ class TakenInTurn:
         try:
             async with slot[1]:
                 if slot[0].is_closed():
-                    slot[0] = await asyncpg.connect(self._dsn)
+                    slot[0] = await self._connect()
                 try:
                     return await getattr(slot[0], method)(query, *args)
                 except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
                     # The server restarted or dropped us: one fresh connection, one more try.
-                    slot[0] = await asyncpg.connect(self._dsn)
+                    slot[0] = await self._connect()
                     return await getattr(slot[0], method)(query, *args)
         finally:
             slot[2] -= 1
