@@ -84,8 +84,8 @@ class SqliteLookup:
         """The live entries of one address on the account's lists that apply to (channel, sender), looked up with the
         other checks of the same turn of the loop (checks.together).
 
-        A probe alone cost 16 µs under load, three times what it costs in a loop of probes: between two
-        checks, the rest of a request leaves none of SQLite's code and pages in the processor's caches."""
+        A probe alone cost 16 µs under load, three times what it costs in a loop of probes (most likely the
+        processor's caches: between two checks, the rest of a request evicts SQLite's code and pages)."""
         return await self.together.entries((account_id, address, channel, sender), now)
 
     async def _entries_of_one(self, asked: Asked, now: datetime) -> list[EntryRow]:

@@ -2,9 +2,9 @@
 
 Under load, one turn of the event loop starts many checks. Asked one statement each, PostgreSQL
 and the driver pay a statement's fixed work for each (protocol, executor start, a wake-up of the
-loop per answer): more than the index probe itself. SQLite, inside the process, pays for the
-processor's caches instead: between two checks the rest of each request evicts SQLite's code and
-pages, and a probe alone costs three times what it costs among others. Checks that reach their
+loop per answer): more than the index probe itself. On SQLite, inside the process, a probe alone
+under load costs three times what it costs among others (most likely the processor's caches:
+between two checks the rest of each request evicts SQLite's code and pages). Checks that reach their
 lookup in the same turn go as one statement instead (queries.scoped_entries_unnest on
 PostgreSQL, queries.scoped_entries_each on SQLite), each still one index probe.
 
