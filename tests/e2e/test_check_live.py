@@ -14,10 +14,12 @@ pytestmark = pytest.mark.e2e
 NUMBERS = "/blacklist/phone_numbers"
 CHECK = "/blacklist/check"
 TOKEN_TTL = 1.0
-# How long past the cache bound a revoked token may still pass (scheduling, slow machines).
-SLACK = 0.5
+# How long past the cache bound a revoked token may still pass (scheduling, slow machines). Set against
+# the wrong behaviours, not a quiet machine's timing: a cache that keeps tokens for the default 5 s
+# instead of the configured TTL answers after about 5 s, one that never forgets them not at all.
+SLACK = 2.0
 # The longest the revocation test polls.
-POLL_FOR = 2.0
+POLL_FOR = 6.0
 
 
 @pytest.fixture(params=SERVERS)
