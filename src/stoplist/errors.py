@@ -406,15 +406,21 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
 
 
 # What the drivers the read path uses directly (checks.repository) raise when the database cannot serve a
-# request just now (SQLAlchemy wraps the same in its OperationalError): PostgreSQL refusing or dropping the
-# connection, out of connections, shutting down or cancelling the statement.
+# request just now (SQLAlchemy wraps the same in its OperationalError): PostgreSQL dropping the connection,
+# out of connections, shutting down or cancelling the statement. A server that cannot be reached at all is
+# ServiceBusy already, from where the read path connects (checks.connections).
 DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
-    ConnectionRefusedError, ConnectionResetError,
     asyncpg.PostgresConnectionError, asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError,
 )
 # SQLite's OperationalError is also what a mistaken statement raises; these messages are the file's state
 # (locked past the busy timeout, unreadable), which another try may find changed.
 SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file", "disk I/O error")
+
+
+def _busy_database(cause: BaseException | None, exc: Exception) -> JSONResponse:
+    """503 busy for a database that could not serve the request just now, logged with the driver's error class."""
+    log.warning("database unavailable: %s", type(cause).__name__, exc_info=exc)
+    return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
 
 
 # What the framework raises itself (routing, form parsing), as our errors.
@@ -453,16 +459,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
         # A lock held past its timeout, a server out of connections ("too many clients"), a dropped
         # connection: the request may well succeed in a moment, so it is busy, not a bug.
-        log.warning("database unavailable: %s", type(exc.orig).__name__, exc_info=exc)
-        return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
+        return _busy_database(exc.orig, exc)
 
     async def _driver_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         # The same, raised by a driver the read path (checks.repository) uses without SQLAlchemy.
         if isinstance(exc, sqlite3.OperationalError) and not str(exc).startswith(SQLITE_UNAVAILABLE):
             log.error("Exception in ASGI application", exc_info=exc)
             return error_response(StoplistError())
-        log.warning("database unavailable: %s", type(exc).__name__, exc_info=exc)
-        return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
+        return _busy_database(exc, exc)
 
     for driver_error in (*DRIVER_UNAVAILABLE, sqlite3.OperationalError):
         app.add_exception_handler(driver_error, _driver_unavailable)

@@ -45,7 +45,7 @@ class TakenInTurn:
         try:
             return await asyncpg.connect(self._dsn)
         except OSError as error:
-            raise ServiceBusy("The database could not be reached just now; retry in a moment.") from error
+            raise _unreachable() from error
 
     async def fetchrow(self, query: str, *args):
         return await self._run("fetchrow", query, args)
@@ -68,6 +68,13 @@ class TakenInTurn:
                 except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
                     # The server restarted or dropped us: one fresh connection, one more try.
                     slot[0] = await self._connect()
-                    return await getattr(slot[0], method)(query, *args)
+                    try:
+                        return await getattr(slot[0], method)(query, *args)
+                    except OSError as error:
+                        raise _unreachable() from error
         finally:
             slot[2] -= 1
+
+
+def _unreachable() -> ServiceBusy:
+    return ServiceBusy("The database could not be reached just now; retry in a moment.")
