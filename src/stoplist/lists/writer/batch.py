@@ -2,12 +2,15 @@
 turn, as an add of its own would, and all are written at once through the bulk path's statements."""
 
 from datetime import datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 from stoplist.audit.trail import Fact, state
 from stoplist.db import driver_connection
 from stoplist.lists.writer.rule import ADD, UNCHANGED, UPDATE, Stored, decide
 from stoplist.lists.writer.values import Change, Row, lapsed
+
+_ID = itemgetter(0)  # of an (id, Row, reason, note) to write
 
 
 class Applied(NamedTuple):
@@ -69,8 +72,10 @@ class BatchWrites:
             current[key] = Stored(entry_id, *after)
             applied.append(Applied(outcome.op, entry_id))
         if facts:
-            # In key order, as the bulk path writes: each statement walks the unique index one way.
-            self._write_entries(driver_connection(self.session), account_id, gone, [new[key] for key in sorted(new)],
+            # The new entries in id order (the items' order), as the bulk path inserts them: SQLite's
+            # search index (FTS5) writes out what it holds whenever a rowid comes below the last one,
+            # which in key order cost a batch of 1,000 about 15 ms more (a list of 1,000,000). The others in key order.
+            self._write_entries(driver_connection(self.session), account_id, gone, sorted(new.values(), key=_ID),
                                 [old[key] for key in sorted(old)], self.origin.source, now)
             self.trail.record(account_id, facts, self.origin, now)
         return Added(applied, {entry_id: row for entry_id, row, _reason, _note in new.values()})
