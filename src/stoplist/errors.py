@@ -43,7 +43,6 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -405,15 +404,10 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     return ValidationFailed(f"The request has invalid fields ({summary}).", errors=details)
 
 
-# What the drivers the read path uses directly (checks.repository) raise when the database cannot serve a
-# request just now (SQLAlchemy wraps the same in its OperationalError): PostgreSQL dropping the connection,
-# out of connections, shutting down or cancelling the statement. A server that cannot be reached at all is
-# ServiceBusy already, from where the read path connects (checks.connections).
-DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError,
-)
-# SQLite's OperationalError is also what a mistaken statement raises; these messages are the file's state
-# (locked past the busy timeout, unreadable), which another try may find changed.
+# The read path (checks.repository) uses sqlite3 directly, without SQLAlchemy. Its OperationalError
+# is also what a mistaken statement raises; these messages are the file's state (locked past the busy
+# timeout, unreadable), which another try may find changed. (asyncpg's errors, PostgreSQL's, become
+# ServiceBusy in checks.connections, where asyncpg is used: it is then never loaded on SQLite.)
 SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file", "disk I/O error")
 
 
@@ -461,15 +455,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # connection: the request may well succeed in a moment, so it is busy, not a bug.
         return _busy_database(exc.orig, exc)
 
-    async def _driver_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-        # The same, raised by a driver the read path (checks.repository) uses without SQLAlchemy.
-        if isinstance(exc, sqlite3.OperationalError) and not str(exc).startswith(SQLITE_UNAVAILABLE):
+    async def _driver_unavailable(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # The same, raised by sqlite3 on the read path, which uses it without SQLAlchemy.
+        if not str(exc).startswith(SQLITE_UNAVAILABLE):
             log.error("Exception in ASGI application", exc_info=exc)
             return error_response(StoplistError())
         return _busy_database(exc, exc)
 
-    for driver_error in (*DRIVER_UNAVAILABLE, sqlite3.OperationalError):
-        app.add_exception_handler(driver_error, _driver_unavailable)
+    app.add_exception_handler(sqlite3.OperationalError, _driver_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:

@@ -1,6 +1,5 @@
-"""Running Alembic migrations from code (`stoplist migrate`, `stoplist serve`, the tests)."""
-
-from pathlib import Path
+"""Running Alembic migrations from code (`stoplist migrate`, `stoplist worker`, the tests; `stoplist serve`
+runs `stoplist migrate` in a process of its own, see cli.serve)."""
 
 from alembic import command
 from alembic.config import Config
@@ -9,8 +8,7 @@ from alembic.script import ScriptDirectory
 
 from stoplist.db import create_db_engine
 from stoplist.lists.search import is_search_index_table
-
-ROOT = Path(__file__).resolve().parents[2]
+from stoplist.revisions import ROOT
 
 
 def alembic_config(database_url: str) -> Config:

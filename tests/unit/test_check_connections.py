@@ -101,3 +101,35 @@ def test_a_connection_that_cannot_be_opened_again_is_busy_not_a_crash(monkeypatc
     with pytest.raises(ServiceBusy) as raised:
         asyncio.run(scenario())
     assert raised.value.__cause__ is failure
+
+
+class Failing(Connection):
+    """A connection on which every query fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("failing")
+        self.error = error
+
+    async def fetch(self, _query: str, *_args):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [asyncpg.TooManyConnectionsError("sorry, too many clients already"), asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+     asyncpg.CannotConnectNowError("the database system is starting up"), asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+     asyncpg.PostgresConnectionError("connection failure")],
+    ids=["too many connections", "shutting down", "starting up", "statement cancelled", "connection failure"],
+)
+def test_a_server_that_cannot_serve_the_query_just_now_is_busy(error):
+    """PostgreSQL's own "not now" answers: 503 busy to retry (errors.py answers SQLAlchemy's wrapping of the same so)."""
+    with pytest.raises(ServiceBusy) as raised:
+        asyncio.run(connections(Failing(error)).fetch("SELECT 1"))
+    assert raised.value.__cause__ is error
+
+
+def test_a_mistaken_query_is_not_called_busy():
+    """Another error of PostgreSQL's (a mistake no retry mends) stays what it is: a logged 500, not "retry later"."""
+    error = asyncpg.UndefinedTableError('relation "blacklist_entries" does not exist')
+    with pytest.raises(asyncpg.UndefinedTableError):
+        asyncio.run(connections(Failing(error)).fetch("SELECT 1"))

@@ -1,10 +1,20 @@
 """The check path's PostgreSQL connections: a few asyncpg connections, each used by one query at a time."""
 
 import asyncio
+import logging
 
 import asyncpg
 
 from stoplist.errors import ServiceBusy
+
+log = logging.getLogger("stoplist.errors")
+
+# What asyncpg raises when PostgreSQL cannot serve a query just now (SQLAlchemy wraps the same in its
+# OperationalError, which errors.py answers 503): the connection dropped, out of connections, the server
+# shutting down or cancelling the statement. Only the check path uses asyncpg, so it answers them here.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError,
+)
 
 
 class TakenInTurn:
@@ -60,20 +70,26 @@ class TakenInTurn:
         slot = self._next()
         slot[2] += 1
         try:
-            async with slot[1]:
-                if slot[0].is_closed():
-                    slot[0] = await self._connect()
-                try:
-                    return await getattr(slot[0], method)(query, *args)
-                except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
-                    # The server restarted or dropped us: one fresh connection, one more try.
-                    slot[0] = await self._connect()
-                    try:
-                        return await getattr(slot[0], method)(query, *args)
-                    except OSError as error:
-                        raise _unreachable() from error
+            return await self._on(slot, method, query, args)
+        except UNAVAILABLE as error:
+            log.warning("database unavailable: %s", type(error).__name__, exc_info=error)
+            raise ServiceBusy("The database could not serve this request just now; retry in a moment.") from error
         finally:
             slot[2] -= 1
+
+    async def _on(self, slot: list, method: str, query: str, args: tuple):
+        async with slot[1]:
+            if slot[0].is_closed():
+                slot[0] = await self._connect()
+            try:
+                return await getattr(slot[0], method)(query, *args)
+            except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
+                # The server restarted or dropped us: one fresh connection, one more try.
+                slot[0] = await self._connect()
+                try:
+                    return await getattr(slot[0], method)(query, *args)
+                except OSError as error:
+                    raise _unreachable() from error
 
 
 def _unreachable() -> ServiceBusy:

@@ -23,7 +23,6 @@ from stoplist.db import normalize_url
 from stoplist.audit.queries import NO_TRAIL, FeedBounds, event_hash, feed_bounds, head_seq
 from stoplist.auth.queries import SUBUSER_ORDER, TOKEN_ORDER, live_token, subuser
 from stoplist.db import in_order, raw, rows_json
-from stoplist.checks.connections import TakenInTurn
 from stoplist.checks.together import Asked, Together
 from stoplist.lists.queries import lists_applying, live_addresses_json, live_addresses_unnest, moment, scoped_entries, scoped_entries_each, scoped_entries_unnest
 
@@ -191,6 +190,8 @@ class PostgresLookup:
     CONNECTIONS = 4
 
     def __init__(self, database_url: str) -> None:
+        from stoplist.checks.connections import TakenInTurn  # asyncpg (2.6 MB) only in a process on PostgreSQL
+
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.pool = TakenInTurn()
         self.together: Together[list[EntryRow]] = Together(self._entries_of_one, self._entries_of_many)

@@ -7,7 +7,6 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from stoplist import migrate as migrations
 from stoplist.auth.models import SHARED, Account
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import get_settings
@@ -18,6 +17,8 @@ from stoplist.db import create_db_engine, create_session_factory, normalize_url,
 def database_session() -> Iterator[Session]:
     """A session on the configured database, committed when the command's work succeeds; a database
     not migrated to this release's revision stops the command with a sentence saying so, not a traceback."""
+    from stoplist import migrate as migrations  # Alembic only where a command runs, not in every process that imports this
+
     url = get_settings().database_url
     at, head = migrations.current_revision(url), migrations.head_revision(url)
     if at != head:
