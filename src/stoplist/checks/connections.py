@@ -70,26 +70,23 @@ class TakenInTurn:
         slot = self._next()
         slot[2] += 1
         try:
-            return await self._on(slot, method, query, args)
+            async with slot[1]:
+                if slot[0].is_closed():
+                    slot[0] = await self._connect()
+                try:
+                    return await getattr(slot[0], method)(query, *args)
+                except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
+                    # The server restarted or dropped us: one fresh connection, one more try.
+                    slot[0] = await self._connect()
+                    try:
+                        return await getattr(slot[0], method)(query, *args)
+                    except OSError as error:
+                        raise _unreachable() from error
         except UNAVAILABLE as error:
             log.warning("database unavailable: %s", type(error).__name__, exc_info=error)
             raise ServiceBusy("The database could not serve this request just now; retry in a moment.") from error
         finally:
             slot[2] -= 1
-
-    async def _on(self, slot: list, method: str, query: str, args: tuple):
-        async with slot[1]:
-            if slot[0].is_closed():
-                slot[0] = await self._connect()
-            try:
-                return await getattr(slot[0], method)(query, *args)
-            except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
-                # The server restarted or dropped us: one fresh connection, one more try.
-                slot[0] = await self._connect()
-                try:
-                    return await getattr(slot[0], method)(query, *args)
-                except OSError as error:
-                    raise _unreachable() from error
 
 
 def _unreachable() -> ServiceBusy:

@@ -3,8 +3,6 @@
 from enum import Enum
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from stoplist.db import utcnow
@@ -35,6 +33,10 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
         list_id = repository.list_id(account_id=account_id)
         total = 0 if list_id is None else repository.count_found(account_id=account_id, now=now, where=smsapi_view(EntryFilter(), list_id))
     written = 0
+    # rich here, not at the top: `stoplist serve` imports this module (for Layout) and never shows a progress bar.
+    from rich.console import Console
+    from rich.progress import Progress
+
     with path.open("wb") as target, Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task(f"Exporting to {path.name}", total=total)
 
