@@ -82,15 +82,30 @@ def serve(
 
 
 def _migrate_apart(database_url: str) -> None:
-    """`stoplist migrate` of `database_url`, in a process of its own (the same interpreter and
+    """The database migrated to the latest revision, in a process of its own (the same interpreter and
     directory; the URL in its environment, never on its command line): Alembic, with the Mako and
-    Pygments it loads, would otherwise stay in the serving process's memory for good, about 11 MB,
-    for a migration done once at start. A failed migration stops the command with its exit status;
-    its error is on stderr, as before."""
+    Pygments it loads, would otherwise stay in the serving process's memory for good, about 11 MB, for
+    a migration done once at start. SIGTERM and SIGINT are passed on to it, so stopping the command
+    stops the migration too. A failed migration stops the command with its exit status (128 + the
+    signal's number for one a signal ended); its error is on stderr, as before."""
     environment = {**os.environ, "STOPLIST_DATABASE_URL": database_url}
-    done = subprocess.run([sys.executable, "-m", "stoplist", "migrate"], env=environment, check=False)
-    if done.returncode:
-        raise typer.Exit(done.returncode)
+    child = subprocess.Popen([sys.executable, "-c", _MIGRATE], env=environment)
+    passed_on = {signum: signal.signal(signum, lambda signum, _frame: child.send_signal(signum)) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        status = child.wait()
+    finally:
+        for signum, handler in passed_on.items():
+            signal.signal(signum, handler)
+    if status < 0:
+        typer.echo(f"error: the migration was ended by {signal.Signals(-status).name}", err=True)
+        raise typer.Exit(128 - status)
+    if status:
+        raise typer.Exit(status)
+
+
+# What _migrate_apart's process runs: the upgrade alone, which writes nothing of its own to stdout or stderr
+# (`stoplist migrate` would add a line of plain text to a server whose log is JSON).
+_MIGRATE = "import os; from stoplist.migrate import upgrade; upgrade(os.environ['STOPLIST_DATABASE_URL'])"
 
 
 def listen(config: uvicorn.Config, send_buffer_bytes: int) -> socket.socket:

@@ -7,11 +7,15 @@ the tests use Alembic itself (stoplist.migrate), and a test holds the two readin
 """
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = ROOT / "migrations" / "versions"
+# The files Alembic reads as revisions (alembic.script.base's _sourceless_rev_file and _only_source_rev_file):
+# not __init__.py, not an editor's lock file (.#name.py).
+_REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 
 
 @cache
@@ -19,7 +23,9 @@ def head() -> str:
     """The revision no other migration builds on: the one a migrated database is at."""
     revisions: set[str] = set()
     built_on: set[str] = set()
-    for path in VERSIONS.glob("*.py"):
+    for path in sorted(VERSIONS.iterdir()):
+        if not _REVISION_FILE.match(path.name) or not path.is_file():
+            continue
         named = _literals(path, ("revision", "down_revision"))
         revisions.add(named["revision"])
         down = named.get("down_revision")

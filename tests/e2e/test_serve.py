@@ -1,11 +1,15 @@
 import os
 import re
+import signal
 import socket
+import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from stoplist import migrate
@@ -106,3 +110,52 @@ def test_make_run_serves_on_the_port_and_host_it_is_given(tmp_path: Path):
         finally:
             os.killpg(process.pid, 15)
             process.wait(30)
+
+
+def _serve_migrating_a_held_database(tmp_path: Path, *extra_env: tuple[str, str]):
+    """`stoplist serve` on a SQLite file another connection holds exclusively (its migration waits on the lock),
+    once its migration's process runs; with the holding connection and that process."""
+    database = tmp_path / "held.db"
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    env = {**os.environ, "STOPLIST_DATABASE_URL": f"sqlite:///{database}", "STOPLIST_SERVE_WORKER": "false", **dict(extra_env)}
+    serve = subprocess.Popen([sys.executable, "-m", "stoplist", "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (children := psutil.Process(serve.pid).children()):
+        assert serve.poll() is None and time.monotonic() < deadline, serve.communicate()
+        time.sleep(0.05)
+    return serve, holder, children[0], database
+
+
+def test_stopping_stoplist_serve_while_it_migrates_stops_the_migration_too(tmp_path: Path):
+    serve, holder, migration, database = _serve_migrating_a_held_database(tmp_path)
+    try:
+        serve.send_signal(signal.SIGTERM)
+        _out, err = serve.communicate(timeout=30)
+        assert serve.returncode == 128 + signal.SIGTERM, err
+        assert "the migration was ended by SIGTERM" in err
+        migration.wait(timeout=5)  # gone with it, not left to migrate on its own
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert migrate.current_revision(f"sqlite:///{database}") is None
+
+
+def test_a_migration_killed_under_stoplist_serve_stops_it_saying_so(tmp_path: Path):
+    serve, holder, migration, _database = _serve_migrating_a_held_database(tmp_path)
+    try:
+        migration.kill()  # as the out-of-memory killer would
+        _out, err = serve.communicate(timeout=30)
+        assert serve.returncode == 128 + signal.SIGKILL, err
+        assert "the migration was ended by SIGKILL" in err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_stoplist_serve_with_json_logs_writes_only_json_lines(tmp_path: Path, empty_database_url: str):
+    """The migration at start writes nothing of its own (`stoplist migrate`'s line is plain text)."""
+    with running_server(tmp_path, database_url=empty_database_url, env={**os.environ, "STOPLIST_LOG_FORMAT": "json"}) as server:
+        lines = server.log.read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines), lines[:5]

@@ -48,3 +48,11 @@ def test_a_file_without_a_revision_is_an_error_naming_it(tmp_path, monkeypatch):
     _versions(tmp_path, monkeypatch, {"a.py": 'revision = "a"\ndown_revision = None\n', "b.py": 'down_revision = "a"\n'})
     with pytest.raises(RuntimeError, match=r"b\.py names no revision"):
         revisions.head()
+
+
+def test_files_alembic_does_not_read_are_not_read(tmp_path, monkeypatch):
+    """As alembic.script.base reads a versions directory: not __init__.py, not an editor's lock file (.#name.py,
+    often a dangling link), not what is not a .py file."""
+    _versions(tmp_path, monkeypatch, {"a.py": 'revision = "a"\ndown_revision = None\n', "__init__.py": "", "notes.txt": "revision = 'x'\n"})
+    (tmp_path / ".#a.py").symlink_to(tmp_path / "gone")
+    assert revisions.head() == "a"

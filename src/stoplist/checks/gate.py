@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stoplist.checks import requests
-from stoplist.errors import StoplistError, error_response
+from stoplist.errors import CLIENT_CLOSED_REQUEST, StoplistError, error_response
 from stoplist.ops.metrics import HttpMetrics
 from stoplist.web import read_body
 
@@ -56,7 +56,8 @@ class CheckGate:
             else:
                 body = await requests.answer_many(state, headers, lambda limit: read_body(Request(scope, receive), limit))
             status, extra = 200, None
-        except ClientDisconnect:
+        except ClientDisconnect:  # nobody to answer; counted as the app counts it (errors.CLIENT_CLOSED_REQUEST)
+            self._metrics.count("POST", PATH, CLIENT_CLOSED_REQUEST, perf_counter() - started)
             return
         except Exception as error:  # noqa: BLE001 - rendered by the app's own handlers, as the route's errors are
             status, extra, body = await self._error(scope, receive, error)
