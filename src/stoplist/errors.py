@@ -412,10 +412,12 @@ def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
 SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file", "disk I/O error")
 
 
-def _busy_database(cause: BaseException | None, exc: Exception) -> JSONResponse:
-    """503 busy for a database that could not serve the request just now, logged with the driver's error class."""
-    log.warning("database unavailable: %s", type(cause).__name__, exc_info=exc)
-    return error_response(ServiceBusy("The database could not serve this request just now; retry in a moment."))
+def database_busy(cause: BaseException | None, raised: BaseException) -> ServiceBusy:
+    """503 busy for a database that could not serve the request just now (`cause`, the driver's error,
+    `raised` what carried it), logged with the driver's error class: for SQLAlchemy's and sqlite3's errors
+    here, asyncpg's in checks.connections."""
+    log.warning("database unavailable: %s", type(cause).__name__, exc_info=raised)
+    return ServiceBusy("The database could not serve this request just now; retry in a moment.")
 
 
 # What the framework raises itself (routing, form parsing), as our errors.
@@ -465,14 +467,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
         # A lock held past its timeout, a server out of connections ("too many clients"), a dropped
         # connection: the request may well succeed in a moment, so it is busy, not a bug.
-        return _busy_database(exc.orig, exc)
+        return error_response(database_busy(exc.orig, exc))
 
     async def _driver_unavailable(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
         # The same, raised by sqlite3 on the read path, which uses it without SQLAlchemy.
         if not str(exc).startswith(SQLITE_UNAVAILABLE):
             log.error("Exception in ASGI application", exc_info=exc)
             return error_response(StoplistError())
-        return _busy_database(exc, exc)
+        return error_response(database_busy(exc, exc))
 
     app.add_exception_handler(sqlite3.OperationalError, _driver_unavailable)
 

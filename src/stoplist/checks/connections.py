@@ -1,13 +1,10 @@
 """The check path's PostgreSQL connections: a few asyncpg connections, each used by one query at a time."""
 
 import asyncio
-import logging
 
 import asyncpg
 
-from stoplist.errors import ServiceBusy
-
-log = logging.getLogger("stoplist.errors")
+from stoplist.errors import ServiceBusy, database_busy
 
 # What asyncpg raises when PostgreSQL cannot serve a query just now (SQLAlchemy wraps the same in its
 # OperationalError, which errors.py answers 503): the connection dropped, out of connections, the server
@@ -83,8 +80,7 @@ class TakenInTurn:
                     except OSError as error:
                         raise _unreachable() from error
         except UNAVAILABLE as error:
-            log.warning("database unavailable: %s", type(error).__name__, exc_info=error)
-            raise ServiceBusy("The database could not serve this request just now; retry in a moment.") from error
+            raise database_busy(error, error) from error
         finally:
             slot[2] -= 1
 
