@@ -17,7 +17,7 @@ from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import ENTRY_COLUMNS, ORDERS, SHOWN_ADDRESS, SHOWN_SENDER, EntryFilter, beyond, live, matching, moment, order_by, stamp
 from stoplist.lists.schemas import EntryOrder
-from stoplist.lists.search import indexed, searched_entries
+from stoplist.lists.search import index_matches, indexed, one_trigram, searched_entries
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
@@ -26,6 +26,19 @@ _IDS_PER_QUERY = 1000  # ids per `IN (...)` of rows(): a batch's entries in one 
 # PostgreSQL, beyond this many matches, counts and pages in two statements instead: its count of a hundred thousand
 # matches reads no more than its index, where keeping them to sort would cost three times as much (see search_page).
 SEARCH_KEPT_POSTGRESQL = 1000
+# SQLite, when its search index holds more rows than this for a text of one trigram (of every account: a count of one
+# list of rowids, a twentieth of a microsecond each), counts the matches and takes the page along the order's index
+# (walk_page): keeping and sorting a hundred thousand matches to take the first hundred cost 40 ms more than counting
+# them, where the walk finds the page within a few thousand entries. Below it, walking would cost more than it saves;
+# a longer text's count would intersect a list per trigram, each as long, for every search.
+WALK_FROM = 20_000
+# A walk reads at first this many entries for each one of the page (and of the offset), then four times as many each
+# time, up to WALK_PER_MATCH for each match counted: an entry walked costs about a tenth of a match read from the
+# index and sorted, so a walk that gives up (the matches far along the order) adds at most about half as much again.
+WALK_FIRST = 16
+WALK_PER_MATCH = 4
+# The orders with an index of (account_id, their two keys), which a walk reads in order; the others never walk.
+WALKS = frozenset({EntryOrder.created_at, EntryOrder.created_at_desc, EntryOrder.address, EntryOrder.address_desc, EntryOrder.phone_number, EntryOrder.phone_number_desc})
 
 # A row of ENTRY_COLUMNS: (kind, channel, sender, id, address, address_kind, reason, note, source, expire_at, created_at, updated_at),
 # the sender and the address as shown (the spelling first given).
@@ -122,7 +135,10 @@ class EntryRepository:
         self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
     ) -> tuple[int, list[Listed]]:
         """How many live entries `where` selects, and the page find() would answer (none past the last)."""
-        if where.digits is not None and (indexed(where) or not self._sqlite):
+        # SQLite, for a text of one trigram that its index holds often: counted apart, then walked (see WALK_FROM).
+        walks = self._sqlite and after is None and order in WALKS and one_trigram(where)
+        walks = walks and self.session.scalar(index_matches(where)) > WALK_FROM
+        if where.digits is not None and (indexed(where) or not self._sqlite) and not walks:
             # A search from an index (on SQLite, of TRIGRAM characters or more): one that scans would keep
             # every entry it passes, where the page alone, in the order's index, stops after `limit`.
             found = self.search_page(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)
@@ -131,7 +147,46 @@ class EntryRepository:
         size = self.count_found(account_id=account_id, now=now, where=where)
         if size == 0 or (after is None and size <= offset):
             return size, []
+        if walks:
+            walked = self.walk_page(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit, most=WALK_PER_MATCH * size)
+            if walked is not None:
+                return size, walked
         return size, self.find(account_id=account_id, now=now, where=where, order=order, after=after, offset=offset, limit=limit)
+
+    def walk_page(self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, offset: int, limit: int, most: int) -> list[Listed] | None:
+        """find()'s page read along the order's index (an order of WALKS), from the account's first entry in that order,
+        testing each as it goes, without the search index: the page of a text that many entries hold comes within a few
+        thousand of them. Reads the first 16 pages' worth of entries, then four times as many each time, at most `most`:
+        None when those do not hold the page (then the index's page costs less)."""
+        examine = min(WALK_FIRST * (offset + limit), most)
+        while examine > 0:
+            page = self._walk(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit, examine=examine)
+            if page is not None or examine == most:
+                return page
+            examine = min(4 * examine, most)
+        return None
+
+    def _walk(self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, offset: int, limit: int, examine: int) -> list[Listed] | None:
+        """walk_page within the account's first `examine` entries in `order`, which end at the boundary B: the entries
+        before B's first key, then those that share it up to B, each part a range of the index (a condition on both
+        keys at once is no range to SQLite, which would read on past B to the end). None when they do not hold the page."""
+        first, second = (key.column for key in ORDERS[order])
+        wanted = offset + limit
+        boundary = self.session.execute(
+            select(first, second).where(Entry.account_id == account_id).order_by(*order_by(order)).offset(examine - 1).limit(1)
+        ).first()
+        if boundary is None:  # fewer entries than that: the walk reads them all
+            parts = [true()]
+        else:
+            near = first > boundary[0] if order.descending else first < boundary[0]
+            parts = [near, (first == boundary[0]) & (second >= boundary[1] if order.descending else second <= boundary[1])]
+        found: list[Listed] = []
+        for part in parts:
+            statement = _entries(first, second).where(*matching(where, account_id=account_id, now=now), part).order_by(*order_by(order))
+            found += [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in self.session.execute(statement.limit(wanted - len(found)))]
+            if len(found) == wanted:
+                return found[offset:]
+        return found[offset:] if boundary is None else None
 
     def search_page(
         self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int

@@ -12,7 +12,7 @@ the rows, so the answer is the scan's, whatever it folds (it folds case beyond A
 the trigrams apart passes it too). Shorter text has no trigram: it scans, as before.
 """
 
-from sqlalchemy import Integer, column, table
+from sqlalchemy import Integer, Select, column, func, select, table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.selectable import Join
@@ -58,6 +58,17 @@ def searched_entries(where: EntryFilter) -> FromClause:
         return Entry.__table__
     matches = _index.c[SEARCH_INDEX].match(trigram_query(where.digits))
     return _Searched(_index, Entry.__table__, (Entry.id == _index.c.rowid) & matches)
+
+
+def one_trigram(where: EntryFilter) -> bool:
+    """Whether `where` searches text of exactly TRIGRAM characters: one list of rowids in the index."""
+    return where.digits is not None and len(where.digits) == TRIGRAM
+
+
+def index_matches(where: EntryFilter) -> Select:
+    """How many rows of the index hold every trigram of `where.digits` (an indexed() search), of every account: an upper
+    bound of the matches, read from the index alone."""
+    return select(func.count()).select_from(_index).where(_index.c[SEARCH_INDEX].match(trigram_query(where.digits)))
 
 
 @compiles(_Searched)
