@@ -5,6 +5,7 @@ gate and the app's own stack (its middleware, routing, handlers) give the same a
 to any request at the check's address, and that the common requests never reach that stack.
 """
 
+import contextlib
 import json
 from urllib.parse import quote
 
@@ -122,18 +123,26 @@ def requests(draw, world):
     return method, path, query.encode(), headers, body, draw(st.integers(1, 3))
 
 
-def test_the_gate_answers_any_request_at_the_checks_address_as_the_app_behind_it_does(client, app, world):
-    @hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def assert_same_answers(client, app, drawn: st.SearchStrategy, examples: int) -> None:
+    """The gate and the stack behind it answer each of `examples` drawn requests alike, byte for byte."""
+
+    @hypothesis_settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.data())
     def compare(data):
-        request = data.draw(requests(world))
+        request = data.draw(drawn)
         through_gate, behind = _both(client, app, *request)
         assert through_gate == behind, request
 
     compare()
 
 
-def test_the_common_checks_never_reach_the_apps_middleware_and_the_rest_always_do(client, app, world):
+def test_the_gate_answers_any_request_at_the_checks_address_as_the_app_behind_it_does(client, app, world):
+    assert_same_answers(client, app, requests(world), 300)
+
+
+@contextlib.contextmanager
+def reaching_the_app(app):
+    """(method, path, query) of each request the gate hands on to the app's stack, while in the block."""
     gate = app.middleware_stack
     inner, reached = gate.app, []
 
@@ -142,8 +151,15 @@ def test_the_common_checks_never_reach_the_apps_middleware_and_the_rest_always_d
         await inner(scope, receive, send)
 
     gate.app = counting
-    auth = {"Authorization": world["valid"]}
     try:
+        yield reached
+    finally:
+        gate.app = inner
+
+
+def test_the_common_checks_never_reach_the_apps_middleware_and_the_rest_always_do(client, app, world):
+    auth = {"Authorization": world["valid"]}
+    with reaching_the_app(app) as reached:
         assert client.get(CHECK, params={"phone_number": "+48500000001", "channel": "sms", "sender": "ACME"}, headers=auth).json()["blacklisted"] is False
         assert client.head(CHECK, params={"address": "jan@example.com"}, headers=auth).status_code == 200
         # SMSAPI's PHP client: an empty form body announced on every GET.
@@ -157,8 +173,6 @@ def test_the_common_checks_never_reach_the_apps_middleware_and_the_rest_always_d
         assert client.get(CHECK + "/", params={"phone_number": "+48500000001"}, headers=auth).status_code == 200
         assert client.delete(CHECK, headers=auth).status_code == 405
         assert [path for _method, path, _query in reached] == [CHECK, CHECK + "/", CHECK]
-    finally:
-        gate.app = inner
 
 
 def test_the_gates_answers_are_counted_in_the_metrics_as_the_routes_are(client, world):

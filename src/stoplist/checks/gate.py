@@ -2,7 +2,8 @@
 
 `GET`, `HEAD` and `POST /blacklist/check` are answered here, before the app's middleware and routing,
 by the same functions the documented routes call (checks.requests), with the app's token cache,
-error handlers and request metrics. Anything this path does not take exactly as the common case (a
+error handlers and request metrics; and so are the common searches of SMSAPI's listing on PostgreSQL
+(blacklist.searches), which hand every other request of that route on to the app. Anything this path does not take exactly as the common case (a
 trailing slash, an unknown or repeated parameter, a body on a GET, another method) goes on to the
 app, whose middleware answers it as for any route; so every behaviour of the routes is theirs.
 """
@@ -15,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from stoplist.blacklist import searches
 from stoplist.checks import requests
 from stoplist.errors import CLIENT_CLOSED_REQUEST, StoplistError, error_response
 from stoplist.ops.metrics import HttpMetrics
@@ -44,7 +46,30 @@ class CheckGate:
             elif method == "POST" and not scope["query_string"]:
                 await self._answer(scope, receive, send, False, None)
                 return
+        elif scope["type"] == "http" and scope["path"] == searches.PATH and (scope["method"] == "GET" or scope["method"] == "HEAD"):
+            query = scope["query_string"]
+            if _plain_get(scope["headers"]) and _known_once(query, _SEARCH_NAMES) and await self._search(scope, send, query):
+                return
         await self.app(scope, receive, send)
+
+    async def _search(self, scope: Scope, send: Send, query: bytes) -> bool:
+        """Answer a search if blacklist.searches takes it (JSON, not a CSV export): whether it did."""
+        started = perf_counter()
+        headers = Headers(scope=scope)
+        if "x-async" in headers or "text/csv" in headers.get("accept", "").lower():
+            return False
+        try:
+            body = await searches.answer(self.api.state, headers, query)
+        except Exception:  # noqa: BLE001 - a fault of this path: said, and the app answers as it would anyway
+            log.exception("The search in front of the app failed; the app answers it")
+            return False
+        if body is None:
+            return False
+        start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        self._metrics.count("GET", searches.PATH, 200, perf_counter() - started)
+        return True
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, head: bool, query: bytes | None) -> None:
         started = perf_counter()
@@ -105,18 +130,20 @@ def _plain_get(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     return True
 
 
-def _known_once(query: bytes) -> bool:
-    """Whether every parameter of the query string is one the check takes, each given once (names spelled plainly), all ASCII."""
+def _known_once(query: bytes, names: frozenset[bytes] | None = None) -> bool:
+    """Whether every parameter of the query string is one the check takes (or of `names`), each given once (names spelled plainly), all ASCII."""
+    names = _ONE_NAMES if names is None else names
     if not query.isascii():
         return False
     seen = set()
     for part in query.split(b"&"):
         if part:
             name = part.partition(b"=")[0]
-            if name not in _ONE_NAMES or name in seen:
+            if name not in names or name in seen:
                 return False
             seen.add(name)
     return True
 
 
 _ONE_NAMES = frozenset(name.encode() for name in requests.ONE_PARAMETERS)
+_SEARCH_NAMES = searches.PARAMETERS

@@ -188,19 +188,25 @@ class PostgresLookup:
     # A few connections, each used by one query at a time, taken in turn: cheaper per query than a
     # general pool's acquire/release, and a lookup holds its connection for well under a millisecond.
     CONNECTIONS = 4
+    # SMSAPI's common searches, answered in front of the app (blacklist.searches), on connections of their own:
+    # one holds its connection for milliseconds, and a burst of them must not keep checks waiting.
+    SEARCH_CONNECTIONS = 2
 
     def __init__(self, database_url: str) -> None:
         from stoplist.checks.connections import TakenInTurn  # asyncpg (2.6 MB) only in a process on PostgreSQL
 
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.pool = TakenInTurn()
+        self.searches = TakenInTurn()
         self.together: Together[list[EntryRow]] = Together(self._entries_of_one, self._entries_of_many)
 
     async def open(self) -> None:
         await self.pool.open(self.dsn, self.CONNECTIONS)
+        await self.searches.open(self.dsn, self.SEARCH_CONNECTIONS)
 
     async def close(self) -> None:
         await self.pool.close()
+        await self.searches.close()
 
     async def token(self, token_hash: str, now: datetime) -> tuple | None:
         row = await self.pool.fetchrow(_token_sql("asyncpg"), token_hash, moment(now, "asyncpg"))

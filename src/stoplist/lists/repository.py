@@ -17,7 +17,7 @@ from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import BLOCK
 from stoplist.lists.queries import ENTRY_COLUMNS, ORDERS, SHOWN_ADDRESS, SHOWN_SENDER, EntryFilter, beyond, live, matching, moment, order_by, stamp
 from stoplist.lists.schemas import EntryOrder
-from stoplist.lists.search import index_matches, indexed, one_trigram, searched_entries
+from stoplist.lists.search import counted_page, index_matches, indexed, kept_columns, one_trigram, searched_entries
 from stoplist.spreadsheets import GUARDED_STARTS
 
 EXPORT_BATCH = 5000
@@ -199,22 +199,11 @@ class EntryRepository:
         a million). PostgreSQL counts a large match set from its index alone, faster than keeping it; so it keeps
         at most SEARCH_KEPT_POSTGRESQL matches, and answers None (count and page apart) when there are more
         (on a million: 0.6-2.7 ms against 1.0-4.9 apart for up to 100 matches; 1.6 ms more for 164,853)."""
-        keys = [key.column for key in ORDERS[order]]
-        kept = select(*{column.key: column for column in (Entry.id, *keys)}.values()).select_from(searched_entries(where))
-        kept = kept.where(*matching(where, account_id=account_id, now=now))
+        kept = select(*kept_columns(order)).select_from(searched_entries(where)).where(*matching(where, account_id=account_id, now=now))
         cap = None if self._sqlite else SEARCH_KEPT_POSTGRESQL
         if cap is not None:
             kept = kept.limit(cap + 1)
-        matches = kept.cte("matches").prefix_with("MATERIALIZED")
-        ordered = order_by(order, on=matches.c)
-        page = select(matches.c.id, func.row_number().over(order_by=ordered).label("place")).order_by(*ordered)
-        if after is not None:
-            page = page.where(beyond(order, after, on=matches.c))
-        page = _window(page, offset, limit).subquery("page")
-        size = select(func.count().label("size")).select_from(matches).subquery("size")
-        # Every match's count, and beside it the page's entries, if any (a LEFT JOIN: the count comes without them).
-        shown = Entry.__table__.join(page, page.c.id == Entry.id).join(List, List.id == Entry.list_id)
-        statement = select(*ENTRY_COLUMNS, *keys, page.c.place, size.c.size).select_from(size.outerjoin(shown, true())).order_by(page.c.place)
+        statement = counted_page(kept, order, after=after, offset=offset, limit=limit)
         rows = self.session.execute(statement).all()
         count = rows[0].size
         if cap is not None and count > cap:

@@ -12,13 +12,14 @@ the rows, so the answer is the scan's, whatever it folds (it folds case beyond A
 the trigrams apart passes it too). Shorter text has no trigram: it scans, as before.
 """
 
-from sqlalchemy import Integer, Select, column, func, select, table
+from sqlalchemy import Integer, Select, column, func, select, table, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.selectable import Join
 
-from stoplist.lists.models import Entry
-from stoplist.lists.queries import EntryFilter
+from stoplist.lists.models import Entry, List
+from stoplist.lists.queries import ENTRY_COLUMNS, ORDERS, EntryFilter, beyond, order_by
+from stoplist.lists.schemas import EntryOrder
 
 # The FTS5 table (FTS5 keeps it in SEARCH_INDEX_data, _idx and _config beside it).
 SEARCH_INDEX = "blacklist_entries_fts"
@@ -58,6 +59,29 @@ def searched_entries(where: EntryFilter) -> FromClause:
         return Entry.__table__
     matches = _index.c[SEARCH_INDEX].match(trigram_query(where.digits))
     return _Searched(_index, Entry.__table__, (Entry.id == _index.c.rowid) & matches)
+
+
+def kept_columns(order: EntryOrder) -> list:
+    """What counted_page keeps of each match: its id and its key in `order`."""
+    return list({column.key: column for column in (Entry.id, *(key.column for key in ORDERS[order]))}.values())
+
+
+def counted_page(kept: Select, order: EntryOrder, *, after: tuple | None, offset, limit) -> Select:
+    """A search's count and page in one statement, from `kept` (the matches' kept_columns): the matches are read
+    once and kept (MATERIALIZED), then counted and sorted for the page, and only the page's entries are read whole.
+    Its rows: ENTRY_COLUMNS, the order's key, `place` in the page and `size`; an empty page is one row, `place` null.
+    `offset` and `limit` are values or bound parameters."""
+    matches = kept.cte("matches").prefix_with("MATERIALIZED")
+    ordered = order_by(order, on=matches.c)
+    page = select(matches.c.id, func.row_number().over(order_by=ordered).label("place")).order_by(*ordered)
+    if after is not None:
+        page = page.where(beyond(order, after, on=matches.c))
+    page = page.limit(limit).offset(offset).subquery("page")
+    size = select(func.count().label("size")).select_from(matches).subquery("size")
+    # Every match's count, and beside it the page's entries, if any (a LEFT JOIN: the count comes without them).
+    shown = Entry.__table__.join(page, page.c.id == Entry.id).join(List, List.id == Entry.list_id)
+    keys = [key.column for key in ORDERS[order]]
+    return select(*ENTRY_COLUMNS, *keys, page.c.place, size.c.size).select_from(size.outerjoin(shown, true())).order_by(page.c.place)
 
 
 def one_trigram(where: EntryFilter) -> bool:
