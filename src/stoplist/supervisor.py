@@ -27,7 +27,7 @@ from stoplist.config import get_settings
 from stoplist.ops import configure_logging
 from stoplist.ops.shared import shared_metrics_directory
 
-# More than this is a typo, not a deployment: each worker is a whole server (up to 56 database
+# More than this is a typo, not a deployment: each worker is a whole server (up to 58 database
 # connections on PostgreSQL), and past the machine's cores more workers only compete for them.
 MAX_WORKERS = 64
 # Where each worker finds its app: uvicorn imports this in the worker and calls it (factory=True).

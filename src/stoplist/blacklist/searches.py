@@ -41,7 +41,8 @@ _SHOWN = len(ENTRY_COLUMNS)
 async def answer(state, headers, query: bytes) -> bytes | None:
     """The JSON page of a common search, as the route answers it; None for the app to answer."""
     pool = getattr(state.lookup, "searches", None)  # PostgreSQL's lookup; SQLite's searches stay with the app
-    if pool is None:
+    if pool is None or not pool.idle():
+        # With both connections busy, a search does not queue behind others: the app's pool takes it (and its bounds).
         return None
     try:
         asked = _asked(query_values(query))
@@ -74,7 +75,8 @@ def _asked(values: dict[str, str]) -> tuple[str, EntryOrder, int, int] | None:
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
+    """A plain decimal number (at most 20 digits: Python refuses to read a number of thousands), or None."""
+    return int(text) if len(text) <= 20 and text.isascii() and text.isdigit() else None
 
 
 async def _fetch(pool, build, order: EntryOrder, values: dict) -> list:

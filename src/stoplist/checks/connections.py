@@ -32,6 +32,10 @@ class TakenInTurn:
             await connection.close()
         self._slots = []
 
+    def idle(self) -> bool:
+        """Whether a connection is free: none holds it or waits for it."""
+        return any(not slot[2] for slot in self._slots)
+
     def _next(self) -> list:
         """The next free connection after the last one handed out, or the next one if none is free:
         a query never queues behind a bulk check's probes while another connection idles. Free means

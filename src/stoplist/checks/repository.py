@@ -202,11 +202,17 @@ class PostgresLookup:
 
     async def open(self) -> None:
         await self.pool.open(self.dsn, self.CONNECTIONS)
-        await self.searches.open(self.dsn, self.SEARCH_CONNECTIONS)
+        try:
+            await self.searches.open(self.dsn, self.SEARCH_CONNECTIONS)
+        except BaseException:
+            await self.pool.close()
+            raise
 
     async def close(self) -> None:
-        await self.pool.close()
-        await self.searches.close()
+        try:
+            await self.pool.close()
+        finally:
+            await self.searches.close()
 
     async def token(self, token_hash: str, now: datetime) -> tuple | None:
         row = await self.pool.fetchrow(_token_sql("asyncpg"), token_hash, moment(now, "asyncpg"))

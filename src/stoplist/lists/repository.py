@@ -32,11 +32,14 @@ SEARCH_KEPT_POSTGRESQL = 1000
 # them, where the walk finds the page within a few thousand entries. Below it, walking would cost more than it saves;
 # a longer text's count would intersect a list per trigram, each as long, for every search.
 WALK_FROM = 20_000
-# A walk reads at first this many entries for each one of the page (and of the offset), then four times as many each
-# time, up to WALK_PER_MATCH for each match counted: an entry walked costs about a tenth of a match read from the
-# index and sorted, so a walk that gives up (the matches far along the order) adds at most about half as much again.
+# A walk reads at first this many entries for each one of the page (and of the offset); then, if they do not hold it but
+# their matches say that WALK_PER_MATCH entries for each match counted would, that many, once more from the start. It
+# walks only pages that end within WALK_MOST matches (offset + limit), which it reads whole. A walk that gives up (the
+# matches far along the order) has read at most sixteen entries per one wanted, and one per match, before the search
+# index's page is read.
 WALK_FIRST = 16
-WALK_PER_MATCH = 4
+WALK_PER_MATCH = 1
+WALK_MOST = 1000
 # The orders with an index of (account_id, their two keys), which a walk reads in order; the others never walk.
 WALKS = frozenset({EntryOrder.created_at, EntryOrder.created_at_desc, EntryOrder.address, EntryOrder.address_desc, EntryOrder.phone_number, EntryOrder.phone_number_desc})
 
@@ -136,7 +139,7 @@ class EntryRepository:
     ) -> tuple[int, list[Listed]]:
         """How many live entries `where` selects, and the page find() would answer (none past the last)."""
         # SQLite, for a text of one trigram that its index holds often: counted apart, then walked (see WALK_FROM).
-        walks = self._sqlite and after is None and order in WALKS and one_trigram(where)
+        walks = self._sqlite and after is None and order in WALKS and offset + limit <= WALK_MOST and one_trigram(where)
         walks = walks and self.session.scalar(index_matches(where)) > WALK_FROM
         if where.digits is not None and (indexed(where) or not self._sqlite) and not walks:
             # A search from an index (on SQLite, of TRIGRAM characters or more): one that scans would keep
@@ -156,20 +159,25 @@ class EntryRepository:
     def walk_page(self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, offset: int, limit: int, most: int) -> list[Listed] | None:
         """find()'s page read along the order's index (an order of WALKS), from the account's first entry in that order,
         testing each as it goes, without the search index: the page of a text that many entries hold comes within a few
-        thousand of them. Reads the first 16 pages' worth of entries, then four times as many each time, at most `most`:
-        None when those do not hold the page (then the index's page costs less)."""
-        examine = min(WALK_FIRST * (offset + limit), most)
-        while examine > 0:
-            page = self._walk(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit, examine=examine)
-            if page is not None or examine == most:
-                return page
-            examine = min(4 * examine, most)
-        return None
+        thousand of them. Reads the first WALK_FIRST pages' worth of entries, then, if they do not hold the page but their
+        matches say `most` would, `most`: None when they do not hold it (then the index's page costs less)."""
+        wanted = offset + limit
+        examine = min(WALK_FIRST * wanted, most)
+        if examine < 1:
+            return None
+        page, found = self._walk(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit, examine=examine)
+        # Once more, up to `most`, unless what the first entries held says that `most` will not hold the page either.
+        if page is None and examine < most and found and examine * wanted <= most * found:
+            page, _found = self._walk(account_id=account_id, now=now, where=where, order=order, offset=offset, limit=limit, examine=most)
+        return page
 
-    def _walk(self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, offset: int, limit: int, examine: int) -> list[Listed] | None:
+    def _walk(
+        self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, offset: int, limit: int, examine: int
+    ) -> tuple[list[Listed] | None, int]:
         """walk_page within the account's first `examine` entries in `order`, which end at the boundary B: the entries
         before B's first key, then those that share it up to B, each part a range of the index (a condition on both
-        keys at once is no range to SQLite, which would read on past B to the end). None when they do not hold the page."""
+        keys at once is no range to SQLite, which would read on past B to the end). The page, or None when they do not
+        hold it; and how many matches they held (up to offset + limit)."""
         first, second = (key.column for key in ORDERS[order])
         wanted = offset + limit
         boundary = self.session.execute(
@@ -185,8 +193,8 @@ class EntryRepository:
             statement = _entries(first, second).where(*matching(where, account_id=account_id, now=now), part).order_by(*order_by(order))
             found += [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in self.session.execute(statement.limit(wanted - len(found)))]
             if len(found) == wanted:
-                return found[offset:]
-        return found[offset:] if boundary is None else None
+                return found[offset:], len(found)
+        return (found[offset:] if boundary is None else None), len(found)
 
     def search_page(
         self, *, account_id: int, now: datetime, where: EntryFilter, order: EntryOrder, after: tuple | None = None, offset: int = 0, limit: int
