@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from stoplist.auth.cache import named_account
+from stoplist.blacklist.router import MAX_OFFSET
 from stoplist.auth.principal import READ
 from stoplist.db import utcnow
 from stoplist.errors import StoplistError
@@ -33,7 +34,6 @@ from stoplist.web import json_bytes, query_values
 PATH = "/blacklist/phone_numbers"
 # The parameters of the searches answered here; any other goes to the app (StrictRequests refuses the unknown).
 PARAMETERS = frozenset({b"q", b"limit", b"offset", b"orderBy"})
-MAX_OFFSET = 2**63 - 1  # as the route's (a database's signed 64-bit count)
 _ORDERS = {order.value: order for order in EntryOrder}
 _SHOWN = len(ENTRY_COLUMNS)
 

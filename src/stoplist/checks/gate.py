@@ -3,9 +3,9 @@
 `GET`, `HEAD` and `POST /blacklist/check` are answered here, before the app's middleware and routing,
 by the same functions the documented routes call (checks.requests), with the app's token cache,
 error handlers and request metrics; and so are the common searches of SMSAPI's listing on PostgreSQL
-(blacklist.searches), which hand every other request of that route on to the app. Anything this path does not take exactly as the common case (a
-trailing slash, an unknown or repeated parameter, a body on a GET, another method) goes on to the
-app, whose middleware answers it as for any route; so every behaviour of the routes is theirs.
+(blacklist.searches). Anything this path does not take exactly as the common case (a trailing slash,
+an unknown or repeated parameter, a body on a GET, another method, a search of another shape) goes
+on to the app, whose middleware answers it as for any route; so every behaviour of the routes is theirs.
 """
 
 import logging

@@ -1,4 +1,5 @@
-"""`q` on SQLite from a trigram index: the FTS5 table that migration 0016 makes, and the FROM of a search.
+"""`q` on SQLite from a trigram index: the FTS5 table that migration 0016 makes, and the FROM of a search;
+and, on both databases, the statement that counts a search's matches and takes its page at once (counted_page).
 
 `q` means what `queries.matching` says (LIKE '%text%', A-Z in any case), on both databases. PostgreSQL
 answers it from its pg_trgm index as it stands. On SQLite the index is an FTS5 table over the entries'
