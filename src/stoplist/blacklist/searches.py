@@ -23,9 +23,9 @@ from stoplist.auth.principal import READ
 from stoplist.db import utcnow
 from stoplist.errors import StoplistError
 from stoplist.lists import render
-from stoplist.lists.models import Entry, List
+from stoplist.lists.models import Entry
 from stoplist.lists.queries import ENTRY_COLUMNS, EntryFilter, matching, moment, order_by
-from stoplist.lists.repository import SEARCH_KEPT_POSTGRESQL, smsapi_view
+from stoplist.lists.repository import SEARCH_KEPT_POSTGRESQL, smsapi_view, with_lists
 from stoplist.lists.phone import search_digits
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
 from stoplist.lists.search import TRIGRAM, counted_page, kept_columns
@@ -112,5 +112,4 @@ def _count(_order: EntryOrder) -> Select:
 
 def _page(order: EntryOrder) -> Select:
     """The page alone (the route's find)."""
-    entries = select(*ENTRY_COLUMNS).select_from(Entry).join(List, List.id == Entry.list_id).where(*_matching())
-    return entries.order_by(*order_by(order)).offset(bindparam("offset")).limit(bindparam("limit"))
+    return with_lists().where(*_matching()).order_by(*order_by(order)).offset(bindparam("offset")).limit(bindparam("limit"))

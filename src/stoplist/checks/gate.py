@@ -40,7 +40,7 @@ class CheckGate:
             method = scope["method"]
             if method == "GET" or method == "HEAD":
                 query = scope["query_string"]
-                if _plain_get(scope["headers"]) and _known_once(query):
+                if _plain_get(scope["headers"]) and _known_once(query, _ONE_NAMES):
                     await self._answer(scope, receive, send, method == "HEAD", query)
                     return
             elif method == "POST" and not scope["query_string"]:
@@ -48,7 +48,7 @@ class CheckGate:
                 return
         elif scope["type"] == "http" and scope["path"] == searches.PATH and (scope["method"] == "GET" or scope["method"] == "HEAD"):
             query = scope["query_string"]
-            if _plain_get(scope["headers"]) and _known_once(query, _SEARCH_NAMES) and await self._search(scope, send, query):
+            if _plain_get(scope["headers"]) and _known_once(query, searches.PARAMETERS) and await self._search(scope, send, query):
                 return
         await self.app(scope, receive, send)
 
@@ -65,9 +65,7 @@ class CheckGate:
             return False
         if body is None:
             return False
-        start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        await _respond(send, 200, body, head=scope["method"] == "HEAD")
         self._metrics.count("GET", searches.PATH, 200, perf_counter() - started)
         return True
 
@@ -86,11 +84,7 @@ class CheckGate:
             return
         except Exception as error:  # noqa: BLE001 - rendered by the app's own handlers, as the route's errors are
             status, extra, body = await self._error(scope, receive, error)
-        start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
-        if extra:
-            start.extend(extra)
-        await send({"type": "http.response.start", "status": status, "headers": start})
-        await send({"type": "http.response.body", "body": b"" if head else body})
+        await _respond(send, status, body, head=head, extra=extra)
         # Counted as the app's metrics count the route: a HEAD as the GET it answers like.
         self._metrics.count("POST" if query is None else "GET", PATH, status, perf_counter() - started)
 
@@ -107,6 +101,15 @@ class CheckGate:
     @property
     def _metrics(self) -> HttpMetrics:
         return self.api.state.ops.http
+
+
+async def _respond(send: Send, status: int, body: bytes, *, head: bool, extra: list | None = None) -> None:
+    """A JSON answer (its headers only, for HEAD, with the length of the GET's body)."""
+    start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
+    if extra:
+        start.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 def _handler(api: FastAPI, error: Exception):
@@ -130,9 +133,8 @@ def _plain_get(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     return True
 
 
-def _known_once(query: bytes, names: frozenset[bytes] | None = None) -> bool:
-    """Whether every parameter of the query string is one the check takes (or of `names`), each given once (names spelled plainly), all ASCII."""
-    names = _ONE_NAMES if names is None else names
+def _known_once(query: bytes, names: frozenset[bytes]) -> bool:
+    """Whether every parameter of the query string is one of `names`, each given once (names spelled plainly), all ASCII."""
     if not query.isascii():
         return False
     seen = set()
@@ -146,4 +148,3 @@ def _known_once(query: bytes, names: frozenset[bytes] | None = None) -> bool:
 
 
 _ONE_NAMES = frozenset(name.encode() for name in requests.ONE_PARAMETERS)
-_SEARCH_NAMES = searches.PARAMETERS

@@ -83,7 +83,7 @@ class EntryRepository:
         self, *, account_id: int, entry_id: int, now: datetime | None = None, list_id: int | None = None, address_kind: str | None = None
     ) -> EntryRow | None:
         """One entry of the account (of one list and kind of address, if given) as ENTRY_COLUMNS, live at `now` (or whatever its expiry, without `now`)."""
-        statement = _entries().where(Entry.account_id == account_id, Entry.id == entry_id)
+        statement = with_lists().where(Entry.account_id == account_id, Entry.id == entry_id)
         if now is not None:
             statement = statement.where(live(now))
         if list_id is not None:
@@ -103,7 +103,7 @@ class EntryRepository:
             chunk = wanted[start : start + _IDS_PER_QUERY]
             # PostgreSQL: one array parameter, not a thousand (psycopg spent 15 ms splitting such a query's text).
             wanted_ids = Entry.id.in_(chunk) if self._sqlite else Entry.id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
-            statement = _entries().where(List.account_id == account_id, wanted_ids)
+            statement = with_lists().where(List.account_id == account_id, wanted_ids)
             found.update((row.id, row) for row in self.session.execute(statement))
         return found
 
@@ -128,9 +128,9 @@ class EntryRepository:
             # of a range shares): the page's ids are sorted alone, and only its rows are read whole and
             # joined to their lists. Sorting every match's columns, each joined first, took half as long again.
             page = select(Entry.id).select_from(entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit).subquery()
-            statement = _entries(*keys).join(page, page.c.id == Entry.id).order_by(*order_by(order))
+            statement = with_lists(*keys).join(page, page.c.id == Entry.id).order_by(*order_by(order))
         else:
-            statement = _entries(*keys, entries=entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit)
+            statement = with_lists(*keys, entries=entries).where(*selected).order_by(*order_by(order)).offset(offset).limit(limit)
         rows = self.session.execute(statement)
         return [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in rows]
 
@@ -190,7 +190,7 @@ class EntryRepository:
             parts = [near, (first == boundary[0]) & (second >= boundary[1] if order.descending else second <= boundary[1])]
         found: list[Listed] = []
         for part in parts:
-            statement = _entries(first, second).where(*matching(where, account_id=account_id, now=now), part).order_by(*order_by(order))
+            statement = with_lists(first, second).where(*matching(where, account_id=account_id, now=now), part).order_by(*order_by(order))
             found += [Listed(tuple(row[:_SHOWN]), tuple(row[_SHOWN:])) for row in self.session.execute(statement.limit(wanted - len(found)))]
             if len(found) == wanted:
                 return found[offset:], len(found)
@@ -281,7 +281,7 @@ def _guarded(column):
     return case((func.substr(column, 1, 1).in_(starts), literal("'") + column), else_=column)
 
 
-def _entries(*extra, entries=Entry.__table__) -> Select:
+def with_lists(*extra, entries=Entry.__table__) -> Select:
     """ENTRY_COLUMNS (and `extra`) of `entries` (searched_entries') with their lists."""
     return select(*ENTRY_COLUMNS, *extra).select_from(entries).join(List, List.id == Entry.list_id)
 
