@@ -116,16 +116,21 @@ def test_the_common_searches_never_reach_the_app_on_postgresql(client, app, worl
         php = {**auth, "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "0"}
         assert client.get(PATH, params={"q": "500"}, headers=php).json()["size"] == 36
         assert client.head(PATH, params={"q": "500"}, headers=auth).status_code == 200
-        answered = 0 if backend == "sqlite" else 4
-        assert len(reached) == 4 - answered
-        # What the route alone does: no q, a CSV export, an unknown parameter, a bad token, a bad number.
+        # The token check's refusals too: the route would refuse them alike, after asking the database once more.
+        refused = client.get(PATH, params={"q": "500"}, headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401 and refused.json()["error"] == "unauthorized" and refused.headers["www-authenticate"] == "Bearer"
+        assert client.get(PATH, params={"q": "500"}, headers={"Authorization": world["check only"]}).status_code == 403
+        assert client.get(PATH, params={"q": "500"}, headers={**auth, "Stoplist-Account": "999999"}).json()["error"] == "account_not_found"
+        answered = 0 if backend == "sqlite" else 7
+        assert len(reached) == 7 - answered
+        # What the route alone does: no q, a CSV export, an unknown parameter, a bad number, a bad number and a bad token.
         assert client.get(PATH, headers=auth).json()["size"] == 36
         assert client.get(PATH, params={"q": "500"}, headers={**auth, "Accept": "text/csv"}).text.startswith("id,phone_number")
         assert client.get(PATH, params={"q": "500", "page": "2"}, headers=auth).status_code == 400
-        assert client.get(PATH, params={"q": "500"}, headers={"Authorization": "Bearer nope"}).status_code == 401
         assert client.get(PATH, params={"q": "500", "limit": "1001"}, headers=auth).status_code == 400
+        assert client.get(PATH, params={"q": "500", "limit": "1001"}, headers={"Authorization": "Bearer nope"}).status_code == 401
         assert client.get(PATH, params={"q": "500"}, headers={**auth, "x-async": "true"}).status_code == 202
-        assert len(reached) == 10 - answered
+        assert len(reached) == 13 - answered
 
 
 def test_the_gates_searches_are_counted_in_the_metrics_as_the_routes_are(client, world):
@@ -134,9 +139,11 @@ def test_the_gates_searches_are_counted_in_the_metrics_as_the_routes_are(client,
         client.get(PATH, params={"q": "500"}, headers=auth)
     client.head(PATH, params={"q": "500"}, headers=auth)
     client.get(PATH, params={"q": "500", "limit": "0"}, headers=auth)
+    client.get(PATH, params={"q": "500"}, headers={"Authorization": "Bearer nope"})
     scraped = client.get("/metrics").text
     assert f'stoplist_http_requests_total{{method="GET",route="{PATH}",status="200"}} 3.0' in scraped
     assert f'stoplist_http_requests_total{{method="GET",route="{PATH}",status="400"}} 1.0' in scraped
+    assert f'stoplist_http_requests_total{{method="GET",route="{PATH}",status="401"}} 1.0' in scraped
 
 
 def test_a_fault_of_the_gates_search_is_logged_and_the_app_answers(client, world, monkeypatch, caplog, backend):

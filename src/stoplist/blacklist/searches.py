@@ -7,8 +7,8 @@ plain numbers and a known order, JSON) is one statement on asyncpg connections o
 compiled once per order from the same statement the route runs (lists.search.counted_page), with the
 same token check and the same rendering; past the matches that statement keeps, counted and paged
 apart as the route does, both at once. Whatever it does not take exactly so (any other parameter or
-spelling, a CSV export, an error of any kind, SQLite) goes on to the app untouched, which answers as
-it does for every request: answer() is None.
+spelling, a CSV export, an error other than the token's, SQLite) goes on to the app untouched, which answers
+as it does for every request: answer() is None.
 """
 
 import asyncio
@@ -21,10 +21,10 @@ from stoplist.auth.cache import named_account
 from stoplist.blacklist.router import MAX_OFFSET
 from stoplist.auth.principal import READ
 from stoplist.db import utcnow
-from stoplist.errors import StoplistError
+from stoplist.errors import ServiceBusy, StoplistError
 from stoplist.lists import render
 from stoplist.lists.models import Entry
-from stoplist.lists.queries import ENTRY_COLUMNS, EntryFilter, matching, moment, order_by
+from stoplist.lists.queries import ENTRY_COLUMNS, EntryFilter, holding_digits, matching, moment, order_by
 from stoplist.lists.repository import SEARCH_KEPT_POSTGRESQL, smsapi_view, with_lists
 from stoplist.lists.phone import search_digits
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
@@ -39,19 +39,28 @@ _SHOWN = len(ENTRY_COLUMNS)
 
 
 async def answer(state, headers, query: bytes) -> bytes | None:
-    """The JSON page of a common search, as the route answers it; None for the app to answer."""
+    """The JSON page of a common search, as the route answers it; None for the app to answer.
+
+    The token check's refusal (401, 403, or the 400 or 404 of the subuser named) is raised, for the gate to
+    answer with the app's handler: the route would refuse it alike, after asking the database once more."""
     pool = getattr(state.lookup, "searches", None)  # PostgreSQL's lookup; SQLite's searches stay with the app
     if pool is None or not pool.idle():
         # With both connections busy, a search does not queue behind others: the app's pool takes it (and its bounds).
         return None
     try:
         asked = _asked(query_values(query))
-        if asked is None:
-            return None
+    except StoplistError:
+        return None
+    if asked is None:
+        return None
+    try:
         principal = await state.token_check.authenticate(headers.get("authorization"), READ, named_account(headers))
-        digits, order, offset, limit = asked
-        values = {"account": principal.owner_id, "now": moment(utcnow(), "asyncpg"), "digits": digits, "kept": SEARCH_KEPT_POSTGRESQL + 1,
-                  "offset": offset, "limit": limit}
+    except ServiceBusy:  # the database, not the token: the app tries on connections of its own
+        return None
+    digits, order, offset, limit = asked
+    values = {"account": principal.owner_id, "now": moment(utcnow(), "asyncpg"), "digits": digits, "kept": SEARCH_KEPT_POSTGRESQL + 1,
+              "offset": offset, "limit": limit}
+    try:
         rows = await _fetch(pool, _counted_page, order, values)
         size = rows[0]["size"]
         page = [row for row in rows if row["place"] is not None]
@@ -93,10 +102,9 @@ def _compiled(build, order: EntryOrder) -> tuple[str, tuple[str, ...], dict]:
 
 
 def _matching() -> list:
-    """The route's conditions for a search of the default list (smsapi_view): what matching writes for digits
-    (LIKE '%digits%'; digits need no escaping), with the digits bound rather than in the text."""
+    """The route's conditions for a search of the default list (smsapi_view), the digits bound rather than in the text."""
     conditions = matching(smsapi_view(EntryFilter()), account_id=bindparam("account"), now=bindparam("now"))
-    return [*conditions, Entry.address.contains(bindparam("digits"))]
+    return [*conditions, holding_digits(bindparam("digits"))]
 
 
 def _counted_page(order: EntryOrder) -> Select:

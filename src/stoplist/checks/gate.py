@@ -48,25 +48,28 @@ class CheckGate:
                 return
         elif scope["type"] == "http" and scope["path"] == searches.PATH and (scope["method"] == "GET" or scope["method"] == "HEAD"):
             query = scope["query_string"]
-            if _plain_get(scope["headers"]) and _known_once(query, searches.PARAMETERS) and await self._search(scope, send, query):
+            if _plain_get(scope["headers"]) and _known_once(query, searches.PARAMETERS) and await self._search(scope, receive, send, query):
                 return
         await self.app(scope, receive, send)
 
-    async def _search(self, scope: Scope, send: Send, query: bytes) -> bool:
-        """Answer a search if blacklist.searches takes it (JSON, not a CSV export): whether it did."""
+    async def _search(self, scope: Scope, receive: Receive, send: Send, query: bytes) -> bool:
+        """Answer a search if blacklist.searches takes it (JSON, not a CSV export), or its token's refusal: whether it did."""
         started = perf_counter()
         headers = Headers(scope=scope)
         if "x-async" in headers or "text/csv" in headers.get("accept", "").lower():
             return False
         try:
             body = await searches.answer(self.api.state, headers, query)
+            status, extra = 200, None
+        except StoplistError as refusal:  # the token's, answered as the route's own refusal is
+            status, extra, body = await self._error(scope, receive, refusal)
         except Exception:  # noqa: BLE001 - a fault of this path: said, and the app answers as it would anyway
             log.exception("The search in front of the app failed; the app answers it")
             return False
         if body is None:
             return False
-        await _respond(send, 200, body, head=scope["method"] == "HEAD")
-        self._metrics.count("GET", searches.PATH, 200, perf_counter() - started)
+        await _respond(send, status, body, head=scope["method"] == "HEAD", extra=extra)
+        self._metrics.count("GET", searches.PATH, status, perf_counter() - started)
         return True
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, head: bool, query: bytes | None) -> None:
