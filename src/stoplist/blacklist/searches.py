@@ -41,8 +41,8 @@ _SHOWN = len(ENTRY_COLUMNS)
 async def answer(state, headers, query: bytes) -> bytes | None:
     """The JSON page of a common search, as the route answers it; None for the app to answer.
 
-    The token check's refusal (401, 403, or the 400 or 404 of the subuser named) is raised, for the gate to
-    answer with the app's handler: the route would refuse it alike, after asking the database once more."""
+    The token check's refusal (401, 403, or the 400 or 404 of the subuser named) is raised as Refused, for the
+    gate to answer with the app's handler: the route would refuse it alike, after asking the database once more."""
     pool = getattr(state.lookup, "searches", None)  # PostgreSQL's lookup; SQLite's searches stay with the app
     if pool is None or not pool.idle():
         # With both connections busy, a search does not queue behind others: the app's pool takes it (and its bounds).
@@ -55,8 +55,10 @@ async def answer(state, headers, query: bytes) -> bytes | None:
         return None
     try:
         principal = await state.token_check.authenticate(headers.get("authorization"), READ, named_account(headers))
-    except ServiceBusy:  # the database, not the token: the app tries on connections of its own
+    except ServiceBusy:  # the database, not the token: the app answers it (trying the token once more, as for any route)
         return None
+    except StoplistError as error:
+        raise Refused(error) from error
     digits, order, offset, limit = asked
     values = {"account": principal.owner_id, "now": moment(utcnow(), "asyncpg"), "digits": digits, "kept": SEARCH_KEPT_POSTGRESQL + 1,
               "offset": offset, "limit": limit}
@@ -71,6 +73,14 @@ async def answer(state, headers, query: bytes) -> bytes | None:
     except StoplistError:  # the app answers it, and every other case, exactly as it answers any request
         return None
     return json_bytes({"size": size, "collection": [render.smsapi(tuple(row)[:_SHOWN]) for row in page]}, floatless=True)
+
+
+class Refused(Exception):
+    """A search's token refused by the token check: `error` is what the route answers (the gate renders it)."""
+
+    def __init__(self, error: StoplistError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _asked(values: dict[str, str]) -> tuple[str, EntryOrder, int, int] | None:

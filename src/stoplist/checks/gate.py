@@ -61,8 +61,8 @@ class CheckGate:
         try:
             body = await searches.answer(self.api.state, headers, query)
             status, extra = 200, None
-        except StoplistError as refusal:  # the token's, answered as the route's own refusal is
-            status, extra, body = await self._error(scope, receive, refusal)
+        except searches.Refused as refused:  # the token's, answered as the route's own refusal is
+            status, extra, body = await self._error(scope, receive, refused.error)
         except Exception:  # noqa: BLE001 - a fault of this path: said, and the app answers as it would anyway
             log.exception("The search in front of the app failed; the app answers it")
             return False
@@ -107,10 +107,9 @@ class CheckGate:
 
 
 async def _respond(send: Send, status: int, body: bytes, *, head: bool, extra: list | None = None) -> None:
-    """A JSON answer (its headers only, for HEAD, with the length of the GET's body)."""
-    start = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
-    if extra:
-        start.extend(extra)
+    """A JSON answer (its headers only, for HEAD, with the length of the GET's body); its headers in the app's
+    order: an error's own (WWW-Authenticate, Retry-After) first, as Starlette writes a response's."""
+    start = [*(extra or ()), (b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
