@@ -11,7 +11,6 @@ cached, so nothing is stale.
 
 import asyncio
 import functools
-import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -110,7 +109,7 @@ class SqliteLookup:
 
     def _probe(self, account_id: int, addresses: list[str], moment_text: str) -> list[list]:
         """On the prober's thread: [address, list id, entry id] of the addresses' live entries."""
-        return json.loads(self._probe_connection.execute(_sqlite_many(len(addresses)), (account_id, *addresses, moment_text)).fetchone()[0])
+        return orjson.loads(self._probe_connection.execute(_sqlite_many(len(addresses)), (account_id, *addresses, moment_text)).fetchone()[0])
 
 
 def _reader(database: str) -> sqlite3.Connection:
