@@ -109,7 +109,7 @@ class SqliteLookup:
 
     def _probe(self, account_id: int, addresses: list[str], moment_text: str) -> list[list]:
         """On the prober's thread: [address, list id, entry id] of the addresses' live entries."""
-        return orjson.loads(self._probe_connection.execute(_sqlite_many(len(addresses)), (account_id, *addresses, moment_text)).fetchone()[0])
+        return orjson.loads(self._probe_connection.execute(_sqlite_many(), (account_id, rows_json(addresses), moment_text)).fetchone()[0])
 
 
 def _reader(database: str) -> sqlite3.Connection:
@@ -144,9 +144,9 @@ def _sqlite_one() -> str:
     return in_order(scoped_entries, "sqlite", _ONE_ORDER)
 
 
-@functools.lru_cache(maxsize=PROBE_BATCH)
-def _sqlite_many(count: int) -> str:
-    return in_order(live_addresses_json, "sqlite", ("account", *(f"a{index}" for index in range(count)), "now"), count)
+@functools.cache
+def _sqlite_many() -> str:
+    return in_order(live_addresses_json, "sqlite", ("account", "addresses", "now"))
 
 
 @functools.cache
