@@ -56,7 +56,8 @@ def spread(client, auth) -> dict[str, dict]:
 @pytest.mark.parametrize(
     "params",
     [
-        {"address": "0048 500 000 001"}, {"channel": "sms"}, {"channel": ""}, {"sender": "acme"}, {"list": "allow"}, {"reason": "BOUNCE"},
+        {"address": "0048 500 000 001"}, {"channel": "sms"}, {"channel": "", "address": "+48500000001"}, {"sender": "", "channel": "sms"},
+        {"sender": "acme"}, {"list": "allow"}, {"reason": "BOUNCE"},
         {"address_kind": "email"}, {"q": "111 222"}, {"q": "example"}, {"created_after": "yesterday"}, {"created_before": "2000-01-01"},
         {"address": "+48500000001", "channel": "sms"}, {"expire_before": "2999-01-01"}, {"expire_after": "2999-01-01"},
     ],
@@ -111,6 +112,19 @@ def test_no_filter_at_all_is_refused_and_nothing_goes(client, app, auth, spread,
 
     code = "validation_error" if "limit" in query else "filter_required"
     assert_error(response, 400, code)
+    assert len(listed(client, auth)) == len(spread) and event_count(app) == before
+
+
+@pytest.mark.parametrize("query", ["?channel=", "?sender=", "?channel=&sender=", "?sender=%20&dry_run=true", "?channel=&q="])
+def test_an_empty_channel_or_sender_alone_is_no_filter_and_nothing_goes(client, app, auth, spread, query):
+    """A template's blank value (`?channel=`) would name every list for every channel, the default list among them:
+    it narrows another filter, and alone it is refused as no filter."""
+    before = event_count(app)
+
+    response = client.delete(ENTRIES + query, headers=auth)
+
+    assert_error(response, 400, "filter_required")
+    assert "empty channel or sender" in response.json()["message"]
     assert len(listed(client, auth)) == len(spread) and event_count(app) == before
 
 

@@ -1,6 +1,6 @@
 """The rules of lists: scopes, what an entry may hold, the latest instruction wins, expired means gone."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -213,10 +213,13 @@ def find(
 def delete_matching(session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool) -> int:
     """Take every entry `where` selects off its list, one event each: how many live ones went (lapsed ones go too, each
     with its `expire`, uncounted). With `dry_run`, how many would, and nothing changes. Some filter is required."""
-    if where == EntryFilter():
+    # An empty channel or sender (every channel, every sender) narrows another filter, but alone it takes whole lists,
+    # the default list among them: what a template's blank value (`?channel=`) must never delete by accident.
+    if replace(where, channel=where.channel or None, sender=where.sender or None) == EntryFilter():
         raise FilterRequired(
             "A delete by filter needs at least one filter (address, q, channel, sender, list, reason, address_kind or a date range):"
-            " the native API never deletes everything at once. Delete entries by id, or by a filter that names them."
+            " the native API never deletes everything at once. An empty channel or sender (every channel, every sender) narrows"
+            " another filter but is not one alone: it would take whole lists. Delete entries by id, or by a filter that names them."
         )
     if dry_run:
         return EntryRepository(session).count_found(account_id=account_id, now=now, where=where)
