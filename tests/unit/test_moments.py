@@ -185,6 +185,31 @@ def test_digits_in_another_spelling_than_unix_or_iso_are_refused_not_guessed(val
     assert "06/12/2026 could be 6 December or 12 June" in raised.value.message
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["a", "an", "one", "1st", "the 1st", "December 32", "Q1 2019", "last quarter", "1764547200 CET", "in 2 weeks ago",
+     "1 year ago 2 months", "2 weeks ago ago", "2 weeks later ago", "7975 years", "in 7975 years ago", "december 320", "2026-13", "20261301",
+     "2026-W54", "0000", "next blursday"],
+)
+def test_a_phrase_of_other_words_or_in_an_order_that_means_no_date_is_refused_not_guessed(value):
+    # dateparser reads each of these as some date without a word of warning ('a' as this January, 'December 32' as 2032).
+    with pytest.raises(InvalidMoment):
+        read(value, name="created_after", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end"),
+    [("2026-W49-3", utc(2026, 12, 2), utc(2026, 12, 3)), ("2026w49", utc(2026, 11, 30), utc(2026, 12, 7)), ("2024", utc(2024, 1, 1), utc(2025, 1, 1)),
+     ("2024-02", utc(2024, 2, 1), utc(2024, 3, 1)), ("this week", utc(2026, 11, 30), utc(2026, 12, 7)), ("next week", utc(2026, 12, 7), utc(2026, 12, 14)),
+     ("in 10 years", utc(2036, 12, 6, 8, 30), utc(2036, 12, 6, 8, 30)), ("10 years later", utc(2036, 12, 6, 8, 30), utc(2036, 12, 6, 8, 30)),
+     ("5 minutes from now", utc(2026, 12, 6, 8, 35), utc(2026, 12, 6, 8, 35)), ("10 years", utc(2016, 12, 6, 8, 30), utc(2016, 12, 6, 8, 30)),
+     ("the 1st of march", utc(2026, 3, 1), utc(2026, 3, 2)), ("december 5th, 2019", utc(2019, 12, 5), utc(2019, 12, 6)),
+     ("2026 CET", utc(2025, 12, 31, 23), utc(2026, 12, 31, 23))],
+)
+def test_iso_spans_weeks_and_amounts_of_time_either_way_are_read_as_they_say(value, start, end):
+    assert read(value, name="created_after", now=NOW) == Span(start, end)
+
+
 def test_a_unix_timestamp_with_a_fraction_is_the_next_whole_second():
     assert read("1764547200.5", name="start", now=NOW) == Span(utc(2025, 12, 1, 0, 0, 1), utc(2025, 12, 1, 0, 0, 1))
     assert read("1764547200.000", name="start", now=NOW) == Span(utc(2025, 12, 1), utc(2025, 12, 1))

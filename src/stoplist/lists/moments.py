@@ -36,7 +36,11 @@ _UNIX = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _NUMERIC = re.compile(r"[0-9\s.,/:+-]+")
 # "2026-12-06T10:43:09 01:00": a + of an offset that a query string read as a space.
 _SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# ISO 8601's spans: a year, a month, a week, a day (extended or basic, a day of a week too).
+_YEAR = re.compile(r"[0-9]{4}")
+_ISO_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+_ISO_WEEK = re.compile(r"[0-9]{4}-?[Ww][0-9]{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}|[0-9]{4}-?[Ww][0-9]{2}-?[1-7]")
 _UNIT = r"(?:second|sec|minute|min|hour|hr|day|week|fortnight|month|year)s?"
 # An amount of time before (or after) now: "2 weeks", "2 weeks ago", "in 3 days", "1 year, 2 months ago".
 _DURATION = re.compile(rf"(?:in\s+)?(?:(?:[0-9]+|an?|one)\s*{_UNIT}(?:\s*,\s*|\s+and\s+|\s+)?)+(?:ago|later|from\s+now)?", re.IGNORECASE)
@@ -48,6 +52,17 @@ _NTH_WEEKDAY = re.compile(
     rf"(?P<nth>{'|'.join(_ORDINALS)})\s+(?P<day>{'|'.join(_WEEKDAYS)})\s+(?:of|in)\s+(?P<month>{'|'.join(_MONTHS)})(?:,?\s+(?P<year>[0-9]{{4}}))?",
     re.IGNORECASE,
 )
+_UNITS = frozenset(f"{unit}{plural}" for unit in ("second", "sec", "minute", "min", "hour", "hr", "day", "week", "fortnight", "month", "year")
+                   for plural in ("", "s"))
+# Words that name a date or a time by themselves; a phrase needs one of them (or a year, or a time of day).
+_ANCHORS = frozenset(
+    [*_MONTHS, *(month[:3] for month in _MONTHS), "sept", *_WEEKDAYS, *(day[:3] for day in _WEEKDAYS), "tues", "thur", "thurs",
+     "today", "yesterday", "tomorrow", "now", "noon", "midnight", *_UNITS]
+)
+_WORDS = _ANCHORS | {"ago", "in", "later", "from", "of", "on", "at", "the", "and", "last", "next", "this", "am", "pm", "a", "an", "one",
+                     "st", "nd", "rd", "th"}
+# A time of day: 21:00, 21:00:05, 10am, 10 pm.
+_CLOCK = re.compile(r"\b[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\b|\b[0-9]{1,2}\s*(?:am|pm)\b")
 # "next saturday", "last friday", "this monday": a weekday near now.
 _NEAR_WEEKDAY = re.compile(rf"(?P<which>next|last|this)\s+(?P<day>{'|'.join(_WEEKDAYS)})", re.IGNORECASE)
 
@@ -103,6 +118,9 @@ def _hint(text: str) -> str:
 
 
 def _read(text: str, now: datetime) -> Span | None:
+    iso = _iso_span(text)
+    if iso is not _NO_RULE:
+        return iso
     if _UNIX.fullmatch(text):
         whole, _dot, fraction = text.partition(".")
         try:
@@ -110,9 +128,6 @@ def _read(text: str, now: datetime) -> Span | None:
         except (OverflowError, OSError, ValueError):
             return None
         return _moment(moment + timedelta(seconds=1) if fraction.strip("0") else moment)
-    if _DATE.fullmatch(text):
-        day = parse_moment(text)
-        return None if day is None else _days(day.date(), 1)
     moment = parse_moment(text)
     if moment is not None:
         return _moment(moment)
@@ -123,9 +138,56 @@ def _read(text: str, now: datetime) -> Span | None:
 
     rest, zone = pop_tz_offset_from_string(text)
     rest, zone = (rest.strip(), zone) if zone is not None and rest.strip() else (text, timezone.utc)
+    if rest is not text and _UNIX.fullmatch(rest) and not _YEAR.fullmatch(rest):  # "1764547200 CET": a timestamp has no zone
+        return None
     local_now = now.astimezone(zone)
     rule = _calendar_rule(rest, local_now, zone)
     return _phrase(rest, local_now, zone) if rule is _NO_RULE else rule
+
+
+def _iso_span(text: str):
+    """ISO 8601's spans, which digits alone would otherwise be a UNIX timestamp of 1970 (2026, 20261201) or which
+    datetime reads as one moment (2026-W49): a year, a month, a week (Monday to Sunday) or a day; None for one
+    that is no date of the calendar; _NO_RULE for other text."""
+    try:
+        if _YEAR.fullmatch(text):
+            return _year(int(text), timezone.utc)
+        if _ISO_MONTH.fullmatch(text):
+            return _month(int(text[:4]), int(text[5:]), timezone.utc)
+        if _ISO_WEEK.fullmatch(text):
+            return _days(date.fromisoformat(text.upper()), 7)
+        if _ISO_DAY.fullmatch(text):
+            return _days(date.fromisoformat(text.upper()), 1)
+    except ValueError:  # no such day, week, month or year
+        return None
+    return _NO_RULE
+
+
+def _year(year: int, zone: tzinfo) -> Span:
+    return _days(date(year, 1, 1), 366 if calendar.isleap(year) else 365, zone)
+
+
+def _plausible(text: str) -> bool:
+    """Whether an English phrase is made of words of dates only and names a date, in an order that means one: what
+    dateparser reads without a word of warning otherwise ('a' or '1st' as this January, 'December 32' as December 2032,
+    'Q1 2019' as a day in March, '1 year ago 2 months', '2 weeks ago ago', 'in 2 weeks ago')."""
+    lowered = text.lower()
+    anchored = bool(_CLOCK.search(lowered))
+    words = re.findall(r"[a-z]+|[0-9]+", _CLOCK.sub(" ", lowered))
+    if any(not word.isdigit() and word not in _WORDS for word in words):
+        return False
+    for place, word in enumerate(words):
+        following = words[place + 1] if place + 1 < len(words) else ""
+        if word.isdigit() and following not in _UNITS:
+            if len(word) == 4:
+                anchored = True  # a year
+            elif len(word) > 2 or int(word) > 31:
+                return False  # no day of a month, and no amount of time without its unit
+        anchored = anchored or word in _ANCHORS
+    agos = words.count("ago")
+    if agos and (agos > 1 or words[-1] != "ago" or words[0] == "in" or "later" in words or "from" in words):
+        return False
+    return anchored
 
 
 def _moment(moment: datetime) -> Span:
@@ -183,6 +245,8 @@ def _phrase(text: str, now: datetime, zone: tzinfo) -> Span | None:
     # Imported on first use: only phrases need it, and it takes a moment to load.
     from dateparser.date import DateDataParser
 
+    if not _plausible(text):
+        return None
     parser = DateDataParser(languages=["en"], settings=_settings(now))
     try:
         found = parser.get_date_data(text)
@@ -194,12 +258,19 @@ def _phrase(text: str, now: datetime, zone: tzinfo) -> Span | None:
         return None
     # Read as if `zone`'s wall clock were UTC: the date and time it names are the zone's.
     moment = moment.replace(tzinfo=zone)
-    if found.period == "time" or _DURATION.fullmatch(text) or text.lower() == "now":
+    if _DURATION.fullmatch(text):
+        # An amount of time goes back from now, or forward with "in", "later" or "from now": else it was read as
+        # something else ('7975 years' as the year 7975).
+        ahead = text.lower().startswith("in") or text.lower().endswith(("later", "now"))
+        return _moment(moment.astimezone(timezone.utc)) if (moment > now) == ahead or moment == now else None
+    if found.period == "time" or text.lower() == "now":
         return _moment(moment.astimezone(timezone.utc))
+    if found.period == "week":  # last week, this week, next week: Monday to Sunday
+        return _days(moment.date() - timedelta(days=moment.weekday()), 7, zone)
     if found.period == "month":
         return _month(moment.year, moment.month, zone)
     if found.period == "year":
-        return _days(date(moment.year, 1, 1), 366 if calendar.isleap(moment.year) else 365, zone)
+        return _year(moment.year, zone)
     return _days(moment.date(), 1, zone)
 
 
