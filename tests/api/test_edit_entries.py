@@ -65,6 +65,19 @@ def test_null_clears_the_expiry_and_the_note(client, auth):
     assert events(client, auth)[-1]["after"] == {"expire_at": None, "note": None, "reason": "manual"}
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_an_empty_or_blank_note_is_no_note_as_null_is(client, auth, blank):
+    """A note nobody can see is none: it clears the note (one event), and on an entry without one it changes nothing."""
+    entry = put(client, auth, address="+48500000001", note="by SMS")
+    before = len(events(client, auth))
+
+    assert patch(client, auth, entry["id"], note=blank)["note"] is None
+    assert len(events(client, auth)) == before + 1 and events(client, auth)[-1]["after"]["note"] is None
+    assert patch(client, auth, entry["id"], note=blank)["note"] is None
+    assert put(client, auth, address="+48500000002", note=blank)["note"] is None
+    assert len(events(client, auth)) == before + 2  # the second patch recorded nothing; the new entry its add
+
+
 def test_a_patch_that_changes_nothing_writes_and_records_nothing(client, auth):
     entry = put(client, auth, address="+48500000001", reason="complaint")
     before = len(events(client, auth))

@@ -112,6 +112,10 @@ def reason_of(raw: str | None, *, path: str = "reason") -> str | None:
 
 
 def note_of(raw: str | None) -> str | None:
+    """A note as stored: None for none, and for an empty or blank one (as null says, and as the import reads a blank cell),
+    so that no entry holds a note nobody can see and no event records a change to one."""
+    if raw is not None and not raw.strip():
+        return None
     if raw is not None and len(raw) > MAX_NOTE:
         raise InvalidListScope("note", f"note is {len(raw)} characters long; at most {MAX_NOTE}.")
     if raw is not None and not storable(raw):
