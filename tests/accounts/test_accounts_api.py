@@ -342,6 +342,27 @@ def test_the_account_header_given_twice_is_refused_not_read_first_wins(client, m
     assert "given 2 times" in response.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/blacklist/phone_numbers"), ("GET", "/blacklist/phone_numbers?q=500"), ("HEAD", "/blacklist/phone_numbers?q=500"),
+     ("GET", "/blacklist/check?phone_number=48500000001"), ("POST", "/blacklist/check"), ("GET", "/accounts/tokens")],
+)
+@pytest.mark.parametrize("second", ["valid", "bad"])
+def test_the_authorization_header_given_twice_is_refused_not_read_first_wins(client, make_token, method, path, second):
+    """Whichever token comes first, the request is refused: which of two tokens acts would be a guess (the app's routes and
+    the ones answered in front of it alike)."""
+    parent = bearer(make_token("parent", ALL))["Authorization"]
+    other = parent if second == "valid" else "Bearer sl_0000000000000000000000000000"
+    headers = [("Authorization", parent), ("Authorization", other)]
+    body = {"json": {"phone_numbers": ["48500000001"]}} if method == "POST" else {}
+
+    response = client.request(method, path, headers=headers, **body)
+
+    assert response.status_code == 400, response.text
+    if method != "HEAD":
+        assert response.json()["error"] == "validation_error" and "Authorization is given 2 times" in response.json()["message"]
+
+
 def test_the_largest_id_in_the_header_is_an_id_and_a_larger_one_is_not(client, make_token):
     parent = bearer(make_token("parent", ALL))
 

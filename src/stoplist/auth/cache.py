@@ -94,6 +94,15 @@ def account_id_of(value: str) -> int:
     return int(text)
 
 
+def authorization_of(headers: Headers) -> str | None:
+    """The Authorization header's value; given twice (a proxy adding its own, say), which token acts would be a guess:
+    refused, as a subuser named twice is."""
+    values = headers.getlist("authorization")
+    if len(values) > 1:
+        raise ValidationFailed(f"Authorization is given {len(values)} times: send one token, once.", path="Authorization")
+    return values[0] if values else None
+
+
 def named_account(headers: Headers) -> str | None:
     """The Stoplist-Account header's value; given twice (a proxy adding one, say), the request is ambiguous: refused."""
     values = headers.getlist(ACCOUNT_HEADER)
