@@ -413,6 +413,7 @@ def test_evidence_and_received_at_are_kept_from_every_kind_of_write_route(client
 UNUSABLE = [
     ("evidence", "x" * 1001), ("evidence", "nul \x00 inside"), ("received_at", "yesterday"), ("received_at", "2026-11-30T10:00:00"),
     ("received_at", "2999-01-01T00:00:00Z"), ("received_at", ""), ("received_at", "2026-11-30T10:00:00Z" + " " * 40),
+    ("received_at", "0001-01-01T00:00:00Z"), ("received_at", "1969-12-31T23:59:59Z"), ("received_at", "1970-01-01T00:59:59+01:00"),
 ]
 
 

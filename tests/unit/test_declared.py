@@ -16,7 +16,7 @@ import jsonschema_rs
 import pytest
 from hypothesis import strategies as st
 
-from stoplist.audit.origin import EVIDENCE_SCHEMA, RECEIVED_AT_SCHEMA, evidence_of, received_at_of
+from stoplist.audit.origin import EARLIEST_RECEIVED, EVIDENCE_SCHEMA, RECEIVED_AT_SCHEMA, evidence_of, received_at_of
 from stoplist.declared import any_case, blank_characters, character_class, component, linked, nullable, trimmed
 from stoplist.errors import StoplistError
 from stoplist.history.service import cursor_of
@@ -196,7 +196,14 @@ def test_every_date_and_date_time_of_the_schema_is_read() -> None:
         assert valid(COMPONENTS["ExpireAt"], text), text
         assert accepts(lambda raw: parse_expire_at(raw, now=EPOCH), text), text
         if len(text) > 10 and (text[-1] in "Zz" or text[-6] in "+-"):
-            assert valid(RECEIVED_AT_SCHEMA, text) and accepts(lambda raw: received_at_of(raw, now=datetime(9999, 12, 31, tzinfo=timezone.utc)), text), text
+            # A moment before 1970 is refused beyond the schema (EVIDENCE_BEYOND_SCHEMA), as one in the future is.
+            moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            try:
+                since_1970 = moment.astimezone(timezone.utc) >= EARLIEST_RECEIVED
+            except OverflowError:  # outside the calendar in UTC: refused too
+                since_1970 = False
+            assert valid(RECEIVED_AT_SCHEMA, text)
+            assert accepts(lambda raw: received_at_of(raw, now=datetime(9999, 12, 31, tzinfo=timezone.utc)), text) == since_1970, text
 
     agree()
 

@@ -25,8 +25,9 @@ EVIDENCE_DESCRIPTION = (
 )
 RECEIVED_AT_DESCRIPTION = (
     "When the opt-out reached you, if before this request (RFC 3339 with an offset, e.g. 2026-11-30T10:00:00Z): "
-    "kept on the audit trail; not in the future."
+    "kept on the audit trail; not in the future, nor before 1970."
 )
+EARLIEST_RECEIVED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def api_origin(request: Request, principal: Principal, *, evidence: str | None, received_at: str | None, now: datetime, source: str = "api") -> Origin:
@@ -72,6 +73,10 @@ def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
         raise InvalidEvidence("received_at", f"received_at {text!r} is outside the calendar in UTC.") from None
     if moment > now + CLOCK_SKEW:
         raise InvalidEvidence("received_at", f"received_at {text!r} is in the future.")
+    if moment < EARLIEST_RECEIVED:
+        # No opt-out reached anyone before 1970: a typo or a placeholder (0001-01-01), which would stand on the trail
+        # as proof and count as an opt-out honoured two thousand years late.
+        raise InvalidEvidence("received_at", f"received_at {text!r} is before 1970: give the moment the opt-out reached you.")
     return moment
 
 
@@ -82,7 +87,7 @@ EVIDENCE_SCHEMA = {"type": "string", "maxLength": MAX_EVIDENCE, "pattern": NO_NU
 RECEIVED_AT_SCHEMA = {"type": "string", "format": "date-time", "maxLength": 40}
 # What a schema-valid request may still be refused for, and what the server reads beyond the schema.
 EVIDENCE_BEYOND_SCHEMA = (
-    "received_at in the future (by more than five minutes: a clock's skew), or on a leap second or past the end of"
+    "received_at in the future (by more than five minutes: a clock's skew) or before 1970, or on a leap second or past the end of"
     " the calendar in UTC; evidence holding an unpaired surrogate (a JSON \\ud800 escape), which no pattern names"
 )
 RECEIVED_AT_ACCEPTED = (
