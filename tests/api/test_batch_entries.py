@@ -195,6 +195,25 @@ def test_a_batch_of_the_wrong_shape_is_refused_whole(client, auth, body):
 
 
 @pytest.mark.parametrize(
+    ("items", "paths"),
+    [
+        (["+48500000001", {"address": "+48500000002", "note": 5}], ["items.1.note"]),
+        ([48500000001, None], ["items.0", "items.1"]),
+        ([{"adress": "+48500000001"}], ["items.0.address", "items.0.adress"]),
+        ([{"address": None}, "+48500000001", True], ["items.0.address", "items.2"]),
+    ],
+)
+def test_a_batch_of_the_wrong_shape_names_each_item_as_it_was_sent(client, auth, items, paths):
+    """Where each item went wrong, as the client wrote it: an object's field, or an item that is neither text nor an
+    object; not the branches of the schema's union (items.1.str beside items.1.BatchItem.note)."""
+    response = client.post(BATCH, json={"items": items}, headers=auth)
+
+    assert_error(response, 400, "validation_error")
+    assert [error["path"] for error in response.json()["errors"]] == paths
+    assert "BatchItem" not in response.text and ".str" not in response.text
+
+
+@pytest.mark.parametrize(
     ("body", "code"),
     [
         ({"channel": "fax"}, "invalid_scope"),

@@ -59,7 +59,30 @@ def _validated(model: type[Body], fields: dict) -> Body:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        raise validation_error(exc.errors()) from None
+        raise validation_error(_items_as_sent(exc.errors(), fields.get("items"))) from None
+
+
+# The branches of a batch item (`str | BatchItem`), as pydantic names them in an error's location.
+_ITEM_BRANCHES = ("str", "BatchItem")
+
+
+def _items_as_sent(problems: list, items: object) -> list:
+    """A batch's problems located as the client wrote the items, not by the branches of their union: an object's field
+    (`items.1.note`, not `items.1.BatchItem.note` beside `items.1.str`), or an item that is neither text nor an object."""
+    if not isinstance(items, list):
+        return problems
+    located, refused = [], set()
+    for problem in problems:
+        loc = tuple(problem.get("loc", ()))
+        if len(loc) < 3 or loc[0] != "items" or not isinstance(loc[1], int) or loc[2] not in _ITEM_BRANCHES or loc[1] >= len(items):
+            located.append(problem)
+        elif isinstance(items[loc[1]], dict):
+            if loc[2] == "BatchItem":
+                located.append({**problem, "loc": (*loc[:2], *loc[3:])})
+        elif loc[1] not in refused:
+            refused.add(loc[1])
+            located.append({"loc": loc[:2], "msg": "Input should be an address (text) or an object of an address and its fields", "type": "item_type"})
+    return located
 
 
 async def read_update(request: Request) -> NativeEntryUpdate:
