@@ -115,7 +115,20 @@ def test_no_filter_at_all_is_refused_and_nothing_goes(client, app, auth, spread,
     assert len(listed(client, auth)) == len(spread) and event_count(app) == before
 
 
-@pytest.mark.parametrize("query", ["?channel=", "?sender=", "?channel=&sender=", "?sender=%20&dry_run=true", "?channel=&q="])
+@pytest.mark.parametrize("query", ["?list=block&q=", "?channel=sms&q=%20", "?q=&address=%2B48500000001&dry_run=true"])
+def test_a_blank_search_is_refused_whatever_else_the_delete_names(client, app, auth, spread, query):
+    """A listing reads a blank q as no search; a delete refuses it: a template's blank search beside `list=block` would
+    take every block entry."""
+    before = event_count(app)
+
+    response = client.delete(ENTRIES + query, headers=auth)
+
+    assert_error(response, 400, "filter_required")
+    assert "q is empty" in response.json()["message"]
+    assert len(listed(client, auth)) == len(spread) and event_count(app) == before
+
+
+@pytest.mark.parametrize("query", ["?channel=", "?sender=", "?channel=&sender=", "?sender=%20&dry_run=true", "?channel=&sender=%20"])
 def test_an_empty_channel_or_sender_alone_is_no_filter_and_nothing_goes(client, app, auth, spread, query):
     """A template's blank value (`?channel=`) would name every list for every channel, the default list among them:
     it narrows another filter, and alone it is refused as no filter."""

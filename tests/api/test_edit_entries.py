@@ -76,6 +76,8 @@ def test_an_empty_or_blank_note_is_no_note_as_null_is(client, auth, blank):
     assert patch(client, auth, entry["id"], note=blank)["note"] is None
     assert put(client, auth, address="+48500000002", note=blank)["note"] is None
     assert len(events(client, auth)) == before + 2  # the second patch recorded nothing; the new entry its add
+    # Blank or not, a note over its length is refused, as the document's maxLength says.
+    assert client.patch(f"/blacklist/entries/{entry['id']}", json={"note": " " * 501}, headers=auth).json()["error"] == "invalid_scope"
 
 
 def test_a_patch_that_changes_nothing_writes_and_records_nothing(client, auth):

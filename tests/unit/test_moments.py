@@ -189,7 +189,9 @@ def test_digits_in_another_spelling_than_unix_or_iso_are_refused_not_guessed(val
     "value",
     ["a", "an", "one", "1st", "the 1st", "December 32", "Q1 2019", "last quarter", "1764547200 CET", "in 2 weeks ago",
      "1 year ago 2 months", "2 weeks ago ago", "2 weeks later ago", "7975 years", "in 7975 years ago", "december 320", "2026-13", "20261301",
-     "2026-W54", "0000", "next blursday"],
+     "2026-W54", "0000", "next blursday", "friday at 5", "monday 9", "at 10 friday", "december 5 at 10", "march 3 10", "yesterday at 5",
+     "today 10", "2026 years", "2 years 2026", "last year 2019", "monday december", "9am noon", "now 2019", "friday the 13th",
+     "friday, december 5 2026", "last fortnight", "yesterday & today", "today - yesterday", "202612", "12345", "1234567"],
 )
 def test_a_phrase_of_other_words_or_in_an_order_that_means_no_date_is_refused_not_guessed(value):
     # dateparser reads each of these as some date without a word of warning ('a' as this January, 'December 32' as 2032).
@@ -204,7 +206,13 @@ def test_a_phrase_of_other_words_or_in_an_order_that_means_no_date_is_refused_no
      ("in 10 years", utc(2036, 12, 6, 8, 30), utc(2036, 12, 6, 8, 30)), ("10 years later", utc(2036, 12, 6, 8, 30), utc(2036, 12, 6, 8, 30)),
      ("5 minutes from now", utc(2026, 12, 6, 8, 35), utc(2026, 12, 6, 8, 35)), ("10 years", utc(2016, 12, 6, 8, 30), utc(2016, 12, 6, 8, 30)),
      ("the 1st of march", utc(2026, 3, 1), utc(2026, 3, 2)), ("december 5th, 2019", utc(2019, 12, 5), utc(2019, 12, 6)),
-     ("2026 CET", utc(2025, 12, 31, 23), utc(2026, 12, 31, 23))],
+     ("2026 CET", utc(2025, 12, 31, 23), utc(2026, 12, 31, 23)), ("20261201 CET", utc(2026, 11, 30, 23), utc(2026, 12, 1, 23)),
+     ("2026-W49 CET", utc(2026, 11, 29, 23), utc(2026, 12, 6, 23)), ("three days ago", utc(2026, 12, 3, 8, 30), utc(2026, 12, 3, 8, 30)),
+     ("in two weeks", utc(2026, 12, 20, 8, 30), utc(2026, 12, 20, 8, 30)), ("3h ago", utc(2026, 12, 6, 5, 30), utc(2026, 12, 6, 5, 30)),
+     ("1y ago", utc(2025, 12, 6, 8, 30), utc(2025, 12, 6, 8, 30)), ("2 fortnights ago", utc(2026, 11, 8, 8, 30), utc(2026, 11, 8, 8, 30)),
+     ("day after tomorrow", utc(2026, 12, 8), utc(2026, 12, 9)), ("2026-12-01T10:00:00 UTC", utc(2026, 12, 1, 10), utc(2026, 12, 1, 10)),
+     ("friday, december 4 2026", utc(2026, 12, 4), utc(2026, 12, 5)), ("Mon, 07 Dec 2026 10:00:00 GMT", utc(2026, 12, 7, 10), utc(2026, 12, 7, 10)),
+     ("1 Jan 2020 10:00 +0100", utc(2020, 1, 1, 9), utc(2020, 1, 1, 9)), ("tomorrow 9am", utc(2026, 12, 7, 9), utc(2026, 12, 7, 9))],
 )
 def test_iso_spans_weeks_and_amounts_of_time_either_way_are_read_as_they_say(value, start, end):
     assert read(value, name="created_after", now=NOW) == Span(start, end)

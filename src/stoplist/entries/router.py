@@ -192,6 +192,9 @@ def delete_entries(
     received_at: ReceivedAtQuery = None,
 ) -> Any:
     now = utcnow()
+    if (q := request.query_params.get("q")) is not None and not q.strip():
+        # A listing reads a blank q as no search; a delete must not: with `list=block`, a template's blank search took every block.
+        raise FilterRequired("q is empty: a blank search selects every entry. Name what to delete, or leave q out.")
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
     count = service.delete_matching(session, account_id=principal.owner_id, where=filtered.at(now), origin=origin, now=now, dry_run=dry_run)
     return JSONResponse({"count": count})

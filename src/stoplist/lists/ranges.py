@@ -16,8 +16,8 @@ from stoplist.lists.queries import EntryFilter
 # What a date parameter is, as the document declares it: text. Which text names a date only reading it can tell.
 MOMENT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
 MOMENT_BEYOND_SCHEMA = (
-    "whether text names a date (a UNIX timestamp, ISO 8601, or an English phrase that dateparser reads) no schema can"
-    " say, nor whether it falls within the years 1000 to 9999"
+    "whether text names a date (a UNIX timestamp, ISO 8601, or an English phrase of words of dates that names one plainly)"
+    " no schema can say, nor whether it falls within the years 1000 to 9999"
 )
 ALIASES_CONFLICT = "created_after and start, or created_before and end: two spellings of one parameter, which a list of parameters cannot forbid giving both"
 

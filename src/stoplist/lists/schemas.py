@@ -83,7 +83,7 @@ CURSOR_NOT_GIVEN_OUT = (
     "a cursor of the right alphabet that this service did not give out, or gave out for another order or other filters,"
     " which only the service can tell"
 )
-FILTER_REQUIRED = ("a delete with no filter at all (an empty channel or sender alone counts as none: it would take whole lists),"
+FILTER_REQUIRED = ("a delete with no filter at all (an empty channel or sender alone counts as none: it would take whole lists), or a blank q,"
                    " every filter parameter being optional on its own, which a list of parameters cannot forbid")
 BOOLEAN_ACCEPTED = "read as pydantic reads a boolean from text: 1, 0, yes, no, on, off, y, n, t, f in any case, besides true and false"
 

@@ -112,12 +112,12 @@ def reason_of(raw: str | None, *, path: str = "reason") -> str | None:
 
 
 def note_of(raw: str | None) -> str | None:
-    """A note as stored: None for none, and for an empty or blank one (as null says, and as the import reads a blank cell),
-    so that no entry holds a note nobody can see and no event records a change to one."""
-    if raw is not None and not raw.strip():
-        return None
+    """A note as stored: None for none, and for an empty or blank one (as null says), so that no entry holds a note
+    nobody can see and no event records a change to one. (An import's blank cell keeps the entry's note instead.)"""
     if raw is not None and len(raw) > MAX_NOTE:
         raise InvalidListScope("note", f"note is {len(raw)} characters long; at most {MAX_NOTE}.")
+    if raw is not None and not raw.strip():
+        return None
     if raw is not None and not storable(raw):
         raise InvalidListScope("note", "note must be text without NUL characters or unpaired surrogates.")
     return raw
@@ -223,7 +223,8 @@ def delete_matching(session: Session, *, account_id: int, where: EntryFilter, or
         raise FilterRequired(
             "A delete by filter needs at least one filter (address, q, channel, sender, list, reason, address_kind or a date range):"
             " the native API never deletes everything at once. An empty channel or sender (every channel, every sender) narrows"
-            " another filter but is not one alone: it would take whole lists. Delete entries by id, or by a filter that names them."
+            " another filter but is not one alone: it would take whole lists; nor is a date range that takes in every date."
+            " Delete entries by id, or by a filter that names them."
         )
     if dry_run:
         return EntryRepository(session).count_found(account_id=account_id, now=now, where=where)
