@@ -11,7 +11,7 @@ read wrongly selects the wrong entries, for a delete too.
 
 import calendar
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -25,8 +25,12 @@ _NTH_WEEKDAY = re.compile(
     rf"(?P<nth>{'|'.join(_ORDINALS)})\s+(?P<day>{'|'.join(_WEEKDAYS)})\s+(?:of|in)\s+(?P<month>{'|'.join(_MONTHS)})(?:,?\s+(?P<year>[0-9]{{4}}))?",
     re.IGNORECASE,
 )
-# "next saturday", "last friday", "this monday": a weekday near now; "last week": Monday to Sunday.
-_NEAR_WEEKDAY = re.compile(rf"(?P<which>next|last|this)\s+(?P<day>{'|'.join(_WEEKDAYS)}|week)", re.IGNORECASE)
+# "next saturday", "last friday", "this monday 10:00": a weekday near now (at a time of day); "last week": Monday to Sunday.
+_NEAR_WEEKDAY = re.compile(
+    rf"(?P<which>next|last|this)\s+(?P<day>{'|'.join(_WEEKDAYS)}|week)"
+    r"(?:\s+(?:at\s+)?(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<half>am|pm)?)?",
+    re.IGNORECASE,
+)
 # "the day before yesterday", "day after tomorrow".
 _DAY_BESIDE = re.compile(r"(?:the\s+)?day\s+(?P<way>before\s+yesterday|after\s+tomorrow)", re.IGNORECASE)
 
@@ -118,18 +122,34 @@ def _calendar_rule(text: str, now: datetime, zone: tzinfo):
         which = found["which"].lower()
         if found["day"].lower() == "week":
             monday = today - timedelta(days=today.weekday())
-            return Span.days(monday + timedelta(days={"last": -7, "this": 0, "next": 7}[which]), 7, zone)
+            return None if found["hour"] else Span.days(monday + timedelta(days={"last": -7, "this": 0, "next": 7}[which]), 7, zone)
         weekday = _WEEKDAYS.index(found["day"].lower())
         ahead = (weekday - today.weekday()) % 7
         if which == "next":
-            return Span.days(today + timedelta(days=ahead or 7), 1, zone)
-        if which == "last":
-            return Span.days(today - timedelta(days=(today.weekday() - weekday) % 7 or 7), 1, zone)
-        return Span.days(today - timedelta(days=today.weekday() - weekday), 1, zone)
+            day = today + timedelta(days=ahead or 7)
+        elif which == "last":
+            day = today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
+        else:
+            day = today - timedelta(days=today.weekday() - weekday)
+        return Span.days(day, 1, zone) if found["hour"] is None else _at_time(day, found, zone)
     found = _DAY_BESIDE.fullmatch(text)
     if found:
         return Span.days(today + timedelta(days=2 if found["way"].lower().startswith("after") else -2), 1, zone)
     return _NO_RULE
+
+
+def _at_time(day: date, found: re.Match, zone: tzinfo) -> Span | None:
+    """The moment of a day at the time of day a phrase gives (10:00, 5pm, 5:30 pm); None for none (an hour alone, 25:00)."""
+    hour, minute, half = int(found["hour"]), int(found["minute"] or 0), (found["half"] or "").lower()
+    if found["minute"] is None and not half:
+        return None  # "this monday 5": five o'clock, or the 5th?
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return Span.at(datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(timezone.utc))
 
 
 def _plausible(text: str) -> bool:
