@@ -192,7 +192,7 @@ def test_digits_in_another_spelling_than_unix_or_iso_are_refused_not_guessed(val
      "2026-W54", "0000", "next blursday", "friday at 5", "monday 9", "at 10 friday", "december 5 at 10", "march 3 10", "yesterday at 5",
      "today 10", "2026 years", "2 years 2026", "last year 2019", "monday december", "9am noon", "now 2019", "friday the 13th",
      "friday, december 5 2026", "last fortnight", "yesterday & today", "today - yesterday", "202612", "12345", "1234567",
-     "this monday 5", "this monday 25:00", "this week 10:00", "last friday 13pm"],
+     "this monday 5", "this monday 25:00", "this week 10:00", "last friday 13pm", "5 december 10", "5th december, 10"],
 )
 def test_a_phrase_of_other_words_or_in_an_order_that_means_no_date_is_refused_not_guessed(value):
     # dateparser reads each of these as some date without a word of warning ('a' as this January, 'December 32' as 2032).
@@ -216,7 +216,8 @@ def test_a_phrase_of_other_words_or_in_an_order_that_means_no_date_is_refused_no
      ("1 Jan 2020 10:00 +0100", utc(2020, 1, 1, 9), utc(2020, 1, 1, 9)), ("tomorrow 9am", utc(2026, 12, 7, 9), utc(2026, 12, 7, 9)),
      # A weekday near now at a time of day is that day's (dateparser took 'this monday 10:00' a week later than 'this monday').
      ("this monday 10:00", utc(2026, 11, 30, 10), utc(2026, 11, 30, 10)), ("last friday at 5:30 pm", utc(2026, 12, 4, 17, 30), utc(2026, 12, 4, 17, 30)),
-     ("next saturday 12am", utc(2026, 12, 12), utc(2026, 12, 12)), ("this monday 10:00 CET", utc(2026, 11, 30, 9), utc(2026, 11, 30, 9))],
+     ("next saturday 12am", utc(2026, 12, 12), utc(2026, 12, 12)), ("this monday 10:00 CET", utc(2026, 11, 30, 9), utc(2026, 11, 30, 9)),
+     ("this monday noon", utc(2026, 11, 30, 12), utc(2026, 11, 30, 12)), ("last friday at midnight", utc(2026, 12, 4), utc(2026, 12, 4))],
 )
 def test_iso_spans_weeks_and_amounts_of_time_either_way_are_read_as_they_say(value, start, end):
     assert read(value, name="created_after", now=NOW) == Span(start, end)

@@ -28,7 +28,7 @@ _NTH_WEEKDAY = re.compile(
 # "next saturday", "last friday", "this monday 10:00": a weekday near now (at a time of day); "last week": Monday to Sunday.
 _NEAR_WEEKDAY = re.compile(
     rf"(?P<which>next|last|this)\s+(?P<day>{'|'.join(_WEEKDAYS)}|week)"
-    r"(?:\s+(?:at\s+)?(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<half>am|pm)?)?",
+    r"(?:\s+(?:at\s+)?(?:(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<half>am|pm)?|(?P<named>noon|midnight)))?",
     re.IGNORECASE,
 )
 # "the day before yesterday", "day after tomorrow".
@@ -122,7 +122,7 @@ def _calendar_rule(text: str, now: datetime, zone: tzinfo):
         which = found["which"].lower()
         if found["day"].lower() == "week":
             monday = today - timedelta(days=today.weekday())
-            return None if found["hour"] else Span.days(monday + timedelta(days={"last": -7, "this": 0, "next": 7}[which]), 7, zone)
+            return None if found["hour"] or found["named"] else Span.days(monday + timedelta(days={"last": -7, "this": 0, "next": 7}[which]), 7, zone)
         weekday = _WEEKDAYS.index(found["day"].lower())
         ahead = (weekday - today.weekday()) % 7
         if which == "next":
@@ -131,7 +131,7 @@ def _calendar_rule(text: str, now: datetime, zone: tzinfo):
             day = today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
         else:
             day = today - timedelta(days=today.weekday() - weekday)
-        return Span.days(day, 1, zone) if found["hour"] is None else _at_time(day, found, zone)
+        return Span.days(day, 1, zone) if found["hour"] is None and found["named"] is None else _at_time(day, found, zone)
     found = _DAY_BESIDE.fullmatch(text)
     if found:
         return Span.days(today + timedelta(days=2 if found["way"].lower().startswith("after") else -2), 1, zone)
@@ -139,7 +139,9 @@ def _calendar_rule(text: str, now: datetime, zone: tzinfo):
 
 
 def _at_time(day: date, found: re.Match, zone: tzinfo) -> Span | None:
-    """The moment of a day at the time of day a phrase gives (10:00, 5pm, 5:30 pm); None for none (an hour alone, 25:00)."""
+    """The moment of a day at the time of day a phrase gives (10:00, 5pm, 5:30 pm, noon); None for none (an hour alone, 25:00)."""
+    if found["named"]:
+        return Span.at(datetime.combine(day, time(12 if found["named"].lower() == "noon" else 0), tzinfo=zone).astimezone(timezone.utc))
     hour, minute, half = int(found["hour"]), int(found["minute"] or 0), (found["half"] or "").lower()
     if found["minute"] is None and not half:
         return None  # "this monday 5": five o'clock, or the 5th?
@@ -168,6 +170,8 @@ def _plausible(text: str) -> bool:
             return False  # no day of a month: an hour without its minutes, an amount without its unit
     if len(years) > 1 or (years and {"last", "next", "this", "month", "year"} & set(words)):
         return False  # "last year 2019", "2019 2020"
+    if sum(word.isdigit() and len(word) <= 2 for word in words) > 1:
+        return False  # "5 december 10": the 5th at ten, or in 2010?
     if _WEEKDAY_WORDS & set(words) and _MONTH_WORDS & set(words) and not any(word.isdigit() and len(word) <= 2 for word in words):
         return False  # "monday december": which Monday?
     return bool(clocks or years or _ANCHORS & set(words))
