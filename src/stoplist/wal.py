@@ -27,6 +27,9 @@ log = logging.getLogger("stoplist")
 DELAY_SECONDS = 0.05
 # Where the write path checkpoints itself while a checkpointer runs: 64 MB of log (4 KB pages).
 SAFETY_CAP_PAGES = 16_000
+# A checkpoint that could not copy the whole log (another worker's ran, or a reader still needed frames) is tried
+# again after each rest, this many times (two seconds), or what was committed last waits in the log for the next write.
+RETRIES = 40
 
 
 class Checkpointer:
@@ -61,24 +64,31 @@ class Checkpointer:
 
     def _run(self) -> None:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        retries = 0
         try:
             while not self._stop.is_set():
                 self._wake.wait()
                 self._wake.clear()
-                self._checkpoint(connection)
+                if self._checkpoint(connection):
+                    retries = 0
+                elif retries < RETRIES:
+                    retries += 1
+                    self._wake.set()  # after the rest, whether or not another commit comes
                 self._stop.wait(self._delay)
             self._checkpoint(connection)  # what was committed since the last one
         finally:
             connection.close()
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+    def _checkpoint(self, connection: sqlite3.Connection) -> bool:
+        """One PASSIVE checkpoint: whether it copied the whole log (or failed, which the next commit tries again)."""
         try:
-            busy, _log, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:  # the next commit tries again; the write path's cap stays meanwhile
             log.warning("checkpoint of the SQLite log failed: %s", exc)
-            return
+            return True
         if not busy:
             self.checkpoints += 1
+        return not busy and copied >= frames
 
 
 def background_checkpoints(url: str) -> bool:

@@ -89,6 +89,33 @@ def test_a_checkpointer_copies_a_commit_at_once_the_next_after_its_rest_and_a_la
         engine.dispose()
 
 
+def test_a_checkpoint_a_reader_held_back_is_tried_again_without_another_commit(databases, tmp_path: Path):
+    """A reader that still needs the log's frames (or another worker's checkpoint running) leaves a PASSIVE checkpoint
+    short; the checkpointer tries again after its rest, so the last commit does not wait in the log for the next write."""
+    url = databases.migrated("sqlite")
+    database = Path(make_url(url).database)
+    engine = create_db_engine(url, wal_autocheckpoint=wal.SAFETY_CAP_PAGES)
+    sessions = create_session_factory(engine)
+    with transaction(sessions) as session:
+        session.execute(text("INSERT INTO accounts (name, created_at) VALUES ('default', '2026-11-25T10:00:00Z')"))
+        session.execute(text("INSERT INTO lists (account_id, kind, channel, sender, created_at) VALUES (1, 'block', '', '', '2026-11-25T10:00:00Z')"))
+    reader = sqlite3.connect(database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM lists").fetchone()  # a read transaction on the log as it was
+    checkpointer = wal.Checkpointer(engine, sessions, delay=0.05).start()
+    try:
+        with transaction(sessions) as session:
+            session.execute(text(ENTRY.format(address="48500000001")))
+        time.sleep(0.3)
+        assert entries_in_the_file_alone(database, tmp_path / "copy.db") == 0  # held back by the reader
+        reader.execute("COMMIT")
+        assert eventually(lambda: entries_in_the_file_alone(database, tmp_path / "copy.db"), 1, seconds=1.5) == 1
+    finally:
+        reader.close()
+        checkpointer.stop()
+        engine.dispose()
+
+
 def test_only_a_server_on_a_sqlite_file_checkpoints_on_its_own():
     assert wal.background_checkpoints("sqlite:///var/stoplist.db")
     assert not wal.background_checkpoints("sqlite://")
