@@ -31,6 +31,10 @@ class TokenCache:
         self._ttl = ttl
         self._known: dict[tuple[str, str | None], tuple[float, Principal]] = {}
 
+    async def authenticate_headers(self, headers: Headers, scope: str) -> Principal:
+        """authenticate() of a request's Authorization and Stoplist-Account headers, each refused when given twice."""
+        return await self.authenticate(authorization_of(headers), scope, named_account(headers))
+
     async def authenticate(self, authorization: str | None, scope: str, account: str | None = None) -> Principal:
         """The principal behind an `Authorization: Bearer` header (acting on subuser `account`, when
         named), if it carries `scope`: 401, then 404 for an account not the caller's, then 403."""

@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from stoplist.auth.principal import ACCOUNT_HEADER, ACCOUNTS, BLACKLIST, CHECK, READ, Principal
-from stoplist.auth.cache import authorization_of, named_account
+from stoplist.auth.cache import authorization_of
 from stoplist.db import transaction
 from stoplist.declared import replaced_by
 from stoplist.errors import ValidationFailed
@@ -48,7 +48,7 @@ def require_scope(scope: str):
         request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[scope])], _account: AccountHeader = None
     ) -> Principal:
         # `_account` declares the header in the document; it is read here, where a second copy is seen too.
-        return await request.app.state.token_check.authenticate(authorization_of(request.headers), scope, named_account(request.headers))
+        return await request.app.state.token_check.authenticate_headers(request.headers, scope)
 
     return dependency
 

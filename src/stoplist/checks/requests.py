@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
 
-from stoplist.auth.cache import authorization_of, named_account
 from stoplist.auth.principal import CHECK
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS
@@ -28,7 +27,7 @@ _BODY_KEYS = ("phone_numbers", "addresses", "channel", "sender")
 
 async def answer_one(state, headers: Headers, query: bytes) -> bytes:
     """GET /blacklist/check: the decision on one address, as JSON."""
-    principal = await state.token_cache.authenticate(authorization_of(headers), SCOPE, named_account(headers))
+    principal = await state.token_cache.authenticate_headers(headers, SCOPE)
     values = query_values(query)
     number, address = values.get("phone_number"), values.get("address")
     if number is not None and address is not None:
@@ -46,7 +45,7 @@ async def answer_one(state, headers: Headers, query: bytes) -> bytes:
 
 async def answer_many(state, headers: Headers, read_body: BodyReader) -> bytes:
     """POST /blacklist/check: one result per address of the body, in its order, as JSON."""
-    principal = await state.token_cache.authenticate(authorization_of(headers), SCOPE, named_account(headers))
+    principal = await state.token_cache.authenticate_headers(headers, SCOPE)
     require_json(headers)
     document = load_json(await read_body(MAX_BODY_BYTES))
     key, inputs = _inputs(document)
