@@ -41,7 +41,7 @@ def test_nothing_means_the_entry_never_expires(raw):
         # str(datetime), as SMSAPI's Python client sends it
         ("2030-12-01 10:00:00", utc(2030, 12, 1, 10)),
         (str(datetime(2030, 12, 1, 10, 0, 0)), utc(2030, 12, 1, 10)),
-        (str(datetime(2030, 12, 1, 10, 0, 0, 123456)), utc(2030, 12, 1, 10)),
+        (str(datetime(2030, 12, 1, 10, 0, 0, 123456)), utc(2030, 12, 1, 10, 0, 1)),  # a fraction: the next second
         (str(datetime(2030, 12, 1, 10, tzinfo=timezone(timedelta(hours=2)))), utc(2030, 12, 1, 8)),
         # surrounding whitespace is ignored
         ("  2030-12-01T10:00:00Z ", utc(2030, 12, 1, 10)),
@@ -54,16 +54,24 @@ def test_dates_and_date_times_become_the_utc_moment(raw, expected):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("2030-12-01T10:00:00.999Z", utc(2030, 12, 1, 10)),
-        ("2030-12-01T10:00:00.5+02:00", utc(2030, 12, 1, 8)),
-        ("2030-12-01T10:00:59.999999Z", utc(2030, 12, 1, 10, 0, 59)),
-        ("2030-12-01 10:00:00.123456", utc(2030, 12, 1, 10)),
+        ("2030-12-01T10:00:00.999Z", utc(2030, 12, 1, 10, 0, 1)),
+        ("2030-12-01T10:00:00.5+02:00", utc(2030, 12, 1, 8, 0, 1)),
+        ("2030-12-01T10:00:59.999999Z", utc(2030, 12, 1, 10, 1)),
+        ("2030-12-01 10:00:00.000001", utc(2030, 12, 1, 10, 0, 1)),
+        ("2030-12-31T23:59:59.1Z", utc(2031, 1, 1)),
+        ("2030-12-01T10:00:00.000Z", utc(2030, 12, 1, 10)),  # no fraction, only its digits
     ],
 )
-def test_fractional_seconds_are_truncated_not_rounded(raw, expected):
+def test_a_fraction_of_a_second_rounds_up_to_the_next_second(raw, expected):
+    """An entry blocks until at least the moment asked: stored times are whole seconds, so a
+    fraction is the next one (as a date filter's bound is), never the second before."""
     result = parse_expire_at(raw, now=NOW)
     assert result == expected
     assert result.microsecond == 0
+
+
+def test_the_calendars_last_second_keeps_its_fraction_off():
+    assert parse_expire_at("9999-12-31T23:59:59.5Z", now=NOW) == utc(9999, 12, 31, 23, 59, 59)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +149,6 @@ def test_values_that_are_not_strings_are_rejected(raw):
         "2026-03-15T12:30:45Z",  # exactly now
         "2026-03-15T14:30:45+02:00",  # exactly now, spelled with an offset
         "2026-03-15 12:30:45",  # exactly now, str(datetime) form
-        "2026-03-15T12:30:45.999Z",  # within now's second: truncated to now
         "2026-03-15T12:30:44Z",  # one second ago
         "2026-03-15",  # today started at midnight, already past
         "2026-03-14",
@@ -161,6 +168,10 @@ def test_a_moment_not_after_now_is_rejected(raw):
 )
 def test_one_second_after_now_is_accepted(raw):
     assert parse_expire_at(raw, now=NOW) == NOW + timedelta(seconds=1)
+
+
+def test_a_fraction_after_now_within_its_second_is_the_next_second():
+    assert parse_expire_at("2026-03-15T12:30:45.001Z", now=NOW) == NOW + timedelta(seconds=1)
 
 
 def test_tomorrow_as_a_date_is_accepted():

@@ -1,6 +1,6 @@
 """Reading `expire_at`: a date, an RFC 3339 date-time, or nothing (forever)."""
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from stoplist.errors import InvalidExpiry
 from stoplist.declared import any_case, trimmed
@@ -36,9 +36,14 @@ def expire_at_schema() -> dict:
         "description": "A moment in the future, to the second; or never.",
     }
 
+_LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=timezone.utc)
+
 
 def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
-    """The UTC moment an entry stops applying, truncated to the second; None means never.
+    """The UTC moment an entry stops applying, to the second; None means never.
+
+    A fraction of a second is the next whole second: stored times are whole seconds, and an
+    entry blocks until at least the moment asked (as a date filter's bound rounds up too).
 
     A bare date means midnight UTC at the start of that day; a date-time without an
     offset is read as UTC (SMSAPI's Python client sends `str(datetime)`).
@@ -55,7 +60,10 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
         raise InvalidExpiry(
             f"expire_at {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z)."
         )
-    moment = moment.replace(microsecond=0)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0)
+        if moment < _LAST_SECOND:  # the calendar's last second stays itself: no later one to round to
+            moment += timedelta(seconds=1)
     if moment <= now:
         raise InvalidExpiry(f"expire_at {raw!r} is not in the future; delete the entry instead.")
     return moment
