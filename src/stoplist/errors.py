@@ -395,10 +395,19 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(part) for part in loc)
 
 
+def _plainly(item: Mapping[str, Any]) -> str:
+    """pydantic's message, saying so when the value refused is a JSON null ("should be a valid string" reads as
+    if the field were missing or of another type)."""
+    message = str(item.get("msg", "invalid"))
+    if "input" in item and item["input"] is None and str(item.get("type", "")).endswith("_type"):
+        return f"{message}, not null"
+    return message
+
+
 def validation_error(problems: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     """Turn pydantic's or the framework's validation problems into our 400."""
     details = [
-        ErrorDetail(path=_location(tuple(item.get("loc", ()))), message=item.get("msg", "invalid"), error=item.get("type", "invalid"))
+        ErrorDetail(path=_location(tuple(item.get("loc", ()))), message=_plainly(item), error=item.get("type", "invalid"))
         for item in problems
     ]
     summary = "; ".join(f"{detail.path}: {detail.message}" for detail in details) or "invalid request"

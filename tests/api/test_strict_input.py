@@ -214,3 +214,19 @@ def test_a_query_name_that_is_not_utf8_is_named_as_sent(client, auth):
 
     assert assert_error(response, 400, "validation_error")["errors"] == [{"path": "evid%FFence", "message": "Percent-escapes must spell UTF-8 text.", "error": "not_utf8"}]
     assert listed(client, auth) == {"48500000001": None}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/blacklist/entries", {"address": "+48500000001", "reason": None}, "reason"),
+        ("POST", "/blacklist/entries", {"address": None}, "address"),
+        ("POST", "/blacklist/entries/batch", {"items": ["+48500000001"], "list": None}, "list"),
+    ],
+)
+def test_a_null_where_text_is_needed_is_named_as_null(client, auth, method, path, body, field):
+    # "Input should be a valid string" alone read as if the value were of another type, or missing.
+    response = client.request(method, path, json=body, headers=auth)
+    error = assert_error(response, 400, "validation_error")
+    assert error["errors"] == [{"path": field, "message": "Input should be a valid string, not null", "error": "string_type"}]
+    assert client.get("/blacklist/entries", headers=auth).json()["collection"] == []

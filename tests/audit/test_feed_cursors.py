@@ -134,3 +134,10 @@ def test_cursors_that_are_not_of_this_service_are_refused(client, auth):
     add(client, auth, "+48500000001")
     for wrong in ("-1", "1-", "1-xyz", "1-" + "0" * 15, "1-" + "A" * 16, "1.5", "x", "1 2", "1" * 19):
         assert_error(changes(client, auth, after=wrong), 400, "invalid_cursor")
+
+
+def test_a_wait_that_is_no_number_is_refused_as_such(client, auth):
+    # `nan` compares false with every bound: it was refused as if it were over 30 s.
+    for value in ("nan", "inf", "-inf", "NaN"):
+        body = assert_error(changes(client, auth, after=0, wait=value), 400, "validation_error")
+        assert body["errors"] == [{"path": "wait", "message": "Input should be a finite number", "error": "finite_number"}], value

@@ -122,7 +122,7 @@ async def changes(
     request: Request,
     after: After = None,
     limit: Limit = service.DEFAULT_LIMIT,
-    wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
+    wait: Annotated[float, Query(ge=0, le=service.MAX_WAIT, allow_inf_nan=False, description=f"Seconds to wait for an event when there is none yet (at most {service.MAX_WAIT}); 0: answer at once.")] = 0,
 ) -> Response:
     state = request.app.state
     cursor, bounds = service.cursor_of(after), await state.lookup.feed_bounds(principal.owner_id)
