@@ -140,3 +140,25 @@ def test_a_json_number_with_a_fraction_is_no_phone_number(client, auth, number):
     response = client.post(URL, headers={**auth, "Content-Type": "application/json"}, content=f'{{"phone_number": {number}}}'.encode())
 
     assert response.status_code == 400, response.text
+
+
+def test_an_offsets_plus_sent_raw_in_a_form_is_refused_with_the_hint(client, auth):
+    # curl -d expire_at=2030-12-01T12:00:00+02:00 sends the + as it is; a form body reads it as a space.
+    response = client.post(URL, content=b"phone_number=48500000001&expire_at=2030-12-01T12:00:00+02:00", headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+    body = assert_error(response, 400, "invalid_expire_at")
+    assert "'2030-12-01T12:00:00 02:00'" in body["message"] and "write an offset's + as %2B" in body["message"]
+    assert client.get(URL, headers=auth).json()["size"] == 0
+
+    encoded = client.post(URL, content=b"phone_number=48500000001&expire_at=2030-12-01T12:00:00%2B02:00", headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+    assert encoded.status_code == 201 and encoded.json()["expire_at"] == "2030-12-01T10:00:00Z"
+
+
+def test_received_at_with_its_plus_read_as_a_space_is_refused_with_the_hint(client, auth):
+    entry = add(client, auth, "+48500000001")
+    response = client.delete(f"{URL}/{entry['id']}", params={"received_at": "2026-12-01T12:00:00 02:00"}, headers=auth)
+    body = assert_error(response, 400, "invalid_evidence")
+    assert "write an offset's + as %2B" in body["message"]
+    assert client.get(URL, headers=auth).json()["size"] == 1
+    # an unreadable value of another kind gets no such hint
+    other = assert_error(client.delete(f"{URL}/{entry['id']}", params={"received_at": "yesterday"}, headers=auth), 400, "invalid_evidence")
+    assert "%2B" not in other["message"]

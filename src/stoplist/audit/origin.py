@@ -12,6 +12,7 @@ from stoplist.audit.trail import Origin
 from stoplist.auth.principal import Principal
 from stoplist.declared import NO_NUL, nullable, replaced_by
 from stoplist.errors import InvalidEvidence
+from stoplist.lists.expiry import plus_hint
 
 MAX_EVIDENCE = 1000  # characters
 MAX_REQUEST_ID = 128
@@ -64,7 +65,7 @@ def received_at_of(text: str | None, *, now: datetime) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidEvidence("received_at", f"received_at {text!r} is not an RFC 3339 date and time, such as 2026-11-30T10:00:00Z.") from None
+        raise InvalidEvidence("received_at", f"received_at {text!r} is not an RFC 3339 date and time, such as 2026-11-30T10:00:00Z.{plus_hint(text)}") from None
     if moment.tzinfo is None:
         raise InvalidEvidence("received_at", f"received_at {text!r} has no offset: add Z for UTC, or +01:00 and the like.")
     try:

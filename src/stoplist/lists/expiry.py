@@ -1,5 +1,6 @@
 """Reading `expire_at`: a date, an RFC 3339 date-time, or nothing (forever)."""
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 from stoplist.errors import InvalidExpiry
@@ -36,6 +37,21 @@ def expire_at_schema() -> dict:
         "description": "A moment in the future, to the second; or never.",
     }
 
+# "2026-12-06T10:43:09 01:00": an offset's + that a query string or a form body read as a space.
+_SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
+_PLUS_IN_A_FORM = " (A + in a form body or a query string reads as a space: write an offset's + as %2B.)"
+
+
+def spaced_offset(text: str) -> bool:
+    """Whether `text` reads as a date-time whose offset's + became a space on the way."""
+    return _SPACED_OFFSET.fullmatch(text.strip()) is not None
+
+
+def plus_hint(text: str) -> str:
+    """The hint for a body field's date-time whose offset's + became a space, or nothing."""
+    return _PLUS_IN_A_FORM if spaced_offset(text) else ""
+
+
 _LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=timezone.utc)
 
 
@@ -58,7 +74,7 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
     moment = parse_moment(text)
     if moment is None:
         raise InvalidExpiry(
-            f"expire_at {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z)."
+            f"expire_at {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z).{plus_hint(text)}"
         )
     if moment.microsecond:
         moment = moment.replace(microsecond=0)

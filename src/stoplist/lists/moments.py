@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from stoplist.errors import InvalidMoment
-from stoplist.lists.expiry import parse_moment
+from stoplist.lists.expiry import parse_moment, spaced_offset
 
 MAX_TEXT = 64
 # Timestamps are compared as text on SQLite ('2026-11-25T10:00:00Z'): a year of four digits sorts as its moment.
@@ -36,8 +36,6 @@ _UNLIKELY_SECONDS = re.compile(r"[0-9]{5,7}")
 # Digits and separators alone that are not ISO 8601 (06/12/2026, 06.12.2026, -5, 1.5): dateparser makes a
 # date of each (06/12/2026 is 12 June to it), which a European reads otherwise; a delete must not guess.
 _NUMERIC = re.compile(r"[0-9\s.,/:+-]+")
-# "2026-12-06T10:43:09 01:00": a + of an offset that a query string read as a space.
-_SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
 # ISO 8601's spans: a year, a month, a week, a day (extended or basic, a day of a week too).
 _YEAR = re.compile(r"[0-9]{4}")
 _ISO_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
@@ -112,7 +110,7 @@ def read(text: str, *, name: str, now: datetime) -> Span:
 
 def _hint(text: str) -> str:
     """What to change in a value that looks like a date of another spelling."""
-    if _SPACED_OFFSET.fullmatch(text):
+    if spaced_offset(text):
         return " (A + in a query string reads as a space: write an offset's + as %2B.)"
     if _NUMERIC.fullmatch(text):
         return (" (Digits alone are read as a UNIX timestamp, 9 or 10 digits, or as ISO 8601 only: a year 2026, a day"
