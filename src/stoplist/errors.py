@@ -21,10 +21,10 @@
     │   ├── ImportNotFound
     │   └── FileNotFound
     ├── MethodNotAllowed (405)
-    ├── Conflict (409)
+    ├── Conflict (409)                 a family (answered = False): only its subclasses are answered
     │   └── EntryExists                the address is on the list an entry would move to
     ├── CursorExpired (410)            a feed cursor older than the trail that retention kept
-    ├── PayloadTooLarge (413)
+    ├── PayloadTooLarge (413)          a family, as Conflict
     │   ├── TooManyNumbers             a bulk check of more than 10,000
     │   ├── TooManyItems               a batch of more than 1,000 entries
     │   ├── BodyTooLarge               a body over its route's limit
@@ -80,6 +80,9 @@ class StoplistError(Exception):
     # An answer that is an error to the client while the work done before it stands: the request's
     # transaction commits it (stoplist.db.transaction), as for EntryLapsed.
     keeps_work = False
+    # False on a family that only groups its subclasses' answers: nothing raises it, so its code is in
+    # no answer, nor in the documented set (error_codes). Each class says it of itself, not its subclasses.
+    answered = True
 
     def __init__(self, message: str | None = None, *, errors: list[ErrorDetail] | None = None) -> None:
         self.message = message or self.message
@@ -140,6 +143,8 @@ class InvalidAddress(BadRequest):
 
 class FieldError(BadRequest):
     """A 400 about one named field or parameter: the message, and the one detail naming it."""
+
+    answered = False  # a family: its subclasses are answered, each with its own code
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
@@ -272,6 +277,7 @@ class MethodNotAllowed(StoplistError):
 
 class Conflict(StoplistError):
     status_code = 409
+    answered = False
     code = "conflict"
     message = "The request conflicts with what is stored."
 
@@ -304,6 +310,7 @@ class UnsupportedMediaType(StoplistError):
 
 class PayloadTooLarge(StoplistError):
     status_code = 413
+    answered = False
     code = "payload_too_large"
     message = "The request is too large."
 
@@ -371,12 +378,13 @@ def beyond_schema(errors: Mapping[type[StoplistError], str] | None = None, *, ac
 
 
 def error_codes() -> list[str]:
-    """The `error` code of every error class: the whole set an answer can carry."""
+    """The `error` code of every error class that is answered: the whole set an answer can carry."""
     found: set[str] = set()
     pending: list[type[StoplistError]] = [StoplistError]
     while pending:
         error_class = pending.pop()
-        found.add(error_class.code)
+        if error_class.__dict__.get("answered", True):
+            found.add(error_class.code)
         pending.extend(error_class.__subclasses__())
     return sorted(found)
 

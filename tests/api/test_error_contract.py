@@ -67,3 +67,26 @@ def test_the_readmes_api_table_names_every_route_and_no_other():
     # Outside the OpenAPI document: the ops routes, which need no token.
     routes |= {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
     assert readme_route_table() == routes
+
+
+def _answered_classes():
+    from stoplist.errors import StoplistError
+
+    pending, found = [StoplistError], []
+    while pending:
+        error_class = pending.pop()
+        pending.extend(error_class.__subclasses__())
+        if error_class.__dict__.get("answered", True):
+            found.append(error_class)
+    return found
+
+
+def test_every_documented_code_is_raised_or_mapped_somewhere():
+    """The table promises answers: a class nothing raises (a family such as Conflict) must not be in it."""
+    from stoplist import errors
+
+    source = "\n".join(path.read_text() for path in (ROOT / "src" / "stoplist").rglob("*.py"))
+    mapped = set(errors._HTTP_ERRORS.values())
+    for error_class in _answered_classes():
+        raised = re.search(rf"(?<!class )\b{error_class.__name__}\(", source) or re.search(rf"raise {error_class.__name__}\b", source)
+        assert raised or error_class in mapped, f"{error_class.__name__} ({error_class.code}) is documented but nothing raises it"

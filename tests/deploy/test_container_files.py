@@ -611,6 +611,22 @@ def test_workers_run_stoplist_worker_and_can_be_scaled(compose: dict) -> None:
 
 
 @pytest.mark.parametrize(
+    ("environment", "servers", "job_workers", "region"),
+    [({}, "1", 1, ""), ({"STOPLIST_WORKERS": "4", "STOPLIST_JOB_WORKERS": "3", "STOPLIST_DEFAULT_REGION": "PL"}, "4", 3, "PL")],
+    ids=["defaults", "set"],
+)
+def test_the_readmes_compose_settings_mean_what_the_readme_says(environment: dict[str, str], servers: str, job_workers: int, region: str) -> None:
+    """STOPLIST_WORKERS is server processes in the app container, as everywhere else (it once scaled the job
+    workers instead); STOPLIST_JOB_WORKERS is how many worker containers run; the default region reaches all three."""
+    compose = load_compose(environment)
+    assert environment_of(service(compose, "app")).get("STOPLIST_WORKERS") == servers
+    assert int(service(compose, "worker")["deploy"]["replicas"]) == job_workers
+    assert "STOPLIST_WORKERS" not in environment_of(service(compose, "worker"))
+    for name in STOPLIST_SERVICES:
+        assert environment_of(service(compose, name)).get("STOPLIST_DEFAULT_REGION") == region, name
+
+
+@pytest.mark.parametrize(
     "environment",
     [{}, {"POSTGRES_USER": "ops", "POSTGRES_PASSWORD": "s3cret-pass", "POSTGRES_DB": "blacklist"}],
     ids=["defaults", "overridden"],

@@ -49,6 +49,20 @@ def test_readyz_answers_ready_with_the_revision_on_a_migrated_database(client, d
     assert response.json()["revision"] == migrate.current_revision(database_url)
 
 
+def test_the_readmes_readyz_answer_names_the_revision_this_code_ships(client):
+    from pathlib import Path
+
+    from stoplist import revisions
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = readme.split("**`GET /readyz`**", 1)[1].split("- **`GET /metrics`**", 1)[0]
+    head = revisions.head()
+    assert f'`200 {{"status": "ready", "revision": "{head}"}}`' in " ".join(shown.split())
+    assert client.get("/readyz").json() == {"status": "ready", "revision": head}
+    # the example of a database one migration behind
+    assert f"head is {head}:" in " ".join(shown.split())
+
+
 def test_readyz_answers_503_on_an_empty_sqlite_file_never_migrated(tmp_path):
     path = tmp_path / "empty.db"
     path.touch()
