@@ -136,8 +136,8 @@ class InvalidAddress(BadRequest):
 
     code = "invalid_address"
 
-    def __init__(self, raw: str, reason: str, *, path: str = "address") -> None:
-        message = f"{raw!r} is not a valid address: {reason}"
+    def __init__(self, raw: str, reason: str, *, path: str = "address", message: str | None = None) -> None:
+        message = message or f"{raw!r} is not a valid address: {reason}"
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
 
 

@@ -115,6 +115,9 @@ def test_replacing_an_address_by_itself_or_by_no_address_is_400(client, auth):
     for new, path in (("JAN@example.com", "new"), ("not an address", "new")):
         body = assert_error(client.post(REPLACE, json={"old": "jan@example.com", "new": new}, headers=auth), 400, "invalid_address")
         assert body["errors"][0]["path"] == path
+    # the same address is valid, only the wrong one: the message says that, not "not a valid address"
+    same = assert_error(client.post(REPLACE, json={"old": "jan@example.com", "new": "JAN@example.com"}, headers=auth), 400, "invalid_address")
+    assert same["message"].startswith("new 'JAN@example.com' is the address old names") and "not a valid address" not in same["message"]
     body = assert_error(client.post(REPLACE, json={"old": "nope", "new": "ewa@example.com"}, headers=auth), 400, "invalid_address")
     assert body["errors"][0]["path"] == "old"
     assert_error(client.post(REPLACE, json={"old": "jan@example.com"}, headers=auth), 400, "validation_error")

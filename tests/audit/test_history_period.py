@@ -82,7 +82,10 @@ def test_another_accounts_events_are_never_in_a_period(client, auth, make_token,
     [
         ({}, "filter_required", []),
         ({"limit": 5}, "filter_required", []),
-        ({"address": "+48500000001", "since": "2026-01-01"}, "conflicting_parameters", ["address", "since", "until"]),
+        # only the parameters sent are named
+        ({"address": "+48500000001", "since": "2026-01-01"}, "conflicting_parameters", ["address", "since"]),
+        ({"address": "+48500000001", "until": "2026-01-01"}, "conflicting_parameters", ["address", "until"]),
+        ({"address": "+48500000001", "since": "2025-01-01", "until": "2026-01-01"}, "conflicting_parameters", ["address", "since", "until"]),
         ({"since": "whenever"}, "invalid_date", ["since"]),
         ({"until": ""}, "invalid_date", ["until"]),
     ],
@@ -91,3 +94,11 @@ def test_a_history_names_an_address_or_a_period(client, auth, params, code, path
     body = assert_error(client.get(HISTORY, params=params, headers=auth), 400, code)
 
     assert [problem["path"] for problem in body["errors"]] == paths
+
+
+def test_a_history_cursor_past_the_newest_event_says_to_page_again_not_to_resynchronise(client, auth, trail):
+    # The feed's advice (export, then follow X-Feed-Cursor) is for a mirror; a history is read again from its first page.
+    body = assert_error(client.get(HISTORY, params={"since": "2000", "after": 999}, headers=auth), 400, "invalid_cursor")
+    assert "read the history again from its first page" in body["message"] and "X-Feed-Cursor" not in body["message"]
+    feed = assert_error(client.get("/blacklist/changes", params={"after": 999}, headers=auth), 400, "invalid_cursor")
+    assert "X-Feed-Cursor" in feed["message"]

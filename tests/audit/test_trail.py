@@ -410,6 +410,15 @@ def test_evidence_and_received_at_are_kept_from_every_kind_of_write_route(client
     assert {event["received_at"] for event in every} == {"2026-11-30T09:00:00Z"}
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_empty_or_blank_evidence_is_none_on_the_trail(client, auth, blank):
+    # as a blank note is no note: evidence nobody can read proves nothing
+    entry = client.post(ENTRIES, json={"address": "+48500000001", "evidence": blank}, headers=auth)
+    assert entry.status_code == 201, entry.text
+    assert client.delete(f"{ENTRIES}/{entry.json()['id']}", params={"evidence": blank}, headers=auth).status_code == 204
+    assert [event["evidence"] for event in events(client, auth)] == [None, None]
+
+
 UNUSABLE = [
     ("evidence", "x" * 1001), ("evidence", "nul \x00 inside"), ("received_at", "yesterday"), ("received_at", "2026-11-30T10:00:00"),
     ("received_at", "2999-01-01T00:00:00Z"), ("received_at", ""), ("received_at", "2026-11-30T10:00:00Z" + " " * 40),

@@ -214,3 +214,12 @@ def test_the_error_quotes_a_rejected_string(raw):
     with pytest.raises(InvalidExpiry) as caught:
         parse_expire_at(raw, now=NOW)
     assert raw in caught.value.message
+
+
+def test_a_moment_past_the_calendar_in_utc_is_refused_as_such():
+    with pytest.raises(InvalidExpiry) as caught:
+        parse_expire_at("9999-12-31T23:59:59-05:00", now=NOW)
+    assert "past the calendar's last day in UTC" in caught.value.message
+    with pytest.raises(InvalidExpiry) as unreadable:
+        parse_expire_at("9999-12-31T25:00:00Z", now=NOW)
+    assert "neither a date" in unreadable.value.message

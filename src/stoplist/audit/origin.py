@@ -47,13 +47,15 @@ def request_id(request: Request) -> str:
 
 
 def evidence_of(text: str | None) -> str | None:
-    if text is None or text == "":
+    """Evidence as recorded: None for none, and for an empty or blank one (as a blank note is none), so that no
+    event holds evidence nobody can read. Its length is checked first, as a note's is."""
+    if text is None:
         return None
     if len(text) > MAX_EVIDENCE:
         raise InvalidEvidence("evidence", f"evidence is {len(text):,} characters long; at most {MAX_EVIDENCE:,} are kept.")
     if "\x00" in text or any(0xD800 <= ord(character) <= 0xDFFF for character in text):
         raise InvalidEvidence("evidence", "evidence holds a NUL character or an unpaired surrogate; send plain text.")
-    return text
+    return text if text.strip() else None
 
 
 def received_at_of(text: str | None, *, now: datetime) -> datetime | None:

@@ -67,6 +67,8 @@ RESYNC = (
     "then follow the feed from the cursor its X-Feed-Cursor header names"
 )
 
+AGAIN = "read the history again from its first page (without after), then pass each page's next (X-Next-Cursor in CSV) as it is"
+
 
 def to_look_up(cursor: Cursor, bounds: FeedBounds) -> int | None:
     """The seq of the event whose stored hash `served` needs to check `cursor` against, if any (the
@@ -84,10 +86,12 @@ def served(cursor: Cursor, bounds: FeedBounds, *, feed: bool, stored: str | None
     cursor_expired, the events after it are gone, so a mirror would miss them. `stored`: the hash
     of the event to_look_up names."""
     seq = cursor.seq
+    # A mirror of the feed resynchronises; a reader of a history pages again from its first page.
+    advice = RESYNC if feed else AGAIN
     if seq > bounds.newest:
         raise InvalidFeedCursor(
             "after", f"after={seq} is past this account's newest event ({bounds.newest}): no such cursor was given out "
-            f"(a database restored from an older backup, or another account's cursor?); {RESYNC}."
+            f"(a database restored from an older backup, or another account's cursor?); {advice}."
         )
     if feed and seq < bounds.base:
         raise CursorExpired(
@@ -100,7 +104,7 @@ def served(cursor: Cursor, bounds: FeedBounds, *, feed: bool, stored: str | None
         if known is not None and not known.startswith(cursor.check):
             raise InvalidFeedCursor(
                 "after", f"after={cursor.seq}-{cursor.check} names an event this account's trail does not hold: its event {seq} "
-                f"is another (a database restored from an older backup, or another server's cursor?); {RESYNC}."
+                f"is another (a database restored from an older backup, or another server's cursor?); {advice}."
             )
     return seq
 
@@ -119,7 +123,8 @@ def history(
 ) -> Page:
     """The events of an address (any spelling), or of the account within a period: one of the two, oldest first, a page at a time."""
     if address is not None and period is not None:
-        raise ConflictingParameters("address", "since", "until", message="Give address, or a period (since, until), not both.")
+        given = [name for name, bound in (("since", period.after), ("until", period.before)) if bound is not None]
+        raise ConflictingParameters("address", *given, message="Give address, or a period (since, until), not both.")
     if address is not None:
         return history_of_address(session, account_id=account_id, raw=address, default_region=default_region, after=after, limit=limit)
     if period is None:

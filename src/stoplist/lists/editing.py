@@ -97,7 +97,9 @@ def replace(
     reason, note and expiry go with it. 404 when `old` has none; 409 when `new` is live on one of those
     lists already (nothing is changed: the caller's transaction rolls back the entries moved before)."""
     if new.key == old.key:
-        raise InvalidAddress(new_raw, "it is the address to replace (old)", path="new")
+        # A valid address, only the wrong one: "is not a valid address" would send the user looking for a typo.
+        said = f"new {new_raw!r} is the address old names (in another spelling or the same): give the address to replace it with."
+        raise InvalidAddress(new_raw, "it is the address to replace (old)", path="new", message=said)
     writer = EntryWriter(session, origin)
     list_ids = None
     if scope is not None:

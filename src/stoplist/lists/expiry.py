@@ -72,6 +72,8 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
     if not text or text.lower() == "null":
         return None
     moment = parse_moment(text)
+    if moment is None and _past_the_calendar(text):
+        raise InvalidExpiry(f"expire_at {raw!r} is past the calendar's last day in UTC (9999-12-31T23:59:59Z).")
     if moment is None:
         raise InvalidExpiry(
             f"expire_at {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z).{plus_hint(text)}"
@@ -83,6 +85,17 @@ def parse_expire_at(raw: object, *, now: datetime) -> datetime | None:
     if moment <= now:
         raise InvalidExpiry(f"expire_at {raw!r} is not in the future; delete the entry instead.")
     return moment
+
+
+def _past_the_calendar(text: str) -> bool:
+    """Whether `text` is a date-time that reads, but lies past 9999-12-31 once in UTC (9999-12-31T23:59:59-05:00)."""
+    try:
+        datetime.fromisoformat(text.replace("z", "Z")).astimezone(timezone.utc)
+    except ValueError:
+        return False
+    except OverflowError:
+        return True
+    return False
 
 
 def parse_moment(text: str) -> datetime | None:
