@@ -143,6 +143,10 @@ class _Lists:
 class _Merger:
     """One pass over the entries that fold to another key or list, in id order, batch by batch."""
 
+    # Who merged, and why, as the merge events' evidence says (a later migration that folds further names itself).
+    NAME = "migration 0012"
+    WHY = "once senders and e-mail local parts are compared without regard to case"
+
     def __init__(self, bind, sqlite: bool, now: datetime, lists: _Lists) -> None:
         self.bind, self.sqlite, self.now, self.lists = bind, sqlite, now, lists
         self.at = now.strftime(RFC3339) if sqlite else now.replace(tzinfo=None)
@@ -241,8 +245,8 @@ class _Merger:
         events = []
         for row in goes:
             evidence = (
-                f"migration 0012: {row.address_display or row.address} merged into entry {stays.id}, the same address on the same list"
-                " once senders and e-mail local parts are compared without regard to case"
+                f"{self.NAME}: {row.address_display or row.address} merged into entry {stays.id}, the same address on the same list"
+                f" {self.WHY}"
             )
             # One that had lapsed was off its list already: its end is an `expire`, as the sweep would record it.
             lapsed = row.expire_at is not None and self._moment(row.expire_at) <= self.now
@@ -250,7 +254,7 @@ class _Merger:
         before, after = self._state(stays), self._state(latest)
         if before != after:
             merged = ", ".join(str(row.id) for row in goes)
-            evidence = f"migration 0012: entries {merged} merged into entry {stays.id}, which takes the latest instruction (entry {latest.id}'s)"
+            evidence = f"{self.NAME}: entries {merged} merged into entry {stays.id}, which takes the latest instruction (entry {latest.id}'s)"
             events.append(("update", stays.id, evidence, before, after))
         records = []
         for op_name, entry_id, evidence, before_state, after_state in events:

@@ -136,6 +136,23 @@ def test_a_sender_that_is_a_phone_number_is_one_sender_in_any_spelling(client, a
     assert [entry["sender"] for entry in listing(client, auth, sender="48 500 000 000")] == ["+48 500 000 000"]
 
 
+def test_a_sender_in_full_width_characters_is_the_same_sender(client, auth):
+    # As East Asian keyboards type it: a block on ACME must stop a check naming ＡＣＭＥ, and a number in
+    # full-width digits is that number.
+    block = put(client, auth, channel="sms", sender="ACME")
+    for spelling in ("ＡＣＭＥ", "ａｃｍｅ", "\u3000ＡＣＭＥ\u3000"):
+        assert check(client, auth, channel="sms", sender=spelling)["decision"]["entry"]["id"] == block["id"], spelling
+        assert bulk(client, auth, [NUMBER], channel="sms", sender=spelling)[0]["decision"] == {"list": "block", "entry_id": block["id"]}
+        assert [entry["id"] for entry in listing(client, auth, sender=spelling)] == [block["id"]]
+    numbered = put(client, auth, address="+48500000002", sender="+48 500 000 000")
+    assert check(client, auth, address="+48500000002", sender="＋４８ ５００ ０００ ０００")["decision"]["entry"]["id"] == numbered["id"]
+    # an edit naming the same sender in full width moves nothing
+    same = client.patch(f"{ENTRIES}/{numbered['id']}", json={"sender": "＋４８５００００００００"}, headers=auth)
+    assert same.status_code == 200 and same.json() == numbered
+    # and the words for every sender are refused in full width too
+    assert_error(client.post(ENTRIES, json={"address": NUMBER, "sender": "ＡＬＬ"}, headers=auth), 400, "invalid_scope")
+
+
 def test_a_native_import_takes_a_sender_in_any_case_as_one_list_shown_as_first_given(client, auth):
     body = "address,channel,sender\n+48500000001,sms,Acme\n+48500000001,sms,ACME\n+48500000002,sms,acme\n"
 
@@ -162,6 +179,16 @@ def test_an_email_address_is_matched_without_regard_to_the_case_of_its_local_par
         ("jane.doe@example.com", True), ("jane.doe@example.com", True), ("john.doe@example.com", False),
     ]
     assert results[0]["decision"] == {"list": "block", "entry_id": entry["id"]}
+
+
+def test_an_email_address_typed_in_full_width_is_the_same_address(client, auth):
+    entry = put(client, auth, address="josé@example.com", channel="email")
+    for spelling in ("ｊｏｓé@example.com", "ＪＯＳÉ@ＥＸＡＭＰＬＥ.com"):
+        answer = check(client, auth, address=spelling, channel="email")
+        assert (answer["address"], answer["decision"]["entry"]["id"]) == ("josé@example.com", entry["id"]), spelling
+    again = put(client, auth, 200, address="ｊｏｓé@example.com", channel="email", reason="complaint")
+    assert (again["id"], again["address"]) == (entry["id"], "josé@example.com")
+    assert [found["id"] for found in listing(client, auth, q="ｊｏｓé")] == [entry["id"]]
 
 
 def test_re_adding_an_address_in_another_case_updates_its_entry_and_keeps_the_first_spelling(client, auth):

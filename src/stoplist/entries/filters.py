@@ -1,6 +1,5 @@
 """The native listing's filter parameters, which its exports and its delete by filter share, read at the boundary."""
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -12,6 +11,7 @@ from stoplist.declared import replaced_by
 from stoplist.errors import InvalidListScope, InvalidSearch
 from stoplist.lists import service
 from stoplist.lists.addresses import ADDRESS_KINDS, normalize_address
+from stoplist.lists.folding import folded
 from stoplist.lists.phone import MAX_QUERY_CHARS, search_digits
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.queries import EntryFilter
@@ -73,5 +73,5 @@ def _search_text(q: str | None) -> str | None:
         if not storable(text):
             raise InvalidSearch(q, reason="it holds a NUL character or an unpaired surrogate, which no address does")
         # Folded as e-mail keys are (lists.addresses.email_key), so that `Straße` finds `strasse@…`.
-        return unicodedata.normalize("NFC", text.casefold())
+        return folded(text)
     return search_digits(q)

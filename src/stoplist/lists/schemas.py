@@ -10,6 +10,7 @@ from stoplist.audit.origin import Evidence, ReceivedAt
 from stoplist.db import RFC3339
 from stoplist.declared import NO_NUL, any_case, component, nullable, printable, replaced_by, trimmed, trimmed_run
 from stoplist.lists.expiry import EXPIRE_AT_DESCRIPTION, expire_at_schema
+from stoplist.lists.folding import folded
 from stoplist.lists.phone import number_search_schema, phone_number_schema
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.senders import SCOPE_WORDS
@@ -100,9 +101,9 @@ def declared_schemas() -> dict[str, dict]:
         "Sender": {
             "type": "string",
             "pattern": trimmed_run(edge, middle, MAX_SENDER, optional=True),
-            "not": {"pattern": trimmed(any_case(sorted(SCOPE_WORDS), fold=str.casefold))},
+            "not": {"pattern": trimmed(any_case(sorted(SCOPE_WORDS), fold=folded))},
             "description": f"A sender name or id: at most {MAX_SENDER} printable characters once white space around them is"
-            f" removed, and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))} in any case; empty or blank: every sender.",
+            f" removed, and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))} in any case or width; empty or blank: every sender.",
         },
         "ExpireAt": expire_at_schema(),
         "PhoneNumber": phone_number_schema(),

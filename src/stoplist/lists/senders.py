@@ -1,14 +1,14 @@
 """Senders as lists are matched on them: one key per sender, whatever its spelling. Pure.
 
 A sender is an identifier (an alphanumeric sender id, a short code, a number, an e-mail
-sender's name), not text in a language: `ACME`, `acme` and ` Acme ` are one sender, and so is a
-phone number in any spelling (`+48 500 000 000`, `0048500000000`). Lists store this key and are
+sender's name), not text in a language: `ACME`, `acme`, ` Acme ` and full-width `ＡＣＭＥ` are one
+sender, and so is a phone number in any spelling (`+48 500 000 000`, `0048500000000`, `＋４８…`). Lists store this key and are
 matched on it; the spelling first given is kept beside it for display.
 """
 
 import functools
-import unicodedata
 
+from stoplist.lists.folding import folded, unwidened
 from stoplist.lists.phone import phone_number_or_none
 
 # Words that mean "every sender" (or channel) to people but are no sender: refused, so that
@@ -17,19 +17,19 @@ SCOPE_WORDS = frozenset({"every", "all", "*"})
 
 
 def is_scope_word(text: str) -> bool:
-    """Whether `text`, in any case and with surrounding space, is one of SCOPE_WORDS."""
-    return text.strip().casefold() in SCOPE_WORDS
+    """Whether `text`, in any case or width and with surrounding space, is one of SCOPE_WORDS."""
+    return folded(text).strip() in SCOPE_WORDS
 
 
 # Checks ask for the same few senders all day: each is folded (and tried as a phone number) once.
 @functools.lru_cache(maxsize=4096)
 def sender_key(text: str, default_region: str | None) -> str:
     """The key of a sender: the E.164 digits when it is a valid phone number (read as addresses are,
-    with `default_region`), otherwise its stripped text case-folded (then NFC, as e-mail keys are).
-    '' stays '' (every sender)."""
-    text = text.strip()
+    with `default_region`, its full-width digits as digits), otherwise its stripped text folded
+    (lists.folding: case and width, then NFC, as e-mail keys are). '' stays '' (every sender)."""
+    text = unwidened(text).strip()
     if not text:
         return ""
     # phone_number_or_none refuses letters and any other character no number has.
     digits = phone_number_or_none(text, default_region=default_region)
-    return digits if digits is not None else unicodedata.normalize("NFC", text.casefold())
+    return digits if digits is not None else folded(text)
