@@ -201,6 +201,9 @@ def test_a_batch_of_the_wrong_shape_is_refused_whole(client, auth, body):
         ([48500000001, None], ["items.0", "items.1"]),
         ([{"adress": "+48500000001"}], ["items.0.address", "items.0.adress"]),
         ([{"address": None}, "+48500000001", True], ["items.0.address", "items.2"]),
+        # a value of another JSON type than its field's is the batch's shape (README): refused whole, not that item alone
+        (["+48500000001", {"address": "+48500000002", "list": None}], ["items.1.list"]),
+        (["+48500000001", {"address": "+48500000002", "reason": None, "expire_at": 12345}], ["items.1.reason", "items.1.expire_at"]),
     ],
 )
 def test_a_batch_of_the_wrong_shape_names_each_item_as_it_was_sent(client, auth, items, paths):
@@ -211,6 +214,7 @@ def test_a_batch_of_the_wrong_shape_names_each_item_as_it_was_sent(client, auth,
     assert_error(response, 400, "validation_error")
     assert [error["path"] for error in response.json()["errors"]] == paths
     assert "BatchItem" not in response.text and ".str" not in response.text
+    assert live(client, auth) == []  # nothing of it written, the valid items neither
 
 
 @pytest.mark.parametrize(
