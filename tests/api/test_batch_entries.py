@@ -134,7 +134,8 @@ def test_more_than_a_thousand_items_is_413_and_none_is_400(client, auth):
     numbers = [f"+4850{index:07d}" for index in range(batch.MAX_ITEMS + 1)]
 
     assert_error(client.post(BATCH, json={"items": numbers}, headers=auth), 413, "too_many_items")
-    assert_error(client.post(BATCH, json={"items": []}, headers=auth), 400, "validation_error")
+    empty = assert_error(client.post(BATCH, json={"items": []}, headers=auth), 400, "validation_error")
+    assert empty["errors"] == [{"path": "items", "message": "A batch takes 1 to 1,000 items; this one has none", "error": "too_short"}]
     assert live(client, auth) == []
 
 

@@ -99,6 +99,8 @@ async def read_batch(request: Request) -> tuple[dict, BatchCreate]:
     items = fields.get("items")
     if isinstance(items, list) and len(items) > batch.MAX_ITEMS:
         raise TooManyItems(f"At most {batch.MAX_ITEMS:,} items per batch; this one has {len(items):,}.")
+    if items == []:
+        raise validation_error([{"loc": ("items",), "msg": f"A batch takes 1 to {batch.MAX_ITEMS:,} items; this one has none", "type": "too_short"}])
     return fields, _validated(BatchCreate, fields)
 
 
