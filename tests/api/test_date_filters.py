@@ -198,3 +198,26 @@ def test_a_european_day_in_digits_is_refused_rather_than_read_month_first(client
 
     assert_error(response, 400, "invalid_date")
     assert "could be 6 December or 12 June" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "names"),
+    [
+        ("GET", ENTRIES, {"created_after": "2026-12-02", "created_before": "2026-12-01"}, ["created_after", "created_before"]),
+        ("GET", URL, {"start": "today", "end": "yesterday"}, ["start", "end"]),
+        ("GET", ENTRIES, {"updated_after": "2026-12-01T10:00:00Z", "updated_before": "2026-12-01T10:00:00Z"}, ["updated_after", "updated_before"]),
+        ("GET", "/blacklist/history", {"since": "2030-01-01", "until": "2020-01-01"}, ["since", "until"]),
+        ("DELETE", ENTRIES, {"expire_after": "2031", "expire_before": "2030"}, ["expire_after", "expire_before"]),
+    ],
+)
+def test_bounds_the_wrong_way_round_are_refused_naming_both_and_nothing_is_deleted(client, auth, method, path, params, names):
+    """An empty answer would read as "nothing happened then" to whoever swapped them."""
+    add(client, auth, "+48500000001", expire_at="2030-06-01")
+    body = assert_error(client.request(method, path, params=params, headers=auth), 400, "invalid_date")
+    assert [error["path"] for error in body["errors"]] == names and "Swapped?" in body["message"]
+    assert client.get(URL, headers=auth).json()["size"] == 1
+
+
+def test_a_day_as_both_bounds_is_that_day_not_refused(client, auth, year):
+    response = client.get(ENTRIES, params={"created_after": "2026-11-30", "created_before": "2026-11-30"}, headers=auth)
+    assert response.status_code == 200, response.text

@@ -17,7 +17,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
-from stoplist.errors import InvalidMoment
+from stoplist.errors import ErrorDetail, InvalidMoment
 from stoplist.lists.expiry import parse_moment, spaced_offset
 
 MAX_TEXT = 64
@@ -85,11 +85,23 @@ EVER = Period()
 
 
 def period(after: str | None, before: str | None, *, names: tuple[str, str], now: datetime) -> Period:
-    """The period between a lower and an upper bound as given (either may be None), read relative to `now`."""
-    return Period(
+    """The period between a lower and an upper bound as given (either may be None), read relative to `now`.
+    Bounds the wrong way round (or meeting) are refused: no moment is between them, and an empty answer
+    would read as "nothing happened then" to a compliance officer who swapped them."""
+    found = Period(
         None if after is None else read(after, name=names[0], now=now).start,
         None if before is None else read(before, name=names[1], now=now).end,
     )
+    if found.after is not None and found.before is not None and found.after >= found.before:
+        message = (
+            f"{names[0]} {after.strip()!r} is not before {names[1]} {before.strip()!r}: no moment is from the one and before the other"
+            f" ({names[0]} takes in from {found.after:%Y-%m-%dT%H:%M:%SZ}, {names[1]} up to {found.before:%Y-%m-%dT%H:%M:%SZ}, excluded)."
+            " Swapped?"
+        )
+        error = InvalidMoment(names[0], message)
+        error.errors.append(ErrorDetail(path=names[1], message=message, error=error.code))
+        raise error
+    return found
 
 
 def read(text: str, *, name: str, now: datetime) -> Span:

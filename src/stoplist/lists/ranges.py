@@ -17,7 +17,7 @@ from stoplist.lists.queries import EntryFilter
 MOMENT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
 MOMENT_BEYOND_SCHEMA = (
     "whether text names a date (a UNIX timestamp, ISO 8601, or an English phrase of words of dates that names one plainly)"
-    " no schema can say, nor whether it falls within the years 1000 to 9999"
+    " no schema can say, nor whether it falls within the years 1000 to 9999, nor whether a lower bound comes before its upper one"
 )
 ALIASES_CONFLICT = "created_after and start, or created_before and end: two spellings of one parameter, which a list of parameters cannot forbid giving both"
 
