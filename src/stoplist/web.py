@@ -98,6 +98,34 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET", HEAD_MARK: True}, head_receive, head_send)
 
 
+def wants_csv(accept: str | None) -> bool:
+    """Whether an `Accept` header asks for CSV rather than JSON: `text/csv` (or `text/*`) weighs more than 0 and at
+    least what JSON weighs (`application/json`, `application/*` or `*/*`; the most specific range named decides
+    each, RFC 9110). So `text/csv` and `text/csv, */*` are CSV; `text/csv;q=0.1, application/json` is JSON."""
+    if accept is None or "text/" not in accept.lower():
+        return False
+    weights: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _equals, value = parameter.partition("=")
+            if name.strip() == "q":
+                weight = _weight(value.strip())
+        weights[media] = max(weight, weights.get(media, 0.0))
+
+    def weighed(*ranges: str) -> float:
+        return next((weights[media] for media in ranges if media in weights), 0.0)
+
+    csv, json_ = weighed("text/csv", "text/*", "*/*"), weighed("application/json", "application/*", "*/*")
+    return csv > 0 and csv >= json_
+
+
+def _weight(text: str) -> float:
+    """A q-value (0 to 1, at most three decimals); anything else weighs nothing."""
+    return float(text) if re.fullmatch(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?", text) else 0.0
+
+
 def is_head(request: Request) -> bool:
     """Whether the client sent HEAD (the route sees a GET): for routes whose GET has an effect."""
     return bool(request.scope.get(HEAD_MARK))

@@ -102,3 +102,11 @@ def test_a_history_cursor_past_the_newest_event_says_to_page_again_not_to_resync
     assert "read the history again from its first page" in body["message"] and "X-Feed-Cursor" not in body["message"]
     feed = assert_error(client.get("/blacklist/changes", params={"after": 999}, headers=auth), 400, "invalid_cursor")
     assert "X-Feed-Cursor" in feed["message"]
+
+
+@pytest.mark.parametrize(("accept", "csv"), [("text/csv", True), ("text/csv, */*", True), ("text/csv;q=0.1, application/json", False), ("*/*", False)])
+def test_accept_weighs_csv_against_json_on_every_route_that_answers_either(client, auth, trail, accept, csv):
+    for path, params in ((HISTORY, {"since": "2000"}), ("/blacklist/entries", {}), (URL, {})):
+        response = client.get(path, params=params, headers={**auth, "Accept": accept})
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["content-type"].startswith("text/csv" if csv else "application/json"), (path, accept)

@@ -25,7 +25,7 @@ from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_sch
 from stoplist.lists.queries import EntryFilter
 from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA, DateRangesDep
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
-from stoplist.web import is_head, json_bytes, load_json, read_body, replay_body, require_utf8_form
+from stoplist.web import is_head, json_bytes, load_json, read_body, replay_body, require_utf8_form, wants_csv
 from stoplist.exports import service as export_service
 from stoplist.exports.service import ExportQuery
 from stoplist.files.schemas import FileQueued
@@ -156,7 +156,7 @@ def list_entries(
 ) -> Any:
     order_by = _one_order(order_by, order_by_snake)
     where = ranges.applied(EntryFilter(digits=search_digits(q)), utcnow())
-    if _wants_csv(accept) or _is_true(x_async):
+    if wants_csv(accept) or _is_true(x_async):
         query = ExportQuery(account_id=principal.owner_id, where=where, order=order_by, offset=offset, limit=limit)
         if _is_true(x_async):
             if is_head(request):
@@ -178,10 +178,6 @@ def _one_order(camel: EntryOrder | None, snake: EntryOrder | None) -> EntryOrder
     if camel is not None and snake is not None:
         raise ConflictingParameters("orderBy", "order_by")
     return camel or snake or EntryOrder.created_at_desc
-
-
-def _wants_csv(accept: str | None) -> bool:
-    return accept is not None and "text/csv" in accept.lower()
 
 
 def _is_true(value: str | None) -> bool:

@@ -20,7 +20,7 @@ from stoplist.blacklist import searches
 from stoplist.checks import requests
 from stoplist.errors import CLIENT_CLOSED_REQUEST, StoplistError, error_response
 from stoplist.ops.metrics import HttpMetrics
-from stoplist.web import read_body
+from stoplist.web import read_body, wants_csv
 
 log = logging.getLogger("stoplist")
 
@@ -56,7 +56,7 @@ class CheckGate:
         """Answer a search if blacklist.searches takes it (JSON, not a CSV export), or its token's refusal: whether it did."""
         started = perf_counter()
         headers = Headers(scope=scope)
-        if "x-async" in headers or "text/csv" in headers.get("accept", "").lower():
+        if "x-async" in headers or wants_csv(headers.get("accept")):
             return False
         try:
             body = await searches.answer(self.api.state, headers, query)

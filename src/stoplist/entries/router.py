@@ -27,7 +27,7 @@ from stoplist.lists.schemas import (
     SENDER_NOT_PRINTABLE, SORT, DeletedCount, EntryOrder, NativeEntry, NativeEntryCreate, NativeEntryPage,
 )
 from stoplist.db import utcnow
-from stoplist.web import load_json, read_body
+from stoplist.web import load_json, read_body, wants_csv
 
 router = APIRouter(prefix="/blacklist/entries", tags=["entries"])
 
@@ -152,7 +152,7 @@ def list_entries(
     now = utcnow()
     after, base = resume(cursor, now)
     where = filtered.at(base)
-    if accept is not None and "text/csv" in accept.lower():
+    if wants_csv(accept):
         if paged:
             position = {FEED_CURSOR_HEADER: feed_cursor(session, principal.owner_id)}
             page, next_cursor = native_csv_page(

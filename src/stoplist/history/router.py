@@ -19,6 +19,7 @@ from stoplist.history.schemas import Checkpoint, EventPage, PublicKey
 from stoplist.lists.addresses import NOT_AN_ADDRESS
 from stoplist.lists.moments import period
 from stoplist.lists.ranges import MOMENT_BEYOND_SCHEMA, moment_query
+from stoplist.web import wants_csv
 
 router = APIRouter(prefix="/blacklist", tags=["history"])
 
@@ -55,7 +56,7 @@ Accept = Annotated[str | None, Header(description="`text/csv` for the same page 
 
 
 def _answer(page: service.Page, accept: str | None, filename: str) -> Response:
-    if accept is not None and "text/csv" in accept.lower():
+    if wants_csv(accept):
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         if page.next is not None:
             headers["X-Next-Cursor"] = page.next
