@@ -153,6 +153,22 @@ def test_a_sender_in_full_width_characters_is_the_same_sender(client, auth):
     assert_error(client.post(ENTRIES, json={"address": NUMBER, "sender": "ＡＬＬ"}, headers=auth), 400, "invalid_scope")
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["+48\u00a0500\u00a0000\u00a0001", "+48 500\u2013000\u2013001", "\u200e+48500000001\u200f", "＋４８ ５００ ０００ ００１", "+٤٨٥٠٠٠٠٠٠٠١", "\ufeff+48500000001"],
+)
+def test_a_number_pasted_from_a_document_is_the_number_it_spells(client, auth, spelling):
+    # A CRM that kept a number as a word processor wrote it (no-break spaces, en dashes, direction marks) must find
+    # its entry: answered valid: false, blacklisted: false, a pipeline would send to it.
+    entry = put(client, auth)
+    assert check(client, auth, address=spelling)["decision"]["entry"]["id"] == entry["id"]
+    assert bulk(client, auth, [spelling])[0]["decision"] == {"list": "block", "entry_id": entry["id"]}
+    again = client.post(ENTRIES, json={"address": spelling}, headers=auth)
+    assert again.status_code == 200 and again.json()["id"] == entry["id"]
+    smsapi = client.post("/blacklist/phone_numbers", json={"phone_number": spelling}, headers=auth)
+    assert smsapi.status_code == 200 and smsapi.json()["phone_number"] == "48500000001"
+
+
 def test_a_native_import_takes_a_sender_in_any_case_as_one_list_shown_as_first_given(client, auth):
     body = "address,channel,sender\n+48500000001,sms,Acme\n+48500000001,sms,ACME\n+48500000002,sms,acme\n"
 

@@ -34,3 +34,12 @@ def test_folding_a_key_changes_nothing_and_it_grows_no_more_than_case_folding(te
     assert folded(key) == key
     assert len(key) <= len(unicodedata.normalize("NFC", text.casefold()))  # what case folding alone made: the columns hold it
     assert len(unwidened(text)) == len(text)
+
+
+def test_a_number_pasted_or_typed_otherwise_reads_as_the_ascii_it_stands_for():
+    from stoplist.lists.folding import plain_number
+
+    assert plain_number("\u200e+44\u00a020\u20137946\u202f0958\u200f") == "+44 20-7946 0958"
+    assert plain_number("＋４８（５００）．０００／０００") == "+48(500).000/000"
+    assert plain_number("٤٨٥٠٠\u2212١") == "48500-1"
+    assert plain_number("+48 500") == "+48 500"  # ASCII as it is

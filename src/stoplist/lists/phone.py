@@ -13,6 +13,7 @@ from phonenumbers import PhoneMetadata
 
 from stoplist.errors import InvalidPhoneNumber, InvalidSearch
 from stoplist.declared import blank_characters, character_class, component, trimmed, trimmed_run
+from stoplist.lists.folding import number_spellings, plain_number
 
 MAX_INPUT_LENGTH = 64
 # Digits plus the punctuation people put between them. Letters are refused on
@@ -91,6 +92,12 @@ def _clean(raw: object, path: str) -> tuple[str, str]:
         raise InvalidPhoneNumber(text, "it is empty", path=path)
     if len(text) > MAX_INPUT_LENGTH:
         raise InvalidPhoneNumber(text[:MAX_INPUT_LENGTH] + "…", f"it is longer than {MAX_INPUT_LENGTH} characters", path=path)
+    if not text.isascii():
+        # Pasted or typed otherwise (a no-break space, an en dash, a left-to-right mark, full-width digits): what each
+        # stands for, so that the spelling is the number it spells (a check of it must find the entry).
+        text = plain_number(text).strip()
+        if not text:
+            raise InvalidPhoneNumber(text, "it is empty", path=path)
     if not _ALLOWED.match(text):
         raise InvalidPhoneNumber(text, "only digits, '+', spaces and - . ( ) / are allowed", path=path)
     compact = _SEPARATORS.sub("", text)
@@ -358,9 +365,11 @@ def number_schema(*, integers: bool = False) -> dict:
 
 
 def phone_number_schema() -> dict:
-    """What _clean lets through to phonenumbers: 1 to MAX_INPUT_LENGTH of NUMBER_CHARACTERS once stripped (validity is beyond a schema)."""
-    edge = character_class(set(NUMBER_CHARACTERS) - blank_characters())
-    return {"type": "string", "pattern": trimmed_run(edge, character_class(NUMBER_CHARACTERS), MAX_INPUT_LENGTH)}
+    """What _clean lets through to phonenumbers: 1 to MAX_INPUT_LENGTH of NUMBER_CHARACTERS, or characters it reads as
+    them (folding.number_spellings), once stripped (validity is beyond a schema)."""
+    characters = set(NUMBER_CHARACTERS) | set(map(chr, number_spellings()))
+    edge = character_class(characters - blank_characters())
+    return {"type": "string", "pattern": trimmed_run(edge, character_class(characters), MAX_INPUT_LENGTH)}
 
 
 def number_input(value: object) -> str | int | None:
