@@ -31,7 +31,7 @@ from alembic import op
 
 from stoplist.config import get_settings
 from stoplist.lists.folding import unwidened
-from stoplist.lists.senders import sender_key
+from stoplist.lists.senders import is_scope_word, sender_key
 
 revision = "0017"
 down_revision = "0016"
@@ -61,13 +61,24 @@ def upgrade() -> None:
             self.into, self.scopes, self._renamed = {}, {}, []
             oldest: dict[tuple, int] = {}
             rows = bind.execute(sa.text("SELECT id, account_id, kind, channel, sender, sender_display FROM lists ORDER BY created_at, id")).all()
+            worded = 0
             for list_id, account_id, kind, channel, sender, display in rows:
-                key = sender_key(sender, region) if unwidened(sender) != sender else sender
+                # A sender that now folds to a scope word (`ａｌｌ`, `＊`) stays as it is, as 0012 left `all`: what the list meant
+                # is not this migration's to guess, and no check names it (the API refuses the word in any case or width).
+                widened = unwidened(sender) != sender
+                scope_word = widened and is_scope_word(sender)
+                worded += scope_word
+                key = sender_key(sender, region) if widened and not scope_word else sender
                 stays = oldest.setdefault((account_id, kind, channel, key), list_id)
                 self.into[list_id] = stays
                 self.scopes[list_id] = (kind, channel, key)
                 if stays == list_id and key != sender:
                     self._renamed.append({"id": list_id, "sender": key, "display": display or sender})
+            if worded:
+                earlier.LOG.warning(
+                    "migration 0017: %d list(s) have a sender that is 'every', 'all' or '*' in full width, which no check names: put their"
+                    " entries on the list meant (usually that of every sender), then delete them (README, Backups and upgrades)", worded,
+                )
 
     class Merger(earlier._Merger):
         NAME = "migration 0017"

@@ -205,7 +205,7 @@ def test_a_european_day_in_digits_is_refused_rather_than_read_month_first(client
     [
         ("GET", ENTRIES, {"created_after": "2026-12-02", "created_before": "2026-12-01"}, ["created_after", "created_before"]),
         ("GET", URL, {"start": "today", "end": "yesterday"}, ["start", "end"]),
-        ("GET", ENTRIES, {"updated_after": "2026-12-01T10:00:00Z", "updated_before": "2026-12-01T10:00:00Z"}, ["updated_after", "updated_before"]),
+        ("GET", ENTRIES, {"updated_after": "2026-12-01T10:00:01Z", "updated_before": "2026-12-01T10:00:00Z"}, ["updated_after", "updated_before"]),
         ("GET", "/blacklist/history", {"since": "2030-01-01", "until": "2020-01-01"}, ["since", "until"]),
         ("DELETE", ENTRIES, {"expire_after": "2031", "expire_before": "2030"}, ["expire_after", "expire_before"]),
     ],
@@ -221,3 +221,17 @@ def test_bounds_the_wrong_way_round_are_refused_naming_both_and_nothing_is_delet
 def test_a_day_as_both_bounds_is_that_day_not_refused(client, auth, year):
     response = client.get(ENTRIES, params={"created_after": "2026-11-30", "created_before": "2026-11-30"}, headers=auth)
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("params"),
+    [
+        {"since": "2026-11-30T10:00:00.2Z", "until": "2026-11-30T10:00:00.5Z"},  # in order, both round to 10:00:01: no second between
+        {"since": "2026-11-30T10:00:00Z", "until": "2026-11-30T10:00:00Z"},  # meeting: an empty period, not a swapped one
+        {"since": "1764547200.2", "until": "1764547200.7"},
+    ],
+)
+def test_bounds_in_order_that_hold_no_second_answer_nothing_rather_than_swapped(client, auth, params):
+    response = client.get("/blacklist/history", params=params, headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["events"] == []

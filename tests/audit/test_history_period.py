@@ -86,6 +86,7 @@ def test_another_accounts_events_are_never_in_a_period(client, auth, make_token,
         ({"address": "+48500000001", "since": "2026-01-01"}, "conflicting_parameters", ["address", "since"]),
         ({"address": "+48500000001", "until": "2026-01-01"}, "conflicting_parameters", ["address", "until"]),
         ({"address": "+48500000001", "since": "2025-01-01", "until": "2026-01-01"}, "conflicting_parameters", ["address", "since", "until"]),
+        ({"address": "+48500000001", "until": "9999"}, "conflicting_parameters", ["address", "until"]),  # sent, though it reads as no bound
         ({"since": "whenever"}, "invalid_date", ["since"]),
         ({"until": ""}, "invalid_date", ["until"]),
     ],

@@ -21,6 +21,8 @@ LISTS = [
     (3, "block", "sms", "ａｃｍｅ", "ＡＣＭＥ", datetime(2026, 1, 3)),  # case-folded only: merges into 2 now
     (4, "block", "", "＋４８５００００００００", None, datetime(2026, 1, 4)),  # a number in full-width digits: the number's key
     (5, "block", "", "48500000001", None, datetime(2026, 1, 5)),  # a number's key already: untouched
+    (6, "block", "", "500000000", None, datetime(2026, 1, 6)),  # digits 0012 kept as text (no region then): untouched under PL now
+    (7, "block", "sms", "ａｌｌ", "ＡＬＬ", datetime(2026, 1, 7)),  # folds to a scope word: left as it is, and logged
 ]
 # (id, list, address key as 0012 stored it, display, kind, reason, note, created_at, updated_at)
 ENTRIES = [
@@ -38,6 +40,8 @@ ENTRIES = [
 def at_0016(empty_database_url: str, monkeypatch: pytest.MonkeyPatch):
     url = empty_database_url
     monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
+    # A region set now: keys without wide characters must not be read again with it (500000000 would become 48500000000).
+    monkeypatch.setenv("STOPLIST_DEFAULT_REGION", "PL")
     get_settings.cache_clear()
     migrate.upgrade(url, "0016")
     dialect = _dialect(url)
@@ -76,7 +80,7 @@ def at_0016(empty_database_url: str, monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
 
 
-def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str):
+def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str, caplog: pytest.LogCaptureFixture):
     url = at_0016
     s = lambda moment: _stamp(moment, _dialect(url))  # noqa: E731
 
@@ -87,6 +91,8 @@ def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str
         (2, "block", "sms", "acme", "ACME"),
         (4, "block", "", "48500000000", "＋４８５００００００００"),
         (5, "block", "", "48500000001", None),
+        (6, "block", "", "500000000", None),
+        (7, "block", "sms", "ａｌｌ", "ＡＬＬ"),
     ]
     assert _run(url, "SELECT id, list_id, address, address_display, reason, note, updated_at FROM blacklist_entries ORDER BY id") == [
         (1, 1, "josé@example.com", "José@example.com", "bounce", "later", s(datetime(2026, 3, 1))),  # entry 2's instruction
@@ -105,6 +111,7 @@ def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str
     verified = stoplist("audit", "verify")
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.strip() == "ok: 11 events of 1 account(s) verified"
+    assert "migration 0017: 1 list(s) have a sender that is 'every', 'all' or '*' in full width" in caplog.text
 
 
 def test_what_the_migration_stores_is_what_the_code_now_matches(at_0016: str):
@@ -117,3 +124,29 @@ def test_what_the_migration_stores_is_what_the_code_now_matches(at_0016: str):
     assert {sender_key("ＡＣＭＥ", None), sender_key("＋４８ ５００ ０００ ０００", None)} <= stored_senders
     stored_addresses = {address for (address,) in _run(at_0016, "SELECT address FROM blacklist_entries")}
     assert {email_and_display("ｊｏｓé@example.com")[0], email_and_display("ＥＷＡ@example.com")[0]} <= stored_addresses
+
+
+def test_history_by_address_finds_the_events_recorded_under_the_earlier_key_of_a_deleted_entry(at_0016: str):
+    """An entry gone before 0017 keeps its events under 0012's key (`ｅｗａ@…`, case folded only): the trail is not
+    rewritten, so a history asked in the address's width spelling, in any case, still finds them."""
+    url = at_0016
+    removed = chain.body(
+        chain.common(1, "2026-07-02T00:00:00Z", source="api"), 8, "remove", address="ｅｗａ@example.com", address_kind="email",
+        scope=("block", "", ""), entry_id=6, before={"expire_at": None, "reason": "manual", "note": None}, after=None,
+    )
+    (head,) = _run(url, "SELECT hash FROM audit_heads WHERE account_id = 1")[0]
+    link = chain.link(head, removed)
+    at = _stamp(datetime(2026, 7, 2), _dialect(url))
+    _run(url, "INSERT INTO entry_events (account_id, seq, at, op, address, entry_id, body, hash) VALUES (1, 8, :at, 'remove', 'ｅｗａ@example.com', 6, :body, :hash)",
+         [{"at": at, "body": removed, "hash": link}])
+    _run(url, "UPDATE audit_heads SET seq = 8, hash = :hash, at = :at WHERE account_id = 1", [{"hash": link, "at": at}])
+    _run(url, "DELETE FROM blacklist_entries WHERE id = 6")
+
+    migrate.upgrade(url)
+
+    for spelling in ("ＥＷＡ@example.com", "ｅｗａ@example.com", "Ｅｗａ@EXAMPLE.com"):
+        exported = stoplist("audit", "export", "--account", "alice", "--address", spelling)
+        assert exported.exit_code == 0, exported.output
+        assert [row.split(",")[2] for row in exported.stdout.splitlines()[1:]] == ['"add"', '"remove"'], (spelling, exported.stdout)
+    verified = stoplist("audit", "verify")
+    assert verified.exit_code == 0, verified.output

@@ -86,7 +86,10 @@ def address_history(
     limit: Limit = service.DEFAULT_LIMIT,
     accept: Accept = None,
 ) -> Response:
-    during = None if since is None and until is None else period(since, until, names=("since", "until"), now=utcnow())
+    given = [name for name, value in (("since", since), ("until", until)) if value is not None]
+    if address is not None and given:  # named as sent: `until=9999` reads as no bound, but it was sent
+        raise service.address_or_period(given)
+    during = None if not given else period(since, until, names=("since", "until"), now=utcnow())
     page = service.history(
         session, account_id=principal.owner_id, address=address, period=during, default_region=request.app.state.settings.default_region,
         after=after, limit=limit, account_events=principal.sees_account_events(),

@@ -14,7 +14,7 @@ from stoplist.audit.queries import CURSOR, FeedBounds, bounds_of, cursor_text
 from stoplist.errors import ConflictingParameters, CursorExpired, EntryNotFound, FilterRequired, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
-from stoplist.lists.addresses import PHONE, address_and_display
+from stoplist.lists.addresses import EMAIL, PHONE, address_and_display, case_folded_key
 from stoplist.lists.moments import Period
 from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.service import entry_key
@@ -117,14 +117,18 @@ def _served(repository: EventRepository, account_id: int, after: str | None, *, 
     return served(cursor, bounds, feed=feed, stored=None if seq is None else repository.hash_at(account_id, seq)), bounds
 
 
+def address_or_period(given: list[str]) -> ConflictingParameters:
+    """The refusal of a history asked both of an address and of a period, naming the period's parameters `given`."""
+    return ConflictingParameters("address", *given, message="Give address, or a period (since, until), not both.")
+
+
 def history(
     session: Session, *, account_id: int, address: str | None, period: Period | None, default_region: str | None, after: str | None, limit: int,
     account_events: bool = True,
 ) -> Page:
     """The events of an address (any spelling), or of the account within a period: one of the two, oldest first, a page at a time."""
     if address is not None and period is not None:
-        given = [name for name, bound in (("since", period.after), ("until", period.before)) if bound is not None]
-        raise ConflictingParameters("address", *given, message="Give address, or a period (since, until), not both.")
+        raise address_or_period([name for name, bound in (("since", period.after), ("until", period.before)) if bound is not None])
     if address is not None:
         return history_of_address(session, account_id=account_id, raw=address, default_region=default_region, after=after, limit=limit)
     if period is None:
@@ -150,10 +154,13 @@ def history_of_address(session: Session, *, account_id: int, raw: str, default_r
 
 
 def spellings(raw: str, *, default_region: str | None) -> list[str]:
-    """The forms an address's events may name it by: its key, and the spelling asked for (an e-mail
-    address's events from before migration 0012 name it as it was given)."""
-    _kind, key, spelling = address_and_display(raw, default_region=default_region)
-    return [key] if spelling is None else [key, spelling]
+    """The forms an address's events may name it by: its key, the spelling asked for (an e-mail address's events
+    from before migration 0012 name it as it was given), and its key as 0012 made it (those from before 0017)."""
+    kind, key, spelling = address_and_display(raw, default_region=default_region)
+    forms = [key] if spelling is None else [key, spelling]
+    if kind == EMAIL and (earlier := case_folded_key(spelling or key)) not in forms:
+        forms.append(earlier)
+    return forms
 
 
 def history_of_entry(session: Session, *, account_id: int, entry_id: str, after: str | None, limit: int, smsapi: bool = False) -> Page:

@@ -86,22 +86,22 @@ EVER = Period()
 
 def period(after: str | None, before: str | None, *, names: tuple[str, str], now: datetime) -> Period:
     """The period between a lower and an upper bound as given (either may be None), read relative to `now`.
-    Bounds the wrong way round (or meeting) are refused: no moment is between them, and an empty answer
-    would read as "nothing happened then" to a compliance officer who swapped them."""
-    found = Period(
-        None if after is None else read(after, name=names[0], now=now).start,
-        None if before is None else read(before, name=names[1], now=now).end,
-    )
-    if found.after is not None and found.before is not None and found.after >= found.before:
+
+    Bounds the wrong way round are refused: the lower one names a moment or span that begins after the upper
+    one's begins (`since=2030&until=2020`, `start=today&end=yesterday`). An empty answer would read as "nothing
+    happened then" to a compliance officer who swapped them. Bounds in order that take in no whole second
+    (10:00:00.2 to 10:00:00.5: entries hold seconds) are no mistake, and answer nothing."""
+    lower = None if after is None else read(after, name=names[0], now=now)
+    upper = None if before is None else read(before, name=names[1], now=now)
+    if lower is not None and upper is not None and lower.start > upper.start:
         message = (
-            f"{names[0]} {after.strip()!r} is not before {names[1]} {before.strip()!r}: no moment is from the one and before the other"
-            f" ({names[0]} takes in from {found.after:%Y-%m-%dT%H:%M:%SZ}, {names[1]} up to {found.before:%Y-%m-%dT%H:%M:%SZ}, excluded)."
-            " Swapped?"
+            f"{names[0]} {after.strip()!r} (from {lower.start:%Y-%m-%dT%H:%M:%SZ}) is after {names[1]} {before.strip()!r}"
+            f" (from {upper.start:%Y-%m-%dT%H:%M:%SZ}): no moment is from the one and before the other. Swapped?"
         )
         error = InvalidMoment(names[0], message)
         error.errors.append(ErrorDetail(path=names[1], message=message, error=error.code))
         raise error
-    return found
+    return Period(None if lower is None else lower.start, None if upper is None else upper.end)
 
 
 def read(text: str, *, name: str, now: datetime) -> Span:
