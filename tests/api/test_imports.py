@@ -692,3 +692,16 @@ def test_a_large_import_spanning_several_batches_counts_every_row(client, auth, 
     assert counts(result) == {"rows": 12_011, "added": 12_000, "updated": 0, "unchanged": 10, "invalid": 1}
     assert error_lines(result) == [12_012]
     assert client.get(URL, params={"limit": 1}, headers=auth).json()["size"] == 12_000
+
+
+@pytest.mark.parametrize("field", ["evidence", "received_at", "foo"])
+def test_a_form_field_beside_the_file_is_refused_not_ignored(client, app, auth, field):
+    # evidence sent as a form field was dropped unseen: the trail recorded none, and the client believed it had.
+    response = client.post(IMPORTS, files={"import": ("list.csv", b"48500000001\n")}, data={field: "SMS STOP 123"}, headers=auth)
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"] == [{"path": field, "message": f"the upload's form takes only the file field 'import'; {field!r} is none of its fields"
+                               " (evidence and received_at go in the query string)", "error": "extra_forbidden"}]
+    assert count(app, Job) == 0
+    # in the query string, as the README says, evidence is taken
+    taken = client.post(IMPORTS, files={"import": ("list.csv", b"48500000001\n")}, params={"evidence": "SMS STOP 123"}, headers=auth)
+    assert taken.status_code == 202, taken.text

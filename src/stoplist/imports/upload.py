@@ -28,6 +28,7 @@ SUFFIX = ".csv"
 # received one is copied into the database within seconds. It covers owners that cannot be checked
 # (another host's pid, a pid reused since) and files of versions that named no owner.
 STALE_AFTER_SECONDS = 24 * 3600
+_NOT_A_FIELD = "the upload's form takes only the file field 'import'; {name!r} is none of its fields (evidence and received_at go in the query string)"
 _HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "localhost"
 
 
@@ -58,10 +59,14 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Path:
         form = await _bounded(request, max_bytes + MULTIPART_OVERHEAD, max_bytes).form(max_files=1, max_fields=20)
         path: Path | None = None
         try:
+            # Nothing sent is ignored: evidence given as a form field would otherwise be lost from the trail unseen.
+            others = [ErrorDetail(path=name, message=_NOT_A_FIELD.format(name=name), error="extra_forbidden") for name in dict.fromkeys(form.keys()) if name != FIELD]
             upload = form.get(FIELD)
             if not isinstance(upload, UploadFile):
                 detail = ErrorDetail(path=FIELD, message="Send the CSV as the multipart file field 'import'.", error="missing")
-                raise ValidationFailed("The multipart body has no file field named 'import'.", errors=[detail])
+                raise ValidationFailed("The multipart body has no file field named 'import'.", errors=[detail, *others])
+            if others:
+                raise ValidationFailed(f"The request has invalid fields ({'; '.join(f'{detail.path}: {detail.message}' for detail in others)}).", errors=others)
             path = await _save(_read_upload(upload), max_bytes)
         finally:
             try:
