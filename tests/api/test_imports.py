@@ -705,3 +705,20 @@ def test_a_form_field_beside_the_file_is_refused_not_ignored(client, app, auth, 
     # in the query string, as the README says, evidence is taken
     taken = client.post(IMPORTS, files={"import": ("list.csv", b"48500000001\n")}, params={"evidence": "SMS STOP 123"}, headers=auth)
     assert taken.status_code == 202, taken.text
+
+
+def test_a_number_column_saved_as_floats_lists_the_numbers_not_others(client, auth):
+    # pandas writes an integer column with a gap as floats: 4930123456.0 is 4930123456, not 49301234560.
+    result = run_import(client, auth, "phone_number\n4930123456.0\n+48500000001.00\n")
+
+    assert (result["added"], result["invalid"]) == (2, 0)
+    assert set(listed(client, auth)) == {"4930123456", "48500000001"}
+    assert client.get("/blacklist/check", params={"phone_number": "+49 30 123456"}, headers=auth).json()["blacklisted"] is True
+
+
+def test_a_tab_separated_file_is_read_by_its_columns(client, auth):
+    # Read as one column, the tab was a separator inside the number: +49 30 123456 and its expiry's 1 became 49301234561.
+    result = run_import(client, auth, "phone_number\texpire_at\n+49 30 123456\t2031-01-01\n+48500000001\t\n")
+
+    assert (result["added"], result["invalid"]) == (2, 0), result
+    assert listed(client, auth) == {"4930123456": "2031-01-01T00:00:00Z", "48500000001": None}

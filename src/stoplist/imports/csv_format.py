@@ -211,12 +211,16 @@ def _rows(lines: Lines) -> Iterator[CsvRow | NativeRow | RowError]:
 
 
 def _delimiter(sample: list[str]) -> str:
-    """`;` or `,`: the one the first line with content holds, else the one more of the first lines hold."""
+    """`;` or `,`: the one the first line with content holds, else the one more of the first lines hold; a tab when
+    the first line holds a tab and neither (a file saved as tab-separated text: a number's cell must not take in the
+    next column's as digits)."""
     content = [line for line in sample if line.strip(BLANK)]
     if content:
         first = content[0]
         if (";" in first) != ("," in first):
             return ";" if ";" in first else ","
+        if "\t" in first.strip(BLANK) and ";" not in first and "," not in first:
+            return "\t"
     # Numbers and dates never hold either, so only ignored columns can mislead, and only some lines.
     semicolons = sum(";" in line for line in content)
     commas = sum("," in line for line in content)

@@ -26,6 +26,7 @@ NOT_ON_PLAN = (
     " length and ranges), with a '+' only before them, no schema can say"
 )
 _SEPARATORS = re.compile(r"[\-.()/ \t]")
+_FLOAT_SPELLING = re.compile(r"(\+?[0-9]{7,})\.0+")
 # The full path's is_valid_number recompiles its patterns once numbers from many countries overflow
 # re's cache; phonenumbers can keep them (a process-wide switch, present in recent releases).
 getattr(phonenumbers, "enable_pattern_cache", lambda: None)()
@@ -98,6 +99,10 @@ def _clean(raw: object, path: str) -> tuple[str, str]:
         text = plain_number(text).strip()
         if not text:
             raise InvalidPhoneNumber(text, "it is empty", path=path)
+    if whole := _FLOAT_SPELLING.fullmatch(text):
+        # A spreadsheet's number column saved as floats (4930123456.0): the number, as JSON's 4930123456.0 is read;
+        # joined as a separator, the 0 would make another number (49301234560), listed while this one is not.
+        text = whole[1]
     if not _ALLOWED.match(text):
         raise InvalidPhoneNumber(text, "only digits, '+', spaces and - . ( ) / are allowed", path=path)
     compact = _SEPARATORS.sub("", text)
