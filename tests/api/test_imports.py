@@ -722,3 +722,21 @@ def test_a_tab_separated_file_is_read_by_its_columns(client, auth):
 
     assert (result["added"], result["invalid"]) == (2, 0), result
     assert listed(client, auth) == {"4930123456": "2031-01-01T00:00:00Z", "48500000001": None}
+
+
+def test_a_row_past_16384_characters_is_rejected_alone_quoted_or_not(client, auth):
+    wide = "z" * 20_000
+    result = run_import(client, auth, f"phone_number,notes\n+48500000001,{wide}\n+48500000002,short\n")
+
+    assert (result["added"], result["invalid"]) == (1, 1)
+    assert result["errors"][0]["message"] == "the row is longer than 16384 characters"
+    assert set(listed(client, auth)) == {"48500000002"}
+
+
+def test_a_number_twice_in_one_import_is_one_event_of_what_it_became(client, auth):
+    add(client, auth, "+48500000001", expire_at="2030-01-01")
+    result = run_import(client, auth, "phone_number,expire_at\n48500000001,2032-01-01\n48500000001,2033-01-01\n")
+
+    assert (result["updated"], result["rows"]) == (2, 2)
+    events = client.get("/blacklist/history", params={"address": "+48500000001"}, headers=auth).json()["events"]
+    assert [(event["op"], event["after"]["expire_at"]) for event in events] == [("add", "2030-01-01T00:00:00Z"), ("update", "2033-01-01T00:00:00Z")]
