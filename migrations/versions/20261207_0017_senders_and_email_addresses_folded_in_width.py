@@ -1,4 +1,5 @@
-"""Senders and e-mail local parts matched folded in width too: `ＡＣＭＥ` is `acme`, `ｊｏｓé@…` is `josé@…`.
+"""Senders and e-mail local parts matched folded in width too: `ＡＣＭＥ` is `acme`, `ｊｏｓé@…` is `josé@…`; and a
+sender's white space inside is one space (`ACME  Bank` is `ACME Bank`).
 
 The keys of migration 0012 folded case only; stoplist.lists.folding now folds the full-width and
 half-width forms East Asian keyboards type into the characters they stand for (one character for
@@ -10,7 +11,8 @@ audit trail (source `system`, the evidence naming this migration). Its machinery
 that file, so that the two fold by the same rules. A list's sender that is a phone number in
 full-width digits (`＋４８…`) becomes the number's key.
 
-Lists whose stored sender holds no such character are not read again: their keys are already what the
+A sender whose run of spaces inside is one space now (`acme  bank`) is keyed again the same way.
+Lists whose stored sender holds neither are not read again: their keys are already what the
 code makes. Every e-mail entry is read, as 0012 read them, 5,000 at a time; only those whose key
 changes are written.
 
@@ -54,7 +56,7 @@ def upgrade() -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
 
     class Lists(earlier._Lists):
-        """0012's lists, but only those whose stored sender changes in width are keyed again."""
+        """0012's lists, but only those whose stored sender changes in width or spacing are keyed again."""
 
         def __init__(self, bind, region: str | None) -> None:
             self.bind = bind
@@ -65,10 +67,11 @@ def upgrade() -> None:
             for list_id, account_id, kind, channel, sender, display in rows:
                 # A sender that now folds to a scope word (`ａｌｌ`, `＊`) stays as it is, as 0012 left `all`: what the list meant
                 # is not this migration's to guess, and no check names it (the API refuses the word in any case or width).
-                widened = unwidened(sender) != sender
-                scope_word = widened and is_scope_word(sender)
+                # Keys 0012 made that the code now makes otherwise: wide characters, or a run of spaces inside.
+                respelled = unwidened(sender) != sender or "  " in sender
+                scope_word = respelled and is_scope_word(sender)
                 worded += scope_word
-                key = sender_key(sender, region) if widened and not scope_word else sender
+                key = sender_key(sender, region) if respelled and not scope_word else sender
                 stays = oldest.setdefault((account_id, kind, channel, key), list_id)
                 self.into[list_id] = stays
                 self.scopes[list_id] = (kind, channel, key)

@@ -175,6 +175,12 @@ def trimmed_run(edge: str, middle: str, max_length: int, *, optional: bool = Fal
     return trimmed(f"(?:{edge}(?:{middle}{{0,{max_length - 2}}}{edge})?)", optional=optional)
 
 
+def spaced_printable() -> tuple[str, str]:
+    """printable()'s classes, but white space of any kind inside: text whose runs of white space are read as one space."""
+    excluded = control_characters() | blank_characters()
+    return character_class(excluded, negated=True), character_class(control_characters() - blank_characters(), negated=True)
+
+
 def printable() -> tuple[str, str]:
     """Classes of the characters of stripped, printable text: (at its ends, inside it).
 

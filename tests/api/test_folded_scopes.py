@@ -169,6 +169,16 @@ def test_a_number_pasted_from_a_document_is_the_number_it_spells(client, auth, s
     assert smsapi.status_code == 200 and smsapi.json()["phone_number"] == "48500000001"
 
 
+def test_white_space_inside_a_sender_is_one_space_of_whatever_kind(client, auth):
+    # A template that doubles a space or puts a no-break space between words must not miss the block.
+    block = put(client, auth, channel="sms", sender="ACME Bank")
+    for spelling in ("ACME  Bank", "ACME\u00a0Bank", "acme\u3000bank", " ACME \t Bank "):
+        assert check(client, auth, channel="sms", sender=spelling)["decision"]["entry"]["id"] == block["id"], repr(spelling)
+        assert bulk(client, auth, [NUMBER], channel="sms", sender=spelling)[0]["decision"] == {"list": "block", "entry_id": block["id"]}
+    again = put(client, auth, 200, channel="sms", sender="ACME\u00a0\u00a0Bank", reason="complaint")
+    assert (again["id"], again["sender"]) == (block["id"], "ACME Bank")
+
+
 def test_a_native_import_takes_a_sender_in_any_case_as_one_list_shown_as_first_given(client, auth):
     body = "address,channel,sender\n+48500000001,sms,Acme\n+48500000001,sms,ACME\n+48500000002,sms,acme\n"
 

@@ -23,6 +23,8 @@ LISTS = [
     (5, "block", "", "48500000001", None, datetime(2026, 1, 5)),  # a number's key already: untouched
     (6, "block", "", "500000000", None, datetime(2026, 1, 6)),  # digits 0012 kept as text (no region then): untouched under PL now
     (7, "block", "sms", "ａｌｌ", "ＡＬＬ", datetime(2026, 1, 7)),  # folds to a scope word: left as it is, and logged
+    (8, "block", "sms", "acme  bank", "ACME  Bank", datetime(2026, 1, 8)),  # a run of spaces: one space now
+    (9, "block", "sms", "acme bank", None, datetime(2026, 1, 9)),  # ...so 8 and 9 are one list: 9 merges into 8
 ]
 # (id, list, address key as 0012 stored it, display, kind, reason, note, created_at, updated_at)
 ENTRIES = [
@@ -93,6 +95,7 @@ def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str
         (5, "block", "", "48500000001", None),
         (6, "block", "", "500000000", None),
         (7, "block", "sms", "ａｌｌ", "ＡＬＬ"),
+        (8, "block", "sms", "acme bank", "ACME  Bank"),
     ]
     assert _run(url, "SELECT id, list_id, address, address_display, reason, note, updated_at FROM blacklist_entries ORDER BY id") == [
         (1, 1, "josé@example.com", "José@example.com", "bounce", "later", s(datetime(2026, 3, 1))),  # entry 2's instruction

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from stoplist.audit.origin import Evidence, ReceivedAt
 from stoplist.db import RFC3339
-from stoplist.declared import NO_NUL, any_case, component, nullable, printable, replaced_by, trimmed, trimmed_run
+from stoplist.declared import NO_NUL, any_case, component, nullable, printable, replaced_by, spaced_printable, trimmed, trimmed_run
 from stoplist.lists.expiry import EXPIRE_AT_DESCRIPTION, expire_at_schema
 from stoplist.lists.folding import folded
 from stoplist.lists.phone import number_search_schema, phone_number_schema
@@ -93,6 +93,7 @@ def declared_schemas() -> dict[str, dict]:
     """The schemas of the values the API reads in its own way (in any case, between white space), by
     their names among the document's components; each is referenced wherever the value is read."""
     edge, middle = printable()
+    sender_edge, sender_middle = spaced_printable()
     return {
         "Channel": _spelled(CHANNELS, "A channel", blank="every channel"),
         "ListKind": _spelled(KINDS, "A kind of list"),
@@ -100,10 +101,11 @@ def declared_schemas() -> dict[str, dict]:
         "Sort": _spelled(SORTS, "A direction (VoodooSMS's `sort`)"),
         "Sender": {
             "type": "string",
-            "pattern": trimmed_run(edge, middle, MAX_SENDER, optional=True),
+            "pattern": trimmed_run(sender_edge, sender_middle, MAX_SENDER, optional=True),
             "not": {"pattern": trimmed(any_case(sorted(SCOPE_WORDS), fold=folded))},
             "description": f"A sender name or id: at most {MAX_SENDER} printable characters once white space around them is"
-            f" removed, and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))} in any case or width; empty or blank: every sender.",
+            f" removed (white space inside, of any kind and length, is one space), and not {' or '.join(f'`{word}`' for word in sorted(SCOPE_WORDS))}"
+            " in any case or width; empty or blank: every sender.",
         },
         "ExpireAt": expire_at_schema(),
         "PhoneNumber": phone_number_schema(),

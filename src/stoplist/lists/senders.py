@@ -2,7 +2,7 @@
 
 A sender is an identifier (an alphanumeric sender id, a short code, a number, an e-mail
 sender's name), not text in a language: `ACME`, `acme`, ` Acme ` and full-width `ＡＣＭＥ` are one
-sender, and so is a phone number in any spelling (`+48 500 000 000`, `0048500000000`, `＋４８…`). Lists store this key and are
+sender (and `ACME  Bank` is `ACME Bank`: white space inside is one space), and so is a phone number in any spelling (`+48 500 000 000`, `0048500000000`, `＋４８…`). Lists store this key and are
 matched on it; the spelling first given is kept beside it for display.
 """
 
@@ -25,9 +25,9 @@ def is_scope_word(text: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def sender_key(text: str, default_region: str | None) -> str:
     """The key of a sender: the E.164 digits when it is a valid phone number (read as addresses are,
-    with `default_region`, its full-width digits as digits), otherwise its stripped text folded
-    (lists.folding: case and width, then NFC, as e-mail keys are). '' stays '' (every sender)."""
-    text = unwidened(text).strip()
+    with `default_region`, its full-width digits as digits), otherwise its text folded (lists.folding:
+    case and width, then NFC, as e-mail keys are), its white space one space. '' stays '' (every sender)."""
+    text = " ".join(unwidened(text).split())
     if not text:
         return ""
     # phone_number_or_none refuses letters and any other character no number has.

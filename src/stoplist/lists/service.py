@@ -83,10 +83,13 @@ def sender_of(raw: str | None, *, default_region: str | None, path: str = "sende
     sender = raw.strip()
     if not sender:
         return EVERY_SENDER
-    if len(sender) > MAX_SENDER or not sender.isprintable():
+    # White space inside is one space, whatever it is and however much: `ACME  Bank`, `ACME\u00a0Bank` (a no-break
+    # space from a template) and `ACME Bank` are one sender, shown with one space.
+    spaced = " ".join(sender.split())
+    if len(sender) > MAX_SENDER or not spaced.isprintable():
         raise InvalidListScope(path, f"sender must be printable text of at most {MAX_SENDER} characters.")
-    _refuse_scope_word("sender", sender, path, every)
-    return Sender(sender_key(sender, default_region), sender)
+    _refuse_scope_word("sender", spaced, path, every)
+    return Sender(sender_key(spaced, default_region), spaced)
 
 
 def scope_of(kind: str, channel: str, sender: Sender) -> Scope:
