@@ -10,7 +10,7 @@ from stoplist.db import utcnow
 from stoplist.errors import InvalidAddress
 from stoplist.lists import render
 from stoplist.lists.addresses import PHONE, normalize_address
-from stoplist.lists.phone import e164_reader, normalize_phone_number, number_input
+from stoplist.lists.phone import e164_reader, international_reading, normalize_phone_number, number_input
 from stoplist.lists.precedence import BLOCK, decide
 
 
@@ -38,7 +38,16 @@ async def check_one(
         kind, address = normalize_address(raw, default_region=default_region)
     else:
         kind, address = PHONE, normalize_phone_number(raw, default_region=default_region)
-    return Decision(address, kind, decide(await lookup.entries(account_id, address, channel, sender, utcnow())))
+    now = utcnow()
+    decision = Decision(address, kind, decide(await lookup.entries(account_id, address, channel, sender, now)))
+    other = None if kind != PHONE or decision.blocked else international_reading(raw, address, default_region)
+    if other is not None:
+        # Digits a default region reads as national may be the international number Stoplist answers bare: either
+        # reading's block stops the message (a suppression list errs toward blocking).
+        otherwise = Decision(other, kind, decide(await lookup.entries(account_id, other, channel, sender, now)))
+        if otherwise.blocked:
+            return otherwise
+    return decision
 
 
 def rendered(decision: Decision) -> dict:
@@ -65,14 +74,21 @@ async def check_many(
         kinds, addresses = [kind for kind, _address in read], [address for _kind, address in read]
     else:
         kinds, addresses = itertools.repeat(PHONE), list(map(e164_reader(default_region), inputs))
-    wanted = set(addresses)
+    # Digits a default region read as national: also the international number they may be (see check_one).
+    others = None if default_region is None else {
+        index: other for index, (item, kind, address) in enumerate(zip(inputs, kinds, addresses))
+        if address is not None and kind == PHONE and (other := international_reading(item, address, default_region)) is not None
+    }
+    wanted = set(addresses) | set((others or {}).values())
     wanted.discard(None)
     # Once each, in key order: the probes walk the index from one end to the other instead of jumping about.
     found = await lookup.scoped(account_id, sorted(wanted), channel, sender, utcnow())  # type: ignore[arg-type]
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append
-    for item, kind, address in zip(inputs, kinds, addresses):
+    for index, (item, kind, address) in enumerate(zip(inputs, kinds, addresses)):
+        if others and index in others and _blocks(found.get(others[index])) and not _blocks(found.get(address)):
+            address = others[index]
         if address is None:
             append(f'{{"input":{_json_value(item)},"address":null,"phone_number":null,"valid":false,"blacklisted":false,"decision":null}}')
             continue
@@ -96,6 +112,12 @@ async def check_many(
             f'"decision":{{"list":"{decision[0]}","entry_id":"{decision[3]}"}}}}'  # type: ignore[index]
         )
     return '{"results":[' + ",".join(parts) + "]}"
+
+
+def _blocks(candidates: list | None) -> bool:
+    """Whether entries found for an address block it."""
+    decision = decide(candidates) if candidates else None
+    return decision is not None and decision[0] == BLOCK
 
 
 def _json_value(item: object) -> str:

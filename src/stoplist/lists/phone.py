@@ -55,6 +55,23 @@ def phone_number_or_none(raw: str | int, *, default_region: str | None = None) -
         return None
 
 
+def international_reading(raw: object, key: str, default_region: str | None) -> str | None:
+    """The other number that digits without a prefix name where a default region read them as national (`key`):
+    the same digits read as international, when that is a valid number other than `key`; None otherwise (no
+    region, a '+' or '00' that says which, or no valid second reading). With STOPLIST_DEFAULT_REGION=PL,
+    `508412345` is +48 508 412 345 and +508 41 23 45 alike, and Stoplist answers the latter's digits bare."""
+    if default_region is None or type(raw) not in (str, int):
+        return None
+    text = plain_number(str(raw)).strip()
+    if text.startswith(("+", "00")):
+        return None
+    compact = _SEPARATORS.sub("", text)
+    if not compact.isdigit():
+        return None
+    other = phone_number_or_none("+" + compact)
+    return other if other is not None and other != key else None
+
+
 def e164_reader(default_region: str | None) -> Callable[[object], str | None]:
     """phone_number_or_none of any JSON value (number_input's), for one default region: the bulk
     check's, called 10,000 times a request. A '+' and digits, nearly every input there, cost two

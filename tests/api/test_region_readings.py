@@ -1,0 +1,64 @@
+"""With STOPLIST_DEFAULT_REGION set, digits without a prefix are read as a national number first; where they are
+also another, valid, international number (the digits Stoplist itself answers for it, SMSAPI-style, without '+'),
+a check stops the message if either number is blocked: a suppression list errs toward blocking."""
+
+import pytest
+
+from stoplist.config import Settings
+from tests.api.helpers import URL, add
+
+CHECK = "/blacklist/check"
+ST_PIERRE = "+508412345"  # its digits, 508412345, are also a Polish number: +48 508 412 345
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, default_region="PL", worker_poll_interval=0.02)
+
+
+def test_the_digits_stoplist_answers_for_a_number_find_it_again_in_a_check(client, auth):
+    entry = add(client, auth, ST_PIERRE)
+    assert entry["phone_number"] == "508412345"
+
+    for spelling in ("508412345", "508 412 345"):
+        single = client.get(CHECK, params={"phone_number": spelling}, headers=auth).json()
+        assert (single["blacklisted"], single["phone_number"], single["entry"]["id"]) == (True, "508412345", entry["id"]), spelling
+        by_address = client.get(CHECK, params={"address": spelling}, headers=auth).json()
+        assert by_address["blacklisted"] is True
+    results = client.post(CHECK, json={"phone_numbers": ["508412345", 508412345, "+48508412345"]}, headers=auth).json()["results"]
+    assert [(result["address"], result["blacklisted"]) for result in results] == [
+        ("508412345", True), ("508412345", True), ("48508412345", False),  # the Polish number, named so, is another
+    ]
+
+
+def test_the_national_reading_still_decides_when_it_is_the_one_listed(client, auth):
+    polish = add(client, auth, "+48508412345")
+
+    single = client.get(CHECK, params={"phone_number": "508412345"}, headers=auth).json()
+    assert (single["blacklisted"], single["phone_number"], single["entry"]["id"]) == (True, "48508412345", polish["id"])
+    result = client.post(CHECK, json={"phone_numbers": ["508412345"]}, headers=auth).json()["results"][0]
+    assert (result["address"], result["blacklisted"]) == ("48508412345", True)
+    # a '+' or 00 says which: no second reading
+    assert client.get(CHECK, params={"phone_number": "00508412345"}, headers=auth).json()["blacklisted"] is False
+
+
+def test_digits_with_one_reading_are_read_as_before(client, auth):
+    add(client, auth, "+48500000000")
+    assert client.get(CHECK, params={"phone_number": "500000000"}, headers=auth).json()["blacklisted"] is True
+    neither = client.get(CHECK, params={"phone_number": "508412345"}, headers=auth).json()
+    assert (neither["blacklisted"], neither["phone_number"]) == (False, "48508412345")  # unlisted either way: the national reading shown
+    assert client.get(URL, headers=auth).json()["size"] == 1
+
+
+def test_a_delete_by_digits_that_name_two_numbers_is_refused_and_deletes_nothing(client, auth):
+    st_pierre, polish = add(client, auth, ST_PIERRE), add(client, auth, "+48508412345")
+
+    response = client.delete(URL, params={"phone_number": "508412345"}, headers=auth)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_phone_number"
+    assert "names two numbers, 48508412345 (read as national) and 508412345 (read as international)" in response.json()["message"]
+    assert {entry["id"] for entry in client.get(URL, headers=auth).json()["collection"]} == {st_pierre["id"], polish["id"]}
+    # said with its prefix, each goes alone
+    assert client.delete(URL, params={"phone_number": "+508412345"}, headers=auth).status_code == 204
+    assert client.delete(URL, params={"phone_number": "0048508412345"}, headers=auth).status_code == 204
+    assert client.get(URL, headers=auth).json()["size"] == 0
