@@ -329,9 +329,14 @@ async def _refuse_body(scope: Scope, receive: Receive) -> Receive:
         return receive
     first = await receive()
     if first.get("body") or first.get("more_body"):
+        # The hint for the delete a body most often means; a GET's query says what to read (a check: ?phone_number=...).
+        hint = (
+            " (to delete one number: DELETE /blacklist/phone_numbers?phone_number=...)" if scope["method"] == "DELETE"
+            else " (a check: GET /blacklist/check?phone_number=...; many at once: POST /blacklist/check)" if scope.get("path", "").startswith("/blacklist/check")
+            else ""
+        )
         raise ValidationFailed(
-            f"A {scope['method']} takes no body: name what you mean in the address or its query"
-            " (to delete one number: DELETE /blacklist/phone_numbers?phone_number=...).",
+            f"A {scope['method']} takes no body: name what you mean in the address or its query{hint}.",
             errors=[ErrorDetail(path="body", message="This method takes no body.", error="body_not_allowed")],
         )
     replayed = False

@@ -51,6 +51,14 @@ def test_a_delete_with_a_body_deletes_nothing(client, auth, body):
     assert set(listed(client, auth)) == {"48500000001", "48500000002"}
 
 
+def test_a_get_with_a_body_is_refused_with_the_hint_for_its_route(client, auth):
+    check = assert_error(client.request("GET", "/blacklist/check", content=b"phone_number=48500000001",
+                                        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}), 400, "validation_error")
+    assert "GET /blacklist/check?phone_number=" in check["message"] and "DELETE" not in check["message"]
+    listing = assert_error(client.request("GET", URL, content=b"x", headers=auth), 400, "validation_error")
+    assert "DELETE" not in listing["message"] and "check" not in listing["message"]
+
+
 def test_a_chunked_delete_body_deletes_nothing(client, auth):
     add(client, auth, "+48500000001")
 
