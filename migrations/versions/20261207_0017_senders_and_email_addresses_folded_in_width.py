@@ -85,7 +85,10 @@ def upgrade() -> None:
 
     class Merger(earlier._Merger):
         NAME = "migration 0017"
-        WHY = "once senders and e-mail local parts are compared without regard to width (full-width ＡＣＭＥ is ACME)"
+        WHY = (
+            "once senders and e-mail local parts are compared without regard to width (full-width ＡＣＭＥ is ACME)"
+            " and a sender's run of spaces inside is one space"
+        )
 
     lists = Lists(bind, get_settings().default_region)
     Merger(bind, bind.dialect.name == "sqlite", now, lists).run()

@@ -125,9 +125,9 @@ class ConflictingParameters(BadRequest):
 class InvalidPhoneNumber(BadRequest):
     code = "invalid_phone_number"
 
-    def __init__(self, raw: str, reason: str, *, path: str = "phone_number") -> None:
+    def __init__(self, raw: str, reason: str, *, path: str = "phone_number", message: str | None = None) -> None:
         self.reason = reason
-        message = f"{raw!r} is not a valid phone number: {reason}"
+        message = message or f"{raw!r} is not a valid phone number: {reason}"
         super().__init__(message, errors=[ErrorDetail(path=path, message=message, error=self.code)])
 
 

@@ -709,7 +709,7 @@ def test_a_form_field_beside_the_file_is_refused_not_ignored(client, app, auth, 
 
 def test_a_number_column_saved_as_floats_lists_the_numbers_not_others(client, auth):
     # pandas writes an integer column with a gap as floats: 4930123456.0 is 4930123456, not 49301234560.
-    result = run_import(client, auth, "phone_number\n4930123456.0\n+48500000001.00\n")
+    result = run_import(client, auth, "phone_number\n4930123456.0\n+48500000001.0\n")
 
     assert (result["added"], result["invalid"]) == (2, 0)
     assert set(listed(client, auth)) == {"4930123456", "48500000001"}
@@ -740,3 +740,12 @@ def test_a_number_twice_in_one_import_is_one_event_of_what_it_became(client, aut
     assert (result["updated"], result["rows"]) == (2, 2)
     events = client.get("/blacklist/history", params={"address": "+48500000001"}, headers=auth).json()["events"]
     assert [(event["op"], event["after"]["expire_at"]) for event in events] == [("add", "2030-01-01T00:00:00Z"), ("update", "2033-01-01T00:00:00Z")]
+
+
+def test_the_file_field_given_twice_is_refused_not_one_of_them_dropped(client, app, auth):
+    response = client.post(IMPORTS, files=[("import", ("a.csv", b"48500000001\n")), ("import", ("b.csv", b"48500000002\n"))], headers=auth)
+    assert response.status_code == 400, response.text
+    text_first = client.post(IMPORTS, data={"import": "48500000009"}, files={"import": ("a.csv", b"48500000001\n")}, headers=auth)
+    body = assert_error(text_first, 400, "validation_error")
+    assert body["errors"][0] == {"path": "import", "message": "Send the CSV once, as the one multipart field 'import'.", "error": "duplicate"}
+    assert count(app, Job) == 0

@@ -61,6 +61,10 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Path:
         try:
             # Nothing sent is ignored: evidence given as a form field would otherwise be lost from the trail unseen.
             others = [ErrorDetail(path=name, message=_NOT_A_FIELD.format(name=name), error="extra_forbidden") for name in dict.fromkeys(form.keys()) if name != FIELD]
+            given = form.getlist(FIELD)
+            if len(given) > 1:  # one of them would be dropped unseen
+                detail = ErrorDetail(path=FIELD, message="Send the CSV once, as the one multipart field 'import'.", error="duplicate")
+                raise ValidationFailed(f"The multipart body has {len(given)} fields named 'import'; send the file once.", errors=[detail])
             upload = form.get(FIELD)
             if not isinstance(upload, UploadFile):
                 detail = ErrorDetail(path=FIELD, message="Send the CSV as the multipart file field 'import'.", error="missing")

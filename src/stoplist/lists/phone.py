@@ -26,7 +26,8 @@ NOT_ON_PLAN = (
     " length and ranges), with a '+' only before them, no schema can say"
 )
 _SEPARATORS = re.compile(r"[\-.()/ \t]")
-_FLOAT_SPELLING = re.compile(r"(\+?[0-9]{7,})\.0+")
+# A spreadsheet's float: digits and ".0" exactly (".00" or ".000" may be a dotted group of zeros: `+48500000.000`).
+_FLOAT_SPELLING = re.compile(r"(\+?[0-9]{7,})\.0")
 # The full path's is_valid_number recompiles its patterns once numbers from many countries overflow
 # re's cache; phonenumbers can keep them (a process-wide switch, present in recent releases).
 getattr(phonenumbers, "enable_pattern_cache", lambda: None)()
@@ -60,9 +61,14 @@ def international_reading(raw: object, key: str, default_region: str | None) -> 
     the same digits read as international, when that is a valid number other than `key`; None otherwise (no
     region, a '+' or '00' that says which, or no valid second reading). With STOPLIST_DEFAULT_REGION=PL,
     `508412345` is +48 508 412 345 and +508 41 23 45 alike, and Stoplist answers the latter's digits bare."""
-    if default_region is None or type(raw) not in (str, int):
+    if default_region is None:
         return None
-    text = plain_number(str(raw)).strip()
+    spelling = raw if type(raw) is str else number_input(raw)  # a JSON number: its digits, 508412345.0 too
+    if spelling is None:
+        return None
+    text = plain_number(str(spelling)).strip()
+    if whole := _FLOAT_SPELLING.fullmatch(text):
+        text = whole[1]  # as _clean reads it
     if text.startswith(("+", "00")):
         return None
     compact = _SEPARATORS.sub("", text)
