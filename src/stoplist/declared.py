@@ -12,6 +12,7 @@ first made.
 
 import copy
 import functools
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -190,3 +191,19 @@ def printable() -> tuple[str, str]:
     """
     excluded = control_characters() | blank_characters()
     return character_class(excluded, negated=True), character_class(excluded - {" "}, negated=True)
+
+
+# "2026-12-06T10:43:09 01:00": an offset's + that a query string or a form body read as a space (here, where the
+# date filters, expire_at and the trail's received_at all find it).
+_SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
+_PLUS_IN_A_FORM = " (A + in a form body or a query string reads as a space: write an offset's + as %2B.)"
+
+
+def spaced_offset(text: str) -> bool:
+    """Whether `text` reads as a date-time whose offset's + became a space on the way."""
+    return _SPACED_OFFSET.fullmatch(text.strip()) is not None
+
+
+def plus_hint(text: str) -> str:
+    """The hint for a body field's date-time whose offset's + became a space, or nothing."""
+    return _PLUS_IN_A_FORM if spaced_offset(text) else ""

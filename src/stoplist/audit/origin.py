@@ -10,9 +10,8 @@ from pydantic import Field
 
 from stoplist.audit.trail import Origin
 from stoplist.auth.principal import Principal
-from stoplist.declared import NO_NUL, nullable, replaced_by
+from stoplist.declared import NO_NUL, nullable, plus_hint, replaced_by
 from stoplist.errors import InvalidEvidence
-from stoplist.lists.expiry import plus_hint
 
 MAX_EVIDENCE = 1000  # characters
 MAX_REQUEST_ID = 128

@@ -1,10 +1,9 @@
 """Reading `expire_at`: a date, an RFC 3339 date-time, or nothing (forever)."""
 
-import re
 from datetime import date, datetime, time, timedelta, timezone
 
 from stoplist.errors import InvalidExpiry
-from stoplist.declared import any_case, trimmed
+from stoplist.declared import any_case, plus_hint, trimmed
 
 EXPIRE_AT_DESCRIPTION = "When the entry stops applying: a date (midnight UTC) or an RFC 3339 date-time; null, empty or absent means never."
 # The same, of an edit, where a field left out changes nothing.
@@ -36,21 +35,6 @@ def expire_at_schema() -> dict:
         ],
         "description": "A moment in the future, to the second; or never.",
     }
-
-# "2026-12-06T10:43:09 01:00": an offset's + that a query string or a form body read as a space.
-_SPACED_OFFSET = re.compile(r".*[0-9] [0-9]{2}:?[0-9]{2}")
-_PLUS_IN_A_FORM = " (A + in a form body or a query string reads as a space: write an offset's + as %2B.)"
-
-
-def spaced_offset(text: str) -> bool:
-    """Whether `text` reads as a date-time whose offset's + became a space on the way."""
-    return _SPACED_OFFSET.fullmatch(text.strip()) is not None
-
-
-def plus_hint(text: str) -> str:
-    """The hint for a body field's date-time whose offset's + became a space, or nothing."""
-    return _PLUS_IN_A_FORM if spaced_offset(text) else ""
-
 
 _LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=timezone.utc)
 

@@ -18,7 +18,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from stoplist.errors import ErrorDetail, InvalidMoment
-from stoplist.lists.expiry import parse_moment, spaced_offset
+from stoplist.declared import spaced_offset
+from stoplist.lists.expiry import parse_moment
 
 MAX_TEXT = 64
 # Timestamps are compared as text on SQLite ('2026-11-25T10:00:00Z'): a year of four digits sorts as its moment.
