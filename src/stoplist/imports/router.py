@@ -53,7 +53,7 @@ def status_of(job, counts: service.ImportCounts, rejections) -> ImportStatus:
             "required": True,
             "content": {
                 "text/csv": {"schema": {"type": "string", "minLength": 1}},
-                "multipart/form-data": {"schema": {"type": "object", "properties": {"import": {"type": "string", "format": "binary"}}, "required": ["import"]}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {"import": {"type": "string", "format": "binary"}}, "required": ["import"], "additionalProperties": False}},
             },
         }
     },
