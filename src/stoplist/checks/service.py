@@ -86,9 +86,11 @@ async def check_many(
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append
-    for index, (item, kind, address) in enumerate(zip(inputs, kinds, addresses)):
-        if others and index in others and _blocks(found.get(others[index])) and not _blocks(found.get(address)):
-            address = others[index]
+    if others:  # the other reading where it blocks and the first does not; no cost per number without a region
+        for index, other in others.items():
+            if _blocks(found.get(other)) and not _blocks(found.get(addresses[index])):
+                addresses[index] = other
+    for item, kind, address in zip(inputs, kinds, addresses):
         if address is None:
             append(f'{{"input":{_json_value(item)},"address":null,"phone_number":null,"valid":false,"blacklisted":false,"decision":null}}')
             continue
