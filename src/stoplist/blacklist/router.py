@@ -22,9 +22,6 @@ from stoplist.lists import render
 from stoplist.lists.writer import KEEP
 from stoplist.lists.expiry import EXPIRE_AT_ACCEPTED, EXPIRE_AT_BEYOND_SCHEMA, parse_expire_at
 from stoplist.lists.phone import NOT_ON_PLAN, normalize_phone_number, number_schema, search_digits
-from stoplist.lists.readings import refuse_a_delete_of_two_numbers
-from stoplist.lists.addresses import PHONE
-from stoplist.lists.precedence import BLOCK, EVERY
 from stoplist.lists.queries import EntryFilter
 from stoplist.lists.ranges import ALIASES_CONFLICT, MOMENT_BEYOND_SCHEMA, DateRangesDep
 from stoplist.lists.schemas import DEFAULT_LIMIT, MAX_LIMIT, EntryOrder
@@ -247,13 +244,10 @@ def delete_entries(
 ) -> Response:
     now = utcnow()
     number = None if phone_number is None else normalize_phone_number(phone_number, default_region=settings.default_region)
-    if number is not None and settings.default_region is not None:
-        refuse_a_delete_of_two_numbers(
-            session, account_id=principal.owner_id, raw=phone_number, key=number, default_region=settings.default_region, now=now,
-            where=EntryFilter(kind=BLOCK, channel=EVERY, sender=EVERY, address_kind=PHONE), path="phone_number",
-        )
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
-    service.delete_entries(session, account_id=principal.owner_id, phone_number=number, origin=origin, now=now)
+    service.delete_entries(
+        session, account_id=principal.owner_id, phone_number=number, origin=origin, now=now, spelled=phone_number, default_region=settings.default_region,
+    )
     return Response(status_code=204)
 
 

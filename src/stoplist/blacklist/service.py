@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from stoplist.audit.trail import Origin
 from stoplist.db import utcnow
-from stoplist.errors import EntryNotFound
+from stoplist.errors import EntryNotFound, InvalidPhoneNumber
 from stoplist.lists import editing, service as lists
 from stoplist.lists.addresses import PHONE
 from stoplist.lists.queries import EntryFilter
+from stoplist.lists.readings import refuse_a_delete_of_two_numbers
 from stoplist.lists.repository import EntryRepository, EntryRow, smsapi_view
 from stoplist.lists.schemas import EntryOrder
 from stoplist.lists.writer import EntryWriter
@@ -82,13 +83,25 @@ def delete_entry(session: Session, *, account_id: int, entry_id: str, origin: Or
     lists.delete(session, account_id=account_id, entry_id=entry_id, origin=origin, list_id=list_id, address_kind=PHONE)
 
 
-def delete_entries(session: Session, *, account_id: int, phone_number: str | None, origin: Origin, now: datetime | None = None) -> int:
-    """Take one number, or every number, off the default list; return how many rows went."""
+def delete_entries(
+    session: Session, *, account_id: int, phone_number: str | None, origin: Origin, now: datetime | None = None,
+    spelled: str | None = None, default_region: str | None = None,
+) -> int:
+    """Take one number, or every number, off the default list; return how many rows went.
+
+    `spelled`: the number as the client wrote it, which `phone_number` reads under `default_region`: digits that
+    are also another number on the default list are refused (lists.readings)."""
+    now = now or utcnow()
+    if phone_number is not None and spelled is not None and default_region is not None:
+        scope = lists.DEFAULT_SCOPE
+        refuse_a_delete_of_two_numbers(
+            session, account_id=account_id, raw=spelled, key=phone_number, default_region=default_region, now=now, error=InvalidPhoneNumber,
+            where=EntryFilter(kind=scope.kind, channel=scope.channel, sender=scope.sender, address_kind=PHONE),
+        )
     list_id = default_list(session, account_id)
     if list_id is None:
         return 0
     writer = EntryWriter(session, origin)
-    now = now or utcnow()
     if phone_number is not None:
         return writer.delete_address(account_id=account_id, list_id=list_id, address=phone_number, now=now)
     return writer.delete_all(account_id=account_id, list_id=list_id, address_kind=PHONE, now=now)

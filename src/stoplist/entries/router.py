@@ -27,7 +27,6 @@ from stoplist.lists.schemas import (
     SENDER_NOT_PRINTABLE, SORT, DeletedCount, EntryOrder, NativeEntry, NativeEntryCreate, NativeEntryPage,
 )
 from stoplist.db import utcnow
-from stoplist.lists.readings import refuse_a_delete_of_two_numbers
 from stoplist.web import load_json, read_body, wants_csv
 
 router = APIRouter(prefix="/blacklist/entries", tags=["entries"])
@@ -196,15 +195,11 @@ def delete_entries(
     if (q := request.query_params.get("q")) is not None and not q.strip():
         # A listing reads a blank q as no search; a delete must not: with `list=block`, a template's blank search took every block.
         raise FilterRequired("q is empty: a blank search selects every entry. Name what to delete, or leave q out.")
-    where = filtered.at(now)
-    region = request.app.state.settings.default_region
-    if where.address is not None and region is not None:
-        refuse_a_delete_of_two_numbers(
-            session, account_id=principal.owner_id, raw=request.query_params["address"], key=where.address, default_region=region,
-            where=where, now=now, path="address",
-        )
     origin = api_origin(request, principal, evidence=evidence, received_at=received_at, now=now)
-    count = service.delete_matching(session, account_id=principal.owner_id, where=where, origin=origin, now=now, dry_run=dry_run)
+    count = service.delete_matching(
+        session, account_id=principal.owner_id, where=filtered.at(now), origin=origin, now=now, dry_run=dry_run,
+        spelled=request.query_params.get("address"), default_region=request.app.state.settings.default_region,
+    )
     return JSONResponse({"count": count})
 
 

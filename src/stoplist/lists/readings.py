@@ -14,10 +14,12 @@ from stoplist.lists.repository import EntryRepository
 
 
 def refuse_a_delete_of_two_numbers(
-    session: Session, *, account_id: int, raw: object, key: str, default_region: str | None, where: EntryFilter, now: datetime, path: str,
+    session: Session, *, account_id: int, raw: object, key: str, default_region: str | None, where: EntryFilter, now: datetime,
+    error: type[InvalidPhoneNumber | InvalidAddress],
 ) -> None:
-    """Raise (invalid_phone_number on SMSAPI's `phone_number`, invalid_address on the native `address`) when `raw`, read
-    as `key`, is also another number that `where`, naming that one, selects live entries of; else nothing."""
+    """Raise `error` (invalid_phone_number on SMSAPI's `phone_number`, invalid_address on the native `address`, each
+    naming its own parameter) when `raw`, read as `key`, is also another number that `where`, naming that one, selects
+    live entries of; else nothing."""
     other = international_reading(raw, key, default_region)
     if other is None or not EntryRepository(session).count_found(account_id=account_id, now=now, where=replace(where, address=other)):
         return
@@ -25,5 +27,4 @@ def refuse_a_delete_of_two_numbers(
         f"{raw!r} names two numbers with STOPLIST_DEFAULT_REGION={default_region}: {key} (read as national) and {other} (read as"
         f" international), which is listed. Write it with + or 00 and its country code to say which; nothing was deleted."
     )
-    error = InvalidPhoneNumber if path == "phone_number" else InvalidAddress
-    raise error(str(raw), "it names two numbers", path=path, message=message)
+    raise error(str(raw), "it names two numbers", message=message)

@@ -14,6 +14,7 @@ from stoplist.lists.precedence import EVERY
 from stoplist.lists.precedence import CHANNELS, KINDS
 from stoplist.lists.cursors import Cursor, entry_key, make_cursor
 from stoplist.lists.queries import EntryFilter
+from stoplist.lists.readings import refuse_a_delete_of_two_numbers
 from stoplist.lists.repository import EntryRepository, EntryRow
 from stoplist.lists.schemas import MAX_NOTE, MAX_SENDER, REASONS, SORTS, EntryOrder
 from stoplist.lists.senders import is_scope_word, sender_key
@@ -217,9 +218,15 @@ def find(
     return size, [row.entry for row in rows], None if cursor is None else make_cursor(cursor)
 
 
-def delete_matching(session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool) -> int:
+def delete_matching(
+    session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool,
+    spelled: str | None = None, default_region: str | None = None,
+) -> int:
     """Take every entry `where` selects off its list, one event each: how many live ones went (lapsed ones go too, each
-    with its `expire`, uncounted). With `dry_run`, how many would, and nothing changes. Some filter is required."""
+    with its `expire`, uncounted). With `dry_run`, how many would, and nothing changes. Some filter is required.
+
+    `spelled`: the address as the client wrote it, which `where.address` reads under `default_region`: digits that
+    are also another number, listed, are refused (lists.readings), on a dry run too."""
     # An empty channel or sender (every channel, every sender) narrows another filter, but alone it takes whole lists,
     # the default list among them: what a template's blank value (`?channel=`) must never delete by accident.
     if replace(where, channel=where.channel or None, sender=where.sender or None) == EntryFilter():
@@ -228,6 +235,10 @@ def delete_matching(session: Session, *, account_id: int, where: EntryFilter, or
             " the native API never deletes everything at once. An empty channel or sender (every channel, every sender) narrows"
             " another filter but is not one alone: it would take whole lists; nor is a date range that takes in every date."
             " Delete entries by id, or by a filter that names them."
+        )
+    if where.address is not None and spelled is not None and default_region is not None:
+        refuse_a_delete_of_two_numbers(
+            session, account_id=account_id, raw=spelled, key=where.address, default_region=default_region, where=where, now=now, error=InvalidAddress,
         )
     if dry_run:
         return EntryRepository(session).count_found(account_id=account_id, now=now, where=where)
