@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from stoplist.errors import InvalidCsv, UnsupportedMediaType, UploadTooLarge, ValidationFailed, ErrorDetail
+from stoplist.errors import ErrorDetail, InvalidCsv, UnsupportedMediaType, UploadTooLarge, ValidationFailed, validation_error
 from stoplist.imports.csv_format import NotCsvText, UploadChecker
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
@@ -60,7 +60,7 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Path:
         path: Path | None = None
         try:
             # Nothing sent is ignored: evidence given as a form field would otherwise be lost from the trail unseen.
-            others = [ErrorDetail(path=name, message=_NOT_A_FIELD.format(name=name), error="extra_forbidden") for name in dict.fromkeys(form.keys()) if name != FIELD]
+            others = [{"loc": (name,), "msg": _NOT_A_FIELD.format(name=name), "type": "extra_forbidden"} for name in dict.fromkeys(form.keys()) if name != FIELD]
             given = form.getlist(FIELD)
             if len(given) > 1:  # one of them would be dropped unseen
                 detail = ErrorDetail(path=FIELD, message="Send the CSV once, as the one multipart field 'import'.", error="duplicate")
@@ -68,9 +68,9 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Path:
             upload = form.get(FIELD)
             if not isinstance(upload, UploadFile):
                 detail = ErrorDetail(path=FIELD, message="Send the CSV as the multipart file field 'import'.", error="missing")
-                raise ValidationFailed("The multipart body has no file field named 'import'.", errors=[detail, *others])
+                raise ValidationFailed("The multipart body has no file field named 'import'.", errors=[detail, *validation_error(others).errors])
             if others:
-                raise ValidationFailed(f"The request has invalid fields ({'; '.join(f'{detail.path}: {detail.message}' for detail in others)}).", errors=others)
+                raise validation_error(others)
             path = await _save(_read_upload(upload), max_bytes)
         finally:
             try:
