@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from stoplist import servers
 from stoplist.auth import service as auth_service
@@ -28,6 +29,19 @@ app = typer.Typer(help="Stoplist: a self-hosted, SMSAPI-compatible blacklist ser
 app.add_typer(token_app, name="token")
 app.add_typer(account_app, name="account")
 app.add_typer(audit_app, name="audit")
+
+
+@app.callback()
+def _settings_first() -> None:
+    # Every command reads the settings: a wrong one stops it with a line naming the variable, not a traceback.
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = "STOPLIST_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {variable} {message}" if error["type"] == "value_error" else f"error: {variable}={error['input']!r}: {message}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -146,9 +160,16 @@ def worker() -> None:
         engine.dispose()
 
 
+def _existing_or_stdin(file: Path) -> Path:
+    """typer's `exists=True` with `allow_dash=True` refuses `-` (it compares the Path made of it with the text "-")."""
+    if str(file) != "-" and not file.exists():
+        raise typer.BadParameter(f"file {str(file)!r} does not exist.")
+    return file
+
+
 @app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV to import.")],
+    file: Annotated[Path, typer.Argument(dir_okay=False, readable=True, callback=_existing_or_stdin, help="The CSV to import; - for standard input.")],
     account: Annotated[str, typer.Option(help="The account whose lists receive the entries.")] = auth_service.DEFAULT_ACCOUNT,
     rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message).")] = None,
 ) -> None:
@@ -173,7 +194,7 @@ def import_file(
 
 @app.command("export")
 def export_file(
-    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True, help="Where to write the CSV.")],
+    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True, allow_dash=True, help="Where to write the CSV; - for standard output.")],
     account: Annotated[str, typer.Option(help="The account whose entries are exported.")] = auth_service.DEFAULT_ACCOUNT,
     layout: Annotated[
         Layout,
@@ -189,6 +210,6 @@ def export_file(
 
     with database_session() as session:
         rows = operations.export_file(file, session=session, account_id=owner_id_named(session, account, writing=False), layout=layout)
-    typer.echo(f"rows {rows}")
+    typer.echo(f"rows {rows}", err=file == operations.STDOUT)  # not into the CSV of a pipe
 
 

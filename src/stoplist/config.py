@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 import phonenumbers
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('var') / 'stoplist.db'}"
@@ -46,6 +48,25 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     worker_poll_interval: float = Field(default=0.5, gt=0)
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        """A URL of SQLite or PostgreSQL. Blank is refused, not read as the default: an operator who blanked it
+        would otherwise write to a new SQLite file beside a PostgreSQL database that holds the list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        example = "sqlite:///var/stoplist.db or postgresql://user:password@host:5432/stoplist"
+        if not text:
+            raise ValueError(f"is empty: name the database, for example {example} (unset, it is {DEFAULT_DATABASE_URL})")
+        try:
+            backend = make_url(text).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"is not a database URL: write it as {example}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")
+        return text
+
     @field_validator("default_region", mode="before")
     @classmethod
     def _known_region(cls, value: str | None) -> str | None:
@@ -53,7 +74,7 @@ class Settings(BaseSettings):
             return None
         region = str(value).strip().upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}: use an ISO 3166-1 alpha-2 code such as PL or GB")
+            raise ValueError(f"names an unknown region {value!r}: use an ISO 3166-1 alpha-2 code such as PL or GB")
         return region
 
 

@@ -3,6 +3,8 @@
 import csv
 import io
 
+import pytest
+
 from sqlalchemy import text
 
 from stoplist.db import create_db_engine
@@ -55,6 +57,7 @@ def test_a_command_on_a_database_that_is_not_migrated_says_so_instead_of_a_trace
 
     monkeypatch.setenv("STOPLIST_DATABASE_URL", empty_database_url)
     get_settings.cache_clear()
+    create_db_engine(empty_database_url).connect().close()  # there, without tables (SQLite: an empty file)
     try:
         for command in (("audit", "verify"), ("token", "list"), ("export", "out.csv")):
             result = stoplist(*command)
@@ -65,6 +68,26 @@ def test_a_command_on_a_database_that_is_not_migrated_says_so_instead_of_a_trace
         assert behind.exit_code == 1 and "is at revision 0011" in behind.stderr
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("command", [("audit", "verify"), ("audit", "export", "--since", "2000"), ("token", "list"), ("export", "-"), ("account", "create", "crm")])
+def test_a_command_run_where_there_is_no_sqlite_database_says_where_it_looked_and_makes_no_file(command, tmp_path, monkeypatch):
+    """Run from another directory, the default `sqlite:///var/stoplist.db` names a file that is not there: said, with its
+    full path, and not made (opening it would leave an empty database behind, which `stoplist serve` would then use)."""
+    from stoplist.config import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STOPLIST_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = stoplist(*command)
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: there is no database at {tmp_path / 'var' / 'stoplist.db'} (STOPLIST_DATABASE_URL=sqlite:///var/stoplist.db)")
+    assert "`stoplist migrate`" in result.stderr and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_cli_exports_a_period_with_since_and_until_in_any_date_form(database, api):

@@ -91,6 +91,34 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
     assert Settings().default_region == "PL"
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("STOPLIST_DATABASE_URL", "", "error: STOPLIST_DATABASE_URL is empty: name the database, for example sqlite:///"),
+        ("STOPLIST_DATABASE_URL", "   ", "error: STOPLIST_DATABASE_URL is empty"),
+        ("STOPLIST_DATABASE_URL", "var/stoplist.db", "error: STOPLIST_DATABASE_URL is not a database URL: write it as sqlite:///"),
+        ("STOPLIST_DATABASE_URL", "mysql://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names mysql, which Stoplist does not run on"),
+        ("STOPLIST_DEFAULT_REGION", "XX", "error: STOPLIST_DEFAULT_REGION names an unknown region 'XX'"),
+        ("STOPLIST_LOG_FORMAT", "xml", "error: STOPLIST_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
+        ("STOPLIST_MAX_DOWNLOADS", "many", "error: STOPLIST_MAX_DOWNLOADS='many': Input should be a valid integer"),
+    ],
+)
+@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1")])
+def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it(command, variable, value, said, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        result = stoplist(*command)
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+    assert not list(tmp_path.iterdir()), "nothing made before the refusal (no var/stoplist.db)"
+
+
 @pytest.mark.parametrize("send_buffer", [64 * 1024, 256 * 1024])
 def test_serve_bounds_the_send_buffer_of_every_connection_it_accepts(send_buffer: int):
     """How far a download can run ahead of a slow client: what STOPLIST_SEND_BUFFER_BYTES sets

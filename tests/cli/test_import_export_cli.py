@@ -199,6 +199,32 @@ def test_import_of_a_missing_file_is_a_usage_error(database, tmp_path):
     assert result.exit_code == 2
 
 
+def test_import_dash_reads_standard_input(database, api):
+    result = runner.invoke(app, ["import", "-", "--account", "acme"], input=MIXED)
+
+    assert summary(result) == MIXED_COUNTS
+    assert "Importing standard input" in result.stderr
+    assert set(listed(api, bearer(database, "acme"))) == {"48500000001", "48500000002", "447400123456"}
+
+
+def test_import_of_a_pipe_imports_every_row_it_gives(database, tmp_path):
+    """A named pipe, as /dev/stdin or a shell's <(zcat backup.csv.gz) are: read once, every row (the file is read
+    twice, to check its text and then to import it: from a pipe, the second read once found nothing, and 0 rows)."""
+    import os
+    import threading
+
+    pipe = tmp_path / "rows.csv"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_text(MIXED))
+    writer.start()
+    try:
+        result = stoplist("import", pipe, "--account", "acme")
+    finally:
+        writer.join(timeout=10)
+
+    assert summary(result) == MIXED_COUNTS
+
+
 # --- stoplist export ---------------------------------------------------------------------------------
 
 NATIVE_HEADER_LINE = "id,address,channel,sender,list,reason,note,source,expire_at,created_at,updated_at"
@@ -231,6 +257,22 @@ def test_export_format_smsapi_writes_the_default_lists_numbers_as_the_apis_csv(d
     assert re.search(r"^rows 3$", result.stdout, re.MULTILINE), result.output
     assert target.read_text().splitlines()[0] == SMSAPI_HEADER_LINE
     assert target.read_bytes() == api.get(URL, headers={**auth, "Accept": "text/csv"}).content
+
+
+@pytest.mark.parametrize("layout", ["native", "smsapi"])
+def test_export_dash_writes_the_csv_alone_on_standard_output_and_it_imports_back(database, api, tmp_path, layout):
+    auth = bearer(database, "acme")
+    api_import(api, auth, MIXED)
+    target = tmp_path / "out.csv"
+    stoplist("export", target, "--account", "acme", "--format", layout)
+
+    result = stoplist("export", "-", "--account", "acme", "--format", layout)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == target.read_bytes()  # the rows line goes to standard error, not into the CSV
+    assert re.search(r"^rows 3$", result.stderr, re.MULTILINE) and not (tmp_path / "-").exists()
+    again = runner.invoke(app, ["import", "-"], input=result.stdout_bytes)
+    assert summary(again) == {"rows": 3, "added": 3, "updated": 0, "unchanged": 0, "invalid": 0}
 
 
 def test_export_of_an_unknown_format_is_a_usage_error(database, tmp_path):

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from sqlalchemy.engine import make_url
@@ -20,6 +21,15 @@ def database_session() -> Iterator[Session]:
     from stoplist import migrate as migrations  # Alembic only where a command runs, not in every process that imports this
 
     url = get_settings().database_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        # Opening it would make an empty file there: a command run from another directory left var/stoplist.db behind.
+        typer.echo(
+            f"error: there is no database at {missing} (STOPLIST_DATABASE_URL={make_url(normalize_url(url)).render_as_string(hide_password=True)}):"
+            " run the command where the database is, set STOPLIST_DATABASE_URL to it, or make one with `stoplist migrate`",
+            err=True,
+        )
+        raise typer.Exit(1)
     at, head = migrations.current_revision(url), migrations.head_revision(url)
     if at != head:
         state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
@@ -31,6 +41,15 @@ def database_session() -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The absolute path of the SQLite file `url` names when there is no such file; else None (PostgreSQL, memory, a file)."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri") or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path.resolve()
 
 
 def account_named(session: Session, name: str) -> Account:

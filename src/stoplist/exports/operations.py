@@ -1,5 +1,7 @@
 """`stoplist export`: an account's entries straight from the database to a CSV file, with a progress bar."""
 
+import sys
+from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
 
@@ -13,6 +15,9 @@ from stoplist.lists.queries import EntryFilter
 from stoplist.lists.repository import EntryRepository, smsapi_view
 
 
+STDOUT = Path("-")  # `stoplist export -`: the CSV on standard output, for a pipe
+
+
 class Layout(str, Enum):
     """What `stoplist export` writes."""
 
@@ -21,8 +26,8 @@ class Layout(str, Enum):
 
 
 def export_file(path: Path, *, session: Session, account_id: int, layout: Layout = Layout.native) -> int:
-    """Write the account's live entries to `path` in `layout`; return how many rows. With none, the file is the
-    header alone, which every import reads as 0 rows."""
+    """Write the account's live entries to `path` (STDOUT: standard output) in `layout`; return how many rows.
+    With none, the file is the header alone, which every import reads as 0 rows."""
     repository = EntryRepository(session)
     now = utcnow()
     if layout is Layout.native:
@@ -37,8 +42,9 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
     from rich.console import Console
     from rich.progress import Progress
 
-    with path.open("wb") as target, Progress(console=Console(stderr=True)) as progress:
-        task = progress.add_task(f"Exporting to {path.name}", total=total)
+    opened = nullcontext(sys.stdout.buffer) if path == STDOUT else path.open("wb")
+    with opened as target, Progress(console=Console(stderr=True)) as progress:
+        task = progress.add_task("Exporting to standard output" if path == STDOUT else f"Exporting to {path.name}", total=total)
 
         def counted(rows: int) -> None:
             nonlocal written
@@ -55,4 +61,5 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
             wrote = True
         if not wrote:
             target.write(header_text(header).encode())
+        target.flush()
     return written

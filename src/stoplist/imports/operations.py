@@ -1,5 +1,10 @@
 """`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
 
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import rich.progress
@@ -14,6 +19,22 @@ from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, 
 __all__ = ["CsvFormatError", "NotCsvText", "import_file"]
 
 REJECTS_HEADER = ("line", "value", "message")  # as the API's errors_url, neutralised the same way
+STDIN = Path("-")  # `stoplist import -`: the CSV from standard input
+
+
+@contextmanager
+def _readable_twice(path: Path) -> Iterator[Path]:
+    """`path` itself when it is a file; else (standard input, a pipe such as /dev/stdin or <(zcat …)) a copy
+    of what it gives, spooled to a temporary file: the file is read twice (its text checked, then imported), and a
+    pipe gives its rows once, so the second read found none and a piped import counted 0 rows."""
+    if path != STDIN and path.is_file():
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(prefix="stoplist-import-", suffix=".csv") as spool:
+        with (nullcontext(sys.stdin.buffer) if path == STDIN else path.open("rb")) as source:
+            shutil.copyfileobj(source, spool, 1 << 20)
+        spool.flush()
+        yield Path(spool.name)
 
 
 def check_text(path: Path) -> None:
@@ -30,7 +51,16 @@ def import_file(
 ) -> tuple[ImportCounts, list[Rejection]]:
     """Import `path`, committing batch by batch; return the counts and the first rejected rows.
 
-    A restore: the entries a native file creates keep the created_at, updated_at and source it gives them."""
+    A restore: the entries a native file creates keep the created_at, updated_at and source it gives them.
+    `path` may be STDIN, or a pipe: what it gives is spooled to a temporary file first."""
+    with _readable_twice(path) as readable:
+        return _import(readable, session=session, account_id=account_id, default_region=default_region, rejects_path=rejects_path,
+                       name="standard input" if path == STDIN else path.name)
+
+
+def _import(
+    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None, name: str
+) -> tuple[ImportCounts, list[Rejection]]:
     check_text(path)
     shown: list[Rejection] = []
     rejects = rejects_path.open("w", encoding="utf-8", newline="") if rejects_path else None
@@ -43,7 +73,7 @@ def import_file(
             rejects.write(rows_text(REJECTS_HEADER, rejections))
 
     try:
-        with rich.progress.open(path, "rb", description=f"Importing {path.name}", console=Console(stderr=True)) as stream:
+        with rich.progress.open(path, "rb", description=f"Importing {name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
                 commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, origin=Origin("cli"), restore=True,
