@@ -11,14 +11,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from stoplist import servers
 from stoplist.auth import service as auth_service
 from stoplist.commands.accounts import account_app, print_first_token, token_app
 from stoplist.commands.audit import audit_app
-from stoplist.commands.common import database_session, owner_id_named
-from stoplist.config import get_settings
+from stoplist.commands.common import database_session, owner_id_named, valid_settings
 from stoplist.db import create_db_engine, create_session_factory
 from stoplist.exports.operations import Layout
 from stoplist.ops import configure_logging, uvicorn_log_config
@@ -31,25 +29,12 @@ app.add_typer(account_app, name="account")
 app.add_typer(audit_app, name="audit")
 
 
-@app.callback()
-def _settings_first() -> None:
-    # Every command reads the settings: a wrong one stops it with a line naming the variable, not a traceback.
-    try:
-        get_settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            variable = "STOPLIST_" + "_".join(str(part) for part in error["loc"]).upper()
-            message = error["msg"].removeprefix("Value error, ")
-            typer.echo(f"error: {variable} {message}" if error["type"] == "value_error" else f"error: {variable}={error['input']!r}: {message}", err=True)
-        raise typer.Exit(2) from None
-
-
 @app.command()
 def migrate() -> None:
     """Apply every pending database migration."""
     from stoplist import migrate as migrations
 
-    url = get_settings().database_url
+    url = valid_settings().database_url
     migrations.upgrade(url)
     typer.echo(f"database at revision {migrations.current_revision(url)}", err=True)
 
@@ -77,7 +62,7 @@ def serve(
     server = server.strip().lower()
     if server not in servers.SERVERS:
         raise typer.BadParameter(f"{server!r} is not one of {', '.join(servers.SERVERS)}.", param_hint="'--server' (or STOPLIST_SERVER)")
-    settings = get_settings()
+    settings = valid_settings()
     _migrate_apart(settings.database_url)
     if bootstrap_token:
         print_first_token(f"http://{_url_host(host)}:{port}")
@@ -146,7 +131,7 @@ def worker() -> None:
     """Run background jobs (imports, x-async exports) until stopped; run as many as you like."""
     from stoplist.composition import create_worker
 
-    settings = get_settings()
+    settings = valid_settings()
     configure_logging(settings.log_format)
     _migrate_apart(settings.database_url)
     engine = create_db_engine(settings.database_url)
@@ -177,16 +162,22 @@ def import_file(
     (such as `stoplist export` writes) creates keep its created_at, updated_at and source."""
     from stoplist.imports import operations
 
-    settings = get_settings()
-    with database_session() as session:
-        account_id = owner_id_named(session, account, writing=True)
-        try:
-            counts, shown = operations.import_file(
-                file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
-            )
-        except (operations.CsvFormatError, operations.NotCsvText) as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(1) from None
+    settings = valid_settings()
+    # SIGTERM (`timeout`, systemd, `docker stop`) ends it as Ctrl-C does: the batch under way is rolled back, and a
+    # spooled standard input removed (the default action would leave it in the temporary directory).
+    before = signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    try:
+        with database_session() as session:
+            account_id = owner_id_named(session, account, writing=True)
+            try:
+                counts, shown = operations.import_file(
+                    file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
+                )
+            except (operations.CsvFormatError, operations.NotCsvText) as exc:
+                typer.echo(f"error: {exc.message}", err=True)
+                raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
     for line, value, message in shown:
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
     typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}")
@@ -208,6 +199,7 @@ def export_file(
     """Export an account's entries as CSV, with a progress bar: every list in the native layout, or SMSAPI's."""
     from stoplist.exports import operations
 
+    # A reader of standard output that goes (`stoplist export - | head`) ends the command with exit 1, quietly: Click's doing.
     with database_session() as session:
         rows = operations.export_file(file, session=session, account_id=owner_id_named(session, account, writing=False), layout=layout)
     typer.echo(f"rows {rows}", err=file == operations.STDOUT)  # not into the CSV of a pipe

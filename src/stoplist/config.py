@@ -61,7 +61,7 @@ class Settings(BaseSettings):
             raise ValueError(f"is empty: name the database, for example {example} (unset, it is {DEFAULT_DATABASE_URL})")
         try:
             backend = make_url(text).get_backend_name()
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ValueError(f"is not a database URL: write it as {example}") from None
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")

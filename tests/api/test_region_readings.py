@@ -53,14 +53,16 @@ def test_digits_with_one_reading_are_read_as_before(client, auth):
 def test_a_delete_by_digits_whose_other_number_is_listed_is_refused_and_deletes_nothing(client, auth):
     st_pierre, polish = add(client, auth, ST_PIERRE), add(client, auth, "+48508412345")
 
-    for method, path, params, code in (
-        ("DELETE", URL, {"phone_number": "508412345"}, "invalid_phone_number"),
-        ("DELETE", "/blacklist/entries", {"address": "508412345"}, "invalid_address"),
-        ("DELETE", "/blacklist/entries", {"address": "508412345", "dry_run": "true"}, "invalid_address"),
+    for method, path, params, code, named in (
+        ("DELETE", URL, {"phone_number": "508412345"}, "invalid_phone_number", "phone_number"),
+        ("DELETE", "/blacklist/entries", {"address": "508412345"}, "invalid_address", "address"),
+        ("DELETE", "/blacklist/entries", {"address": "508412345", "dry_run": "true"}, "invalid_address", "address"),
     ):
         response = client.request(method, path, params=params, headers=auth)
         assert response.status_code == 400 and response.json()["error"] == code, response.text
-        assert "names two numbers with STOPLIST_DEFAULT_REGION=PL: 48508412345 (read as national) and 508412345" in response.json()["message"]
+        message = response.json()["message"]
+        assert "names two numbers with STOPLIST_DEFAULT_REGION=PL: 48508412345 (read as national) and 508412345" in message
+        assert response.json()["errors"] == [{"path": named, "message": message, "error": code}]  # the parameter sent, named
     assert {entry["id"] for entry in client.get(URL, headers=auth).json()["collection"]} == {st_pierre["id"], polish["id"]}
     # said with its prefix, each goes alone
     assert client.delete(URL, params={"phone_number": "+508412345"}, headers=auth).status_code == 204

@@ -172,7 +172,7 @@ def run_script(session_factory, account_id: int, script: list[tuple], errors: li
                         pass  # deleted meanwhile, or lapsed (its expire recorded)
             elif kind == "delete_number":
                 with transaction(session_factory) as session:
-                    blacklist.delete_entries(session, account_id=account_id, phone_number=PHONES[step[1]], origin=origin)
+                    blacklist.delete_entries(session, account_id=account_id, phone_number=PHONES[step[1]], spelled=PHONES[step[1]], default_region=None, origin=origin)
             elif kind == "move":
                 _, address_index, scope_index, target_index = step
                 found = find(session_factory, account_id, address_index, scope_index)
@@ -206,7 +206,7 @@ def run_script(session_factory, account_id: int, script: list[tuple], errors: li
                     batch.add_batch(session, account_id=account_id, items=items, defaults=batch.Defaults(), origin=origin, now=now, default_region=None)
             elif kind == "delete_all":
                 with transaction(session_factory) as session:
-                    blacklist.delete_entries(session, account_id=account_id, phone_number=None, origin=origin)
+                    blacklist.delete_entries(session, account_id=account_id, phone_number=None, spelled=None, default_region=None, origin=origin)
             else:  # import
                 lines = ["address,channel,sender,list,expire_at"]
                 for address_index, scope_index, code in step[1]:

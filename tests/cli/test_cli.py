@@ -98,12 +98,13 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_DATABASE_URL", "   ", "error: STOPLIST_DATABASE_URL is empty"),
         ("STOPLIST_DATABASE_URL", "var/stoplist.db", "error: STOPLIST_DATABASE_URL is not a database URL: write it as sqlite:///"),
         ("STOPLIST_DATABASE_URL", "mysql://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names mysql, which Stoplist does not run on"),
+        ("STOPLIST_DATABASE_URL", "postgresql://stoplist@db:port/stoplist", "error: STOPLIST_DATABASE_URL is not a database URL"),
         ("STOPLIST_DEFAULT_REGION", "XX", "error: STOPLIST_DEFAULT_REGION names an unknown region 'XX'"),
         ("STOPLIST_LOG_FORMAT", "xml", "error: STOPLIST_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
         ("STOPLIST_MAX_DOWNLOADS", "many", "error: STOPLIST_MAX_DOWNLOADS='many': Input should be a valid integer"),
     ],
 )
-@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1")])
+@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1"), ("worker",), ("audit", "public-key")])
 def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it(command, variable, value, said, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, value)
@@ -117,6 +118,18 @@ def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it
     assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.output
     assert not list(tmp_path.iterdir()), "nothing made before the refusal (no var/stoplist.db)"
+
+
+@pytest.mark.parametrize("command", [("serve",), ("token", "list"), ("audit", "verify"), ("import",)])
+def test_a_commands_help_shows_whatever_the_settings(command, monkeypatch):
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", "mysql://stoplist@db/stoplist")
+    get_settings.cache_clear()
+    try:
+        result = stoplist(*command, "--help")
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0 and "Usage: " in result.stdout, result.output
 
 
 @pytest.mark.parametrize("send_buffer", [64 * 1024, 256 * 1024])

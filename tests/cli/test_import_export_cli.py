@@ -215,7 +215,7 @@ def test_import_of_a_pipe_imports_every_row_it_gives(database, tmp_path):
 
     pipe = tmp_path / "rows.csv"
     os.mkfifo(pipe)
-    writer = threading.Thread(target=lambda: pipe.write_text(MIXED))
+    writer = threading.Thread(target=lambda: pipe.write_text(MIXED), daemon=True)  # daemon: a refusal before the open must not hang the run
     writer.start()
     try:
         result = stoplist("import", pipe, "--account", "acme")
@@ -260,7 +260,8 @@ def test_export_format_smsapi_writes_the_default_lists_numbers_as_the_apis_csv(d
 
 
 @pytest.mark.parametrize("layout", ["native", "smsapi"])
-def test_export_dash_writes_the_csv_alone_on_standard_output_and_it_imports_back(database, api, tmp_path, layout):
+def test_export_dash_writes_the_csv_alone_on_standard_output_and_it_imports_back(database, api, tmp_path, layout, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where a file named - would be written
     auth = bearer(database, "acme")
     api_import(api, auth, MIXED)
     target = tmp_path / "out.csv"
@@ -273,6 +274,50 @@ def test_export_dash_writes_the_csv_alone_on_standard_output_and_it_imports_back
     assert re.search(r"^rows 3$", result.stderr, re.MULTILINE) and not (tmp_path / "-").exists()
     again = runner.invoke(app, ["import", "-"], input=result.stdout_bytes)
     assert summary(again) == {"rows": 3, "added": 3, "updated": 0, "unchanged": 0, "invalid": 0}
+
+
+def test_export_dash_into_a_pipe_whose_reader_goes_stops_quietly(database, tmp_path):
+    """`stoplist export - | head -1`: the reader closes the pipe mid-export; the export stops with exit 1 and no traceback
+    (the export's reading is closed while its database session is open, not by the collector after it)."""
+    import subprocess
+    import sys
+
+    stoplist("import", write(tmp_path, "".join(f"48500{i:06d}\n" for i in range(60_000))), "--account", "acme")
+    process = subprocess.Popen(  # about 5 MB of CSV: more than a pipe holds, so the reader goes mid-export
+        [sys.executable, "-m", "stoplist", "export", "-", "--account", "acme"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    assert process.stdout.read(200).startswith(b"id,address,")
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and "Error" not in stderr, stderr
+
+
+def test_import_dash_stopped_by_sigterm_removes_its_spooled_input_and_writes_nothing(database, api, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stoplist", "import", "-", "--account", "acme"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(spool)},
+    )
+    process.stdin.write(b"phone_number\n+48503000001\n")
+    process.stdin.flush()  # and left open: the command waits for the rest, as from a slow pipe
+    deadline = time.monotonic() + 30
+    while not list(spool.glob("stoplist-import-*")):
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not list(spool.iterdir()), "the spooled input is removed"
+    assert listed(api, bearer(database, "acme")) == {}
 
 
 def test_export_of_an_unknown_format_is_a_usage_error(database, tmp_path):

@@ -84,8 +84,8 @@ def delete_entry(session: Session, *, account_id: int, entry_id: str, origin: Or
 
 
 def delete_entries(
-    session: Session, *, account_id: int, phone_number: str | None, origin: Origin, now: datetime | None = None,
-    spelled: str | None = None, default_region: str | None = None,
+    session: Session, *, account_id: int, phone_number: str | None, spelled: str | None, default_region: str | None, origin: Origin,
+    now: datetime | None = None,
 ) -> int:
     """Take one number, or every number, off the default list; return how many rows went.
 

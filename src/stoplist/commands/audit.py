@@ -6,8 +6,7 @@ from typing import Annotated
 import typer
 
 from stoplist.auth import service as auth_service
-from stoplist.commands.common import account_id_named, database_session, owner_id_named
-from stoplist.config import get_settings
+from stoplist.commands.common import account_id_named, database_session, owner_id_named, valid_settings
 from stoplist.db import utcnow
 
 audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)
@@ -90,7 +89,7 @@ def audit_export(
     if (address is None) == (since is None and until is None):
         typer.echo("error: give --address, or --since and/or --until (one of the two)", err=True)
         raise typer.Exit(2)
-    settings = get_settings()
+    settings = valid_settings()
     try:
         during = None if address is not None else period(since, until, names=("--since", "--until"), now=utcnow())
     except InvalidMoment as exc:

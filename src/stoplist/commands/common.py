@@ -5,13 +5,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stoplist.auth.models import SHARED, Account
 from stoplist.auth.repository import AuthRepository
-from stoplist.config import get_settings
+from stoplist.config import Settings, get_settings
 from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
+
+
+def valid_settings() -> Settings:
+    """The settings; one not valid stops the command with a line naming it (exit 2), not a traceback.
+    Read by each command, not by the group: `stoplist serve --help` shows its help whatever the settings."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = "STOPLIST_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {variable} {message}" if error["type"] == "value_error" else f"error: {variable}={error['input']!r}: {message}", err=True)
+        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -20,7 +34,7 @@ def database_session() -> Iterator[Session]:
     not migrated to this release's revision stops the command with a sentence saying so, not a traceback."""
     from stoplist import migrate as migrations  # Alembic only where a command runs, not in every process that imports this
 
-    url = get_settings().database_url
+    url = valid_settings().database_url
     missing = missing_sqlite_file(url)
     if missing is not None:
         # Opening it would make an empty file there: a command run from another directory left var/stoplist.db behind.

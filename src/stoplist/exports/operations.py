@@ -56,9 +56,15 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
         else:
             chunks = csv_chunks(session, ExportQuery(account_id=account_id), counted=counted)
         wrote = False
-        for chunk in chunks:
-            target.write(chunk)
-            wrote = True
+        # Closed here, whatever stops the loop (a pipe's reader gone: `stoplist export - | head`), while the
+        # session it reads is open; left to the collector, it closed after the engine, with a traceback.
+        try:
+            for chunk in chunks:
+                target.write(chunk)
+                wrote = True
+        finally:
+            if (close := getattr(chunks, "close", None)) is not None:  # a generator; an empty export is a plain iterator
+                close()
         if not wrote:
             target.write(header_text(header).encode())
         target.flush()

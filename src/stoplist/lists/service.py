@@ -220,7 +220,7 @@ def find(
 
 def delete_matching(
     session: Session, *, account_id: int, where: EntryFilter, origin: Origin, now: datetime, dry_run: bool,
-    spelled: str | None = None, default_region: str | None = None,
+    spelled: str | None, default_region: str | None,
 ) -> int:
     """Take every entry `where` selects off its list, one event each: how many live ones went (lapsed ones go too, each
     with its `expire`, uncounted). With `dry_run`, how many would, and nothing changes. Some filter is required.
