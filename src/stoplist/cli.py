@@ -6,6 +6,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -35,14 +37,14 @@ def migrate() -> None:
     from stoplist import migrate as migrations
 
     url = valid_settings().database_url
-    migrations.upgrade(url)
+    migrations.upgrade_or_exit(url)
     typer.echo(f"database at revision {migrations.current_revision(url)}", err=True)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request (uvicorn's access log).")] = True,
     bootstrap_token: Annotated[
         bool, typer.Option("--bootstrap-token", help="If the database has no token at all, create one and print it.")
@@ -104,7 +106,7 @@ def _migrate_apart(database_url: str) -> None:
 
 # What _migrate_apart's process runs: the upgrade alone, which writes nothing of its own to stdout or stderr
 # (`stoplist migrate` would add a line of plain text to a server whose log is JSON).
-_MIGRATE = "import os; from stoplist.migrate import upgrade; upgrade(os.environ['STOPLIST_DATABASE_URL'])"
+_MIGRATE = "import os; from stoplist.migrate import upgrade_or_exit; upgrade_or_exit(os.environ['STOPLIST_DATABASE_URL'])"
 
 
 def listen(config: uvicorn.Config, send_buffer_bytes: int) -> socket.socket:
@@ -163,10 +165,9 @@ def import_file(
     from stoplist.imports import operations
 
     settings = valid_settings()
-    # SIGTERM (`timeout`, systemd, `docker stop`) ends it as Ctrl-C does: the batch under way is rolled back, and a
-    # spooled standard input removed (the default action would leave it in the temporary directory).
-    before = signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    try:
+    if rejects is not None:
+        _refuse_to_overwrite(rejects, "--rejects", inputs={file: "the file being imported"}, database_url=settings.database_url)
+    with _sigterm_as_exit():  # the batch under way rolled back, a spooled standard input removed
         with database_session() as session:
             account_id = owner_id_named(session, account, writing=True)
             try:
@@ -176,11 +177,40 @@ def import_file(
             except (operations.CsvFormatError, operations.NotCsvText) as exc:
                 typer.echo(f"error: {exc.message}", err=True)
                 raise typer.Exit(1) from None
-    finally:
-        signal.signal(signal.SIGTERM, before)
+            except OSError as exc:
+                if rejects is None or exc.filename is None or Path(exc.filename) != rejects:
+                    raise
+                typer.echo(f"error: cannot write --rejects {rejects}: {exc.strerror}", err=True)
+                raise typer.Exit(1) from None
     for line, value, message in shown:
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
     typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}")
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (`timeout`, systemd, `docker stop`) ends the command as Ctrl-C does, through its cleanup; its default
+    action would leave a spooled input or a partial export behind in the temporary directory or beside the file."""
+    before = signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _refuse_to_overwrite(output: Path, option: str, *, inputs: dict[Path, str], database_url: str) -> None:
+    """Stop before writing `output` over what the command reads: the file imported (`--rejects` naming it emptied
+    it: its rows neither imported nor kept), or the SQLite database (`stoplist export var/stoplist.db`)."""
+    from stoplist.commands.common import sqlite_files
+
+    for path, what in {**inputs, **{database: "the database" for database in sqlite_files(database_url)}}.items():
+        try:
+            same = output.exists() and path.exists() and output.samefile(path)
+        except OSError:
+            same = False
+        if same:
+            typer.echo(f"error: {option} {output} is {what}: writing it would destroy it. Name another file.", err=True)
+            raise typer.Exit(1)
 
 
 @app.command("export")
@@ -199,9 +229,16 @@ def export_file(
     """Export an account's entries as CSV, with a progress bar: every list in the native layout, or SMSAPI's."""
     from stoplist.exports import operations
 
-    # A reader of standard output that goes (`stoplist export - | head`) ends the command with exit 1, quietly: Click's doing.
-    with database_session() as session:
-        rows = operations.export_file(file, session=session, account_id=owner_id_named(session, account, writing=False), layout=layout)
+    if file != operations.STDOUT:
+        _refuse_to_overwrite(file, "FILE", inputs={}, database_url=valid_settings().database_url)
+    try:
+        with _sigterm_as_exit(), database_session() as session:  # a partial file removed
+            rows = operations.export_file(file, session=session, account_id=owner_id_named(session, account, writing=False), layout=layout)
+    except BrokenPipeError:
+        raise  # a reader of standard output that goes (`stoplist export - | head`): Click ends the command quietly, with exit 1
+    except OSError as exc:
+        typer.echo(f"error: cannot write {file}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"rows {rows}", err=file == operations.STDOUT)  # not into the CSV of a pipe
 
 

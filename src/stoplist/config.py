@@ -87,8 +87,16 @@ class Settings(BaseSettings):
     @classmethod
     def _seconds(cls, value: object) -> object:
         """Durations are seconds (`3600`) or ISO 8601 (`PT1H`, `P1D`)."""
-        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
-            return float(value)
+        if isinstance(value, str) and value.strip().removeprefix("-").replace(".", "", 1).isdigit():
+            return float(value)  # a negative number too, for _positive to name
+        return value
+
+    @field_validator("file_retention", "job_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        """A job timeout of 0 lost every job to the next worker at once; a negative retention kept nothing."""
+        if value <= timedelta(0):
+            raise ValueError(f"must be longer than 0 seconds, not {value.total_seconds():g}")
         return value
 
 

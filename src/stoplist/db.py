@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import DateTime, Engine, MetaData, Select, String, Text, bindparam, create_engine, event, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -116,6 +116,22 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def shown_url(url: str) -> str:
+    """`url` as a message may show it: its password hidden."""
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+
+
+def plainly_unusable(url: str, error: BaseException) -> str | None:
+    """For a command: a database that cannot be reached or opened (down, refused, a wrong password, a file or
+    directory that cannot be made), as one sentence with the driver's (or system's) first line; None for any other error."""
+    if isinstance(error, OSError):  # the SQLite file's directory cannot be made
+        return f"cannot use the database {shown_url(url)}: {error.strerror or error}: {error.filename}"
+    if not isinstance(error, OperationalError):
+        return None
+    lines = str(error.orig if error.orig is not None else error).strip().splitlines()
+    return f"cannot use the database {shown_url(url)}: {lines[0] if lines else type(error.orig).__name__}"
 
 
 def _prepare_sqlite_file(url: str) -> None:

@@ -1,12 +1,15 @@
 """Running Alembic migrations from code (`stoplist migrate`, `stoplist worker`, the tests; `stoplist serve`
 runs `stoplist migrate` in a process of its own, see cli.serve)."""
 
+import sys
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
-from stoplist.db import create_db_engine
+from stoplist.db import create_db_engine, plainly_unusable, shown_url
 from stoplist.lists.search import is_search_index_table
 from stoplist.revisions import ROOT
 
@@ -26,6 +29,42 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def known_revision(database_url: str, revision: str) -> bool:
+    """Whether this release has `revision` (a database a newer release migrated is at one it has not)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config(database_url)).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def upgrade_or_exit(database_url: str) -> None:
+    """`upgrade`, for a command: a database it cannot reach, or one at a revision it does not know, ends the
+    process with one line on stderr and status 1, not a traceback (`stoplist migrate`, and the migration
+    `stoplist serve` and `stoplist worker` run first)."""
+    try:
+        at = current_revision(database_url)
+        if at is not None and not known_revision(database_url, at):
+            _stop(newer_release(database_url, at))
+        upgrade(database_url)
+    except Exception as exc:  # noqa: BLE001 - the driver's errors, said plainly, or raised as they were
+        said = plainly_unusable(database_url, exc)
+        if said is None:
+            raise
+        _stop(said)
+
+
+def _stop(said: str) -> None:
+    print(f"error: {said}", file=sys.stderr)
+    sys.exit(1)
+
+
+def newer_release(database_url: str, at: str) -> str:
+    return (
+        f"the database {shown_url(database_url)} is at revision {at}, which this release does not know (its latest is"
+        f" {head_revision(database_url)}): a newer release migrated it. Run that release, or restore a backup taken before the upgrade."
+    )
 
 
 def head_revision(database_url: str) -> str | None:

@@ -224,3 +224,29 @@ def test_a_pretty_printed_checkpoint_and_several_files_are_read(database, api, t
     _keep(lines, _checkpoint())
     result = _verify("--checkpoint", pretty, "--checkpoint", lines)
     assert result.exit_code == 0 and result.stdout.strip().endswith("3 checkpoint(s) confirmed"), result.output
+
+
+def test_a_shared_subusers_checkpoint_is_confirmed_by_verifying_that_subuser_whose_trail_is_its_parents(database, api, tmp_path):
+    """`audit checkpoint --account SUB` signs its parent's trail (as its tokens read it): `audit verify --account SUB`
+    walks that trail too, and confirms the checkpoint, not 'verified account N only'."""
+    _add(api, bearer(database, "acme"), "+48500000001", "+48500000002")
+    assert stoplist("account", "create", "acme-shop", "--parent", "acme", "--mode", "shared").exit_code == 0
+    kept = tmp_path / "shop.jsonl"
+    _keep(kept, _checkpoint("acme-shop"))
+
+    result = _verify("--checkpoint", kept, "--account", "acme-shop")
+
+    assert result.exit_code == 0, result.output
+    assert "1 checkpoint(s) confirmed" in result.stdout and "0 events" not in result.stdout
+    assert "shared subuser" in result.stderr
+
+
+def test_a_checkpoint_file_saved_with_a_byte_order_mark_is_read(database, api, tmp_path):
+    """As a Windows editor saves UTF-8: the mark is not part of the JSON."""
+    _add(api, bearer(database, "default"), "+48500000001")
+    kept = tmp_path / "bom.jsonl"
+    kept.write_bytes(b"\xef\xbb\xbf" + _checkpoint().encode())
+
+    result = _verify("--checkpoint", kept)
+
+    assert result.exit_code == 0 and result.stdout.strip().endswith("1 checkpoint(s) confirmed"), result.output

@@ -1,11 +1,19 @@
+import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from stoplist import migrate
 from stoplist.cli import app
+from sqlalchemy import text
+
 from stoplist.config import get_settings
+from stoplist.db import create_db_engine
 
 runner = CliRunner()
 
@@ -102,6 +110,9 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_DEFAULT_REGION", "XX", "error: STOPLIST_DEFAULT_REGION names an unknown region 'XX'"),
         ("STOPLIST_LOG_FORMAT", "xml", "error: STOPLIST_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
         ("STOPLIST_MAX_DOWNLOADS", "many", "error: STOPLIST_MAX_DOWNLOADS='many': Input should be a valid integer"),
+        ("STOPLIST_JOB_TIMEOUT", "0", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not 0"),
+        ("STOPLIST_JOB_TIMEOUT", "-60", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not -60"),
+        ("STOPLIST_FILE_RETENTION", "-P1D", "error: STOPLIST_FILE_RETENTION must be longer than 0 seconds, not -86400"),
     ],
 )
 @pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1"), ("worker",), ("audit", "public-key")])
@@ -199,3 +210,51 @@ def test_serve_refuses_a_number_of_workers_it_cannot_run_before_touching_the_dat
         assert "Invalid value for '--workers'" in result.stderr, result.stderr
     assert "STOPLIST_WORKERS" in from_environment.stderr
     assert not database.exists()
+
+
+def _one_line_of(command: tuple[str, ...], url: str, cwd: Path) -> str:
+    """What `stoplist COMMAND` says, run as a real process (serve and worker migrate in a child process of their own)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "stoplist", *command], env={**os.environ, "STOPLIST_DATABASE_URL": url}, cwd=cwd,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("export", "-"), ("serve", "--port", "0"), ("worker",)])
+def test_a_database_that_refuses_the_connection_is_one_line_with_the_password_hidden(command, tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    said = _one_line_of(command, f"postgresql://stoplist:secret@127.0.0.1:{port}/stoplist", tmp_path)
+    assert said.startswith(f"error: cannot use the database postgresql+psycopg://stoplist:***@127.0.0.1:{port}/stoplist: connection failed")
+    assert "secret" not in said
+
+
+def test_a_sqlite_file_whose_directory_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")  # a file where the database's directory would go
+    said = _one_line_of(("migrate",), f"sqlite:///{tmp_path}/file/var/stoplist.db", tmp_path)
+    assert said.startswith(f"error: cannot use the database sqlite:///{tmp_path}/file/var/stoplist.db: ")
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("export", "-"), ("serve", "--port", "0"), ("worker",)])
+def test_a_database_a_newer_release_migrated_is_refused_with_what_to_do_not_migrated_again(command, database, tmp_path):
+    migrate.upgrade(database)
+    engine = create_db_engine(database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    finally:
+        engine.dispose()
+
+    said = _one_line_of(command, database, tmp_path)
+
+    assert "is at revision 0099, which this release does not know" in said and "a newer release migrated it" in said, said
+    assert migrate.current_revision(database) == "0099"
+
+
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error(database):
+    result = stoplist("serve", "--port", "70000")
+    assert result.exit_code == 2 and "65535" in result.output and "Traceback" not in result.output

@@ -320,6 +320,49 @@ def test_import_dash_stopped_by_sigterm_removes_its_spooled_input_and_writes_not
     assert listed(api, bearer(database, "acme")) == {}
 
 
+def test_rejects_naming_the_file_imported_or_an_export_naming_the_database_is_refused_and_both_stay(database, tmp_path):
+    source = write(tmp_path, MIXED)
+    refused = stoplist("import", source, "--rejects", source)
+    assert refused.exit_code == 1 and "--rejects" in refused.stderr and "is the file being imported" in refused.stderr
+    assert source.read_text() == MIXED
+
+    if database.startswith("sqlite"):
+        file = Path(database.removeprefix("sqlite:///"))
+        before = file.read_bytes()
+        for command in (("export", file), ("import", source, "--rejects", file)):
+            result = stoplist(*command)
+            assert result.exit_code == 1 and "is the database: writing it would destroy it" in result.stderr, result.output
+        assert file.read_bytes() == before
+
+
+@pytest.mark.parametrize("target", ["missing/out.csv", "/dev/full"])
+def test_an_export_it_cannot_write_is_one_line(database, api, tmp_path, target):
+    api_import(api, bearer(database, "default"), MIXED)
+    path = target if target.startswith("/") else tmp_path / target
+    result = stoplist("export", path)
+    assert result.exit_code == 1 and result.stderr.splitlines()[-1].startswith(f"error: cannot write {path}: "), result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_export_stopped_midway_leaves_the_previous_file_and_no_partial_one(database, api, tmp_path, monkeypatch):
+    from stoplist.exports import operations
+
+    api_import(api, bearer(database, "default"), MIXED)
+    target = tmp_path / "backup.csv"
+    target.write_text("yesterday's backup\n")
+
+    def interrupted(*args, **kwargs):
+        yield b"id,address,channel,sender,list,reason,note,source,expire_at,created_at,updated_at\n1,48500000001,,,block,,,,,,\n"
+        raise KeyboardInterrupt  # Ctrl-C (and SIGTERM, which the command turns into an exit) midway
+
+    monkeypatch.setattr(operations, "native_csv_chunks", interrupted)
+    result = stoplist("export", target)
+
+    assert result.exit_code != 0
+    assert target.read_text() == "yesterday's backup\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["backup.csv"], "no partial file left beside it"
+
+
 def test_export_of_an_unknown_format_is_a_usage_error(database, tmp_path):
     assert stoplist("export", tmp_path / "out.csv", "--format", "xlsx").exit_code == 2
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stoplist.auth.models import SHARED, Account
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings, get_settings
-from stoplist.db import create_db_engine, create_session_factory, normalize_url, transaction
+from stoplist.db import create_db_engine, create_session_factory, normalize_url, plainly_unusable, shown_url, transaction
 
 
 def valid_settings() -> Settings:
@@ -39,22 +40,29 @@ def database_session() -> Iterator[Session]:
     if missing is not None:
         # Opening it would make an empty file there: a command run from another directory left var/stoplist.db behind.
         typer.echo(
-            f"error: there is no database at {missing} (STOPLIST_DATABASE_URL={make_url(normalize_url(url)).render_as_string(hide_password=True)}):"
+            f"error: there is no database at {missing} (STOPLIST_DATABASE_URL={shown_url(url)}):"
             " run the command where the database is, set STOPLIST_DATABASE_URL to it, or make one with `stoplist migrate`",
             err=True,
         )
         raise typer.Exit(1)
-    at, head = migrations.current_revision(url), migrations.head_revision(url)
-    if at != head:
-        state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
-        typer.echo(f"error: the database {make_url(normalize_url(url)).render_as_string(hide_password=True)} {state}: run `stoplist migrate`", err=True)
-        raise typer.Exit(1)
-    engine = create_db_engine(url)
     try:
-        with transaction(create_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+        at, head = migrations.current_revision(url), migrations.head_revision(url)
+        if at is not None and not migrations.known_revision(url, at):
+            typer.echo(f"error: {migrations.newer_release(url, at)}", err=True)
+            raise typer.Exit(1)
+        if at != head:
+            state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
+            typer.echo(f"error: the database {shown_url(url)} {state}: run `stoplist migrate`", err=True)
+            raise typer.Exit(1)
+        engine = create_db_engine(url)
+        try:
+            with transaction(create_session_factory(engine)) as session:
+                yield session
+        finally:
+            engine.dispose()
+    except OperationalError as exc:  # down, refused, a wrong password, a file that cannot be opened: one line, not a traceback
+        typer.echo(f"error: {plainly_unusable(url, exc)}", err=True)
+        raise typer.Exit(1) from None
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -64,6 +72,14 @@ def missing_sqlite_file(url: str) -> Path | None:
         return None
     path = Path(parsed.database)
     return None if path.exists() else path.resolve()
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files of the SQLite database `url` names (the database, its log and shared memory); none for PostgreSQL."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    return [Path(parsed.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
 
 def account_named(session: Session, name: str) -> Account:

@@ -1,7 +1,10 @@
 """`stoplist export`: an account's entries straight from the database to a CSV file, with a progress bar."""
 
+import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager as ContextManager, contextmanager, nullcontext
+from typing import BinaryIO
 from enum import Enum
 from pathlib import Path
 
@@ -16,6 +19,25 @@ from stoplist.lists.repository import EntryRepository, smsapi_view
 
 
 STDOUT = Path("-")  # `stoplist export -`: the CSV on standard output, for a pipe
+
+
+@contextmanager
+def _written(path: Path) -> Iterator[ContextManager[BinaryIO]]:
+    """Where the export goes: standard output, a device or pipe as it is, or a file written under a name of its own
+    beside `path` and renamed to it once whole. An export stopped midway (Ctrl-C, a full disk, a killed cron job) leaves
+    no file of well-formed rows under the name, which would import back as a complete backup; the previous one stays."""
+    if path == STDOUT:
+        yield nullcontext(sys.stdout.buffer)
+        return
+    if path.exists() and not path.is_file():
+        yield path.open("wb")
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield partial.open("wb")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class Layout(str, Enum):
@@ -42,8 +64,7 @@ def export_file(path: Path, *, session: Session, account_id: int, layout: Layout
     from rich.console import Console
     from rich.progress import Progress
 
-    opened = nullcontext(sys.stdout.buffer) if path == STDOUT else path.open("wb")
-    with opened as target, Progress(console=Console(stderr=True)) as progress:
+    with _written(path) as opened, opened as target, Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task("Exporting to standard output" if path == STDOUT else f"Exporting to {path.name}", total=total)
 
         def counted(rows: int) -> None:
