@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -749,3 +750,18 @@ def test_the_file_field_given_twice_is_refused_not_one_of_them_dropped(client, a
     body = assert_error(text_first, 400, "validation_error")
     assert body["errors"][0] == {"path": "import", "message": "Send the CSV once, as the one multipart field 'import'.", "error": "duplicate"}
     assert count(app, Job) == 0
+
+
+def test_an_imports_counts_are_in_the_details_of_its_event_in_the_history_csv_and_an_entrys_event_has_none(client, auth):
+    """The proof a compliance officer exports: the import's summary event says what it did in CSV as in JSON."""
+    result = run_import(client, auth, "phone_number\n48500000001\n48500000002\nnot a number\n")
+
+    feed = client.get("/blacklist/history", params={"since": "2000-01-01"}, headers=auth).json()["events"]
+    [summary] = [event for event in feed if event["op"] == "import"]
+    response = client.get("/blacklist/history", params={"since": "2000-01-01"}, headers={**auth, "Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+
+    [imported] = [row for row in rows if row["op"] == "import"]
+    assert json.loads(imported["details"])["after"] == summary["after"]
+    assert (summary["after"]["rows"], summary["after"]["added"], summary["after"]["invalid"]) == (result["rows"], 2, 1)
+    assert {row["details"] for row in rows if row["op"] == "add"} == {""}

@@ -223,11 +223,22 @@ def csv_rows(events: Iterable[EventRow]) -> Iterator[list]:
         yield [neutralise("" if cell is None else cell) for cell in row]
 
 
+_IN_COLUMNS = ("expire_at", "reason", "note")  # of an entry's before and after: the before_* and after_* columns
+
+
 def _details(fields: dict) -> str | None:
-    """An account event's `before` and `after` (a token's or a subuser's fields, which the entry columns do not hold), as JSON."""
-    if fields["op"] not in chain.ACCOUNT_OPS:
-        return None
-    return json.dumps({name: fields.get(name) for name in ("before", "after") if fields.get(name) is not None}, sort_keys=True, ensure_ascii=False)
+    """What of an event's `before` and `after` the columns do not hold, as JSON: an account event's (a token's or a
+    subuser's fields), an import's counts, a move's scopes; None when the columns hold it all."""
+    account = fields["op"] in chain.ACCOUNT_OPS
+    rest = {}
+    for name in ("before", "after"):
+        side = fields.get(name)
+        if account:
+            if side is not None:
+                rest[name] = side
+        elif isinstance(side, dict) and (beyond := {key: value for key, value in side.items() if key not in _IN_COLUMNS}):
+            rest[name] = beyond
+    return json.dumps(rest, sort_keys=True, ensure_ascii=False) if rest or account else None
 
 
 def csv_text(events: Iterable[EventRow], *, header: bool = True) -> str:
