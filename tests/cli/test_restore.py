@@ -176,15 +176,18 @@ def test_without_those_columns_the_cli_import_stamps_the_present_and_source_cli(
     ("cells", "message"),
     [
         ("api,yesterday,", "created_at 'yesterday' is neither a date (2026-12-01) nor an RFC 3339 date-time"),
-        ("api,2999-01-01T00:00:00Z,", "created_at '2999-01-01T00:00:00Z' is in the future."),
+        ("api,2999-01-01T00:00:00Z,", "created_at '2999-01-01T00:00:00Z' is in the future (more than 5 minutes ahead of this host's clock)."),
         ("api,2020-01-01,soon", "updated_at 'soon' is neither a date"),
-        ("api,2020-01-01,2999-01-01", "updated_at '2999-01-01' is in the future."),
+        ("api,2020-01-01,2999-01-01", "updated_at '2999-01-01' is in the future"),
+        ("api,{in_ten_minutes},", "created_at '{in_ten_minutes}' is in the future"),
         ("api,2020-01-02,2020-01-01", "updated_at '2020-01-01' is before created_at '2020-01-02'."),
         ("api,,2020-01-01", "updated_at '2020-01-01' is given without the created_at it follows."),
         ("web,,", "source 'web' is not one of api, import, cli."),
     ],
 )
 def test_the_cli_import_rejects_a_row_whose_times_or_source_it_cannot_keep(database, api, tmp_path, cells, message):
+    in_ten_minutes = (datetime.now(timezone.utc) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cells, message = cells.format(in_ten_minutes=in_ten_minutes), message.format(in_ten_minutes=in_ten_minutes)
     body = f"address,source,created_at,updated_at\n+48500000001,{cells}\n+48500000002,import,2020-01-01,\n"
     rejects = tmp_path / "rejects.csv"
 
@@ -194,3 +197,18 @@ def test_the_cli_import_rejects_a_row_whose_times_or_source_it_cannot_keep(datab
     [rejected] = list(csv.DictReader(io.StringIO(rejects.read_text())))
     assert rejected["line"] == "2" and rejected["message"].startswith(message), rejected
     assert set(entries(api, bearer(database, "acme"))) == {("block", None, None, "48500000002")}
+
+
+def test_times_a_little_ahead_of_this_hosts_clock_are_kept_as_its_now_not_rejected(database, api, tmp_path):
+    """A file written on a host whose clock runs 20 s fast: its recipients are blocked, at this host's time of the import."""
+    ahead = (datetime.now(timezone.utc) + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = f"address,source,created_at,updated_at\n+48500000001,api,{ahead},{ahead}\n+48500000002,api,2020-01-01,{ahead}\n"
+
+    result = stoplist("import", write(tmp_path, body), "--account", "acme")
+    done = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    assert summary(result) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    listed = entries(api, bearer(database, "acme"))
+    skewed, older = listed[("block", None, None, "48500000001")], listed[("block", None, None, "48500000002")]
+    assert skewed["created_at"] == skewed["updated_at"] <= done < ahead
+    assert older["created_at"] == "2020-01-01T00:00:00Z" and older["updated_at"] <= done

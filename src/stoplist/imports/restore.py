@@ -1,11 +1,16 @@
 """What `stoplist import` keeps of a native file and the API's import stamps afresh: each new entry's
 created_at, updated_at and source, so that a file `stoplist export` wrote restores the entries it holds."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from stoplist.lists.expiry import parse_moment
 from stoplist.lists.schemas import SOURCES
+
+
+# How far ahead of this host's clock a time may be and still be kept (as this host's now): the clock of the host that
+# wrote the file may run a little ahead; rejecting the row would leave its recipient unblocked for a few seconds' skew.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class InvalidRecord(Exception):
@@ -25,7 +30,8 @@ class Recorded(NamedTuple):
 
 
 def recorded(*, created_at: str | None, updated_at: str | None, source: str | None, now: datetime) -> Recorded:
-    """The times and source of a native row, checked: readable, not after `now`, and updated no earlier than created.
+    """The times and source of a native row, checked: readable, not after `now` (up to CLOCK_SKEW after it is `now`),
+    and updated no earlier than created.
 
     Without updated_at, an entry is as it was created (an export older than that column has created_at alone)."""
     created = _moment("created_at", created_at, now)
@@ -44,9 +50,9 @@ def _moment(name: str, raw: str | None, now: datetime) -> datetime | None:
     if moment is None:
         raise InvalidRecord(f"{name} {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z).")
     moment = moment.replace(microsecond=0)
-    if moment > now:
-        raise InvalidRecord(f"{name} {raw!r} is in the future.")
-    return moment
+    if moment > now + CLOCK_SKEW:
+        raise InvalidRecord(f"{name} {raw!r} is in the future (more than {CLOCK_SKEW.seconds // 60} minutes ahead of this host's clock).")
+    return min(moment, now.replace(microsecond=0))
 
 
 def _source(raw: str | None) -> str | None:
