@@ -116,7 +116,7 @@ class UploadChecker:
                 return
             self._head = b""
             if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise NotCsvText("The file is UTF-16 text; save it as UTF-8 and upload it again.")
+                raise NotCsvText("The file is UTF-16 text; save it as UTF-8 and send it again.")
         self._check(chunk, final=False)
 
     def close(self) -> None:

@@ -55,7 +55,7 @@ def import_file(
     `path` may be STDIN, or a pipe: what it gives is spooled to a temporary file first."""
     with _readable_twice(path) as readable:
         return _import(readable, session=session, account_id=account_id, default_region=default_region, rejects_path=rejects_path,
-                       name="standard input" if path == STDIN else path.name)
+                       name="standard input" if path == STDIN else path.name if readable == path else str(path))  # a pipe: /dev/fd/63, not 63
 
 
 def _import(
