@@ -177,6 +177,14 @@ def import_file(
             except (operations.CsvFormatError, operations.NotCsvText) as exc:
                 typer.echo(f"error: {exc.message}", err=True)
                 raise typer.Exit(1) from None
+            except operations.ImportStopped as stopped:
+                done = stopped.committed
+                typer.echo(
+                    f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
+                    f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
+                    err=True,
+                )
+                raise typer.Exit(stopped.status if isinstance(stopped.status, int) else 1) from None
             except OSError as exc:
                 if rejects is None or exc.filename is None or Path(exc.filename) != rejects:
                     raise

@@ -442,3 +442,30 @@ def test_import_rejects_neutralises_formulas_byte_for_byte_as_the_api_errors_url
     assert rejects.read_bytes() == api.get(result["errors_url"], headers=auth).content
     values = [row[1] for row in csv.reader(io.StringIO(rejects.read_text(), newline=""))][1:]
     assert values == ["'=HYPERLINK(\"http://x\",\"y\")", "'+48 =1", "'@x", "not a number"]
+
+
+def test_an_import_stopped_midway_says_which_lines_are_in_and_importing_again_finishes_it(database, api, tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM) after a batch was committed: that batch stays, and the command says so instead of exiting
+    silently; the same file again adds the rest, what is listed counting as unchanged."""
+    from stoplist.imports import operations, service
+
+    monkeypatch.setattr(service, "BATCH_ROWS", 3)
+    real = operations.import_rows
+
+    def stopped_after_the_first_commit(stream, *, commit, **kwargs):
+        def commit_then_stop(session, counts):
+            commit(session, counts)
+            raise KeyboardInterrupt
+
+        return real(stream, commit=commit_then_stop, **kwargs)
+
+    monkeypatch.setattr(operations, "import_rows", stopped_after_the_first_commit)
+    source = write(tmp_path, "".join(f"48500{i:06d}\n" for i in range(7)))
+
+    result = stoplist("import", source, "--account", "acme")
+
+    assert result.exit_code == 130, result.output
+    assert "stopped: lines 1-3 are imported (rows 3  added 3  updated 0  unchanged 0  invalid 0), the rest is not" in result.stderr
+    assert len(listed(api, bearer(database, "acme"))) == 3
+    monkeypatch.setattr(operations, "import_rows", real)
+    assert summary(stoplist("import", source, "--account", "acme")) == {"rows": 7, "added": 4, "updated": 0, "unchanged": 3, "invalid": 0}

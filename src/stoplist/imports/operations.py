@@ -16,10 +16,18 @@ from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecke
 from stoplist.imports.csv_writer import header_text, rows_text
 from stoplist.imports.service import SHOWN_REJECTIONS, ImportCounts, Rejection, import_rows
 
-__all__ = ["CsvFormatError", "NotCsvText", "import_file"]
+__all__ = ["CsvFormatError", "ImportStopped", "NotCsvText", "import_file"]
 
 REJECTS_HEADER = ("line", "value", "message")  # as the API's errors_url, neutralised the same way
 STDIN = Path("-")  # `stoplist import -`: the CSV from standard input
+
+
+class ImportStopped(Exception):
+    """Ctrl-C or SIGTERM midway: what the batches committed before it hold (they stay; the one under way does not)."""
+
+    def __init__(self, committed: ImportCounts, status: object) -> None:
+        super().__init__(f"stopped after line {committed.line}")
+        self.committed, self.status = committed, status
 
 
 @contextmanager
@@ -72,12 +80,21 @@ def _import(
         if rejects:
             rejects.write(rows_text(REJECTS_HEADER, rejections))
 
+    committed = ImportCounts()
+
+    def commit(batch_session: Session, counts: ImportCounts) -> None:
+        nonlocal committed
+        batch_session.commit()
+        committed = counts
+
     try:
         with rich.progress.open(path, "rb", description=f"Importing {name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
-                commit=lambda batch_session, _counts: batch_session.commit(), reject=reject, origin=Origin("cli"), restore=True,
+                commit=commit, reject=reject, origin=Origin("cli"), restore=True,
             )
+    except (KeyboardInterrupt, SystemExit) as stopped:
+        raise ImportStopped(committed, 130 if isinstance(stopped, KeyboardInterrupt) else stopped.code) from None
     finally:
         if rejects:
             rejects.close()
