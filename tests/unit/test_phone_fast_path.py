@@ -15,9 +15,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.lists.phone import (
-    _PLUS_DIGITS, _country, _fast_e164, _normalize_slow, _verdict, e164_reader, normalize_phone_number, phone_number_or_none,
-)
+from stoplist.lists.phone import _normalize_slow, e164_reader, normalize_phone_number, phone_number_or_none
+from stoplist.lists.plans import PLUS_DIGITS as _PLUS_DIGITS, country_of as _country, fast_e164 as _fast_e164, verdict_of as _verdict
 from stoplist.errors import InvalidPhoneNumber
 
 DEFAULT_REGIONS = [None, "PL", "US"]
