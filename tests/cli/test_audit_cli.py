@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from stoplist.db import create_db_engine
 from tests.api.helpers import URL
-from tests.cli.test_import_export_cli import bearer, stoplist
+from tests.cli.test_import_export_cli import bearer, stoplist, stoplist_as_set
 
 
 def test_verify_says_ok_then_names_the_first_broken_link(database, api):
@@ -74,15 +74,9 @@ def test_a_command_on_a_database_that_is_not_migrated_says_so_instead_of_a_trace
 def test_a_command_run_where_there_is_no_sqlite_database_says_where_it_looked_and_makes_no_file(command, tmp_path, monkeypatch):
     """Run from another directory, the default `sqlite:///var/stoplist.db` names a file that is not there: said, with its
     full path, and not made (opening it would leave an empty database behind, which `stoplist serve` would then use)."""
-    from stoplist.config import get_settings
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STOPLIST_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = stoplist(*command)
-    finally:
-        get_settings.cache_clear()
+    result = stoplist_as_set(*command)
 
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"error: there is no database at {tmp_path / 'var' / 'stoplist.db'} (STOPLIST_DATABASE_URL=sqlite:///var/stoplist.db)")

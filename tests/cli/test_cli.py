@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from stoplist import migrate
 from stoplist.cli import app
+from tests.cli.test_import_export_cli import stoplist_as_set
 from sqlalchemy import text
 
 from stoplist.config import get_settings
@@ -119,11 +120,7 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
 def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it(command, variable, value, said, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, value)
-    get_settings.cache_clear()
-    try:
-        result = stoplist(*command)
-    finally:
-        get_settings.cache_clear()
+    result = stoplist_as_set(*command)
 
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
@@ -134,11 +131,7 @@ def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it
 @pytest.mark.parametrize("command", [("serve",), ("token", "list"), ("audit", "verify"), ("import",)])
 def test_a_commands_help_shows_whatever_the_settings(command, monkeypatch):
     monkeypatch.setenv("STOPLIST_DATABASE_URL", "mysql://stoplist@db/stoplist")
-    get_settings.cache_clear()
-    try:
-        result = stoplist(*command, "--help")
-    finally:
-        get_settings.cache_clear()
+    result = stoplist_as_set(*command, "--help")
 
     assert result.exit_code == 0 and "Usage: " in result.stdout, result.output
 

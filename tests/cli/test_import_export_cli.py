@@ -74,6 +74,15 @@ def stoplist(*args: str):
     return runner.invoke(app, [str(arg) for arg in args])
 
 
+def stoplist_as_set(*args: str):
+    """`stoplist` with the settings read afresh from the environment the test set, and forgotten after."""
+    get_settings.cache_clear()
+    try:
+        return stoplist(*args)
+    finally:
+        get_settings.cache_clear()
+
+
 def write(tmp_path: Path, text: str | bytes, name: str = "list.csv") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode() if isinstance(text, str) else text)
