@@ -39,6 +39,18 @@ def test_q_finds_every_entry_containing_the_digits(client, auth, listed):
     assert client.get(URL, params={"q": "999999"}, headers=auth).json() == {"size": 0, "collection": []}
 
 
+@pytest.mark.parametrize(
+    "q",
+    ["５００ ０００", "500\u00a0000", "500\u2013000", "\u0665\u0660\u0660\u0660\u0660\u0660", "\u200e500000", "＋48 500 000"],
+)
+def test_q_is_read_as_numbers_are_whatever_keyboard_or_document_it_came_from(client, auth, listed, q):
+    """Full-width and Arabic-Indic digits, a no-break space, an en dash, a direction mark: numbers are added and checked
+    in these spellings, so a search for one finds them (it answered 400)."""
+    assert sorted(numbers(client.get(URL, params={"q": q}, headers=auth))) == ["48500000001", "48500000002"]
+    native = client.get("/blacklist/entries", params={"q": q}, headers=auth)
+    assert sorted(entry["address"] for entry in native.json()["collection"]) == ["48500000001", "48500000002"], native.text
+
+
 def test_q_that_is_not_part_of_a_number_is_a_400(client, auth):
     body = assert_error(client.get(URL, params={"q": "abc"}, headers=auth), 400, "invalid_query")
 

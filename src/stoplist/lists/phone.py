@@ -217,18 +217,26 @@ def number_input(value: object) -> str | int | None:
 
 
 def number_search_schema() -> dict:
-    """What search_digits reads: blank text (no filter), or at most MAX_QUERY_CHARS that, stripped, are NUMBER_CHARACTERS with '+' first if at all."""
-    after_plus = character_class(set(NUMBER_CHARACTERS) - {"+"})
-    return {"anyOf": [{"type": "string", "pattern": trimmed("")}, {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": trimmed(f"\\+?{after_plus}*")}]}
+    """What search_digits reads: blank text (no filter), or at most MAX_QUERY_CHARS that, stripped, are NUMBER_CHARACTERS
+    or characters it reads as them (folding.number_spellings), with a '+' (or a full-width one) first if at all."""
+    spellings = number_spellings()
+    plus = {"+"} | {chr(code) for code, target in spellings.items() if target == "+"}
+    after_plus = character_class((set(NUMBER_CHARACTERS) | set(map(chr, spellings))) - plus)
+    # Around it all: what reads as nothing or as a space (a direction mark, a byte order mark), which strip() then removes.
+    around = character_class({chr(code) for code, target in spellings.items() if target in ("", " ")} | blank_characters())
+    searched = trimmed(f"{around}*{character_class(plus)}?{after_plus}*{around}*")
+    return {"anyOf": [{"type": "string", "pattern": trimmed("")}, {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": searched}]}
 
 
 def search_digits(q: str | None) -> str | None:
-    """The digits to look for in numbers, from a `q` like `500 00` or `+48500`; None for no filter."""
+    """The digits to look for in numbers, from a `q` like `500 00`, `+48500` or `５００`; None for no filter."""
     if q is None or not q.strip():
         return None
     if len(q) > MAX_QUERY_CHARS:
         raise InvalidSearch(q, too_long=MAX_QUERY_CHARS)
-    text = q.strip()
+    text = plain_number(q).strip()  # as numbers are read: full-width or Arabic-Indic digits, no-break spaces, dashes
+    if not text:
+        return None  # only marks that read as nothing, and white space
     if not _ALLOWED.match(text) or "+" in text[1:]:
         raise InvalidSearch(q)
     digits = _SEPARATORS.sub("", text).lstrip("+")
