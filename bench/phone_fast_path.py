@@ -15,7 +15,8 @@ from collections.abc import Callable
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from stoplist.lists.phone import _fast_e164, _normalize_slow, normalize_phone_number
+from stoplist.lists.phone import _normalize_slow, normalize_phone_number
+from stoplist.lists.plans import fast_e164 as _fast_e164
 
 
 def examples(regions: list[str], non_geo: bool) -> list[str]:

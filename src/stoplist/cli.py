@@ -180,6 +180,7 @@ def import_file(
             except operations.ImportStopped as stopped:
                 done = stopped.committed
                 typer.echo(
+                    "stopped before its first batch was committed: nothing is imported" if not done.line else
                     f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
                     f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
                     err=True,

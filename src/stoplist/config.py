@@ -91,12 +91,20 @@ class Settings(BaseSettings):
             return float(value)  # a negative number too, for _positive to name
         return value
 
-    @field_validator("file_retention", "job_timeout")
+    @field_validator("job_timeout")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
-        """A job timeout of 0 lost every job to the next worker at once; a negative retention kept nothing."""
+        """A job timeout of 0 lost every job to the next worker at once."""
         if value <= timedelta(0):
             raise ValueError(f"must be longer than 0 seconds, not {value.total_seconds():g}")
+        return value
+
+    @field_validator("file_retention")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        """0 removes what a job made as soon as it is done; a negative retention is a mistake, not a sooner 0."""
+        if value < timedelta(0):
+            raise ValueError(f"must be 0 seconds or longer, not {value.total_seconds():g}")
         return value
 
 

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import DateTime, Engine, MetaData, Select, String, Text, bindparam, create_engine, event, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -124,11 +124,13 @@ def shown_url(url: str) -> str:
 
 
 def plainly_unusable(url: str, error: BaseException) -> str | None:
-    """For a command: a database that cannot be reached or opened (down, refused, a wrong password, a file or
-    directory that cannot be made), as one sentence with the driver's (or system's) first line; None for any other error."""
+    """For a command that could not reach or open its database (down, refused, a wrong password, a file that is no
+    database, a directory that cannot be made): one sentence with the driver's (or system's) first line; None for an
+    error of another kind. Callers ask it only of the first connection: later errors are the command's, raised."""
     if isinstance(error, OSError):  # the SQLite file's directory cannot be made
-        return f"cannot use the database {shown_url(url)}: {error.strerror or error}: {error.filename}"
-    if not isinstance(error, OperationalError):
+        where = f": {error.filename}" if error.filename is not None else ""
+        return f"cannot use the database {shown_url(url)}: {error.strerror or error}{where}"
+    if not isinstance(error, DBAPIError):
         return None
     lines = str(error.orig if error.orig is not None else error).strip().splitlines()
     return f"cannot use the database {shown_url(url)}: {lines[0] if lines else type(error.orig).__name__}"

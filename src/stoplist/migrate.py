@@ -2,12 +2,14 @@
 runs `stoplist migrate` in a process of its own, see cli.serve)."""
 
 import sys
+from typing import NoReturn
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy.exc import DBAPIError
 
 from stoplist.db import create_db_engine, plainly_unusable, shown_url
 from stoplist.lists.search import is_search_index_table
@@ -45,17 +47,14 @@ def upgrade_or_exit(database_url: str) -> None:
     `stoplist serve` and `stoplist worker` run first)."""
     try:
         at = current_revision(database_url)
-        if at is not None and not known_revision(database_url, at):
-            _stop(newer_release(database_url, at))
-        upgrade(database_url)
-    except Exception as exc:  # noqa: BLE001 - the driver's errors, said plainly, or raised as they were
-        said = plainly_unusable(database_url, exc)
-        if said is None:
-            raise
-        _stop(said)
+    except (DBAPIError, OSError) as exc:  # reaching it; what fails in a migration itself is raised as it is
+        _stop(plainly_unusable(database_url, exc))
+    if at is not None and not known_revision(database_url, at):
+        _stop(newer_release(database_url, at))
+    upgrade(database_url)
 
 
-def _stop(said: str) -> None:
+def _stop(said: str) -> NoReturn:
     print(f"error: {said}", file=sys.stderr)
     sys.exit(1)
 

@@ -250,3 +250,23 @@ def test_a_checkpoint_file_saved_with_a_byte_order_mark_is_read(database, api, t
     result = _verify("--checkpoint", kept)
 
     assert result.exit_code == 0 and result.stdout.strip().endswith("1 checkpoint(s) confirmed"), result.output
+
+
+def test_verifying_a_shared_subuser_walks_its_own_chain_too(database, api, tmp_path):
+    """A subuser that had lists of its own before it shared its parent's keeps their chain: verifying the subuser
+    walks that chain as well as its parent's, and names a change made to it."""
+    assert stoplist("account", "create", "acme-shop", "--parent", "acme").exit_code == 0
+    _add(api, bearer(database, "acme-shop"), "+48500000001")
+    _add(api, bearer(database, "acme"), "+48500000002")
+    shop = _account(database, "acme-shop")
+    engine = create_db_engine(database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE accounts SET list_mode = 'shared' WHERE id = :id"), {"id": shop})
+            connection.execute(text("UPDATE entry_events SET address = '48500000009' WHERE account_id = :id AND op = 'add'"), {"id": shop})
+    finally:
+        engine.dispose()
+
+    result = _verify("--account", "acme-shop")
+
+    assert result.exit_code == 1 and "BROKEN" in result.stderr, result.output

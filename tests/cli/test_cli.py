@@ -113,7 +113,7 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_MAX_DOWNLOADS", "many", "error: STOPLIST_MAX_DOWNLOADS='many': Input should be a valid integer"),
         ("STOPLIST_JOB_TIMEOUT", "0", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not 0"),
         ("STOPLIST_JOB_TIMEOUT", "-60", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not -60"),
-        ("STOPLIST_FILE_RETENTION", "-P1D", "error: STOPLIST_FILE_RETENTION must be longer than 0 seconds, not -86400"),
+        ("STOPLIST_FILE_RETENTION", "-P1D", "error: STOPLIST_FILE_RETENTION must be 0 seconds or longer, not -86400"),
     ],
 )
 @pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1"), ("worker",), ("audit", "public-key")])
@@ -251,3 +251,10 @@ def test_a_database_a_newer_release_migrated_is_refused_with_what_to_do_not_migr
 def test_serve_refuses_a_port_out_of_range_as_a_usage_error(database):
     result = stoplist("serve", "--port", "70000")
     assert result.exit_code == 2 and "65535" in result.output and "Traceback" not in result.output
+
+
+def test_a_file_that_is_no_database_is_one_line(tmp_path):
+    (tmp_path / "notes.db").write_text("these are not the opt-outs you are looking for\n" * 100)
+    for command in (("migrate",), ("token", "list")):
+        said = _one_line_of(command, f"sqlite:///{tmp_path}/notes.db", tmp_path)
+        assert said.startswith(f"error: cannot use the database sqlite:///{tmp_path}/notes.db: file is not a database"), said

@@ -462,11 +462,16 @@ def test_an_import_stopped_midway_says_which_lines_are_in_and_importing_again_fi
     real = operations.import_rows
 
     def stopped_after_the_first_commit(stream, *, commit, **kwargs):
-        def commit_then_stop(session, counts):
-            commit(session, counts)
-            raise KeyboardInterrupt
+        commits = 0
 
-        return real(stream, commit=commit_then_stop, **kwargs)
+        def stopped_before_the_second(session, counts):  # the second batch read and written, not committed
+            nonlocal commits
+            commits += 1
+            if commits == 2:
+                raise KeyboardInterrupt
+            commit(session, counts)
+
+        return real(stream, commit=stopped_before_the_second, **kwargs)
 
     monkeypatch.setattr(operations, "import_rows", stopped_after_the_first_commit)
     source = write(tmp_path, "".join(f"48500{i:06d}\n" for i in range(7)))
@@ -478,3 +483,41 @@ def test_an_import_stopped_midway_says_which_lines_are_in_and_importing_again_fi
     assert len(listed(api, bearer(database, "acme"))) == 3
     monkeypatch.setattr(operations, "import_rows", real)
     assert summary(stoplist("import", source, "--account", "acme")) == {"rows": 7, "added": 4, "updated": 0, "unchanged": 3, "invalid": 0}
+
+
+def test_an_export_keeps_the_files_mode_and_writes_through_a_symbolic_link(database, api, tmp_path):
+    import os
+    import stat
+
+    api_import(api, bearer(database, "default"), MIXED)
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "backup.csv"
+    real.write_text("old\n")
+    real.chmod(0o600)  # phone numbers: kept private
+    link = tmp_path / "backup.csv"
+    link.symlink_to(real)
+
+    result = stoplist("export", link)
+
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and real.read_text().startswith("id,address,")
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o600
+    assert sorted(path.name for path in (tmp_path / "real").iterdir()) == ["backup.csv"]
+
+
+def test_an_import_stopped_before_its_first_commit_says_nothing_is_imported(database, api, tmp_path, monkeypatch):
+    from stoplist.imports import operations
+
+    real = operations.import_rows
+
+    def stopped_at_once(stream, *, commit, **kwargs):
+        def never(session, counts):
+            raise KeyboardInterrupt
+
+        return real(stream, commit=never, **kwargs)
+
+    monkeypatch.setattr(operations, "import_rows", stopped_at_once)
+    result = stoplist("import", write(tmp_path, MIXED), "--account", "acme")
+
+    assert result.exit_code == 130 and "stopped before its first batch was committed: nothing is imported" in result.stderr, result.output
+    assert listed(api, bearer(database, "acme")) == {}

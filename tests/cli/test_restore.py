@@ -212,3 +212,15 @@ def test_times_a_little_ahead_of_this_hosts_clock_are_kept_as_its_now_not_reject
     skewed, older = listed[("block", None, None, "48500000001")], listed[("block", None, None, "48500000002")]
     assert skewed["created_at"] == skewed["updated_at"] <= done < ahead
     assert older["created_at"] == "2020-01-01T00:00:00Z" and older["updated_at"] <= done
+
+
+def test_times_ahead_are_compared_as_written_before_they_are_kept_as_now(database, api, tmp_path):
+    """updated_at 3 minutes before created_at, both a little ahead: refused as written, not made equal by the clamp."""
+    now = datetime.now(timezone.utc)
+    created, updated = ((now + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ") for minutes in (4, 1))
+    rejects = tmp_path / "rejects.csv"
+
+    result = stoplist("import", write(tmp_path, f"address,source,created_at,updated_at\n+48500000001,api,{created},{updated}\n"), "--rejects", rejects)
+
+    assert summary(result)["invalid"] == 1
+    assert "is before created_at" in rejects.read_text()

@@ -68,7 +68,7 @@ def test_a_delete_sent_while_a_lapsed_entry_is_relisted_waits_and_then_removes_i
         # What a concurrent DELETE does right after this request found the entry lapsed.
         def delete() -> int:
             with transaction(factory) as other:
-                return delete_entries(other, account_id=account, phone_number=NUMBER, origin=API)
+                return delete_entries(other, account_id=account, phone_number=NUMBER, spelled=NUMBER, default_region=None, origin=API)
 
         thread, outcome = in_thread(delete)
         thread.join(BLOCKED_FOR)
@@ -134,7 +134,7 @@ def test_adds_and_deletes_of_one_number_from_many_threads_never_fail(session_fac
                 assert result.entry.created_at == now, "a new listing is dated by its own request"
             outcomes["created" if result.created else "updated"] += 1
             with transaction(factory) as session:
-                outcomes[f"deleted {delete_entries(session, account_id=account, phone_number=NUMBER, origin=API)}"] += 1
+                outcomes[f"deleted {delete_entries(session, account_id=account, phone_number=NUMBER, spelled=NUMBER, default_region=None, origin=API)}"] += 1
         return outcomes
 
     with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from stoplist.auth import service as auth_service
-from stoplist.commands.common import database_session, owner_id_named, valid_settings
+from stoplist.commands.common import account_id_named, database_session, owner_id_named, valid_settings
 from stoplist.db import utcnow
 
 audit_app = typer.Typer(help="Verify the audit trail, sign checkpoints of it, and export proof from it.", no_args_is_help=True)
@@ -32,11 +32,16 @@ def audit_verify(
     if given is not None and (wrong := saved.not_a_public_key(given)) is not None:
         raise typer.BadParameter(f"{public_key}: {wrong}", param_hint="--public-key")
     with database_session() as session:
-        account_id = None if account is None else owner_id_named(session, account, writing=False)  # a shared subuser: its parent's trail, as its checkpoints are
-        accounts, checked, broken = history.verify(session, account_id=account_id)
-        if broken is not None:
-            typer.echo(f"BROKEN: {broken.describe()} ({checked:,} events before it verified)", err=True)
-            raise typer.Exit(1)
+        # A shared subuser: its own chain (what it held before it shared) and its parent's, which its checkpoints sign.
+        account_id = None if account is None else owner_id_named(session, account, writing=False)
+        chains = [None] if account is None else list(dict.fromkeys([account_id_named(session, account), account_id]))
+        accounts = checked = 0
+        for chain_of in chains:
+            walked, events, broken = history.verify(session, account_id=chain_of)
+            if broken is not None:
+                typer.echo(f"BROKEN: {broken.describe()} ({checked + events:,} events before it verified)", err=True)
+                raise typer.Exit(1)
+            accounts, checked = accounts + walked, checked + events
         files = [(str(path), path.read_text(encoding="utf-8-sig", errors="replace")) for path in checkpoint or []]
         confirmed, problems = saved.confirm(session, files, public_pem=given, account_id=account_id)
     for problem in problems:

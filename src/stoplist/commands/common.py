@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -47,22 +47,23 @@ def database_session() -> Iterator[Session]:
         raise typer.Exit(1)
     try:
         at, head = migrations.current_revision(url), migrations.head_revision(url)
-        if at is not None and not migrations.known_revision(url, at):
-            typer.echo(f"error: {migrations.newer_release(url, at)}", err=True)
-            raise typer.Exit(1)
-        if at != head:
-            state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
-            typer.echo(f"error: the database {shown_url(url)} {state}: run `stoplist migrate`", err=True)
-            raise typer.Exit(1)
-        engine = create_db_engine(url)
-        try:
-            with transaction(create_session_factory(engine)) as session:
-                yield session
-        finally:
-            engine.dispose()
-    except OperationalError as exc:  # down, refused, a wrong password, a file that cannot be opened: one line, not a traceback
+    except DBAPIError as exc:  # down, refused, a wrong password, a file that is no database: one line, not a traceback
         typer.echo(f"error: {plainly_unusable(url, exc)}", err=True)
         raise typer.Exit(1) from None
+    if at is not None and not migrations.known_revision(url, at):
+        typer.echo(f"error: {migrations.newer_release(url, at)}", err=True)
+        raise typer.Exit(1)
+    if at != head:
+        state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
+        typer.echo(f"error: the database {shown_url(url)} {state}: run `stoplist migrate`", err=True)
+        raise typer.Exit(1)
+    # Past this, an error is the command's (or a bug): raised as it is, with its traceback.
+    engine = create_db_engine(url)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def missing_sqlite_file(url: str) -> Path | None:

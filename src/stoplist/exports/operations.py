@@ -1,7 +1,9 @@
 """`stoplist export`: an account's entries straight from the database to a CSV file, with a progress bar."""
 
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager as ContextManager, contextmanager, nullcontext
 from typing import BinaryIO
@@ -24,20 +26,31 @@ STDOUT = Path("-")  # `stoplist export -`: the CSV on standard output, for a pip
 @contextmanager
 def _written(path: Path) -> Iterator[ContextManager[BinaryIO]]:
     """Where the export goes: standard output, a device or pipe as it is, or a file written under a name of its own
-    beside `path` and renamed to it once whole. An export stopped midway (Ctrl-C, a full disk, a killed cron job) leaves
-    no file of well-formed rows under the name, which would import back as a complete backup; the previous one stays."""
+    beside the file `path` names (through a symbolic link) and renamed to it once whole, with the mode the file had
+    (or a new file's). An export stopped midway (Ctrl-C, a full disk, a killed cron job) leaves no file of well-formed
+    rows under the name, which would import back as a complete backup; the previous one stays. Where the directory
+    cannot take another file, the file is written in place, as before."""
     if path == STDOUT:
         yield nullcontext(sys.stdout.buffer)
         return
-    if path.exists() and not path.is_file():
-        yield path.open("wb")
+    target = Path(os.path.realpath(path))
+    if (target.exists() and not target.is_file()) or not os.access(target.parent, os.W_OK | os.X_OK):
+        yield target.open("wb")
         return
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
+    descriptor, partial = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".partial", dir=target.parent)
     try:
-        yield partial.open("wb")
-        os.replace(partial, path)
+        os.fchmod(descriptor, mode)
+        yield os.fdopen(descriptor, "wb")
+        os.replace(partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 class Layout(str, Enum):

@@ -40,6 +40,9 @@ def recorded(*, created_at: str | None, updated_at: str | None, source: str | No
         raise InvalidRecord(f"updated_at {updated_at!r} is given without the created_at it follows.")
     if updated is not None and created is not None and updated < created:
         raise InvalidRecord(f"updated_at {updated_at!r} is before created_at {created_at!r}.")
+    # Compared as written, then kept no later than now (a clock a little ahead: CLOCK_SKEW).
+    latest = now.replace(microsecond=0)
+    created, updated = (None if moment is None else min(moment, latest) for moment in (created, updated))
     return Recorded(created, updated or created, _source(source))
 
 
@@ -52,7 +55,7 @@ def _moment(name: str, raw: str | None, now: datetime) -> datetime | None:
     moment = moment.replace(microsecond=0)
     if moment > now + CLOCK_SKEW:
         raise InvalidRecord(f"{name} {raw!r} is in the future (more than {CLOCK_SKEW.seconds // 60} minutes ahead of this host's clock).")
-    return min(moment, now.replace(microsecond=0))
+    return moment
 
 
 def _source(raw: str | None) -> str | None:
