@@ -90,9 +90,21 @@ def _migrate_apart(database_url: str) -> None:
     stops the migration too. A failed migration stops the command with its exit status (128 + the
     signal's number for one a signal ended); its error is on stderr, as before."""
     environment = {**os.environ, "STOPLIST_DATABASE_URL": database_url}
-    child = subprocess.Popen([sys.executable, "-c", _MIGRATE], env=environment)
-    passed_on = {signum: signal.signal(signum, lambda signum, _frame: child.send_signal(signum)) for signum in (signal.SIGTERM, signal.SIGINT)}
+    child: subprocess.Popen | None = None
+    early: list[int] = []
+
+    def pass_on(signum: int, _frame) -> None:
+        if child is None:
+            early.append(signum)  # between the fork and Popen's return: sent to it as soon as it is known
+        else:
+            child.send_signal(signum)
+
+    # In place before the child starts: a signal in between killed this process alone, and the migration went on.
+    passed_on = {signum: signal.signal(signum, pass_on) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
+        child = subprocess.Popen([sys.executable, "-c", _MIGRATE], env=environment)
+        for signum in early:
+            child.send_signal(signum)
         status = child.wait()
     finally:
         for signum, handler in passed_on.items():

@@ -45,7 +45,7 @@ def test_an_app_made_by_default_leaves_the_collector_alone(settings, freezes):
 
 def test_stoplist_serve_serves_an_app_that_freezes_its_heap(database_url, monkeypatch, freezes):
     served = []
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(database_url=database_url, serve_worker=False))
+    monkeypatch.setattr(cli, "valid_settings", lambda: Settings(database_url=database_url, serve_worker=False))
     monkeypatch.setattr(cli, "configure_logging", lambda log_format: None)
     monkeypatch.setattr(cli.uvicorn.Server, "run", lambda server, sockets=None: served.append(server.config.app) or [s.close() for s in sockets or ()])
 
@@ -99,7 +99,7 @@ def test_a_serving_process_loads_no_migration_tooling_and_no_driver_it_does_not_
 def test_stoplist_serve_migrates_the_settings_database_in_a_process_of_its_own(tmp_path, monkeypatch, freezes):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     served = []
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(database_url=url, serve_worker=False))
+    monkeypatch.setattr(cli, "valid_settings", lambda: Settings(database_url=url, serve_worker=False))
     monkeypatch.setattr(cli, "configure_logging", lambda log_format: None)
     monkeypatch.setattr(migrate, "upgrade", lambda *args: pytest.fail("migrated in the serving process"))
     monkeypatch.setattr(cli.uvicorn.Server, "run", lambda server, sockets=None: served.append(server) or [s.close() for s in sockets or ()])
@@ -111,7 +111,7 @@ def test_stoplist_serve_migrates_the_settings_database_in_a_process_of_its_own(t
 
 
 def test_stoplist_serve_stops_with_the_migrations_status_where_it_fails(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(database_url=f"sqlite:///{tmp_path}", serve_worker=False))  # a directory
+    monkeypatch.setattr(cli, "valid_settings", lambda: Settings(database_url=f"sqlite:///{tmp_path}", serve_worker=False))  # a directory
     monkeypatch.setattr(cli.uvicorn.Server, "run", lambda *args, **kwargs: pytest.fail("served a database that could not be migrated"))
     with pytest.raises(typer.Exit) as stopped:
         cli.serve(host="127.0.0.1", port=0, access_log=False, bootstrap_token=False)
