@@ -521,3 +521,23 @@ def test_an_import_stopped_before_its_first_commit_says_nothing_is_imported(data
 
     assert result.exit_code == 130 and "stopped before its first batch was committed: nothing is imported" in result.stderr, result.output
     assert listed(api, bearer(database, "acme")) == {}
+
+
+def test_an_export_into_a_directory_that_takes_no_new_file_writes_the_file_in_place(database, api, tmp_path, monkeypatch):
+    """A writable file in a directory the user may not add to (root may add to any, so the test says the directory is
+    such): no name of its own beside it, the file itself is written, as before the export wrote aside."""
+    import os
+
+    from stoplist.exports import operations
+
+    api_import(api, bearer(database, "default"), MIXED)
+    target = tmp_path / "backup.csv"
+    target.write_text("old\n")
+    access = os.access
+    monkeypatch.setattr(operations.os, "access", lambda path, mode: Path(path) != tmp_path and access(path, mode))
+    monkeypatch.setattr(operations.tempfile, "mkstemp", lambda **kwargs: pytest.fail(f"wrote aside: {kwargs}"))
+
+    result = stoplist("export", target)
+
+    assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("id,address,") and [path.name for path in tmp_path.iterdir()] == ["backup.csv"]
