@@ -66,21 +66,24 @@ def database_session() -> Iterator[Session]:
         engine.dispose()
 
 
-def missing_sqlite_file(url: str) -> Path | None:
-    """The absolute path of the SQLite file `url` names when there is no such file; else None (PostgreSQL, memory, a file)."""
+def _sqlite_path(url: str) -> Path | None:
+    """The file of the SQLite database `url` names; None for PostgreSQL, an in-memory database or a `file:` URI."""
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri") or parsed.database.startswith("file:"):
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path.resolve()
+    return Path(parsed.database)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The absolute path of the SQLite file `url` names when there is no such file; else None (PostgreSQL, memory, a file)."""
+    path = _sqlite_path(url)
+    return None if path is None or path.exists() else path.resolve()
 
 
 def sqlite_files(url: str) -> list[Path]:
     """The files of the SQLite database `url` names (the database, its log and shared memory); none for PostgreSQL."""
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return []
-    return [Path(parsed.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    path = _sqlite_path(url)
+    return [] if path is None else [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
 
 def account_named(session: Session, name: str) -> Account:
