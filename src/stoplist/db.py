@@ -136,10 +136,19 @@ def plainly_unusable(url: str, error: BaseException) -> str | None:
     return f"cannot use the database {shown_url(url)}: {lines[0] if lines else type(error.orig).__name__}"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of the SQLite database `url` names; None for PostgreSQL, an in-memory database or a `file:` URI."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri") or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
+
+
 def _prepare_sqlite_file(url: str) -> None:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    """Make the directory of the database's file (var/ on a fresh clone)."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 WAL_AUTOCHECKPOINT_PAGES = 4000

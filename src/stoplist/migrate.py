@@ -42,16 +42,22 @@ def known_revision(database_url: str, revision: str) -> bool:
 
 
 def upgrade_or_exit(database_url: str) -> None:
-    """`upgrade`, for a command: a database it cannot reach, or one at a revision it does not know, ends the
-    process with one line on stderr and status 1, not a traceback (`stoplist migrate`, and the migration
-    `stoplist serve` and `stoplist worker` run first)."""
+    """`upgrade`, for a command (`stoplist migrate`, and the migration `stoplist serve` and `stoplist worker` run
+    first): what `known_revision_or_exit` refuses ends the process before anything is migrated."""
+    known_revision_or_exit(database_url)
+    upgrade(database_url)
+
+
+def known_revision_or_exit(database_url: str) -> str | None:
+    """The revision the database is at (None: never migrated), for a command: a database it cannot reach, or one at a
+    revision this release does not know, ends the process with one line on stderr and status 1, not a traceback."""
     try:
         at = current_revision(database_url)
-    except (DBAPIError, OSError) as exc:  # reaching it; what fails in a migration itself is raised as it is
+    except (DBAPIError, OSError) as exc:  # reaching it; what fails after the first connection is raised as it is
         _stop(plainly_unusable(database_url, exc))
     if at is not None and not known_revision(database_url, at):
         _stop(newer_release(database_url, at))
-    upgrade(database_url)
+    return at
 
 
 def _stop(said: str) -> NoReturn:

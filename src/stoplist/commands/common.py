@@ -6,14 +6,12 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stoplist.auth.models import SHARED, Account
 from stoplist.auth.repository import AuthRepository
 from stoplist.config import Settings, get_settings
-from stoplist.db import create_db_engine, create_session_factory, normalize_url, plainly_unusable, shown_url, transaction
+from stoplist.db import create_db_engine, create_session_factory, shown_url, sqlite_file, transaction
 
 
 def valid_settings() -> Settings:
@@ -45,14 +43,7 @@ def database_session() -> Iterator[Session]:
             err=True,
         )
         raise typer.Exit(1)
-    try:
-        at, head = migrations.current_revision(url), migrations.head_revision(url)
-    except DBAPIError as exc:  # down, refused, a wrong password, a file that is no database: one line, not a traceback
-        typer.echo(f"error: {plainly_unusable(url, exc)}", err=True)
-        raise typer.Exit(1) from None
-    if at is not None and not migrations.known_revision(url, at):
-        typer.echo(f"error: {migrations.newer_release(url, at)}", err=True)
-        raise typer.Exit(1)
+    at, head = migrations.known_revision_or_exit(url), migrations.head_revision(url)
     if at != head:
         state = "has no tables yet" if at is None else f"is at revision {at}, this release's is {head}"
         typer.echo(f"error: the database {shown_url(url)} {state}: run `stoplist migrate`", err=True)
@@ -66,23 +57,15 @@ def database_session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _sqlite_path(url: str) -> Path | None:
-    """The file of the SQLite database `url` names; None for PostgreSQL, an in-memory database or a `file:` URI."""
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri") or parsed.database.startswith("file:"):
-        return None
-    return Path(parsed.database)
-
-
 def missing_sqlite_file(url: str) -> Path | None:
     """The absolute path of the SQLite file `url` names when there is no such file; else None (PostgreSQL, memory, a file)."""
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     return None if path is None or path.exists() else path.resolve()
 
 
 def sqlite_files(url: str) -> list[Path]:
     """The files of the SQLite database `url` names (the database, its log and shared memory); none for PostgreSQL."""
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     return [] if path is None else [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
 
