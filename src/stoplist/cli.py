@@ -170,14 +170,14 @@ def _existing_or_stdin(file: Path) -> Path:
 def import_file(
     file: Annotated[Path, typer.Argument(dir_okay=False, readable=True, callback=_existing_or_stdin, help="The CSV to import; - for standard input.")],
     account: Annotated[str, typer.Option(help="The account whose lists receive the entries.")] = auth_service.DEFAULT_ACCOUNT,
-    rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message).")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message); - for standard output (the counts then go to standard error).")] = None,
 ) -> None:
     """Import a CSV straight into the database, as the API would, with a progress bar; the entries a native file
     (such as `stoplist export` writes) creates keep its created_at, updated_at and source."""
     from stoplist.imports import operations
 
     settings = valid_settings()
-    if rejects is not None:
+    if rejects is not None and rejects != operations.STDOUT:
         _refuse_to_overwrite(rejects, "--rejects", inputs={file: "the file being imported"}, database_url=settings.database_url)
     with _sigterm_as_exit():  # the batch under way rolled back, a spooled standard input removed
         with database_session() as session:
@@ -191,10 +191,13 @@ def import_file(
                 raise typer.Exit(1) from None
             except operations.ImportStopped as stopped:
                 done = stopped.committed
+                if stopped.reader_gone:
+                    _quiet_stdout()
                 typer.echo(
-                    "stopped before its first batch was committed: nothing is imported" if not done.line else
-                    f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
-                    f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
+                    ("standard output closed (--rejects -): " if stopped.reader_gone else "")
+                    + ("stopped before its first batch was committed: nothing is imported" if not done.line else
+                       f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
+                       f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)"),
                     err=True,
                 )
                 raise typer.Exit(stopped.status if isinstance(stopped.status, int) else 1) from None
@@ -205,7 +208,16 @@ def import_file(
                 raise typer.Exit(1) from None
     for line, value, message in shown:
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
-    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}")
+    # With the rejected rows on standard output, the counts go where the progress bar went: the CSV stays a CSV.
+    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}", err=rejects == operations.STDOUT)
+
+
+def _quiet_stdout() -> None:
+    """Standard output's reader went: what is left in its buffer goes nowhere at exit, not into a traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file behind it (a test's runner)
+        pass
 
 
 @contextmanager

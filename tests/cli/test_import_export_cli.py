@@ -302,6 +302,24 @@ def test_export_dash_into_a_pipe_whose_reader_goes_stops_quietly(database, tmp_p
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "Error" not in stderr, stderr
 
 
+def test_import_rejects_dash_into_a_pipe_whose_reader_goes_says_what_is_imported(database, tmp_path):
+    """`stoplist import … --rejects - | head -1`: the reader goes mid-import; the import stops as Ctrl-C stops it, saying
+    which lines its committed batches hold (none here: the first batch's rejects fill the pipe), exit 1, no traceback."""
+    import subprocess
+    import sys
+
+    source = write(tmp_path, "".join(f"bad{i}\n" for i in range(60_000)))  # about 5 MB of rejects: more than a pipe holds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stoplist", "import", source, "--account", "acme", "--rejects", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    assert process.stdout.read(200).startswith(b"line,value,message")
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "standard output closed (--rejects -): stopped before its first batch was committed: nothing is imported" in stderr, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
 def test_import_dash_stopped_by_sigterm_removes_its_spooled_input_and_writes_nothing(database, api, tmp_path):
     import os
     import signal
@@ -541,3 +559,19 @@ def test_an_export_into_a_directory_that_takes_no_new_file_writes_the_file_in_pl
 
     assert result.exit_code == 0, result.output
     assert target.read_text().startswith("id,address,") and [path.name for path in tmp_path.iterdir()] == ["backup.csv"]
+
+
+def test_import_rejects_dash_writes_the_rejected_rows_on_stdout_and_the_counts_on_stderr(database, tmp_path):
+    """`--rejects -` is standard output, as `-` is for `stoplist export`: the CSV alone there (no file named `-`),
+    the counts beside the progress bar; the same bytes as `--rejects FILE`."""
+    body = "".join(f"bad{i}\n" for i in range(3)) + "48500000001\n"
+    to_file = tmp_path / "rejects.csv"
+    stoplist("import", write(tmp_path, body), "--rejects", to_file)
+
+    result = stoplist("import", write(tmp_path, body), "--rejects", "-")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == to_file.read_bytes()
+    assert list(csv.reader(io.StringIO(result.stdout)))[0] == ["line", "value", "message"]
+    assert "rows 4  added 0  updated 0  unchanged 1  invalid 3" in result.stderr
+    assert not (Path.cwd() / "-").exists() and not (tmp_path / "-").exists()

@@ -1,11 +1,13 @@
 """`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
 
+import io
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TextIO
 
 import rich.progress
 from rich.console import Console
@@ -20,14 +22,16 @@ __all__ = ["CsvFormatError", "ImportStopped", "NotCsvText", "import_file"]
 
 REJECTS_HEADER = ("line", "value", "message")  # as the API's errors_url, neutralised the same way
 STDIN = Path("-")  # `stoplist import -`: the CSV from standard input
+STDOUT = STDIN  # `--rejects -`: the rejected rows on standard output
 
 
 class ImportStopped(Exception):
-    """Ctrl-C or SIGTERM midway: what the batches committed before it hold (they stay; the one under way does not)."""
+    """Ctrl-C or SIGTERM midway, or standard output closed under `--rejects -` (`| head`): what the batches committed
+    before it hold (they stay; the one under way does not). `status`: the exit status due."""
 
-    def __init__(self, committed: ImportCounts, status: object) -> None:
+    def __init__(self, committed: ImportCounts, status: object, *, reader_gone: bool = False) -> None:
         super().__init__(f"stopped after line {committed.line}")
-        self.committed, self.status = committed, status
+        self.committed, self.status, self.reader_gone = committed, status, reader_gone
 
 
 @contextmanager
@@ -66,12 +70,34 @@ def import_file(
                        name="standard input" if path == STDIN else path.name if readable == path else str(path))  # a pipe: /dev/fd/63, not 63
 
 
+def _rejects_file(path: Path | None) -> TextIO | None:
+    """Where rejected rows are written: the file, or standard output (left open; its rows are the API's bytes, CRLF and all)."""
+    if path is None:
+        return None
+    if path == STDOUT:
+        return _Unclosed(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
+    return path.open("w", encoding="utf-8", newline="")
+
+
+class _Unclosed(io.TextIOWrapper):
+    """Standard output as a text file the import closes when done: flushed, and left open for what the command says next."""
+
+    def close(self) -> None:
+        if not getattr(self, "_left", False):  # once: the finaliser closes it again
+            self._left = True
+            try:
+                self.flush()
+            except BrokenPipeError:
+                pass  # the reader went: said by ImportStopped
+            self.detach()
+
+
 def _import(
     path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None, name: str
 ) -> tuple[ImportCounts, list[Rejection]]:
     check_text(path)
     shown: list[Rejection] = []
-    rejects = rejects_path.open("w", encoding="utf-8", newline="") if rejects_path else None
+    rejects = _rejects_file(rejects_path)
     if rejects:
         rejects.write(header_text(REJECTS_HEADER))
 
@@ -95,6 +121,8 @@ def _import(
             )
     except (KeyboardInterrupt, SystemExit) as stopped:
         raise ImportStopped(committed, 130 if isinstance(stopped, KeyboardInterrupt) else stopped.code) from None
+    except BrokenPipeError:  # only standard output breaks a pipe here: a file's error is another OSError
+        raise ImportStopped(committed, 1, reader_gone=True) from None
     finally:
         if rejects:
             rejects.close()
