@@ -171,12 +171,15 @@ def import_file(
     file: Annotated[Path, typer.Argument(dir_okay=False, readable=True, callback=_existing_or_stdin, help="The CSV to import; - for standard input.")],
     account: Annotated[str, typer.Option(help="The account whose lists receive the entries.")] = auth_service.DEFAULT_ACCOUNT,
     rejects: Annotated[Path | None, typer.Option(help="Write every rejected row here, as CSV (line,value,message); - for standard output (the counts then go to standard error).")] = None,
+    evidence: Annotated[str | None, typer.Option(help="Kept on the audit trail with every change the import makes, as the API's evidence (at most 1,000 characters).")] = None,
+    received_at: Annotated[str | None, typer.Option(help="When the opt-outs reached you, as the API's received_at: RFC 3339 with an offset (2026-11-30T10:00:00Z).")] = None,
 ) -> None:
     """Import a CSV straight into the database, as the API would, with a progress bar; the entries a native file
     (such as `stoplist export` writes) creates keep its created_at, updated_at and source."""
     from stoplist.imports import operations
 
     settings = valid_settings()
+    origin = _cli_origin(evidence, received_at)
     if rejects is not None and rejects != operations.STDOUT:
         _refuse_to_overwrite(rejects, "--rejects", inputs={file: "the file being imported"}, database_url=settings.database_url)
     with _sigterm_as_exit():  # the batch under way rolled back, a spooled standard input removed
@@ -184,7 +187,7 @@ def import_file(
             account_id = owner_id_named(session, account, writing=True)
             try:
                 counts, shown = operations.import_file(
-                    file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects
+                    file, session=session, account_id=account_id, default_region=settings.default_region, rejects_path=rejects, origin=origin
                 )
             except (operations.CsvFormatError, operations.NotCsvText) as exc:
                 typer.echo(f"error: {exc.message}", err=True)
@@ -210,6 +213,21 @@ def import_file(
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
     # With the rejected rows on standard output, the counts go where the progress bar went: the CSV stays a CSV.
     typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}", err=rejects == operations.STDOUT)
+
+
+def _cli_origin(evidence: str | None, received_at: str | None):
+    """The grounds the command line's changes carry, read by the API's rules; a value they refuse stops the command (exit 2)."""
+    from stoplist.audit.origin import evidence_of, received_at_of
+    from stoplist.audit.trail import Origin
+    from stoplist.db import utcnow
+    from stoplist.errors import InvalidEvidence
+
+    try:
+        return Origin("cli", evidence=evidence_of(evidence), received_at=received_at_of(received_at, now=utcnow()))
+    except InvalidEvidence as exc:
+        option = "--received-at" if exc.errors[0].path == "received_at" else "--evidence"
+        typer.echo(f"error: {option}: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _quiet_stdout() -> None:

@@ -575,3 +575,21 @@ def test_import_rejects_dash_writes_the_rejected_rows_on_stdout_and_the_counts_o
     assert list(csv.reader(io.StringIO(result.stdout)))[0] == ["line", "value", "message"]
     assert "rows 4  added 0  updated 0  unchanged 1  invalid 3" in result.stderr
     assert not (Path.cwd() / "-").exists() and not (tmp_path / "-").exists()
+
+
+def test_import_evidence_and_received_at_go_on_every_event_the_import_writes(database, tmp_path):
+    """As the API's upload takes `?evidence=&received_at=`: a compliance officer importing a legacy file by hand keeps
+    where the opt-outs came from and when they reached them; the API's rules refuse the same values (exit 2, nothing written)."""
+    source = write(tmp_path, "48500000001\n48500000002\nbad\n")
+    refused = stoplist("import", source, "--account", "acme", "--received-at", "2999-01-01T00:00:00Z")
+    assert refused.exit_code == 2 and "error: --received-at: received_at '2999-01-01T00:00:00Z' is in the future." in refused.stderr
+    assert stoplist("import", source, "--account", "acme", "--received-at", "2026-11-30 10:00").exit_code == 2  # no offset
+    assert stoplist("import", source, "--account", "acme", "--evidence", "x" * 1001).exit_code == 2
+    assert stoplist("audit", "export", "--since", "2000-01-01", "--account", "acme").stdout.count("\n") == 1  # the header alone
+
+    result = stoplist("import", source, "--account", "acme", "--evidence", "paper forms, box 7", "--received-at", "2026-11-30T11:00:00+01:00")
+
+    assert summary(result) == {"rows": 3, "added": 2, "updated": 0, "unchanged": 0, "invalid": 1}
+    events = list(csv.DictReader(io.StringIO(stoplist("audit", "export", "--since", "2000-01-01", "--account", "acme").stdout)))
+    assert [event["op"] for event in events] == ["add", "add"]
+    assert {(event["source"], event["evidence"], event["received_at"]) for event in events} == {("cli", "paper forms, box 7", "2026-11-30T10:00:00Z")}

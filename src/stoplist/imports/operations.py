@@ -59,14 +59,14 @@ def check_text(path: Path) -> None:
 
 
 def import_file(
-    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None = None
+    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None = None, origin: Origin = Origin("cli")
 ) -> tuple[ImportCounts, list[Rejection]]:
     """Import `path`, committing batch by batch; return the counts and the first rejected rows.
 
     A restore: the entries a native file creates keep the created_at, updated_at and source it gives them.
     `path` may be STDIN, or a pipe: what it gives is spooled to a temporary file first."""
     with _readable_twice(path) as readable:
-        return _import(readable, session=session, account_id=account_id, default_region=default_region, rejects_path=rejects_path,
+        return _import(readable, session=session, account_id=account_id, default_region=default_region, rejects_path=rejects_path, origin=origin,
                        name="standard input" if path == STDIN else path.name if readable == path else str(path))  # a pipe: /dev/fd/63, not 63
 
 
@@ -93,7 +93,7 @@ class _Unclosed(io.TextIOWrapper):
 
 
 def _import(
-    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None, name: str
+    path: Path, *, session: Session, account_id: int, default_region: str | None, rejects_path: Path | None, origin: Origin, name: str
 ) -> tuple[ImportCounts, list[Rejection]]:
     check_text(path)
     shown: list[Rejection] = []
@@ -117,7 +117,7 @@ def _import(
         with rich.progress.open(path, "rb", description=f"Importing {name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
-                commit=commit, reject=reject, origin=Origin("cli"), restore=True,
+                commit=commit, reject=reject, origin=origin, restore=True,
             )
     except (KeyboardInterrupt, SystemExit) as stopped:
         raise ImportStopped(committed, 130 if isinstance(stopped, KeyboardInterrupt) else stopped.code) from None
