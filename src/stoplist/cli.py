@@ -194,13 +194,12 @@ def import_file(
                 raise typer.Exit(1) from None
             except operations.ImportStopped as stopped:
                 done = stopped.committed
-                if stopped.reader_gone:
-                    _quiet_stdout()
+                if stopped.why:
+                    typer.echo(f"error: {stopped.why}", err=True)
                 typer.echo(
-                    ("standard output closed (--rejects -): " if stopped.reader_gone else "")
-                    + ("stopped before its first batch was committed: nothing is imported" if not done.line else
-                       f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
-                       f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)"),
+                    "stopped before its first batch was committed: nothing is imported" if not done.line else
+                    f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
+                    f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
                     err=True,
                 )
                 raise typer.Exit(stopped.status if isinstance(stopped.status, int) else 1) from None
@@ -220,22 +219,16 @@ def _cli_origin(evidence: str | None, received_at: str | None):
     from stoplist.audit.origin import evidence_of, received_at_of
     from stoplist.audit.trail import Origin
     from stoplist.db import utcnow
+    from stoplist.declared import plus_hint
     from stoplist.errors import InvalidEvidence
 
     try:
         return Origin("cli", evidence=evidence_of(evidence), received_at=received_at_of(received_at, now=utcnow()))
     except InvalidEvidence as exc:
         option = "--received-at" if exc.errors[0].path == "received_at" else "--evidence"
-        typer.echo(f"error: {option}: {exc.message}", err=True)
+        # Without the hint for a form's or a query's + read as a space: a command line reads a + as it is.
+        typer.echo(f"error: {option}: {exc.message.replace(plus_hint(received_at or ''), '')}", err=True)
         raise typer.Exit(2) from None
-
-
-def _quiet_stdout() -> None:
-    """Standard output's reader went: what is left in its buffer goes nowhere at exit, not into a traceback."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # no file behind it (a test's runner)
-        pass
 
 
 @contextmanager

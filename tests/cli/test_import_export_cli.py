@@ -302,22 +302,75 @@ def test_export_dash_into_a_pipe_whose_reader_goes_stops_quietly(database, tmp_p
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "Error" not in stderr, stderr
 
 
-def test_import_rejects_dash_into_a_pipe_whose_reader_goes_says_what_is_imported(database, tmp_path):
-    """`stoplist import … --rejects - | head -1`: the reader goes mid-import; the import stops as Ctrl-C stops it, saying
-    which lines its committed batches hold (none here: the first batch's rejects fill the pipe), exit 1, no traceback."""
+def _import_rejecting_into(stdout, tmp_path: Path, rows: int, unbuffered: bool):
+    """`stoplist import` of `rows` bad rows with `--rejects -`, its standard output `stdout`, in a process of its own."""
+    import os
     import subprocess
     import sys
 
-    source = write(tmp_path, "".join(f"bad{i}\n" for i in range(60_000)))  # about 5 MB of rejects: more than a pipe holds
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stoplist", "import", source, "--account", "acme", "--rejects", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:  # common in containers and units: sys.stdout.buffer is then a raw file, whose short writes lost rows
+        environment["PYTHONUNBUFFERED"] = "1"
+    source = write(tmp_path, "48500000001\n" + "".join(f"bad{i}\n" for i in range(rows)))
+    return subprocess.Popen(
+        [sys.executable, "-m", "stoplist", "import", source, "--account", "acme", "--rejects", "-"],
+        stdout=stdout, stderr=subprocess.PIPE, bufsize=0, env=environment,
     )
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_import_rejects_dash_into_a_pipe_whose_reader_goes_says_what_is_imported(database, tmp_path, unbuffered):
+    """`stoplist import … --rejects - | head -1`: the reader goes mid-import; the import stops as Ctrl-C stops it, saying
+    which lines its committed batches hold (none here: the first batch's rejects fill the pipe), exit 1, no traceback."""
+    import subprocess
+
+    process = _import_rejecting_into(subprocess.PIPE, tmp_path, 60_000, unbuffered)  # about 5 MB of rejects: more than a pipe holds
     assert process.stdout.read(200).startswith(b"line,value,message")
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 1
-    assert "standard output closed (--rejects -): stopped before its first batch was committed: nothing is imported" in stderr, stderr
+    assert "error: standard output (--rejects -): its reader went\nstopped before its first batch was committed: nothing is imported" in stderr, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_import_rejects_dash_whose_reader_is_gone_before_it_writes_says_so_and_what_it_committed(database, api, tmp_path, unbuffered):
+    """`… --rejects - | true`: the rows are committed before the last rejects leave the buffer; the import says that the
+    rejected rows were not all written and which lines are imported (all three), exit 1 (it exited 1 silently)."""
+    import subprocess
+
+    process = _import_rejecting_into(subprocess.PIPE, tmp_path, 2, unbuffered)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "error: standard output (--rejects -): its reader went" in stderr, stderr
+    assert "stopped: lines 1-3 are imported (rows 3  added 1  updated 0  unchanged 0  invalid 2)" in stderr, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert set(listed(api, bearer(database, "acme"))) == {"48500000001"}
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_import_rejects_dash_onto_a_full_disk_is_one_line_naming_it(database, tmp_path, unbuffered):
+    with open("/dev/full", "wb") as full:
+        process = _import_rejecting_into(full, tmp_path, 2, unbuffered)
+        stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "error: cannot write standard output (--rejects -): No space left on device" in stderr, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_import_rejects_dash_to_a_reader_of_everything_gets_every_row(database, tmp_path, unbuffered):
+    """5 MB of rejects through a pipe read to its end: byte for byte what `--rejects FILE` writes."""
+    import subprocess
+
+    process = _import_rejecting_into(subprocess.PIPE, tmp_path, 60_000, unbuffered)
+    written = process.stdout.read()
+    process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    to_file = tmp_path / "rejects.csv"
+    stoplist("import", tmp_path / "list.csv", "--account", "acme", "--rejects", to_file)
+    assert written == to_file.read_bytes() and len(written) > 5_000_000
 
 
 def test_import_dash_stopped_by_sigterm_removes_its_spooled_input_and_writes_nothing(database, api, tmp_path):
@@ -584,6 +637,8 @@ def test_import_evidence_and_received_at_go_on_every_event_the_import_writes(dat
     refused = stoplist("import", source, "--account", "acme", "--received-at", "2999-01-01T00:00:00Z")
     assert refused.exit_code == 2 and "error: --received-at: received_at '2999-01-01T00:00:00Z' is in the future." in refused.stderr
     assert stoplist("import", source, "--account", "acme", "--received-at", "2026-11-30 10:00").exit_code == 2  # no offset
+    spaced = stoplist("import", source, "--account", "acme", "--received-at", "2026-11-30T10:00:00 01:00")
+    assert spaced.exit_code == 2 and "is not an RFC 3339 date and time" in spaced.stderr and "%2B" not in spaced.stderr  # a query's hint, not a command line's
     assert stoplist("import", source, "--account", "acme", "--evidence", "x" * 1001).exit_code == 2
     assert stoplist("audit", "export", "--since", "2000-01-01", "--account", "acme").stdout.count("\n") == 1  # the header alone
 

@@ -1,13 +1,12 @@
 """`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
 
-import io
+import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TextIO
 
 import rich.progress
 from rich.console import Console
@@ -26,12 +25,14 @@ STDOUT = STDIN  # `--rejects -`: the rejected rows on standard output
 
 
 class ImportStopped(Exception):
-    """Ctrl-C or SIGTERM midway, or standard output closed under `--rejects -` (`| head`): what the batches committed
-    before it hold (they stay; the one under way does not). `status`: the exit status due."""
+    """An import stopped midway: Ctrl-C or SIGTERM, or its rejected rows could not be written (a full disk, a reader of
+    standard output that went, `--rejects - | head`). What the batches committed before it hold stays; the batch under
+    way does not, its rejected rows being written before it commits. `status`: the exit status due; `why`: the error
+    that stopped it, for the operator (None for a signal)."""
 
-    def __init__(self, committed: ImportCounts, status: object, *, reader_gone: bool = False) -> None:
+    def __init__(self, committed: ImportCounts, status: object, *, why: str | None = None) -> None:
         super().__init__(f"stopped after line {committed.line}")
-        self.committed, self.status, self.reader_gone = committed, status, reader_gone
+        self.committed, self.status, self.why = committed, status, why
 
 
 @contextmanager
@@ -70,26 +71,58 @@ def import_file(
                        name="standard input" if path == STDIN else path.name if readable == path else str(path))  # a pipe: /dev/fd/63, not 63
 
 
-def _rejects_file(path: Path | None) -> TextIO | None:
-    """Where rejected rows are written: the file, or standard output (left open; its rows are the API's bytes, CRLF and all)."""
-    if path is None:
-        return None
-    if path == STDOUT:
-        return _Unclosed(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
-    return path.open("w", encoding="utf-8", newline="")
+class _Rejects:
+    """Where rejected rows are written, as CSV: a file, or standard output (`-`), through a descriptor of its own that a
+    buffered writer fills whole (`sys.stdout.buffer` is a raw file under PYTHONUNBUFFERED=1, and the short write of a
+    pipe whose reader went lost the rest of the rows unnoticed). An error writing them stops the import (ImportStopped), naming what could not be written."""
 
+    def __init__(self, path: Path) -> None:
+        self.shown = "standard output (--rejects -)" if path == STDOUT else f"--rejects {path}"
+        # Opened at once, before any row is read: a path that cannot be written is the command's error (OSError, named).
+        self._file = _standard_output() if path == STDOUT else path.open("w", encoding="utf-8", newline="")
 
-class _Unclosed(io.TextIOWrapper):
-    """Standard output as a text file the import closes when done: flushed, and left open for what the command says next."""
+    def write(self, text: str) -> None:
+        self._done(self._file.write, text)
 
     def close(self) -> None:
-        if not getattr(self, "_left", False):  # once: the finaliser closes it again
-            self._left = True
-            try:
-                self.flush()
-            except BrokenPipeError:
-                pass  # the reader went: said by ImportStopped
-            self.detach()
+        """Flush and close: where a failed write of the last rows shows."""
+        self._done(self._file.close)
+
+    def abandon(self) -> None:
+        """Close after an error: what the buffer holds goes nowhere."""
+        try:
+            self._file.close()
+        except OSError:
+            pass
+
+    def _done(self, action, *args) -> None:
+        try:
+            action(*args)
+        except BrokenPipeError:
+            raise _RejectsLost(f"{self.shown}: its reader went") from None
+        except OSError as exc:
+            raise _RejectsLost(f"cannot write {self.shown}: {exc.strerror or exc}") from None
+
+
+def _standard_output():
+    try:
+        return open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", newline="")
+    except (OSError, ValueError):  # no descriptor behind it: a test's runner, which captures what is written
+        return _Captured()
+
+
+class _Captured:
+    """Standard output with no descriptor: written through its own buffer, which stays open."""
+
+    def write(self, text: str) -> None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+
+    def close(self) -> None:
+        sys.stdout.buffer.flush()
+
+
+class _RejectsLost(Exception):
+    """Rejected rows that could not be written: the import stops there."""
 
 
 def _import(
@@ -97,9 +130,7 @@ def _import(
 ) -> tuple[ImportCounts, list[Rejection]]:
     check_text(path)
     shown: list[Rejection] = []
-    rejects = _rejects_file(rejects_path)
-    if rejects:
-        rejects.write(header_text(REJECTS_HEADER))
+    rejects = _Rejects(rejects_path) if rejects_path is not None else None
 
     def reject(_session: Session, rejections: list[Rejection]) -> None:
         shown.extend(rejections[: SHOWN_REJECTIONS - len(shown)])
@@ -114,16 +145,21 @@ def _import(
         committed = counts
 
     try:
+        if rejects:
+            rejects.write(header_text(REJECTS_HEADER))
         with rich.progress.open(path, "rb", description=f"Importing {name}", console=Console(stderr=True)) as stream:
             counts = import_rows(
                 stream, session=session, account_id=account_id, default_region=default_region, start=ImportCounts(),
                 commit=commit, reject=reject, origin=origin, restore=True,
             )
+        if rejects:
+            rejects, written = None, rejects
+            written.close()
     except (KeyboardInterrupt, SystemExit) as stopped:
         raise ImportStopped(committed, 130 if isinstance(stopped, KeyboardInterrupt) else stopped.code) from None
-    except BrokenPipeError:  # only standard output breaks a pipe here: a file's error is another OSError
-        raise ImportStopped(committed, 1, reader_gone=True) from None
+    except _RejectsLost as lost:
+        raise ImportStopped(committed, 1, why=str(lost)) from None
     finally:
         if rejects:
-            rejects.close()
+            rejects.abandon()
     return counts, shown
