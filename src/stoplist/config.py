@@ -9,6 +9,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import asbool
 from sqlalchemy.exc import ArgumentError
 import phonenumbers
 
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
             raise ValueError(f"is not a database URL: write it as {example}") from None
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")
+        if backend == "sqlite" and asbool(make_url(text).query.get("uri", False)):
+            # Its readers open the file by its path (the checks' own connections, the log's checkpoints): to them a
+            # URI's text names another file.
+            raise ValueError("is a SQLite URI (uri=true), which Stoplist does not read: name the file, for example sqlite:///var/stoplist.db")
         return text
 
     @field_validator("default_region", mode="before")

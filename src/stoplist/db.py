@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, Select, String, Text, bindparam, create_engine, event, func, literal_column
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import asbool
 
 from stoplist.errors import ServiceBusy, StoplistError
 
@@ -137,11 +139,16 @@ def plainly_unusable(url: str, error: BaseException) -> str | None:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of the SQLite database `url` names; None for PostgreSQL, an in-memory database or a `file:` URI."""
+    """The file of the SQLite database `url` names, as sqlite3 opens it: the path, or with `uri=true` a `file:` URI's
+    path; None for PostgreSQL and an in-memory database."""
     parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or parsed.query.get("uri") or parsed.database.startswith("file:"):
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
         return None
-    return Path(parsed.database)
+    if not (asbool(parsed.query.get("uri", False)) and database.startswith("file:")):
+        return Path(database)  # a name, even one that starts with file: (without uri=true sqlite3 reads no URI)
+    path = unquote(urlsplit(database).path)
+    return None if parsed.query.get("mode") == "memory" or path in ("", ":memory:") else Path(path)
 
 
 def _prepare_sqlite_file(url: str) -> None:
