@@ -197,6 +197,8 @@ def import_file(
                 if stopped.why:
                     typer.echo(f"error: {stopped.why}", err=True)
                 typer.echo(
+                    f"every line is imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged {done.unchanged}"
+                    f"  invalid {done.invalid}); only the rejected rows were not all written" if stopped.whole else
                     "stopped before its first batch was committed: nothing is imported" if not done.line else
                     f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
                     f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
@@ -247,14 +249,23 @@ def _refuse_to_overwrite(output: Path, option: str, *, inputs: dict[Path, str], 
     it: its rows neither imported nor kept), or the SQLite database (`stoplist export var/stoplist.db`)."""
     from stoplist.commands.common import sqlite_files
 
-    for path, what in {**inputs, **{database: "the database" for database in sqlite_files(database_url)}}.items():
-        try:
-            same = output.exists() and path.exists() and output.samefile(path)
-        except OSError:
-            same = False
-        if same:
+    # sqlite_files: the database first, then its log, shared memory and journal.
+    files = {path: "the database" if index == 0 else "a file of the database's" for index, path in enumerate(sqlite_files(database_url))}
+    for path, what in {**inputs, **files}.items():
+        if _same_file(output, path):
             typer.echo(f"error: {option} {output} is {what}: writing it would destroy it. Name another file.", err=True)
             raise typer.Exit(1)
+
+
+def _same_file(output: Path, path: Path) -> bool:
+    """Whether `output` is `path`: the same file, or, where either is not there yet, the same place. SQLite makes its
+    log (-wal, -shm) only once a connection opens: `--rejects var/stoplist.db-wal` then wrote CSV into the live log."""
+    try:
+        if output.exists() and path.exists():
+            return output.samefile(path)
+        return output.resolve() == path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+        return False
 
 
 @app.command("export")

@@ -66,10 +66,11 @@ class Settings(BaseSettings):
             raise ValueError(f"is not a database URL: write it as {example}") from None
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")
-        if backend == "sqlite" and asbool(make_url(text).query.get("uri", False)):
+        uri = make_url(text).query.get("uri")
+        if backend == "sqlite" and uri is not None and not _false(uri):
             # Its readers open the file by its path (the checks' own connections, the log's checkpoints): to them a
             # URI's text names another file.
-            raise ValueError("is a SQLite URI (uri=true), which Stoplist does not read: name the file, for example sqlite:///var/stoplist.db")
+            raise ValueError(f"is a SQLite URI (uri={uri}), which Stoplist does not read: name the file, for example sqlite:///var/stoplist.db")
         return text
 
     @field_validator("default_region", mode="before")
@@ -117,3 +118,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+def _false(value: object) -> bool:
+    """Whether a URL's query value reads as false, as SQLAlchemy reads `uri` (`uri=maybe` is no false)."""
+    try:
+        return not asbool(value)
+    except ValueError:
+        return False

@@ -109,6 +109,7 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_DATABASE_URL", "mysql://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names mysql, which Stoplist does not run on"),
         ("STOPLIST_DATABASE_URL", "postgresql://stoplist@db:port/stoplist", "error: STOPLIST_DATABASE_URL is not a database URL"),
         ("STOPLIST_DATABASE_URL", "sqlite:///file:var/stoplist.db?uri=true", "error: STOPLIST_DATABASE_URL is a SQLite URI (uri=true), which Stoplist does not read"),
+        ("STOPLIST_DATABASE_URL", "sqlite:///file:var/stoplist.db?uri=maybe", "error: STOPLIST_DATABASE_URL is a SQLite URI (uri=maybe), which Stoplist does not read"),
         ("STOPLIST_DEFAULT_REGION", "XX", "error: STOPLIST_DEFAULT_REGION names an unknown region 'XX'"),
         ("STOPLIST_LOG_FORMAT", "xml", "error: STOPLIST_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
         ("STOPLIST_MAX_DOWNLOADS", "many", "error: STOPLIST_MAX_DOWNLOADS='many': Input should be a valid integer"),

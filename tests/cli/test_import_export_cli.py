@@ -335,8 +335,8 @@ def test_import_rejects_dash_into_a_pipe_whose_reader_goes_says_what_is_imported
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 def test_import_rejects_dash_whose_reader_is_gone_before_it_writes_says_so_and_what_it_committed(database, api, tmp_path, unbuffered):
-    """`… --rejects - | true`: the rows are committed before the last rejects leave the buffer; the import says that the
-    rejected rows were not all written and which lines are imported (all three), exit 1 (it exited 1 silently)."""
+    """`… --rejects - | true`: the rows are committed before the last rejects leave the buffer; the import says that every
+    line is imported and only the rejected rows were not all written, exit 1 (it exited 1 silently)."""
     import subprocess
 
     process = _import_rejecting_into(subprocess.PIPE, tmp_path, 2, unbuffered)
@@ -344,7 +344,7 @@ def test_import_rejects_dash_whose_reader_is_gone_before_it_writes_says_so_and_w
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 1
     assert "error: standard output (--rejects -): its reader went" in stderr, stderr
-    assert "stopped: lines 1-3 are imported (rows 3  added 1  updated 0  unchanged 0  invalid 2)" in stderr, stderr
+    assert "every line is imported (rows 3  added 1  updated 0  unchanged 0  invalid 2); only the rejected rows were not all written" in stderr, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
     assert set(listed(api, bearer(database, "acme"))) == {"48500000001"}
 
@@ -357,6 +357,21 @@ def test_import_rejects_dash_onto_a_full_disk_is_one_line_naming_it(database, tm
     assert process.wait(timeout=60) == 1
     assert "error: cannot write standard output (--rejects -): No space left on device" in stderr, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
+def test_import_rejects_dash_with_standard_output_closed_is_one_line(database, tmp_path):
+    """`stoplist import … --rejects - >&-`: Python starts with no sys.stdout at all (a traceback before)."""
+    import subprocess
+    import sys
+
+    source = write(tmp_path, "48500000001\nbad\n")
+    process = subprocess.run(
+        [sys.executable, "-m", "stoplist", "import", source, "--account", "acme", "--rejects", "-"],
+        stdout=None, stderr=subprocess.PIPE, pass_fds=(), close_fds=True, preexec_fn=lambda: __import__("os").close(1), timeout=60,
+    )
+    assert process.returncode == 1
+    assert process.stderr.decode().strip().splitlines()[-1] == "error: cannot write --rejects -: standard output is closed", process.stderr
+    assert b"Traceback" not in process.stderr
 
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
@@ -413,6 +428,22 @@ def test_rejects_naming_the_file_imported_or_an_export_naming_the_database_is_re
             result = stoplist(*command)
             assert result.exit_code == 1 and "is the database: writing it would destroy it" in result.stderr, result.output
         assert file.read_bytes() == before
+
+
+def test_rejects_naming_the_databases_log_before_sqlite_makes_it_is_refused_and_the_database_stays_whole(database, tmp_path):
+    """SQLite makes its log (-wal) and shared memory (-shm) only once a connection opens: `--rejects var/stoplist.db-wal`
+    wrote CSV into the live log, and the database no longer opened ("file is not a database"); -shm ended in a bus error."""
+    if not database.startswith("sqlite"):
+        pytest.skip("PostgreSQL's files are its server's")
+    file = Path(database.removeprefix("sqlite:///"))
+    assert stoplist("import", write(tmp_path, "48500000001\n"), "--account", "acme").exit_code == 0
+    for suffix in ("-wal", "-shm", "-journal"):
+        log = file.with_name(file.name + suffix)
+        assert not log.exists()  # no connection open: the case the guard missed
+        for command in (("import", write(tmp_path, "bad\n"), "--rejects", log), ("export", log)):
+            result = stoplist(*command)
+            assert result.exit_code == 1 and "is a file of the database's: writing it would destroy it" in result.stderr, result.output
+    assert summary(stoplist("import", write(tmp_path, "48500000001\n"), "--account", "acme"))["unchanged"] == 1
 
 
 @pytest.mark.parametrize("target", ["missing/out.csv", "/dev/full"])

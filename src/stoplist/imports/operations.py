@@ -1,5 +1,6 @@
 """`stoplist import`: a CSV straight into the database, with a progress bar and the API's counts."""
 
+import errno
 import os
 import shutil
 import sys
@@ -30,9 +31,10 @@ class ImportStopped(Exception):
     way does not, its rejected rows being written before it commits. `status`: the exit status due; `why`: the error
     that stopped it, for the operator (None for a signal)."""
 
-    def __init__(self, committed: ImportCounts, status: object, *, why: str | None = None) -> None:
+    def __init__(self, committed: ImportCounts, status: object, *, why: str | None = None, whole: bool = False) -> None:
         super().__init__(f"stopped after line {committed.line}")
         self.committed, self.status, self.why = committed, status, why
+        self.whole = whole  # every line is imported: only the last rejected rows could not be written
 
 
 @contextmanager
@@ -105,6 +107,8 @@ class _Rejects:
 
 
 def _standard_output():
+    if sys.stdout is None:  # closed when the command started (`>&-`)
+        raise OSError(errno.EBADF, "standard output is closed", "-")
     try:
         return open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", newline="")
     except (OSError, ValueError):  # no descriptor behind it: a test's runner, which captures what is written
@@ -154,7 +158,10 @@ def _import(
             )
         if rejects:
             rejects, written = None, rejects
-            written.close()
+            try:
+                written.close()
+            except _RejectsLost as lost:
+                raise ImportStopped(counts, 1, why=str(lost), whole=True) from None
     except (KeyboardInterrupt, SystemExit) as stopped:
         raise ImportStopped(committed, 130 if isinstance(stopped, KeyboardInterrupt) else stopped.code) from None
     except _RejectsLost as lost:
