@@ -197,11 +197,10 @@ def import_file(
                 if stopped.why:
                     typer.echo(f"error: {stopped.why}", err=True)
                 typer.echo(
-                    f"every line is imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged {done.unchanged}"
-                    f"  invalid {done.invalid}); only the rejected rows were not all written" if stopped.whole else
+                    f"every line is imported ({_counted(done)}); only the rejected rows were not all written" if stopped.whole else
                     "stopped before its first batch was committed: nothing is imported" if not done.line else
-                    f"stopped: lines 1-{done.line} are imported (rows {done.rows}  added {done.added}  updated {done.updated}  unchanged"
-                    f" {done.unchanged}  invalid {done.invalid}), the rest is not; import the file again to finish (what is listed counts as unchanged)",
+                    f"stopped: lines 1-{done.line} are imported ({_counted(done)}), the rest is not; import the file again to finish"
+                    " (what is listed counts as unchanged)",
                     err=True,
                 )
                 raise typer.Exit(stopped.status if isinstance(stopped.status, int) else 1) from None
@@ -213,7 +212,12 @@ def import_file(
     for line, value, message in shown:
         typer.echo(f"line {line}: {value!r}: {message}", err=True)
     # With the rejected rows on standard output, the counts go where the progress bar went: the CSV stays a CSV.
-    typer.echo(f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}", err=rejects == operations.STDOUT)
+    typer.echo(_counted(counts), err=rejects == operations.STDOUT)
+
+
+def _counted(counts) -> str:
+    """An import's counts as the command says them (ImportCounts)."""
+    return f"rows {counts.rows}  added {counts.added}  updated {counts.updated}  unchanged {counts.unchanged}  invalid {counts.invalid}"
 
 
 def _cli_origin(evidence: str | None, received_at: str | None):

@@ -9,9 +9,10 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from sqlalchemy.util import asbool
 from sqlalchemy.exc import ArgumentError
 import phonenumbers
+
+from stoplist.db import asks_for_uri
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('var') / 'stoplist.db'}"
 
@@ -61,16 +62,16 @@ class Settings(BaseSettings):
         if not text:
             raise ValueError(f"is empty: name the database, for example {example} (unset, it is {DEFAULT_DATABASE_URL})")
         try:
-            backend = make_url(text).get_backend_name()
+            url = make_url(text)
+            backend = url.get_backend_name()
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ValueError(f"is not a database URL: write it as {example}") from None
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")
-        uri = make_url(text).query.get("uri")
-        if backend == "sqlite" and uri is not None and not _false(uri):
+        if backend == "sqlite" and asks_for_uri(url):
             # Its readers open the file by its path (the checks' own connections, the log's checkpoints): to them a
             # URI's text names another file.
-            raise ValueError(f"is a SQLite URI (uri={uri}), which Stoplist does not read: name the file, for example sqlite:///var/stoplist.db")
+            raise ValueError(f"is a SQLite URI (uri={url.query['uri']}), which Stoplist does not read: name the file, for example sqlite:///var/stoplist.db")
         return text
 
     @field_validator("default_region", mode="before")
@@ -119,10 +120,3 @@ def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
 
-
-def _false(value: object) -> bool:
-    """Whether a URL's query value reads as false, as SQLAlchemy reads `uri` (`uri=maybe` is no false)."""
-    try:
-        return not asbool(value)
-    except ValueError:
-        return False

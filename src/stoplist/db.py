@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, Select, String, Text, bindparam, create_engine, event, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -145,10 +145,22 @@ def sqlite_file(url: str) -> Path | None:
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
         return None
-    if not (asbool(parsed.query.get("uri", False)) and database.startswith("file:")):
+    if not (asks_for_uri(parsed) and database.startswith("file:")):
         return Path(database)  # a name, even one that starts with file: (without uri=true sqlite3 reads no URI)
     path = unquote(urlsplit(database).path)
     return None if parsed.query.get("mode") == "memory" or path in ("", ":memory:") else Path(path)
+
+
+def asks_for_uri(url: "str | URL") -> bool:
+    """Whether a SQLite URL's `uri` asks sqlite3 to read its database as a URI: any value SQLAlchemy does not read as
+    false (`uri=maybe` is no false)."""
+    value = make_url(url).query.get("uri")
+    if value is None:
+        return False
+    try:
+        return asbool(value)
+    except ValueError:
+        return True
 
 
 def _prepare_sqlite_file(url: str) -> None:

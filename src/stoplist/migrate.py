@@ -56,7 +56,7 @@ def known_revision_or_exit(database_url: str) -> str | None:
     except (DBAPIError, OSError) as exc:  # reaching it; what fails after the first connection is raised as it is
         _stop(plainly_unusable(database_url, exc))
     if at is not None and not known_revision(database_url, at):
-        _stop(newer_release(database_url, at))
+        _stop(_newer_release(database_url, at))
     return at
 
 
@@ -65,7 +65,7 @@ def _stop(said: str) -> NoReturn:
     sys.exit(1)
 
 
-def newer_release(database_url: str, at: str) -> str:
+def _newer_release(database_url: str, at: str) -> str:
     return (
         f"the database {shown_url(database_url)} is at revision {at}, which this release does not know (its latest is"
         f" {head_revision(database_url)}): a newer release migrated it. Run that release, or restore a backup taken before the upgrade."
