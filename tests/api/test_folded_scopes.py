@@ -209,11 +209,18 @@ def test_an_email_address_is_matched_without_regard_to_the_case_of_its_local_par
 
 def test_an_email_address_typed_in_full_width_is_the_same_address(client, auth):
     entry = put(client, auth, address="josé@example.com", channel="email")
-    for spelling in ("ｊｏｓé@example.com", "ＪＯＳÉ@ＥＸＡＭＰＬＥ.com"):
+    # The at sign too, full-width (U+FF20) or small (U+FE6B), as an IME types it with the rest.
+    spellings = ("ｊｏｓé@example.com", "ＪＯＳÉ@ＥＸＡＭＰＬＥ.com", "ｊｏｓé＠ｅｘａｍｐｌｅ．ｃｏｍ", "josé﹫example.com")
+    for spelling in spellings:
         answer = check(client, auth, address=spelling, channel="email")
         assert (answer["address"], answer["decision"]["entry"]["id"]) == ("josé@example.com", entry["id"]), spelling
+    assert [(result["address"], result["blacklisted"]) for result in bulk(client, auth, list(spellings), channel="email")] == [
+        ("josé@example.com", True)
+    ] * len(spellings)
     again = put(client, auth, 200, address="ｊｏｓé@example.com", channel="email", reason="complaint")
     assert (again["id"], again["address"]) == (entry["id"], "josé@example.com")
+    again = put(client, auth, 200, address="JOSÉ＠example.com", channel="email", reason="bounce")
+    assert (again["id"], again["address"], again["reason"]) == (entry["id"], "josé@example.com", "bounce")
     assert [found["id"] for found in listing(client, auth, q="ｊｏｓé")] == [entry["id"]]
 
 

@@ -138,6 +138,14 @@ def test_classify_looks_for_the_at_sign() -> None:
     assert classify("@") == EMAIL
     assert classify("+48 500 000 001") == PHONE
     assert classify("jan.example.com") == PHONE  # then refused as a phone number
+    assert classify("jan＠example.com") == EMAIL  # the full-width at sign
+    assert classify("jan﹫example.com") == EMAIL  # the small one
+
+
+def test_a_full_width_or_small_at_sign_is_the_at_sign() -> None:
+    for spelling in ("jan＠example.com", "jan﹫example.com", "ｊａｎ＠ｅｘａｍｐｌｅ．ｃｏｍ"):
+        assert address_and_display(spelling, default_region=None) == (EMAIL, "jan@example.com", None if spelling.startswith("jan") else "ｊａｎ@example.com")
+        assert normalize_address(spelling, default_region=None) == (EMAIL, "jan@example.com")
     assert classify("") == PHONE
 
 

@@ -707,6 +707,14 @@ def test_a_native_note_may_span_lines_but_never_hides_rows_of_either_kind():
     assert [item.address for item in found if isinstance(item, NativeRow)] == ["anna@example.com", '48500000003']
 
 
+@pytest.mark.parametrize("address", ["anna@example.com", "anna＠example.com", "ａｎｎａ﹫ｅｘａｍｐｌｅ．ｃｏｍ"])
+def test_a_native_note_never_hides_an_email_address_in_any_width(address):
+    found = rows(f'address,note\n48500000001,"abc\n{address},x"\n'.encode())
+
+    assert [item.line for item in found if isinstance(item, RowError)] == [2]
+    assert [item.address for item in found if isinstance(item, NativeRow)] == [address]
+
+
 def test_a_line_break_in_a_native_scope_cell_rejects_the_row():
     found = rows(b'address,sender\n48500000001,"AC\nME"\n48500000002,x\n')
 

@@ -40,8 +40,9 @@ _LAYOUTS = {1: (0, None), 2: (0, 1), 4: (1, 2)}
 MAX_CELL_CHARS = 1024
 # A cell that spells a phone number (seven digits or more, with the usual separators), not a date.
 _NUMBER_CELL = re.compile(r"^(?![0-9]{4}-[0-9]{2}-[0-9]{2}$)\+?(?:[0-9][ ().\-/]*){7,}$")
-# A cell that spells an e-mail address (for the native layout, whose addresses may be either).
-_EMAIL_CELL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A cell that spells an e-mail address (for the native layout, whose addresses may be either), its at sign
+# and dots in any width (lists.addresses reads `＠`, `﹫` and `．` as `@` and `.`).
+_EMAIL_CELL = re.compile(r"^[^@＠﹫\s]+[@＠﹫][^@＠﹫\s]+[.．][^@＠﹫\s]+$")
 
 class NotCsvText(Exception):
     """An upload that is not UTF-8 CSV text."""

@@ -22,6 +22,9 @@ ADDRESS_KINDS = (PHONE, EMAIL)
 # anything over 254 itself. This bound only keeps huge inputs away from the parser.
 MAX_EMAIL_INPUT_LENGTH = 320
 _SHOWN = 64  # characters of a refused input quoted back in the error message
+# The at signs East Asian keyboards and forms type (full-width U+FF20, small U+FE6B): each is '@', as
+# Unicode's compatibility mappings say, so that `jan＠example.com` is an e-mail address, the one it spells.
+_AT_SIGNS = str.maketrans({"\uff20": "@", "\ufe6b": "@"})
 # Why an address the schema allows may still be refused (for the OpenAPI document's x-semantic-errors).
 NOT_AN_ADDRESS = (
     "whether text is a phone number on its country's plan or an e-mail address (RFC 5322's syntax, a domain IDNA"
@@ -49,7 +52,7 @@ def email_and_display(raw: str, *, path: str = "address") -> tuple[str, str | No
     if len(raw) > MAX_EMAIL_INPUT_LENGTH:
         raise InvalidAddress(_shown(raw), f"it is longer than {MAX_EMAIL_INPUT_LENGTH} characters", path=path)
     try:
-        return _stored_email(raw.strip())
+        return _stored_email(with_ascii_at(raw).strip())
     except EmailNotValidError as error:
         raise InvalidAddress(_shown(raw), str(error), path=path) from None
 
@@ -97,16 +100,21 @@ def _stored_email(text: str) -> tuple[str, str | None]:
     return key, (None if display == key else display)
 
 
+def with_ascii_at(text: str) -> str:
+    """`text` with its full-width and small at signs as '@' (ASCII text as it is)."""
+    return text if text.isascii() else text.translate(_AT_SIGNS)
+
+
 def classify(raw: str) -> str:
-    """EMAIL if the text contains '@' (surrounding whitespace changes nothing), else PHONE."""
-    return EMAIL if "@" in raw else PHONE
+    """EMAIL if the text contains an at sign ('@', or its full-width or small form), else PHONE."""
+    return EMAIL if "@" in raw or not raw.isascii() and "@" in raw.translate(_AT_SIGNS) else PHONE
 
 
 def normalize_address(raw: str, *, default_region: str | None, kind: str | None = None, path: str = "address") -> tuple[str, str]:
     """`(address_kind, key)` of `raw` (see address_and_display), or raise InvalidAddress saying why. A bulk check
     reads 10,000 addresses with it: the spelling shown is not made here."""
     if kind is None:
-        kind = EMAIL if type(raw) is str and "@" in raw else PHONE
+        kind = classify(raw) if type(raw) is str else PHONE
     if kind == PHONE:
         return PHONE, _phone_key(raw, default_region, path)
     if kind == EMAIL:
@@ -125,7 +133,7 @@ def address_and_display(
     the field is `address`. (SMSAPI's routes call normalize_phone_number and keep theirs.)
     """
     if kind is None:
-        kind = EMAIL if type(raw) is str and "@" in raw else PHONE
+        kind = classify(raw) if type(raw) is str else PHONE
     if kind == PHONE:
         return PHONE, _phone_key(raw, default_region, path), None
     if kind == EMAIL:
