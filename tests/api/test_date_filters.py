@@ -86,6 +86,9 @@ CASES = [
     ({"expire_before": "2031-01-01"}, ["march"]),
     ({"expire_after": "2030-01-01", "expire_before": "2031-06-01T00:00:01Z"}, ["june_noon", "march"]),
     ({"created_after": "2999-01-01"}, []),
+    # A lower bound inside an upper bound's day: the rest of that day, not a swap.
+    ({"created_after": "2026-06-01T09:00:00Z", "created_before": "2026-06-01"}, ["june_noon"]),
+    ({"created_after": "2026-06-01T12:00:01Z", "created_before": "2026-06-01"}, []),
 ]
 
 
@@ -208,6 +211,8 @@ def test_a_european_day_in_digits_is_refused_rather_than_read_month_first(client
         ("GET", ENTRIES, {"updated_after": "2026-12-01T10:00:01Z", "updated_before": "2026-12-01T10:00:00Z"}, ["updated_after", "updated_before"]),
         ("GET", "/blacklist/history", {"since": "2030-01-01", "until": "2020-01-01"}, ["since", "until"]),
         ("DELETE", ENTRIES, {"expire_after": "2031", "expire_before": "2030"}, ["expire_after", "expire_before"]),
+        # From where the upper bound's day ends: no moment of it is left.
+        ("GET", ENTRIES, {"created_after": "2026-12-02T00:00:00Z", "created_before": "2026-12-01"}, ["created_after", "created_before"]),
     ],
 )
 def test_bounds_the_wrong_way_round_are_refused_naming_both_and_nothing_is_deleted(client, auth, method, path, params, names):
@@ -235,3 +240,11 @@ def test_bounds_in_order_that_hold_no_second_answer_nothing_rather_than_swapped(
     response = client.get("/blacklist/history", params=params, headers=auth)
     assert response.status_code == 200, response.text
     assert response.json()["events"] == []
+
+
+def test_a_lower_bound_inside_the_upper_bounds_day_is_the_rest_of_that_day(client, auth):
+    """`since=2 hours ago&until=today`: from two hours ago to the end of today (of yesterday, just after midnight), not "swapped"."""
+    entry = add(client, auth, "+48500000001")
+    response = client.get("/blacklist/history", params={"since": "2 hours ago", "until": "today"}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert entry["id"] in [event["entry_id"] for event in response.json()["events"]]

@@ -183,6 +183,8 @@ def test_without_those_columns_the_cli_import_stamps_the_present_and_source_cli(
         ("api,2020-01-02,2020-01-01", "updated_at '2020-01-01' is before created_at '2020-01-02'."),
         ("api,,2020-01-01", "updated_at '2020-01-01' is given without the created_at it follows."),
         ("web,,", "source 'web' is not one of api, import, cli."),
+        ("api,0999-06-15T12:00:00Z,", "created_at '0999-06-15T12:00:00Z' is before the year 1000: entries hold times of the years 1000 to 9999."),
+        ("api,0001-01-01,", "created_at '0001-01-01' is before the year 1000"),
     ],
 )
 def test_the_cli_import_rejects_a_row_whose_times_or_source_it_cannot_keep(database, api, tmp_path, cells, message):
@@ -224,3 +226,17 @@ def test_times_ahead_are_compared_as_written_before_they_are_kept_as_now(databas
 
     assert summary(result)["invalid"] == 1
     assert "is before created_at" in rejects.read_text()
+
+
+def test_times_from_the_year_1000_are_kept_and_list_sort_filter_and_export_as_the_moments_they_are(database, api, tmp_path):
+    """The earliest time an entry may hold: on SQLite, where times sort as text, it sorts first, a date filter finds it, and it exports as written."""
+    body = "address,source,created_at,updated_at\n+48500000001,api,1000-01-01T00:00:00Z,\n+48500000002,api,2020-01-01,\n"
+
+    assert summary(stoplist("import", write(tmp_path, body), "--account", "acme"))["added"] == 2
+
+    auth = bearer(database, "acme")
+    oldest = api.get(ENTRIES, params={"orderBy": "created_at"}, headers=auth).json()["collection"]
+    assert [(entry["address"], entry["created_at"]) for entry in oldest] == [("48500000001", "1000-01-01T00:00:00Z"), ("48500000002", "2020-01-01T00:00:00Z")]
+    found = api.get(ENTRIES, params={"created_before": "1000-01-01"}, headers=auth).json()["collection"]
+    assert [entry["address"] for entry in found] == ["48500000001"]
+    assert "1000-01-01T00:00:00Z" in stoplist("export", "-", "--account", "acme").stdout

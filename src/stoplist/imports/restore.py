@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from stoplist.lists.expiry import parse_moment
+from stoplist.lists.moments import EARLIEST
 from stoplist.lists.schemas import SOURCES
 
 
@@ -53,6 +54,10 @@ def _moment(name: str, raw: str | None, now: datetime) -> datetime | None:
     if moment is None:
         raise InvalidRecord(f"{name} {raw!r} is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z).")
     moment = moment.replace(microsecond=0)
+    if moment < EARLIEST:
+        # Stored times sort as text on SQLite, four digits of year first: an earlier year would sort after 2026 and
+        # could not be read back (nor exported, nor restored); a date filter takes none either.
+        raise InvalidRecord(f"{name} {raw!r} is before the year 1000: entries hold times of the years 1000 to 9999.")
     if moment > now + CLOCK_SKEW:
         raise InvalidRecord(f"{name} {raw!r} is in the future (more than {CLOCK_SKEW.seconds // 60} minutes ahead of this host's clock).")
     return moment

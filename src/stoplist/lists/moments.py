@@ -88,16 +88,18 @@ EVER = Period()
 def period(after: str | None, before: str | None, *, names: tuple[str, str], now: datetime) -> Period:
     """The period between a lower and an upper bound as given (either may be None), read relative to `now`.
 
-    Bounds the wrong way round are refused: the lower one names a moment or span that begins after the upper
-    one's begins (`since=2030&until=2020`, `start=today&end=yesterday`). An empty answer would read as "nothing
-    happened then" to a compliance officer who swapped them. Bounds in order that take in no whole second
-    (10:00:00.2 to 10:00:00.5: entries hold seconds) are no mistake, and answer nothing."""
+    Bounds the wrong way round are refused: the lower one begins after the upper one's moment, or at or after the
+    end of its span (`since=2030&until=2020`, `start=today&end=yesterday`), so that no moment is from the one and
+    before the other. An empty answer would read as "nothing happened then" to a compliance officer who swapped
+    them. A lower bound inside the upper one's span (`since=2026-12-01T09:00:00Z&until=2026-12-01`: the rest of
+    that day) is in order, as are bounds that take in no whole second (10:00:00.2 to 10:00:00.5: entries hold
+    seconds), which answer nothing."""
     lower = None if after is None else read(after, name=names[0], now=now)
     upper = None if before is None else read(before, name=names[1], now=now)
-    if lower is not None and upper is not None and lower.start > upper.start:
+    if lower is not None and upper is not None and lower.start > upper.start and upper.end is not None and lower.start >= upper.end:
         message = (
-            f"{names[0]} {after.strip()!r} (from {lower.start:%Y-%m-%dT%H:%M:%SZ}) is after {names[1]} {before.strip()!r}"
-            f" (from {upper.start:%Y-%m-%dT%H:%M:%SZ}): no moment is from the one and before the other. Swapped?"
+            f"{names[0]} {after.strip()!r} (from {lower.start:%Y-%m-%dT%H:%M:%SZ}) is not before {names[1]} {before.strip()!r}"
+            f" (before {upper.end:%Y-%m-%dT%H:%M:%SZ}): no moment is from the one and before the other. Swapped?"
         )
         error = InvalidMoment(names[0], message)
         error.errors.append(ErrorDetail(path=names[1], message=message, error=error.code))
