@@ -3,7 +3,9 @@ also another, valid, international number (the digits Stoplist itself answers fo
 a check stops the message if either number is blocked: a suppression list errs toward blocking."""
 
 import pytest
+from fastapi.testclient import TestClient
 
+from stoplist.app import create_app
 from stoplist.config import Settings
 from tests.api.helpers import URL, add
 
@@ -86,3 +88,44 @@ def test_a_number_spelled_as_json_or_a_float_is_read_both_ways_too(client, auth,
     assert (result["address"], result["blacklisted"], result["decision"]["entry_id"]) == ("508412345", True, entry["id"])
     single = client.get(CHECK, params={"phone_number": str(spelling)}, headers=auth).json()
     assert single["blacklisted"] is True
+
+
+def put(client, auth, address: str, **fields) -> dict:
+    """An entry added on the native route, on the list its fields name."""
+    response = client.post("/blacklist/entries", json={"address": address, **fields}, headers=auth)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_senders_digits_are_read_both_ways_too_so_its_list_applies_to_either_spelling(client, auth):
+    """A list of the sender +508 41 23 45 (keyed 508412345): a check naming the sender 508412345, which the region
+    reads as +48 508 412 345 first, is stopped by it, as a check of those digits as an address would be."""
+    entry = put(client, auth, "+48500000031", sender="+508 41 23 45")
+
+    for spelling in ("508412345", "508 41 23 45", "+508 41 23 45"):
+        single = client.get(CHECK, params={"phone_number": "+48500000031", "sender": spelling}, headers=auth).json()
+        assert (single["blacklisted"], single["decision"]["entry"]["id"]) == (True, entry["id"]), spelling
+        [result] = client.post(CHECK, json={"phone_numbers": ["+48500000031"], "sender": spelling}, headers=auth).json()["results"]
+        assert (result["blacklisted"], result["decision"]) == (True, {"list": "block", "entry_id": entry["id"]}), spelling
+    # Another sender, in digits too, is another.
+    assert client.get(CHECK, params={"phone_number": "+48500000031", "sender": "508412346"}, headers=auth).json()["blacklisted"] is False
+
+
+def test_a_senders_list_made_before_the_region_was_set_still_applies(database_url, client, auth):
+    """`500 000 000` as a sender without a region is text; with STOPLIST_DEFAULT_REGION=PL the same spelling reads as
+    +48 500 000 000. Setting the region must not let that list's opt-outs through."""
+    with TestClient(create_app(Settings(database_url=database_url))) as before:
+        entry = put(before, auth, "+48500000020", sender="500 000 000")
+        allowed = put(before, auth, "+48500000021", sender="500 000 000", list="allow")
+        assert before.get(CHECK, params={"phone_number": "+48500000020", "sender": "500 000 000"}, headers=auth).json()["blacklisted"] is True
+    add(client, auth, "+48500000021")  # blocked for every sender, allowed for this one (as read before the region)
+
+    # As the list was keyed then: text, its white space one space (without a region, 500000000 was another sender).
+    for spelling in ("500 000 000", " 500\u00a0000  000 "):
+        single = client.get(CHECK, params={"phone_number": "+48500000020", "sender": spelling}, headers=auth).json()
+        assert (single["blacklisted"], single["decision"]["entry"]["id"]) == (True, entry["id"]), spelling
+        results = client.post(CHECK, json={"phone_numbers": ["+48500000020", "+48500000021"], "sender": spelling}, headers=auth).json()["results"]
+        # The allow list of the sender's other key is as specific as a list of its own: it still beats the block of every sender.
+        assert [(result["blacklisted"], result["decision"]["entry_id"]) for result in results] == [(True, entry["id"]), (False, allowed["id"])], spelling
+        other = client.get(CHECK, params={"phone_number": "+48500000021", "sender": spelling}, headers=auth).json()
+        assert (other["blacklisted"], other["decision"]["list"]) == (False, "allow"), spelling

@@ -176,6 +176,33 @@ def test_a_revoked_token_is_refused_by_every_worker_within_the_token_cache_bound
     assert all(refused.values()), f"not refused by both workers: {refused}"
 
 
+def test_a_subusers_switch_to_shared_reaches_every_worker_within_the_token_cache_bound(two_workers: LiveServer):
+    """Each worker remembers which account a token (or a parent naming its subuser) checks the lists of: a switch of
+    mode reaches the worker that did not make it within the bound, as a revoke does (README, Several workers)."""
+    unique = f"{os.getpid()}-{time.monotonic_ns()}"
+    admin = bearer(two_workers.create_token(f"parent-{unique}", "blacklist", "accounts"))
+    created = httpx.post(f"{two_workers.base_url}/accounts/subusers", json={"name": f"brand-{unique}"}, headers=admin)
+    assert created.status_code == 201, created.text
+    subuser, number = created.json()["id"], "+48500000777"
+    assert httpx.post(f"{two_workers.base_url}/blacklist/phone_numbers", json={"phone_number": number}, headers=admin).status_code == 201
+    naming = {**admin, "Stoplist-Account": str(subuser)}
+
+    def ask(blacklisted: bool) -> None:
+        response = httpx.get(f"{two_workers.base_url}{CHECK}", params={"phone_number": number}, headers=naming)
+        assert (response.status_code, response.json()["blacklisted"]) == (200, blacklisted), response.text
+
+    # Its own list, where the number is not: both workers remember the subuser as its own account.
+    own = until_both_workers_answered(two_workers, lambda: ask(False), status="200", before=published(two_workers))
+    assert all(own.values()), f"one worker answered every check: {own}"
+
+    switched = httpx.patch(f"{two_workers.base_url}/accounts/subusers/{subuser}", json={"mode": "shared"}, headers=admin)
+    assert switched.status_code == 200, switched.text
+    time.sleep(TOKEN_TTL + SLACK)
+
+    shared = until_both_workers_answered(two_workers, lambda: ask(True), status="200", before=published(two_workers))
+    assert all(shared.values()), f"not the parent's list on both workers: {shared}"
+
+
 def test_a_worker_killed_with_sigkill_is_replaced_and_its_upload_files_removed_but_not_the_other_workers(two_workers: LiveServer):
     victim, survivor = workers(two_workers)
     uploads = Path(two_workers.env["TMPDIR"])

@@ -3,7 +3,7 @@
 import pytest
 
 from stoplist.errors import InvalidListScope
-from stoplist.lists.senders import is_scope_word, sender_key
+from stoplist.lists.senders import is_scope_word, other_sender_keys, sender_key
 from stoplist.lists.service import EVERY_IN_QUERY, EVERY_SENDER, Sender, channel_of, scope_of, sender_of
 
 
@@ -60,3 +60,21 @@ def test_a_scope_word_is_refused_with_how_to_say_every(field: str) -> None:
         read("*", every=EVERY_IN_QUERY, path="query.x")
     assert refused.value.message == f"{field} '*' is not a {field}: leave {field} out for every {field}."
     assert refused.value.errors[0].path == "query.x"
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "others"),
+    [
+        ("500 000 000", "PL", ("500 000 000",)),  # keyed as text before the region was set
+        ("508412345", "PL", ("508412345",)),  # +508 41 23 45's digits, read as international
+        ("508 41 23 45", "PL", ("508412345",)),
+        ("+508 41 23 45", "PL", ()),  # a '+' says which
+        ("48500000000", "PL", ()),  # the same number either way
+        ("ACME", "PL", ()),
+        ("500 000 000", None, ()),  # no region: one reading
+        ("", "PL", ()),  # every sender
+    ],
+)
+def test_a_senders_other_keys_are_its_readings_without_the_region(text: str, region: str | None, others: tuple) -> None:
+    assert other_sender_keys(text, region) == others
+    assert sender_key(text, region) not in others

@@ -12,6 +12,7 @@ from stoplist.auth.principal import CHECK
 from stoplist.checks import service
 from stoplist.checks.schemas import MAX_NUMBERS
 from stoplist.errors import ConflictingParameters, ErrorDetail, TooManyNumbers, UnsupportedMediaType, ValidationFailed, validation_error
+from stoplist.lists.senders import other_sender_keys
 from stoplist.lists.service import EVERY_IN_QUERY, channel_of, sender_of
 from stoplist.web import json_bytes, load_json, query_values
 
@@ -35,9 +36,10 @@ async def answer_one(state, headers: Headers, query: bytes) -> bytes:
     if number is None and address is None:
         raise validation_error([{"loc": ("query", "phone_number"), "msg": "Field required: give phone_number (or address, for any kind of address)", "type": "missing"}])
     region = state.settings.default_region
+    sender = sender_of(values.get("sender"), default_region=region, every=EVERY_IN_QUERY)
     decision = await service.check_one(
         lookup=state.lookup, account_id=principal.owner_id, raw=address if number is None else number, by_address=number is None,
-        channel=channel_of(values.get("channel"), every=EVERY_IN_QUERY), sender=sender_of(values.get("sender"), default_region=region, every=EVERY_IN_QUERY).key,
+        channel=channel_of(values.get("channel"), every=EVERY_IN_QUERY), sender=sender.key, other_senders=other_sender_keys(sender.display, region),
         default_region=region,
     )
     return json_bytes(service.rendered(decision), floatless=True)
@@ -52,9 +54,10 @@ async def answer_many(state, headers: Headers, read_body: BodyReader) -> bytes:
     if len(inputs) > MAX_NUMBERS:
         raise TooManyNumbers(f"At most {MAX_NUMBERS} addresses per request; this one has {len(inputs)}.")
     region = state.settings.default_region
+    sender = sender_of(_text(document, "sender"), default_region=region)
     answer = await service.check_many(
         lookup=state.lookup, account_id=principal.owner_id, inputs=inputs, by_address=key == "addresses",
-        channel=channel_of(_text(document, "channel")), sender=sender_of(_text(document, "sender"), default_region=region).key, default_region=region,
+        channel=channel_of(_text(document, "channel")), sender=sender.key, other_senders=other_sender_keys(sender.display, region), default_region=region,
     )
     return answer.encode()
 

@@ -28,26 +28,37 @@ class Decision(NamedTuple):
 
 
 async def check_one(
-    *, lookup: Lookup, account_id: int, raw: str, by_address: bool, channel: str, sender: str, default_region: str | None
+    *, lookup: Lookup, account_id: int, raw: str, by_address: bool, channel: str, sender: str, default_region: str | None,
+    other_senders: tuple[str, ...] = (),
 ) -> Decision:
     """Whether an address may be messaged on (channel, sender) right now, and which entry decided.
 
-    `phone_number=` (SMSAPI's spelling) takes phone numbers only; `address=` takes either kind.
+    `phone_number=` (SMSAPI's spelling) takes phone numbers only; `address=` takes either kind. The lists of the
+    sender's `other_senders` keys (lists.senders.other_sender_keys) apply too, as the sender's own do.
     """
     if by_address:
         kind, address = normalize_address(raw, default_region=default_region)
     else:
         kind, address = PHONE, normalize_phone_number(raw, default_region=default_region)
     now = utcnow()
-    decision = Decision(address, kind, decide(await lookup.entries(account_id, address, channel, sender, now)))
+    decision = Decision(address, kind, decide(await _entries(lookup, account_id, address, channel, sender, other_senders, now)))
     other = None if kind != PHONE or decision.blocked else international_reading(raw, address, default_region)
     if other is not None:
         # Digits a default region reads as national may be the international number Stoplist answers bare: either
         # reading's block stops the message (a suppression list errs toward blocking).
-        otherwise = Decision(other, kind, decide(await lookup.entries(account_id, other, channel, sender, now)))
+        otherwise = Decision(other, kind, decide(await _entries(lookup, account_id, other, channel, sender, other_senders, now)))
         if otherwise.blocked:
             return otherwise
     return decision
+
+
+async def _entries(lookup: Lookup, account_id: int, address: str, channel: str, sender: str, other_senders: tuple[str, ...], now) -> list:
+    """The candidates of an address on the lists that apply to the sender under each of its keys: one scope of lists,
+    whose most specific entry decides (an allow list of one spelling still beats a block of every sender)."""
+    found = await lookup.entries(account_id, address, channel, sender, now)
+    for other in other_senders:
+        found = [*found, *await lookup.entries(account_id, address, channel, other, now)]
+    return found
 
 
 def rendered(decision: Decision) -> dict:
@@ -65,7 +76,8 @@ def rendered(decision: Decision) -> dict:
 
 
 async def check_many(
-    *, lookup: Lookup, account_id: int, inputs: list, by_address: bool, channel: str, sender: str, default_region: str | None
+    *, lookup: Lookup, account_id: int, inputs: list, by_address: bool, channel: str, sender: str, default_region: str | None,
+    other_senders: tuple[str, ...] = (),
 ) -> str:
     """The JSON answer: one result per input, in input order; unreadable inputs are `valid: false` and never blacklisted."""
     kinds: Iterable[str]
@@ -82,7 +94,11 @@ async def check_many(
     wanted = set(addresses) | set((others or {}).values())
     wanted.discard(None)
     # Once each, in key order: the probes walk the index from one end to the other instead of jumping about.
-    found = await lookup.scoped(account_id, sorted(wanted), channel, sender, utcnow())  # type: ignore[arg-type]
+    now = utcnow()
+    found = await lookup.scoped(account_id, sorted(wanted), channel, sender, now)  # type: ignore[arg-type]
+    for other_sender in other_senders:  # the lists of the sender's other keys apply too (see check_one)
+        for address, candidates in (await lookup.scoped(account_id, sorted(wanted), channel, other_sender, now)).items():  # type: ignore[arg-type]
+            found[address] = [*found.get(address, ()), *candidates]
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append

@@ -9,7 +9,7 @@ matched on it; the spelling first given is kept beside it for display.
 import functools
 
 from stoplist.lists.folding import folded, unwidened
-from stoplist.lists.phone import phone_number_or_none
+from stoplist.lists.phone import international_reading, phone_number_or_none
 
 # Words that mean "every sender" (or channel) to people but are no sender: refused, so that
 # nobody ends up with a list of a sender literally named "every" that blocks nothing else.
@@ -33,3 +33,17 @@ def sender_key(text: str, default_region: str | None) -> str:
     # phone_number_or_none refuses letters and any other character no number has.
     digits = phone_number_or_none(text, default_region=default_region)
     return digits if digits is not None else folded(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def other_sender_keys(text: str, default_region: str | None) -> tuple[str, ...]:
+    """The keys a sender may also have, besides sender_key(text, default_region): with a default region, digits it
+    reads as a national number are also the sender as read without it (the key of a list made before the region was
+    set: `500 000 000` as text, `0048…` as typed) and the international number they may be (`508412345`: +508 41 23 45,
+    which Stoplist keys as its bare digits), as a check reads an address's digits both ways. () without a region, for
+    every sender, and for a sender that reads the same either way."""
+    key = sender_key(text, default_region)
+    if default_region is None or not key:
+        return ()
+    others = dict.fromkeys((sender_key(text, None), international_reading(text, key, default_region) if key.isdigit() else None))
+    return tuple(other for other in others if other is not None and other != key)
