@@ -115,6 +115,21 @@ def test_no_filter_at_all_is_refused_and_nothing_goes(client, app, auth, spread,
     assert len(listed(client, auth)) == len(spread) and event_count(app) == before
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["?created_before=9999", "?created_after=1000", "?start=1000-01-01T00:00:00Z&dry_run=true", "?expire_after=1000&expire_before=9999", "?updated_after=1000-01"],
+)
+def test_a_date_range_that_takes_in_every_date_is_no_filter_and_nothing_goes(client, app, auth, spread, query):
+    """From the calendar's first second or to its last: no entry holds a time beyond either, so such a range deletes all."""
+    before = event_count(app)
+
+    response = client.delete(ENTRIES + query, headers=auth)
+
+    assert_error(response, 400, "filter_required")
+    assert "every date" in response.json()["message"]
+    assert len(listed(client, auth)) == len(spread) and event_count(app) == before
+
+
 @pytest.mark.parametrize("query", ["?list=block&q=", "?channel=sms&q=%20", "?q=&address=%2B48500000001&dry_run=true"])
 def test_a_blank_search_is_refused_whatever_else_the_delete_names(client, app, auth, spread, query):
     """A listing reads a blank q as no search; a delete refuses it: a template's blank search beside `list=block` would

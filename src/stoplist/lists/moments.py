@@ -104,7 +104,8 @@ def period(after: str | None, before: str | None, *, names: tuple[str, str], now
         error = InvalidMoment(names[0], message)
         error.errors.append(ErrorDetail(path=names[1], message=message, error=error.code))
         raise error
-    return Period(None if lower is None else lower.start, None if upper is None else upper.end)
+    # From the calendar's first second (`1000`), as to its end (`9999`), is no bound: no stored time lies beyond either.
+    return Period(None if lower is None or lower.start <= EARLIEST else lower.start, None if upper is None else upper.end)
 
 
 def read(text: str, *, name: str, now: datetime) -> Span:
