@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stoplist.errors import InvalidMoment
-from stoplist.lists.moments import ACCEPTED, Period, Span, period, read
+from stoplist.lists.moments import ACCEPTED, AMBIGUOUS_ZONES, Period, Span, period, read
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # The README's table is for a request at this moment (a Sunday).
@@ -259,3 +259,27 @@ def test_periods_meeting_at_a_moment_share_nothing_and_a_day_given_as_both_bound
     by_days = (period(None, "2026-11-30", names=names, now=NOW), period("2026-12-01", None, names=names, now=NOW))
     for at in (utc(2026, 11, 30, 23, 59, 59), utc(2026, 12, 1)):
         assert within(by_days[0], at) != within(by_days[1], at)
+
+
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [("2026-12-01T10:00:00 IST", "IST"), ("25th December 2019 21:00 cst", "CST"), ("6 december 2026 BST", "BST"), ("today Ist", "IST"),
+     ("2026-12-01 AST", "AST"), ("march 2019 SST", "SST")],
+)
+def test_a_zone_abbreviation_of_several_zones_is_refused_not_guessed(value, zone):
+    """IST is India's, Ireland's and Israel's time: dateparser reads it as Israel's, three and a half hours off India's."""
+    with pytest.raises(InvalidMoment) as raised:
+        read(value, name="since", now=NOW)
+    assert f"({zone} names more than one zone" in raised.value.message and "give the offset instead" in raised.value.message
+
+
+@pytest.mark.parametrize(("value", "start"), [("2026-12-01T10:00:00 CET", utc(2026, 12, 1, 9)), ("2026-12-01T10:00:00 EST", utc(2026, 12, 1, 15)),
+                                              ("2026-12-01T10:00:00 JST", utc(2026, 12, 1, 1)), ("2026-12-01T10:00:00 UTC", utc(2026, 12, 1, 10))])
+def test_a_zone_abbreviation_of_one_zone_is_read_as_that_zone(value, start):
+    assert read(value, name="since", now=NOW).start == start
+
+
+def test_the_readme_names_every_zone_abbreviation_refused():
+    readme = README.read_text()
+    said = readme[readme.index("So is a zone abbreviation that names several zones") :].split("the error says", 1)[0]
+    assert set(re.findall(r"`([A-Z]{2,5})`", said)) == set(AMBIGUOUS_ZONES)

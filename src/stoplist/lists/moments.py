@@ -44,6 +44,18 @@ _ISO_WEEK = re.compile(r"[0-9]{4}-?[Ww][0-9]{2}")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}|[0-9]{4}-?[Ww][0-9]{2}-?[1-7]")
 
 
+# Zone abbreviations in common use for more than one zone, which dateparser would read as one of them (IST as Israel's):
+# refused, as 06/12/2026 is, rather than guessed by hours. Each with the zones it names, for the message.
+AMBIGUOUS_ZONES = {
+    "ACT": "Acre, ASEAN or Australian Central", "AMST": "Amazon or Armenia summer", "AMT": "Amazon or Armenia",
+    "AST": "Atlantic or Arabia", "BDT": "Bangladesh or Brunei", "BST": "British summer or Bangladesh", "CCT": "Cocos or China coast",
+    "CDT": "North American Central daylight or Cuba daylight", "CST": "North American Central, China or Cuba", "ECT": "Ecuador or Eastern Caribbean",
+    "GST": "Gulf or South Georgia", "IST": "India, Ireland or Israel", "LMT": "any place's local mean", "MMT": "Myanmar or Malé",
+    "SST": "Samoa or Singapore",
+}
+_WORD = re.compile(r"[A-Za-z]+")
+
+
 class Span(NamedTuple):
     """What a value names: from `start` (included) to `end` (excluded; None past the calendar's end). A moment is both."""
 
@@ -126,6 +138,9 @@ def read(text: str, *, name: str, now: datetime) -> Span:
 
 def _hint(text: str) -> str:
     """What to change in a value that looks like a date of another spelling."""
+    zone = _ambiguous_zone(text)
+    if zone is not None:
+        return f" ({zone} names more than one zone, {AMBIGUOUS_ZONES[zone]} time: give the offset instead, as in 2026-12-01T10:00:00+05:30.)"
     if spaced_offset(text):
         return " (A + in a query string reads as a space: write an offset's + as %2B.)"
     if _NUMERIC.fullmatch(text):
@@ -157,6 +172,8 @@ def _read(text: str, now: datetime) -> Span | None:
 
     from stoplist.lists.phrases import phrase
 
+    if _ambiguous_zone(text) is not None:
+        return None
     rest, zone = pop_tz_offset_from_string(text)
     if zone is None or not rest.strip():
         return phrase(text, now, timezone.utc)
@@ -171,6 +188,11 @@ def _read(text: str, now: datetime) -> Span | None:
 
 
 _NOT_ISO = object()
+
+
+def _ambiguous_zone(text: str) -> str | None:
+    """The first word of `text` that is one of AMBIGUOUS_ZONES (in any case), or None."""
+    return next((word.upper() for word in _WORD.findall(text) if word.upper() in AMBIGUOUS_ZONES), None)
 
 
 def _iso_span(text: str, zone: tzinfo):
