@@ -22,7 +22,7 @@ class CheckResult(BaseModel):
     address: str = Field(description="The address as matched: E.164 digits without '+', or the e-mail address's key (domain lower-cased and IDNA-encoded, local part case-folded).", examples=["48500000000"])
     phone_number: str | None = Field(description="The number as E.164 digits without '+'; null for an e-mail address.", examples=["48500000000"])
     blacklisted: bool = Field(description="True when the deciding entry is on a block list (live right now).")
-    entry: EntryPublic | None = Field(description="SMSAPI's field: the blocking entry of a phone number; null otherwise.")
+    entry: EntryPublic | None = Field(description="SMSAPI's field: the blocking entry of a phone number when it is on SMSAPI's list (the default list: block, every channel, every sender), in SMSAPI's shape; null otherwise, even when another list blocks it (see `decision`).")
     decision: Decision | None = Field(description="Which entry decided (see the precedence table in the README); null when none applies.")
 
 
