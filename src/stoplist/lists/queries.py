@@ -199,6 +199,27 @@ def _stamp_sqlite(element, compiler, **kw) -> str:
     return compiler.process(element.clauses, **kw)
 
 
+class unplanned(FunctionElement):
+    """An account id that PostgreSQL's planner does not see, `(SELECT CAST(:account AS BIGINT))` (the parameter itself on
+    SQLite): it plans the probe of an address for any account. Seeing the id, with statistics from before an account's
+    first import (which think it holds one entry), it probed the account's entries in created_at order for each address,
+    filtering on it: 3 ms an address at 40,000 entries, an import's second batch of 40,000 taking minutes, against 1 µs
+    through the unique index (account, address, list) that the probe is for."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(unplanned)
+def _unplanned_postgresql(element, compiler, **kw) -> str:
+    return f"(SELECT CAST({compiler.process(element.clauses, **kw)} AS BIGINT))"
+
+
+@compiles(unplanned, "sqlite")
+def _unplanned_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
 def applies_to(channel, sender) -> ColumnElement[bool]:
     """Lists that answer a check for (channel, sender): their channel and sender are the asked ones or every."""
     every = literal_column(f"'{EVERY}'")
@@ -219,7 +240,7 @@ ENTRY_COLUMNS = (
 
 def scoped_entries() -> Select:
     """The live entries of one address on the lists that apply to a check: its candidates."""
-    return _candidates(bindparam("account"), bindparam("address"), bindparam("now"), bindparam("channel"), bindparam("sender"))
+    return _candidates(unplanned(bindparam("account")), bindparam("address"), bindparam("now"), bindparam("channel"), bindparam("sender"))
 
 
 def scoped_entries_unnest() -> Select:
@@ -290,7 +311,7 @@ def live_addresses_unnest() -> Select:
     addresses = cast(bindparam("addresses", type_=Text), JSON)
     wanted = func.json_array_elements_text(addresses).table_valued("address").render_derived(name="n")
     found = select(Entry.list_id, Entry.id).where(
-        Entry.account_id == bindparam("account"), Entry.address == wanted.c.address, live(bindparam("now"))
+        Entry.account_id == unplanned(bindparam("account")), Entry.address == wanted.c.address, live(bindparam("now"))
     )
     found = _probed(found)
     return select(wanted.c.address, found.c.list_id, found.c.id).select_from(wanted).join(found, true())
@@ -323,7 +344,7 @@ def known_unnest() -> Select:
     wanted = func.jsonb_array_elements_text(addresses).table_valued("address").render_derived(name="n")
     found = (
         select(Entry.list_id, Entry.id, Entry.expire_at, Entry.reason, Entry.note)
-        .where(Entry.account_id == bindparam("account"), Entry.address == wanted.c.address)
+        .where(Entry.account_id == unplanned(bindparam("account")), Entry.address == wanted.c.address)
     )
     found = _probed(found)
     return select(wanted.c.address, found.c.list_id, found.c.id, found.c.expire_at, found.c.reason, found.c.note).select_from(wanted).join(found, true())
