@@ -3,8 +3,10 @@
 import codecs
 import csv
 import io
+import re
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -244,7 +246,7 @@ def test_a_header_without_an_expiry_column_gives_rows_that_never_expire():
     ]
 
 
-@pytest.mark.parametrize("header", [b"id,expire_at,created_at", b"expire_at", b"ID;Expire_at;tel"])
+@pytest.mark.parametrize("header", [b"id,expire_at,created_at", b"expire_at", b"ID;Expire_at;name"])
 def test_a_header_without_a_number_column_cannot_be_imported(header):
     with pytest.raises(CsvFormatError) as caught:
         rows(header + b"\n48500000000,2030-01-01\n")
@@ -688,6 +690,24 @@ def test_an_overlong_native_cell_is_a_row_error():
     assert good == NativeRow(3, "48500000002", sender="ACME")
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # What spreadsheets and CRMs name the columns: found by name, in any case, words joined by spaces, - or _.
+        (b"Phone Number,Name\n48500500001,John\n", [CsvRow(2, "48500500001", None)]),
+        (b"\xef\xbb\xbfPhone Number;Expire At\n48500500001;2031-01-01\n", [CsvRow(2, "48500500001", "2031-01-01")]),
+        (b"Mobile,First,Last\n48500500001,Jan,Nowak\n", [CsvRow(2, "48500500001", None)]),
+        (b"Name,Address,Mobile Number\nJan,Main St 1,48500500001\n", [CsvRow(2, "48500500001", None)]),  # a number column: no native layout
+        (b"Tel.,Expires At\n48500500001,2031-01-01\n", [CsvRow(2, "48500500001", "2031-01-01")]),
+        (b"phone-number\n48500500001\n", [CsvRow(2, "48500500001", None)]),
+        (b"Name,E-mail\nJan,jan@example.com\n", [NativeRow(2, "jan@example.com")]),
+        (b"Email Address\njan@example.com\n", [NativeRow(2, "jan@example.com")]),
+    ],
+)
+def test_a_header_of_other_names_for_the_columns_is_read_by_them(data, expected):
+    assert rows(data) == expected
+
+
 def test_a_header_naming_a_number_column_and_address_keeps_todays_layout():
     assert rows(b"address,phone_number\nWarsaw,48500000001\n") == [CsvRow(2, "48500000001", None)]
 
@@ -720,3 +740,17 @@ def test_a_line_break_in_a_native_scope_cell_rejects_the_row():
 
     assert isinstance(found[0], RowError) and found[0].line == 2
     assert found[-1] == NativeRow(4, "48500000002", sender="x")
+
+
+def test_every_other_name_the_readme_gives_a_column_is_read_as_it():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    said = readme[readme.index("by\nthe other names spreadsheets and CRMs give them") :].split("other columns are ignored", 1)[0]
+    names = re.findall(r"`([^`]+)`", said)[:-1]  # the last is the native layout's `address` they stand for
+    assert len(names) == 11, names
+    for name in names:
+        if "mail" in name:
+            assert rows(f"{name}\njan@example.com\n".encode()) == [NativeRow(2, "jan@example.com")], name
+        elif "Exp" in name:
+            assert rows(f"phone,{name}\n48500500001,2031-01-01\n".encode()) == [CsvRow(2, "48500500001", "2031-01-01")], name
+        else:
+            assert rows(f"{name}\n48500500001\n".encode()) == [CsvRow(2, "48500500001", None)], name

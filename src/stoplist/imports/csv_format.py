@@ -32,6 +32,16 @@ NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of pr
 # export's layout; cells of the other columns are read by name. `source`, `created_at` and `updated_at`
 # are read for `stoplist import`, which keeps them; the API's import ignores them.
 NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at", "source", "created_at", "updated_at")
+# The other names spreadsheets and CRMs give these columns, as a header's names are read (_name: in lower case, words
+# joined by `_`): `Phone Number`, `Mobile`, `E-mail`, `Expires At`. A number column of another name is `phone`, below
+# `phone_number` in preference; an e-mail column is `address` (the native layout, whose addresses may be either).
+_ALIASES = {
+    "phone_no": "phone_number", "mobile_number": "phone_number", "cell_number": "phone_number", "telephone_number": "phone_number",
+    "mobile": "phone", "mobile_phone": "phone", "cell": "phone", "cell_phone": "phone", "cellphone": "phone", "telephone": "phone", "tel": "phone",
+    "email": "address", "e_mail": "address", "email_address": "address", "e_mail_address": "address",
+    "expires_at": "expire_at", "expiry": "expire_at",
+}
+_NAME_SEPARATORS = re.compile(r"[\s._-]+")
 # A first row naming any of these is a header, even one that lacks a number column.
 _KNOWN_COLUMNS = frozenset(HEADER) | frozenset(NUMBER_COLUMNS) | {"address"}
 # Without a header the cell count says which layout a row has: (number cell, expiry cell).
@@ -194,7 +204,7 @@ def _rows(lines: Lines) -> Iterator[CsvRow | NativeRow | RowError]:
                     if lines.continued:
                         lines.resync()
                     columns = header
-                    exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
+                    exported_header = {"id", "created_at"} <= {_name(cell) for cell in stripped}
                     exported_width = len(stripped) if native is not None and exported_header and "note" in native else None
                     seen_first_row = True
                     continue
@@ -265,15 +275,22 @@ def _unclosed_quote(line: int, lines: Lines) -> RowError:
     return error
 
 
+def _name(cell: str) -> str:
+    """A header cell as a column's name: in lower case, its words joined by one `_` (`Phone Number`, `phone-number` and
+    ` PHONE_NUMBER ` are `phone_number`), another name of a column as that column's (_ALIASES)."""
+    name = _NAME_SEPARATORS.sub("_", cell.strip().lower()).strip("_")
+    return _ALIASES.get(name, name)
+
+
 def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
     """The (number, expiry) column indexes if the row is a header, else None."""
-    names = [cell.lower() for cell in cells]
+    names = [_name(cell) for cell in cells]
     if _KNOWN_COLUMNS.isdisjoint(names):
         return None
     number = next((names.index(name) for name in NUMBER_COLUMNS if name in names), None)
     if number is None:
         raise CsvFormatError(
-            f"The header row has no phone number column (phone_number, phone, number or msisdn) "
+            f"The header row has no phone number column (phone_number, phone, number or msisdn, in any case, or Phone Number, Mobile, Tel and the like) "
             f"nor an address column (the native layout); "
             f"it has: {', '.join(cells)}."
         )
@@ -285,7 +302,7 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
 
 def _native_columns(cells: list[str]) -> dict[str, int] | None:
     """The native layout's {column: index} if the row is its header (names `address` and no number column), else None."""
-    names = [cell.lower() for cell in cells]
+    names = [_name(cell) for cell in cells]
     if "address" not in names or not frozenset(NUMBER_COLUMNS).isdisjoint(names):
         return None
     # The first column of a name counts, as with the number columns of today's layouts.
