@@ -116,16 +116,31 @@ def test_a_senders_list_made_before_the_region_was_set_still_applies(database_ur
     +48 500 000 000. Setting the region must not let that list's opt-outs through."""
     with TestClient(create_app(Settings(database_url=database_url))) as before:
         entry = put(before, auth, "+48500000020", sender="500 000 000")
-        allowed = put(before, auth, "+48500000021", sender="500 000 000", list="allow")
+        put(before, auth, "+48500000021", sender="500 000 000", list="allow")
         assert before.get(CHECK, params={"phone_number": "+48500000020", "sender": "500 000 000"}, headers=auth).json()["blacklisted"] is True
-    add(client, auth, "+48500000021")  # blocked for every sender, allowed for this one (as read before the region)
+    everyone = add(client, auth, "+48500000021")  # blocked for every sender; allowed for that sender as read before the region
 
     # As the list was keyed then: text, its white space one space (without a region, 500000000 was another sender).
     for spelling in ("500 000 000", " 500\u00a0000  000 "):
         single = client.get(CHECK, params={"phone_number": "+48500000020", "sender": spelling}, headers=auth).json()
         assert (single["blacklisted"], single["decision"]["entry"]["id"]) == (True, entry["id"]), spelling
         results = client.post(CHECK, json={"phone_numbers": ["+48500000020", "+48500000021"], "sender": spelling}, headers=auth).json()["results"]
-        # The allow list of the sender's other key is as specific as a list of its own: it still beats the block of every sender.
-        assert [(result["blacklisted"], result["decision"]["entry_id"]) for result in results] == [(True, entry["id"]), (False, allowed["id"])], spelling
+        # Another reading adds blocks only: its allow list lifts no block of every sender (a suppression list errs toward blocking).
+        assert [(result["blacklisted"], result["decision"]["entry_id"]) for result in results] == [(True, entry["id"]), (True, everyone["id"])], spelling
         other = client.get(CHECK, params={"phone_number": "+48500000021", "sender": spelling}, headers=auth).json()
-        assert (other["blacklisted"], other["decision"]["list"]) == (False, "allow"), spelling
+        assert (other["blacklisted"], other["decision"]["entry"]["id"]) == (True, everyone["id"]), spelling
+
+
+def test_an_allow_list_of_another_reading_of_the_sender_lifts_no_block(client, auth):
+    """A block of every sender, and an allow list of the sender +508 41 23 45: a check naming the sender 508412345 (read as
+    +48 508 412 345 first) is stopped, as it is naming +48 508 412 345: one sender, one answer."""
+    everyone = add(client, auth, "+48500000050")
+    put(client, auth, "+48500000050", sender="+508 41 23 45", list="allow")
+
+    for spelling in ("508412345", "+48 508 412 345"):
+        single = client.get(CHECK, params={"phone_number": "+48500000050", "sender": spelling}, headers=auth).json()
+        assert (single["blacklisted"], single["decision"]["entry"]["id"]) == (True, everyone["id"]), spelling
+        [result] = client.post(CHECK, json={"phone_numbers": ["+48500000050"], "sender": spelling}, headers=auth).json()["results"]
+        assert (result["blacklisted"], result["decision"]["entry_id"]) == (True, everyone["id"]), spelling
+    # The sender as it reads, +508 41 23 45: its allow list decides, as always.
+    assert client.get(CHECK, params={"phone_number": "+48500000050", "sender": "+508 41 23 45"}, headers=auth).json()["blacklisted"] is False

@@ -17,7 +17,6 @@ UNIQUE = "uq_blacklist_entries_account_id_address_list_id"
 PROBES = {
     "an import's or a batch's lookup": (queries.known_unnest, {}),
     "a bulk check": (queries.live_addresses_unnest, {"now": "2026-12-01T00:00:00"}),
-    "a single check": (queries.scoped_entries, {"address": "48500000001", "now": "2026-12-01T00:00:00", "channel": "", "sender": ""}),
 }
 
 

@@ -697,7 +697,6 @@ def test_an_overlong_native_cell_is_a_row_error():
         (b"Phone Number,Name\n48500500001,John\n", [CsvRow(2, "48500500001", None)]),
         (b"\xef\xbb\xbfPhone Number;Expire At\n48500500001;2031-01-01\n", [CsvRow(2, "48500500001", "2031-01-01")]),
         (b"Mobile,First,Last\n48500500001,Jan,Nowak\n", [CsvRow(2, "48500500001", None)]),
-        (b"Name,Address,Mobile Number\nJan,Main St 1,48500500001\n", [CsvRow(2, "48500500001", None)]),  # a number column: no native layout
         (b"Tel.,Expires At\n48500500001,2031-01-01\n", [CsvRow(2, "48500500001", "2031-01-01")]),
         (b"phone-number\n48500500001\n", [CsvRow(2, "48500500001", None)]),
         (b"Name,E-mail\nJan,jan@example.com\n", [NativeRow(2, "jan@example.com")]),
@@ -706,6 +705,26 @@ def test_an_overlong_native_cell_is_a_row_error():
 )
 def test_a_header_of_other_names_for_the_columns_is_read_by_them(data, expected):
     assert rows(data) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # Headers that named a known column are read as they were: the other names are read only when none is known.
+        (b"address,sender,list,Mobile\n48500000001,ACME,allow,48500000009\n", [NativeRow(2, "48500000001", sender="ACME", list="allow")]),
+        (b"address,reason,Tel\n48500000001,bounce,48500000009\n", [NativeRow(2, "48500000001", reason="bounce")]),
+        # Only Stoplist's own export (`id` and `created_at`, as written) reads bare digits as international.
+        (b"Id,Phone,Created at\n1,508412345,2026-01-01\n", [CsvRow(2, "508412345", None)]),
+    ],
+)
+def test_a_header_read_before_is_read_as_it_was(data, expected):
+    assert rows(data) == expected
+
+
+@pytest.mark.parametrize("header", [b"Email,Mobile", b"Phone Number;E-mail", b"Name,Email Address,Cell"])
+def test_a_header_of_an_email_column_and_a_number_column_is_refused_rather_than_one_dropped(header):
+    with pytest.raises(CsvFormatError, match="a row holds one address"):
+        rows(header + b"\njan@example.com,500000001\n")
 
 
 def test_a_header_naming_a_number_column_and_address_keeps_todays_layout():
@@ -744,13 +763,13 @@ def test_a_line_break_in_a_native_scope_cell_rejects_the_row():
 
 def test_every_other_name_the_readme_gives_a_column_is_read_as_it():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    said = readme[readme.index("by\nthe other names spreadsheets and CRMs give them") :].split("other columns are ignored", 1)[0]
-    names = re.findall(r"`([^`]+)`", said)[:-1]  # the last is the native layout's `address` they stand for
+    said = readme[readme.index("and other names (`Mobile`") :].split("for the native", 1)[0]
+    names = re.findall(r"`([^`]+)`", said)
     assert len(names) == 11, names
     for name in names:
         if "mail" in name:
             assert rows(f"{name}\njan@example.com\n".encode()) == [NativeRow(2, "jan@example.com")], name
         elif "Exp" in name:
-            assert rows(f"phone,{name}\n48500500001,2031-01-01\n".encode()) == [CsvRow(2, "48500500001", "2031-01-01")], name
+            assert rows(f"Phone Number,{name}\n48500500001,2031-01-01\n".encode()) == [CsvRow(2, "48500500001", "2031-01-01")], name
         else:
             assert rows(f"{name}\n48500500001\n".encode()) == [CsvRow(2, "48500500001", None)], name

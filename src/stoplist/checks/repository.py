@@ -93,10 +93,13 @@ class SqliteLookup:
     async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
         return _by_place(self.connection.execute(_sqlite_many_checks(), (rows_json(asked), moment(now, "sqlite"))), len(asked))
 
-    async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
-        """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each."""
+    async def scoped(
+        self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime, other_senders: tuple[str, ...] = ()
+    ) -> dict[str, list[Scoped]]:
+        """For each of the addresses with live entries on the lists that apply: (kind, channel, sender, entry id) of each.
+        The lists of `other_senders` apply too, each candidate naming its list's sender key: the addresses are probed once."""
         connection = self.connection
-        scopes = {row[0]: row[1:] for row in connection.execute(_sqlite_lists(), (account_id, channel, sender))}
+        scopes = {row[0]: row[1:] for key in (sender, *other_senders) for row in connection.execute(_sqlite_lists(), (account_id, channel, key))}
         if not scopes:
             return {}
         found: dict[str, list[Scoped]] = {}
@@ -243,17 +246,19 @@ class PostgresLookup:
     async def _entries_of_many(self, asked: list[Asked], now: datetime) -> list[list[EntryRow]]:
         return _by_place(await self.pool.fetch(_asyncpg_many_checks(), orjson.dumps(asked).decode(), moment(now, "asyncpg")), len(asked))
 
-    async def scoped(self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime) -> dict[str, list[Scoped]]:
+    async def scoped(
+        self, account_id: int, addresses: list[str], channel: str, sender: str, now: datetime, other_senders: tuple[str, ...] = ()
+    ) -> dict[str, list[Scoped]]:
         if not addresses:
             return {}
         # Both at once, on two connections: sent in the same turn of the event loop, PostgreSQL does not
         # wait between them for a server busy with other requests' numbers. One index probe per
         # address, whatever the planner's statistics say (see queries.live_addresses_unnest).
-        lists, rows = await asyncio.gather(
-            self.pool.fetch(_asyncpg_lists(), account_id, channel, sender),
+        rows, *lists = await asyncio.gather(
             self.pool.fetch(_asyncpg_many(), orjson.dumps(addresses).decode(), account_id, moment(now, "asyncpg")),
+            *(self.pool.fetch(_asyncpg_lists(), account_id, channel, key) for key in (sender, *other_senders)),
         )
-        return _on_lists(rows, {row[0]: tuple(row)[1:] for row in lists}, {})
+        return _on_lists(rows, {row[0]: tuple(row)[1:] for found in lists for row in found}, {})
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """May I message this address? One address with the entry that decided, or up to 10,000 at once, for a channel and a sender."""
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterable
@@ -11,7 +12,7 @@ from stoplist.errors import InvalidAddress
 from stoplist.lists import render
 from stoplist.lists.addresses import PHONE, normalize_address
 from stoplist.lists.phone import e164_reader, international_reading, normalize_phone_number, number_input
-from stoplist.lists.precedence import BLOCK, decide
+from stoplist.lists.precedence import BLOCK, EVERY, decide
 
 
 class Decision(NamedTuple):
@@ -34,31 +35,43 @@ async def check_one(
     """Whether an address may be messaged on (channel, sender) right now, and which entry decided.
 
     `phone_number=` (SMSAPI's spelling) takes phone numbers only; `address=` takes either kind. The lists of the
-    sender's `other_senders` keys (lists.senders.other_sender_keys) apply too, as the sender's own do.
+    sender's other readings (`other_senders`, lists.senders.other_sender_keys) add their blocks (see _decided).
     """
     if by_address:
         kind, address = normalize_address(raw, default_region=default_region)
     else:
         kind, address = PHONE, normalize_phone_number(raw, default_region=default_region)
     now = utcnow()
-    decision = Decision(address, kind, decide(await _entries(lookup, account_id, address, channel, sender, other_senders, now)))
+    decision = Decision(address, kind, await _decided(lookup, account_id, address, channel, sender, other_senders, now))
     other = None if kind != PHONE or decision.blocked else international_reading(raw, address, default_region)
     if other is not None:
         # Digits a default region reads as national may be the international number Stoplist answers bare: either
         # reading's block stops the message (a suppression list errs toward blocking).
-        otherwise = Decision(other, kind, decide(await _entries(lookup, account_id, other, channel, sender, other_senders, now)))
+        otherwise = Decision(other, kind, await _decided(lookup, account_id, other, channel, sender, other_senders, now))
         if otherwise.blocked:
             return otherwise
     return decision
 
 
-async def _entries(lookup: Lookup, account_id: int, address: str, channel: str, sender: str, other_senders: tuple[str, ...], now) -> list:
-    """The candidates of an address on the lists that apply to the sender under each of its keys: one scope of lists,
-    whose most specific entry decides (an allow list of one spelling still beats a block of every sender)."""
-    found = await lookup.entries(account_id, address, channel, sender, now)
-    for other in other_senders:
-        found = [*found, *await lookup.entries(account_id, address, channel, other, now)]
-    return found
+async def _decided(lookup: Lookup, account_id: int, address: str, channel: str, sender: str, other_senders: tuple[str, ...], now):
+    """The entry that decides a check of `address` for the sender as read (its key `sender`), unless a list of another
+    reading of it (`other_senders`) blocks the address: then that block. Another reading only adds blocks (errs toward
+    blocking): its allow list never lifts a block of the sender as read, nor of every sender."""
+    if not other_senders:
+        return decide(await lookup.entries(account_id, address, channel, sender, now))
+    # Looked up together: the checks of one turn of the loop are one statement (checks.together).
+    own, *others = await asyncio.gather(*(lookup.entries(account_id, address, channel, key, now) for key in (sender, *other_senders)))
+    return _with_other_readings(decide(own), [candidate for found in others for candidate in found])
+
+
+def _with_other_readings(decision, candidates: list):
+    """`decision`, unless it lets the message through and one of `candidates` (of the lists that apply to another reading
+    of the sender) is a block on a list of a sender: then the most specific such block. The lists of every sender among
+    them were the sender's own candidates already."""
+    if decision is not None and decision[0] == BLOCK:
+        return decision
+    blocks = [candidate for candidate in candidates if candidate[0] == BLOCK and candidate[2]]
+    return decide(blocks) if blocks else decision
 
 
 def rendered(decision: Decision) -> dict:
@@ -94,11 +107,9 @@ async def check_many(
     wanted = set(addresses) | set((others or {}).values())
     wanted.discard(None)
     # Once each, in key order: the probes walk the index from one end to the other instead of jumping about.
-    now = utcnow()
-    found = await lookup.scoped(account_id, sorted(wanted), channel, sender, now)  # type: ignore[arg-type]
-    for other_sender in other_senders:  # the lists of the sender's other keys apply too (see check_one)
-        for address, candidates in (await lookup.scoped(account_id, sorted(wanted), channel, other_sender, now)).items():  # type: ignore[arg-type]
-            found[address] = [*found.get(address, ()), *candidates]
+    found = await lookup.scoped(account_id, sorted(wanted), channel, sender, utcnow(), other_senders)  # type: ignore[arg-type]
+    if other_senders:  # the lists of the sender's other readings add their blocks (see check_one)
+        found = {address: decided for address, candidates in found.items() if (decided := _as_decided(candidates, sender))}
     # Written by hand: for 10,000 results this is a good part of the request's cost.
     parts = []
     append = parts.append
@@ -130,6 +141,14 @@ async def check_many(
             f'"decision":{{"list":"{decision[0]}","entry_id":"{decision[3]}"}}}}'  # type: ignore[index]
         )
     return '{"results":[' + ",".join(parts) + "]}"
+
+
+def _as_decided(candidates: list, sender: str) -> list:
+    """A bulk check's candidates of an address on the lists of every reading of the sender, as the one candidate that
+    decides (see _with_other_readings): its own lists' (of its key `sender`, or of every sender), or another's block."""
+    own = [candidate for candidate in candidates if candidate[2] in (EVERY, sender)]
+    decision = _with_other_readings(decide(own), [candidate for candidate in candidates if candidate[2] not in (EVERY, sender)])
+    return [] if decision is None else [decision]
 
 
 def _blocks(candidates: list | None) -> bool:

@@ -204,7 +204,7 @@ def _rows(lines: Lines) -> Iterator[CsvRow | NativeRow | RowError]:
                     if lines.continued:
                         lines.resync()
                     columns = header
-                    exported_header = {"id", "created_at"} <= {_name(cell) for cell in stripped}
+                    exported_header = {"id", "created_at"} <= {cell.lower() for cell in stripped}
                     exported_width = len(stripped) if native is not None and exported_header and "note" in native else None
                     seen_first_row = True
                     continue
@@ -275,7 +275,27 @@ def _unclosed_quote(line: int, lines: Lines) -> RowError:
     return error
 
 
-def _name(cell: str) -> str:
+def _names(cells: list[str]) -> list[str]:
+    """A header row's column names: its cells in lower case, as the export writes them; only when none of those is a
+    known column, its cells as the names spreadsheets give (_other_name). So a header that was read before is read as it
+    was (`address,sender,list,Mobile` is the native layout, `Mobile` ignored), and only one no name of which was known
+    is read by the other names. Such a header naming both an e-mail column and a number column is refused: the native
+    layout holds one address a row, and the e-mail addresses would be dropped without a word."""
+    names = [cell.lower() for cell in cells]
+    if not _KNOWN_COLUMNS.isdisjoint(names):
+        return names
+    names = [_other_name(cell) for cell in cells]
+    emails = [cell for cell, name in zip(cells, names) if name == "address"]
+    numbers = [cell for cell, name in zip(cells, names) if name in NUMBER_COLUMNS]
+    if emails and numbers:
+        raise CsvFormatError(
+            f"The header names an e-mail column ({emails[0]}) and a phone number column ({numbers[0]}): a row holds one address."
+            " Import the e-mail addresses and the numbers as two files, or name the column to import `address` (the native layout)."
+        )
+    return names
+
+
+def _other_name(cell: str) -> str:
     """A header cell as a column's name: in lower case, its words joined by one `_` (`Phone Number`, `phone-number` and
     ` PHONE_NUMBER ` are `phone_number`), another name of a column as that column's (_ALIASES)."""
     name = _NAME_SEPARATORS.sub("_", cell.strip().lower()).strip("_")
@@ -284,7 +304,7 @@ def _name(cell: str) -> str:
 
 def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
     """The (number, expiry) column indexes if the row is a header, else None."""
-    names = [_name(cell) for cell in cells]
+    names = _names(cells)
     if _KNOWN_COLUMNS.isdisjoint(names):
         return None
     number = next((names.index(name) for name in NUMBER_COLUMNS if name in names), None)
@@ -302,7 +322,7 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
 
 def _native_columns(cells: list[str]) -> dict[str, int] | None:
     """The native layout's {column: index} if the row is its header (names `address` and no number column), else None."""
-    names = [_name(cell) for cell in cells]
+    names = _names(cells)
     if "address" not in names or not frozenset(NUMBER_COLUMNS).isdisjoint(names):
         return None
     # The first column of a name counts, as with the number columns of today's layouts.

@@ -51,7 +51,7 @@ AMBIGUOUS_ZONES = {
     "AST": "Atlantic or Arabia", "BDT": "Bangladesh or Brunei", "BST": "British summer or Bangladesh", "CCT": "Cocos or China coast",
     "CDT": "North American Central daylight or Cuba daylight", "CST": "North American Central, China or Cuba", "ECT": "Ecuador or Eastern Caribbean",
     "GST": "Gulf or South Georgia", "IST": "India, Ireland or Israel", "LMT": "any place's local mean", "MMT": "Myanmar or Malé",
-    "SST": "Samoa or Singapore",
+    "PST": "North American Pacific or Philippine", "SST": "Samoa or Singapore",
 }
 _WORD = re.compile(r"[A-Za-z]+")
 
@@ -108,7 +108,9 @@ def period(after: str | None, before: str | None, *, names: tuple[str, str], now
     seconds), which answer nothing."""
     lower = None if after is None else read(after, name=names[0], now=now)
     upper = None if before is None else read(before, name=names[1], now=now)
-    if lower is not None and upper is not None and lower.start > upper.start and upper.end is not None and lower.start >= upper.end:
+    # A moment at the upper bound's very end meets it, as two moments alike do (`…T23:59:59.5Z` rounds up to the next day's first second).
+    meets = lower is not None and upper is not None and lower.start == lower.end == upper.end
+    if lower is not None and upper is not None and lower.start > upper.start and upper.end is not None and lower.start >= upper.end and not meets:
         message = (
             f"{names[0]} {after.strip()!r} (from {lower.start:%Y-%m-%dT%H:%M:%SZ}) is not before {names[1]} {before.strip()!r}"
             f" (before {upper.end:%Y-%m-%dT%H:%M:%SZ}): no moment is from the one and before the other. Swapped?"

@@ -240,7 +240,7 @@ ENTRY_COLUMNS = (
 
 def scoped_entries() -> Select:
     """The live entries of one address on the lists that apply to a check: its candidates."""
-    return _candidates(unplanned(bindparam("account")), bindparam("address"), bindparam("now"), bindparam("channel"), bindparam("sender"))
+    return _candidates(bindparam("account"), bindparam("address"), bindparam("now"), bindparam("channel"), bindparam("sender"))
 
 
 def scoped_entries_unnest() -> Select:
