@@ -721,6 +721,12 @@ def test_a_header_read_before_is_read_as_it_was(data, expected):
     assert rows(data) == expected
 
 
+def test_a_header_of_both_namings_is_read_by_stoplists_and_the_error_says_which_name_to_write():
+    with pytest.raises(CsvFormatError) as caught:
+        rows(b"Phone Number,expire_at\n48500000001,2031-01-01\n")
+    assert "Phone Number is read as a phone number column only in a header that names no column as Stoplist does" in caught.value.message
+
+
 @pytest.mark.parametrize("header", [b"Email,Mobile", b"Phone Number;E-mail", b"Name,Email Address,Cell"])
 def test_a_header_of_an_email_column_and_a_number_column_is_refused_rather_than_one_dropped(header):
     with pytest.raises(CsvFormatError, match="a row holds one address"):

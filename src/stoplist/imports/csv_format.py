@@ -309,10 +309,14 @@ def _header_columns(cells: list[str]) -> tuple[int, int | None] | None:
         return None
     number = next((names.index(name) for name in NUMBER_COLUMNS if name in names), None)
     if number is None:
+        # A header that names a column as Stoplist does and another as a spreadsheet does (`Phone Number,expire_at`) is read
+        # by the first alone: say which name to write.
+        other = next((cell for cell in cells if _other_name(cell) in NUMBER_COLUMNS), None)
+        mixed = f" {other} is read as a phone number column only in a header that names no column as Stoplist does: write it phone_number." if other else ""
         raise CsvFormatError(
-            f"The header row has no phone number column (phone_number, phone, number or msisdn, in any case, or Phone Number, Mobile, Tel and the like) "
+            f"The header row has no phone number column (phone_number, phone, number or msisdn) "
             f"nor an address column (the native layout); "
-            f"it has: {', '.join(cells)}."
+            f"it has: {', '.join(cells)}.{mixed}"
         )
     if "expire_at" in names:
         return number, names.index("expire_at")

@@ -67,6 +67,7 @@ class Span(NamedTuple):
         """A moment, to the second: stored times are whole seconds, so a fraction is the next whole second for either bound."""
         if moment.microsecond:
             moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+            return RoundedUp(moment, moment)
         return cls(moment, moment)
 
     @classmethod
@@ -85,6 +86,11 @@ class Span(NamedTuple):
     @classmethod
     def year(cls, year: int, zone: tzinfo = timezone.utc) -> "Span":
         return cls.days(date(year, 1, 1), 366 if calendar.isleap(year) else 365, zone)
+
+
+class RoundedUp(Span):
+    """A moment that had a fraction of a second, as the next whole second: a lower bound that so reaches an upper
+    bound's end meets it (`…T23:59:59.5Z` and the day it is in), rather than comes after it."""
 
 
 class Period(NamedTuple):
@@ -108,8 +114,8 @@ def period(after: str | None, before: str | None, *, names: tuple[str, str], now
     seconds), which answer nothing."""
     lower = None if after is None else read(after, name=names[0], now=now)
     upper = None if before is None else read(before, name=names[1], now=now)
-    # A moment at the upper bound's very end meets it, as two moments alike do (`…T23:59:59.5Z` rounds up to the next day's first second).
-    meets = lower is not None and upper is not None and lower.start == lower.end == upper.end
+    # A moment whose fraction rounded it up to the upper bound's very end (`…T23:59:59.5Z` and its day) meets it: it was inside.
+    meets = isinstance(lower, RoundedUp) and upper is not None and lower.start == upper.end
     if lower is not None and upper is not None and lower.start > upper.start and upper.end is not None and lower.start >= upper.end and not meets:
         message = (
             f"{names[0]} {after.strip()!r} (from {lower.start:%Y-%m-%dT%H:%M:%SZ}) is not before {names[1]} {before.strip()!r}"
