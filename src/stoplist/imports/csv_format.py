@@ -32,7 +32,7 @@ NUMBER_COLUMNS = ("phone_number", "phone", "number", "msisdn")  # in order of pr
 # export's layout; cells of the other columns are read by name. `source`, `created_at` and `updated_at`
 # are read for `stoplist import`, which keeps them; the API's import ignores them.
 NATIVE_COLUMNS = ("address", "channel", "sender", "list", "reason", "note", "expire_at", "source", "created_at", "updated_at")
-# The other names spreadsheets and CRMs give these columns, as a header's names are read (_name: in lower case, words
+# The other names spreadsheets and CRMs give these columns, as _other_name reads a header's names (in lower case, words
 # joined by `_`): `Phone Number`, `Mobile`, `E-mail`, `Expires At`. A number column of another name is `phone`, below
 # `phone_number` in preference; an e-mail column is `address` (the native layout, whose addresses may be either).
 _ALIASES = {
