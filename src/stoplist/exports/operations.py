@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from stoplist import interrupts
 from stoplist.db import utcnow
 from stoplist.exports.service import ExportQuery, csv_chunks, native_csv_chunks
 from stoplist.imports.csv_format import HEADER, NATIVE_HEADER
@@ -38,13 +39,16 @@ def _written(path: Path) -> Iterator[ContextManager[BinaryIO]]:
         yield target.open("wb")
         return
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
-    descriptor, partial = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".partial", dir=target.parent)
+    partial = None
     try:
+        with interrupts.held():  # a SIGTERM just after the file was made left it behind
+            descriptor, partial = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".partial", dir=target.parent)
         os.fchmod(descriptor, mode)
         yield os.fdopen(descriptor, "wb")
         os.replace(partial, target)
     finally:
-        Path(partial).unlink(missing_ok=True)
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
 
 
 def _umask() -> int:

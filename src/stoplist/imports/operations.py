@@ -6,13 +6,14 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import rich.progress
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from stoplist import interrupts
 from stoplist.audit.trail import Origin
 from stoplist.imports.csv_format import CsvFormatError, NotCsvText, UploadChecker
 from stoplist.imports.csv_writer import header_text, rows_text
@@ -45,7 +46,9 @@ def _readable_twice(path: Path) -> Iterator[Path]:
     if path != STDIN and path.is_file():
         yield path
         return
-    with tempfile.NamedTemporaryFile(prefix="stoplist-import-", suffix=".csv") as spool:
+    with ExitStack() as removed:
+        with interrupts.held():  # a SIGTERM just after the file was made left it behind
+            spool = removed.enter_context(tempfile.NamedTemporaryFile(prefix="stoplist-import-", suffix=".csv"))
         with (nullcontext(sys.stdin.buffer) if path == STDIN else path.open("rb")) as source:
             shutil.copyfileobj(source, spool, 1 << 20)
         spool.flush()
