@@ -102,8 +102,10 @@ def test_checks_sent_at_once_answer_as_the_same_checks_one_at_a_time(listed, set
 
     assert at_once == one_at_a_time
     assert {answer["blacklisted"] for answer in at_once} == {True, False}
-    # Most went in statements of several: the path under test was taken.
-    assert sum(gathered) > len(asked) // 2, gathered
+    # Some went in statements of several: the path under test was taken. (How many depends on the machine's load: a
+    # loaded one answers more checks alone, before the next arrives; most went together on an idle one, 43 of 120 in a
+    # CI run beside other work.)
+    assert max(gathered, default=0) > 1 and sum(gathered) >= 10, gathered
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
