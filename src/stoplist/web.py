@@ -44,7 +44,11 @@ class HotRoute(APIRoute):
 
 
 class TrailingSlash:
-    """Serve `/path/` exactly like `/path`: some clients do not follow redirects."""
+    """Serve `/path/` exactly like `/path`: some clients do not follow redirects (SMSAPI's PHP client deletes
+    the whole list with `DELETE /blacklist/phone_numbers/`).
+
+    One slash, as the client wrote it: every one stripped, `DELETE /blacklist/phone_numbers//` (an id left
+    empty) or `.../phone_numbers/%2F` (an id that is a slash, decoded into the path) was the delete-all."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,9 +56,9 @@ class TrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                stripped = path.rstrip("/") or "/"
-                scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
+            raw: bytes = scope.get("raw_path") or path.encode()
+            if len(path) > 1 and path.endswith("/") and raw.endswith(b"/"):
+                scope = {**scope, "path": path[:-1], "raw_path": raw[:-1]}
         await self.app(scope, receive, send)
 
 

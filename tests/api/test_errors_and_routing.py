@@ -39,3 +39,19 @@ def test_an_unexpected_failure_is_a_500_with_the_error_body(app, auth):
         body = assert_error(client.get("/boom"), 500, "internal_error")
 
     assert "kaput" not in body["message"]
+
+
+@pytest.mark.parametrize("tail", ["//", "///", "/%2F", "/%2f/", "/%2F%2F", "/%2F/"])
+def test_an_id_left_empty_or_a_slash_for_an_id_deletes_nothing(client, auth, tail):
+    """One trailing slash is the delete-all SMSAPI's PHP client sends; an empty id (`phone_numbers//`, which SMSAPI's
+    Python client sends for the id "/") or an encoded slash is no id at all: 404, and the list stays whole. Every
+    trailing slash was stripped, from the decoded path, and each of these deleted the whole list."""
+    for number in ("+48500000001", "+48500000002"):
+        add(client, auth, number)
+
+    response = client.delete(f"{URL}{tail}", headers=auth, follow_redirects=False)
+
+    assert_error(response, 404, "not_found")
+    assert client.get(URL, headers=auth).json()["size"] == 2
+    assert client.delete(f"{URL}/", headers=auth).status_code == 204  # the one trailing slash: the delete-all
+    assert client.get(URL, headers=auth).json()["size"] == 0
