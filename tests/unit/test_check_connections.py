@@ -103,6 +103,26 @@ def test_a_connection_that_cannot_be_opened_again_is_busy_not_a_crash(monkeypatc
     assert raised.value.__cause__ is failure
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [asyncpg.InvalidCatalogNameError('database "stoplist" does not exist'),
+     asyncpg.ObjectNotInPrerequisiteStateError('database "stoplist" is not currently accepting connections'),
+     asyncpg.InvalidPasswordError('password authentication failed for user "stoplist"')],
+    ids=["database dropped", "connections not allowed", "password changed"],
+)
+def test_a_server_that_refuses_a_new_connection_is_busy_not_a_crash(monkeypatch, refusal):
+    """A restore's `dropdb --force` or `ALTER DATABASE ... ALLOW_CONNECTIONS false` on a live server: every request
+    with a token answered 500 until it was over, where SQLAlchemy's path answers the same refusal 503."""
+    async def connect(_dsn):
+        raise refusal
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+
+    with pytest.raises(ServiceBusy) as raised:
+        asyncio.run(connections(Closed("dropped")).fetch("SELECT 1"))
+    assert raised.value.__cause__ is refusal
+
+
 class Failing(Connection):
     """A connection on which every query fails with `error`."""
 

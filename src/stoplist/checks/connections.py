@@ -52,11 +52,16 @@ class TakenInTurn:
 
     async def _connect(self):
         """A new connection; a server that cannot be reached just now (refused, unreachable, a name that does not
-        resolve) is a 503 busy to retry, whatever the operating system's error for it."""
+        resolve) is a 503 busy to retry, whatever the operating system's error for it. So is one that answers but
+        refuses the connection (the database dropped or closed to connections while a backup is restored, a password
+        changed): SQLAlchemy's path answers the same refusals, its OperationalError, 503, and a request must not
+        get a 500 from one path and a 503 from the other."""
         try:
             return await asyncpg.connect(self._dsn)
         except OSError as error:
             raise _unreachable() from error
+        except asyncpg.PostgresError as error:
+            raise database_busy(error, error) from error
 
     async def fetchrow(self, query: str, *args):
         return await self._run("fetchrow", query, args)
