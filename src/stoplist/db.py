@@ -296,6 +296,25 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def snapshot(session: Session) -> Iterator[Session]:
+    """A read-only session of its own whose every statement sees the database as of its first one, whatever commits
+    meanwhile: REPEATABLE READ on PostgreSQL; on SQLite one read transaction (the driver begins none for a SELECT, so
+    each statement saw the latest commit). For reads that must agree with one another while writers go on."""
+    engine = session.get_bind()
+    if engine.dialect.name == "sqlite":
+        connection = engine.connect()
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with Session(bind=connection) as reading:
+            yield reading
+    finally:
+        connection.rollback()
+        connection.close()
+
+
 def driver_connection(session: Session):
     """The driver's own connection under the session's transaction, for the raw paths below."""
     return session.connection().connection.dbapi_connection

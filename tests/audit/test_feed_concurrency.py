@@ -70,4 +70,4 @@ def test_a_reader_sees_every_event_once_in_order_while_writers_commit(session_fa
     assert not errors, errors
     assert seen == list(range(1, expected + 1))
     with session_factory() as session:
-        assert history.verify(session, account_id=account_id)[1:] == (expected, None)
+        assert history.verify(session, account_id=account_id)[1:3] == (expected, None)

@@ -85,7 +85,7 @@ def test_checkpoints_kept_elsewhere_catch_a_rewrite_of_the_whole_chain(database,
 
     passed = _verify("--checkpoint", kept)
     assert passed.exit_code == 0, passed.output
-    assert passed.stdout.strip() == "ok: 5 events of 1 account(s) verified, 3 checkpoint(s) confirmed"
+    assert passed.stdout.strip() == "ok: 5 events of 1 account(s) verified, 5 listed entries agree with them, 3 checkpoint(s) confirmed"
 
     rewrite_chain(database, _account(database, "default"), 2, "48999999999")
     alone = _verify()
@@ -152,10 +152,16 @@ def test_removed_events_and_retention_are_named(database, api, tmp_path):
     at_five = tmp_path / "five.jsonl"
     _keep(at_five, _checkpoint())
 
-    # Events 4 and 5 removed, the head moved back to 3: the chain alone still verifies.
+    # Events 4 and 5 removed, the head moved back to 3: the chain alone still verifies, but their entries are
+    # listed with no event to account for them; taken away with their entries, only the checkpoint tells.
     last = _rows(database, "SELECT hash, at FROM entry_events WHERE account_id = :a AND seq = 3", a=account)[0]
+    removed = [entry_id for (entry_id,) in _rows(database, "SELECT entry_id FROM entry_events WHERE account_id = :a AND seq > 3 ORDER BY seq", a=account)]
     _rows(database, "DELETE FROM entry_events WHERE account_id = :a AND seq > 3", a=account)
     _rows(database, "UPDATE audit_heads SET seq = 3, hash = :h, at = :at WHERE account_id = :a", h=last[0], at=last[1], a=account)
+    unaccounted = _verify()
+    assert unaccounted.exit_code == 1
+    assert f"entry {removed[0]}: it is listed, but no event records it: it was added behind the service's back" in unaccounted.stderr, unaccounted.stderr
+    _rows(database, "DELETE FROM blacklist_entries WHERE account_id = :a AND id > :id", a=account, id=removed[0] - 1)
     assert _verify().exit_code == 0
     result = _verify("--checkpoint", at_five)
     assert result.exit_code == 1 and "the chain ends at event 3, before the checkpoint's event 5: events were removed" in result.stderr, result.stderr
@@ -173,7 +179,10 @@ def test_removed_events_and_retention_are_named(database, api, tmp_path):
     assert _verify("--checkpoint", at_three).exit_code == 0  # where the chain now starts: its base
     dropped = _verify("--checkpoint", at_two)
     assert dropped.exit_code == 1
-    assert "cannot be confirmed: retention dropped events 1 to 3, the checkpoint's event 2 with them" in dropped.stderr, dropped.stderr
+    assert (
+        "cannot be confirmed: the chain now starts after event 3, the checkpoint's event 2 before it (retention drops old events;"
+        " if STOPLIST_AUDIT_RETENTION_MONTHS did not drop events 1 to 3, they were removed)"
+    ) in dropped.stderr, dropped.stderr
 
 
 def _signed_at(database: str, account: int, seq: int) -> str:

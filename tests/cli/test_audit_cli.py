@@ -18,7 +18,7 @@ def test_verify_says_ok_then_names_the_first_broken_link(database, api):
         assert api.post(URL, json={"phone_number": number}, headers=auth).status_code == 201
     result = stoplist("audit", "verify")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "ok: 3 events of 1 account(s) verified"
+    assert result.stdout.strip() == "ok: 3 events of 1 account(s) verified, 3 listed entries agree with them"
 
     engine = create_db_engine(database)
     with engine.begin() as connection:

@@ -32,7 +32,7 @@ def test_every_existing_entry_gets_one_add_event_and_the_chains_verify(at_0004):
     engine = create_db_engine(url)
     try:
         with create_session_factory(engine)() as session:
-            accounts, checked, broken = history.verify(session)
+            accounts, checked, broken, _entries = history.verify(session)
     finally:
         engine.dispose()
     assert (accounts, checked, broken) == (2, 5, None)

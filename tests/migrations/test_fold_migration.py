@@ -52,7 +52,7 @@ ENTRIES = [
 
 @pytest.fixture
 def at_0011(empty_database_url: str, monkeypatch: pytest.MonkeyPatch):
-    """A database at revision 0011 holding LISTS and ENTRIES, alice's with an `add` event each (bob has no trail yet)."""
+    """A database at revision 0011 holding LISTS and ENTRIES, each with its `add` event, as migration 0006 and the writer left them."""
     url = empty_database_url
     monkeypatch.setenv("STOPLIST_DATABASE_URL", url)
     monkeypatch.setenv("STOPLIST_DEFAULT_REGION", "PL")
@@ -77,6 +77,7 @@ def at_0011(empty_database_url: str, monkeypatch: pytest.MonkeyPatch):
         ],
     )
     _trail(url, account_id=1)
+    _trail(url, account_id=2)
     if dialect == "postgresql":
         for table in ("accounts", "lists", "blacklist_entries"):
             _run(url, f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
@@ -84,12 +85,12 @@ def at_0011(empty_database_url: str, monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
 
 
-def _trail(url: str, *, account_id: int) -> None:
+def _trail(url: str, *, account_id: int, lists=LISTS, entries=ENTRIES) -> None:
     """An `add` event per entry of the account, chained as audit.trail writes them, and its head."""
-    scopes = {i: (k, c, s) for i, _a, k, c, s, _t in LISTS}
+    scopes = {i: (k, c, s) for i, _a, k, c, s, _t in lists}
     seq, previous, events = 0, chain.GENESIS, []
     at = _stamp(datetime(2026, 7, 1), _dialect(url))
-    for entry_id, account, list_id, address, kind, reason, note, expire_at, *_ in ENTRIES:
+    for entry_id, account, list_id, address, kind, reason, note, expire_at, *_ in entries:
         if account != account_id:
             continue
         seq += 1
@@ -170,17 +171,21 @@ def test_lists_and_entries_fold_merge_into_the_oldest_and_record_each_merge(at_0
     assert merges[2]["before"] == {"expire_at": None, "reason": "manual", "note": None}
     assert merges[2]["after"] == {"expire_at": "2099-01-01T00:00:00Z", "reason": "bounce", "note": "second"}
     assert merges[3]["list"] == {"kind": "block", "channel": "sms", "sender": "acme"}
-    assert _events(url, account_id=2) == []  # bob's entries folded without a merge: nothing to record
-    assert _run(url, "SELECT account_id, seq FROM audit_heads ORDER BY account_id") == [(1, 17)]
+    assert [event["op"] for event in _events(url, account_id=2)] == ["add", "add"]  # bob's entries folded without a merge: nothing to record
+    assert _run(url, "SELECT account_id, seq FROM audit_heads ORDER BY account_id") == [(1, 17), (2, 2)]
 
     verified = stoplist("audit", "verify")
     assert verified.exit_code == 0, verified.output
-    assert verified.stdout.strip() == "ok: 17 events of 1 account(s) verified"
+    assert verified.stdout.strip() == "ok: 19 events of 2 account(s) verified, 9 listed entries agree with them"
 
 
 def test_a_merge_of_an_account_without_a_trail_starts_its_chain(at_0011: str):
+    """An account whose entries no event records (written behind the service's back: migration 0006 gave every entry
+    its add): the merge starts its chain all the same, and verify names the entries that the trail does not account for."""
     url = at_0011
     dialect = _dialect(url)
+    _run(url, "DELETE FROM entry_events WHERE account_id = 2")
+    _run(url, "DELETE FROM audit_heads WHERE account_id = 2")
     _run(
         url,
         "INSERT INTO blacklist_entries (id, account_id, list_id, address, address_kind, reason, source, created_at, updated_at)"
@@ -193,8 +198,11 @@ def test_a_merge_of_an_account_without_a_trail_starts_its_chain(at_0011: str):
     assert [(event["seq"], event["op"], event["entry_id"]) for event in _events(url, account_id=2)] == [(1, "remove", "20"), (2, "update", "12")]
     assert _run(url, "SELECT reason, address_display FROM blacklist_entries WHERE id = 12") == [("bounce", "Jane.Doe@example.com")]
     verified = stoplist("audit", "verify")
-    assert verified.exit_code == 0, verified.output
-    assert verified.stdout.strip() == "ok: 19 events of 2 account(s) verified"  # alice's 17, bob's 2
+    assert verified.exit_code == 1, verified.output
+    assert verified.stderr.strip() == (
+        "BROKEN: account 2, entry 12: its first event (2) is an update, not its add: its add is missing"
+        " (every event verified; 7 listed entries before it agree with them)"  # alice's 7; bob's chain of 2 holds
+    )
 
 
 def test_the_way_down_writes_the_spellings_back_and_the_way_up_again_folds_them(at_0011: str):
@@ -252,6 +260,10 @@ def test_merges_across_batches_leave_what_one_merge_of_each_group_would(empty_da
         "INSERT INTO blacklist_entries (id, account_id, list_id, address, address_kind, reason, source, expire_at, created_at, updated_at)"
         " VALUES (:id, 1, :list, :address, 'email', :reason, 'api', :expire, :created, :updated)",
         [{key: value for key, value in row.items() if key != "moments"} for row in unique],
+    )
+    _trail(  # each entry's add, as migration 0006 and the writer left them
+        url, account_id=1, lists=[(1, 1, "block", "", "Shop", None), (2, 1, "block", "", "SHOP", None)],
+        entries=[(row["id"], 1, row["list"], row["address"], "email", row["reason"], None, row["moments"][0]) for row in unique],
     )
     expected, by_key = {}, {}
     now = datetime.now()

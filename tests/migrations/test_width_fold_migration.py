@@ -113,7 +113,7 @@ def test_keys_with_full_width_characters_fold_and_merge_as_case_did(at_0016: str
                for event in merges if event["op"] == "remove")
     verified = stoplist("audit", "verify")
     assert verified.exit_code == 0, verified.output
-    assert verified.stdout.strip() == "ok: 11 events of 1 account(s) verified"
+    assert verified.stdout.strip() == "ok: 11 events of 1 account(s) verified, 5 listed entries agree with them"
     assert "migration 0017: 1 list(s) have a sender that is 'every', 'all' or '*' in full width" in caplog.text
 
 

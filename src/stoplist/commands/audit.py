@@ -26,6 +26,7 @@ def audit_verify(
 ) -> None:
     """Check every event's hash chain, numbering and columns, then each checkpoint given; name what does not hold and exit 1 if anything."""
     from stoplist.history import checkpoints as saved
+    from stoplist.audit.reconcile import Unaccounted
     from stoplist.history import service as history
 
     given = None if public_key is None else public_key.read_text(encoding="utf-8-sig", errors="replace")
@@ -35,13 +36,16 @@ def audit_verify(
         # A shared subuser: its own chain (what it held before it shared) and its parent's, which its checkpoints sign.
         account_id = None if account is None else owner_id_named(session, account, writing=False)
         chains = [None] if account is None else list(dict.fromkeys([account_id_named(session, account), account_id]))
-        accounts = checked = 0
+        accounts = checked = entries = 0
         for chain_of in chains:
-            walked, events, broken = history.verify(session, account_id=chain_of)
-            if broken is not None:
-                typer.echo(f"BROKEN: {broken.describe()} ({checked + events:,} events before it verified)", err=True)
+            verified = history.verify(session, account_id=chain_of)
+            if isinstance(verified.broken, Unaccounted):
+                typer.echo(f"BROKEN: {verified.broken.describe()} (every event verified; {entries + verified.entries:,} listed entries before it agree with them)", err=True)
                 raise typer.Exit(1)
-            accounts, checked = accounts + walked, checked + events
+            if verified.broken is not None:
+                typer.echo(f"BROKEN: {verified.broken.describe()} ({checked + verified.events:,} events before it verified)", err=True)
+                raise typer.Exit(1)
+            accounts, checked, entries = accounts + verified.accounts, checked + verified.events, entries + verified.entries
         files = [(str(path), path.read_text(encoding="utf-8-sig", errors="replace")) for path in checkpoint or []]
         confirmed, problems = saved.confirm(session, files, public_pem=given, account_id=account_id)
     for problem in problems:
@@ -49,7 +53,7 @@ def audit_verify(
     if problems:
         raise typer.Exit(1)
     anchored = f", {confirmed:,} checkpoint(s) confirmed" if checkpoint else ""
-    typer.echo(f"ok: {checked:,} events of {accounts:,} account(s) verified{anchored}")
+    typer.echo(f"ok: {checked:,} events of {accounts:,} account(s) verified, {entries:,} listed entries agree with them{anchored}")
 
 
 @audit_app.command("checkpoint")

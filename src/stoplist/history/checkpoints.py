@@ -96,7 +96,11 @@ def problem(session: Session, checkpoint: signing.Checkpoint, *, public_pem: str
     if seq > head.seq:
         return f"the chain ends at event {head.seq}, before the checkpoint's event {seq}: events were removed"
     if seq < head.base_seq:
-        return f"cannot be confirmed: retention dropped events 1 to {head.base_seq}, the checkpoint's event {seq} with them"
+        # Retention moves the chain's start; so would someone removing its oldest events, which nothing else here tells apart.
+        return (
+            f"cannot be confirmed: the chain now starts after event {head.base_seq}, the checkpoint's event {seq} before it"
+            f" (retention drops old events; if STOPLIST_AUDIT_RETENTION_MONTHS did not drop events 1 to {head.base_seq}, they were removed)"
+        )
     found = head.base_hash if seq == head.base_seq else repository.hash_at(checkpoint.account, seq)
     if found is None:
         return f"event {seq} is not in the chain: events were removed"

@@ -9,11 +9,15 @@ from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
+from stoplist.audit.reconcile import EntryEvent, LiveEntry
+from stoplist.audit.trail import state
 from stoplist.audit.models import Event, Head
 from stoplist.db import driver_connection, raw
 from stoplist.lists.models import Entry
 from stoplist.lists.moments import Period
 
+# Rows fetched at a time by the reads that walk every entry or every event of an account.
+_STREAMED = 2_000
 # (seq, body, hash) of one event.
 EventRow = tuple[int, str, str]
 
@@ -92,6 +96,25 @@ class EventRepository:
         if period.before is not None:
             statement = statement.where(Event.at < period.before)
         return [tuple(row) for row in self.session.execute(statement.order_by(Event.seq).limit(limit))]  # type: ignore[misc]
+
+    def entry_events(self, account_id: int) -> Iterator[EntryEvent]:
+        """The account's events of entries in (entry_id, seq) order, the index (account_id, entry_id, seq) walked
+        as one statement whose rows come as they are read."""
+        statement = select(Event.entry_id, Event.seq, Event.op, Event.body).where(Event.account_id == account_id, Event.entry_id.is_not(None))
+        for row in self.session.execute(statement.order_by(Event.entry_id, Event.seq), execution_options={"yield_per": _STREAMED}):
+            yield EntryEvent(*row)
+
+    def listed(self, account_id: int) -> Iterator[LiveEntry]:
+        """The account's entries in id order, each with its state as events show it, as one statement whose rows come as they are read."""
+        statement = select(Entry.id, Entry.expire_at, Entry.reason, Entry.note).where(Entry.account_id == account_id).order_by(Entry.id)
+        for row in self.session.execute(statement, execution_options={"yield_per": _STREAMED}):
+            yield LiveEntry(row.id, state(row.expire_at, row.reason, row.note))
+
+    def first_without_head(self) -> tuple[int, int] | None:
+        """(account, id) of an entry of an account that has no trail at all: there should be none."""
+        found = select(Entry.account_id, func.min(Entry.id)).where(~exists().where(Head.account_id == Entry.account_id)).group_by(Entry.account_id)
+        row = self.session.execute(found.order_by(Entry.account_id).limit(1)).first()
+        return None if row is None else (row[0], row[1])
 
     def accounts(self, account_id: int | None = None) -> list[int]:
         """The accounts that have a trail (just `account_id`'s, if given)."""

@@ -9,8 +9,9 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from stoplist.audit import chain
+from stoplist.audit import chain, reconcile
 from stoplist.audit.queries import CURSOR, FeedBounds, bounds_of, cursor_text
+from stoplist.db import snapshot
 from stoplist.errors import ConflictingParameters, CursorExpired, EntryNotFound, FilterRequired, InvalidFeedCursor
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
@@ -251,7 +252,37 @@ def csv_text(events: Iterable[EventRow], *, header: bool = True) -> str:
     return buffer.getvalue()
 
 
-def verify(session: Session, *, account_id: int | None = None) -> tuple[int, int, chain.Broken | None]:
+class Verified(NamedTuple):
+    """What `verify` checked, and the first thing that does not hold (None when everything does)."""
+
+    accounts: int
+    events: int
+    broken: chain.Broken | reconcile.Unaccounted | None
+    entries: int  # listed entries found to agree with their trail
+
+
+def verify(session: Session, *, account_id: int | None = None) -> Verified:
+    """Check every account's chain (or one's), then its entries against it (reconcile)."""
+    accounts, events, broken = _chains(session, account_id=account_id)
+    if broken is not None:
+        return Verified(accounts, events, broken, 0)
+    entries = 0
+    # One snapshot for all: an entry read after a write that its events were read before would be a false alarm.
+    with snapshot(session) as reading:
+        repository = EventRepository(reading)
+        for account in repository.accounts(account_id):
+            head = repository.head(account)
+            checked, unaccounted = reconcile.reconcile(account, repository.entry_events(account), repository.listed(account), whole=head.base_seq == 0)
+            entries += checked
+            if unaccounted is not None:
+                return Verified(accounts, events, unaccounted, entries)
+        headless = repository.first_without_head() if account_id is None else None
+    if headless is not None:
+        return Verified(accounts, events, reconcile.Unaccounted(*headless, "it is listed, but its account has no trail at all: it was added behind the service's back"), entries)
+    return Verified(accounts, events, None, entries)
+
+
+def _chains(session: Session, *, account_id: int | None = None) -> tuple[int, int, chain.Broken | None]:
     """Check every account's chain (or one's): (accounts, events checked, the first broken link or None)."""
     repository = EventRepository(session)
     accounts = repository.accounts(account_id)
