@@ -1,5 +1,8 @@
 """Settings, read from `STOPLIST_*` environment variables."""
 
+import difflib
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 from pathlib import Path
@@ -15,6 +18,13 @@ import phonenumbers
 from stoplist.db import asks_for_uri
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('var') / 'stoplist.db'}"
+# STOPLIST_ variables that are not Settings: the serve command's options, docker-compose.yml's, the tests' and the
+# supervisor's own. Any other that is one letter or two from a setting's name is taken for a misspelling of it.
+OTHER_VARIABLES = frozenset({
+    "STOPLIST_WORKERS", "STOPLIST_SERVER", "STOPLIST_SUPERVISOR_PID", "STOPLIST_PORT", "STOPLIST_IMAGE", "STOPLIST_JOB_WORKERS",
+    "STOPLIST_SERVICES", "STOPLIST_TEST_POSTGRES_URL", "STOPLIST_FUZZ_EXAMPLES", "STOPLIST_FUZZ_SEED", "STOPLIST_FUZZ_SPEC",
+    "STOPLIST_MIRROR_EXAMPLES",
+})
 
 
 class Settings(BaseSettings):
@@ -27,12 +37,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     default_region: str | None = None
     # The check endpoints remember tokens this long; a revoked token is refused within it.
-    token_cache_seconds: float = Field(default=5.0, ge=0)
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # How often a worker records the expiry of lapsed entries (their `expire` event) and deletes them
     # (seconds; 0: never): the bound on how late an expiry reaches the trail. Reads never wait for it.
-    purge_interval: float = Field(default=60.0, ge=0)
+    purge_interval: float = Field(default=60.0, ge=0, le=86_400)
     # Months of audit events kept, whole calendar months (UTC) besides the current one; 0: every event, forever.
-    audit_retention_months: int = Field(default=0, ge=0)
+    audit_retention_months: int = Field(default=0, ge=0, le=1200)
     # Imports and exports.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     file_retention: timedelta = timedelta(hours=24)
@@ -41,14 +51,14 @@ class Settings(BaseSettings):
     max_downloads: int = Field(default=8, ge=1)
     # The kernel's send buffer of each connection `stoplist serve` accepts (bytes; 0: the kernel's
     # own, which grows to 4 MiB): how far a download may run ahead of a client that reads slowly.
-    send_buffer_bytes: int = Field(default=256 * 1024, ge=0)
+    send_buffer_bytes: int = Field(default=256 * 1024, ge=0, le=2**31 - 1)  # a C int, as setsockopt takes it
     # x-async exports queued or running per account; one more is refused with 429.
     max_queued_exports: int = Field(default=3, ge=1)
     # Background jobs.
     serve_worker: bool = True
     job_timeout: timedelta = timedelta(seconds=60)
     job_max_attempts: int = Field(default=3, ge=1)
-    worker_poll_interval: float = Field(default=0.5, gt=0)
+    worker_poll_interval: float = Field(default=0.5, gt=0, le=60)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -101,18 +111,40 @@ class Settings(BaseSettings):
     @field_validator("job_timeout")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
-        """A job timeout of 0 lost every job to the next worker at once."""
+        """A job timeout of 0 lost every job to the next worker at once; one past a day is a mistake, and one of
+        centuries made every claim of a job fail (the moment it would lapse is past the calendar's end)."""
         if value <= timedelta(0):
             raise ValueError(f"must be longer than 0 seconds, not {value.total_seconds():g}")
+        if value > timedelta(days=1):
+            raise ValueError(f"must be at most a day (86400 seconds), not {value.total_seconds():g}")
         return value
 
     @field_validator("file_retention")
     @classmethod
     def _not_negative(cls, value: timedelta) -> timedelta:
-        """0 removes what a job made as soon as it is done; a negative retention is a mistake, not a sooner 0."""
+        """0 removes what a job made as soon as it is done; a negative retention is a mistake, not a sooner 0, and one
+        of centuries stopped the worker's housekeeping (the expiry sweep with it) at the calendar's end."""
         if value < timedelta(0):
             raise ValueError(f"must be 0 seconds or longer, not {value.total_seconds():g}")
+        if value > timedelta(days=366):
+            raise ValueError(f"must be at most 366 days (31622400 seconds), not {value.total_seconds():g}")
         return value
+
+
+def misspelt(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str]]:
+    """(variable, the setting it is close to) for each STOPLIST_ variable that is no setting and no other variable of
+    Stoplist's but so close to a setting's name that it must mean it: `STOPLIST_DATABSE_URL`, ignored, served a new
+    empty SQLite file without a word. Names are read in any case, as the settings are."""
+    settings = [f"STOPLIST_{name.upper()}" for name in Settings.model_fields]
+    meant = [*settings, "STOPLIST_WORKERS", "STOPLIST_SERVER"]  # serve's options read from the environment too
+    found = []
+    for variable in sorted(environ):
+        name = variable.upper()
+        if name.startswith("STOPLIST_") and name not in settings and name not in OTHER_VARIABLES:
+            close = difflib.get_close_matches(name, meant, n=1, cutoff=0.85)
+            if close:
+                found.append((variable, close[0]))
+    return found
 
 
 @lru_cache

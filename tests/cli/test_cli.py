@@ -116,6 +116,16 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_JOB_TIMEOUT", "0", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not 0"),
         ("STOPLIST_JOB_TIMEOUT", "-60", "error: STOPLIST_JOB_TIMEOUT must be longer than 0 seconds, not -60"),
         ("STOPLIST_FILE_RETENTION", "-P1D", "error: STOPLIST_FILE_RETENTION must be 0 seconds or longer, not -86400"),
+        # Past the README's bounds: each was taken, then failed later (an OverflowError in the worker's every loop, the
+        # expiry sweep stopped, a job never claimed, serve ending with a traceback, a revoked token never refused).
+        ("STOPLIST_JOB_TIMEOUT", "99999999999", "error: STOPLIST_JOB_TIMEOUT must be at most a day (86400 seconds), not 1e+11"),
+        ("STOPLIST_FILE_RETENTION", "99999999999", "error: STOPLIST_FILE_RETENTION must be at most 366 days (31622400 seconds), not 1e+11"),
+        ("STOPLIST_WORKER_POLL_INTERVAL", "inf", "error: STOPLIST_WORKER_POLL_INTERVAL='inf': Input should be less than or equal to 60"),
+        ("STOPLIST_WORKER_POLL_INTERVAL", "1e30", "error: STOPLIST_WORKER_POLL_INTERVAL='1e30': Input should be less than or equal to 60"),
+        ("STOPLIST_TOKEN_CACHE_SECONDS", "inf", "error: STOPLIST_TOKEN_CACHE_SECONDS='inf': Input should be less than or equal to 3600"),
+        ("STOPLIST_PURGE_INTERVAL", "nan", "error: STOPLIST_PURGE_INTERVAL='nan': Input should be less than or equal to 86400"),
+        ("STOPLIST_SEND_BUFFER_BYTES", "2147483648", "error: STOPLIST_SEND_BUFFER_BYTES='2147483648': Input should be less than or equal to 2147483647"),
+        ("STOPLIST_AUDIT_RETENTION_MONTHS", "1000000000", "error: STOPLIST_AUDIT_RETENTION_MONTHS='1000000000': Input should be less than or equal to 1200"),
     ],
 )
 @pytest.mark.parametrize("command", [("migrate",), ("token", "list"), ("audit", "verify"), ("serve", "--port", "1"), ("worker",), ("audit", "public-key")])
@@ -128,6 +138,30 @@ def test_a_setting_that_is_not_valid_stops_every_command_with_one_line_naming_it
     assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.output
     assert not list(tmp_path.iterdir()), "nothing made before the refusal (no var/stoplist.db)"
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [("STOPLIST_DATABSE_URL", "STOPLIST_DATABASE_URL"), ("stoplist_log_formt", "STOPLIST_LOG_FORMAT"), ("STOPLIST_WORKER", "STOPLIST_WORKERS"),
+     ("STOPLIST_TOKEN_CACHE_SECOND", "STOPLIST_TOKEN_CACHE_SECONDS")],
+)
+@pytest.mark.parametrize("command", [("migrate",), ("serve", "--port", "1"), ("token", "list"), ("worker",)])
+def test_a_variable_that_misspells_a_setting_stops_every_command_naming_the_setting(command, variable, meant, monkeypatch, tmp_path):
+    """`STOPLIST_DATABSE_URL=postgresql://… stoplist migrate` made and served a new, empty var/stoplist.db without a word."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, "postgresql://stoplist@db/stoplist")
+    result = stoplist_as_set(*command)
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {variable} is not a setting of Stoplist: did you mean {meant}? (it would be ignored, and {meant} keep its default)\n"
+    assert not list(tmp_path.iterdir()), "nothing made before the refusal (no var/stoplist.db)"
+
+
+def test_stoplists_other_variables_and_unrelated_ones_are_not_taken_for_misspellings():
+    from stoplist.config import OTHER_VARIABLES, misspelt
+
+    environ = {name: "1" for name in OTHER_VARIABLES} | {"STOPLIST_X": "1", "STOPLIST_MY_OWN_SCRIPT_SETTING": "1", "STOPLIST_DATABASE_URL": "sqlite:///s.db"}
+    assert misspelt(environ) == []
 
 
 @pytest.mark.parametrize("command", [("serve",), ("token", "list"), ("audit", "verify"), ("import",)])

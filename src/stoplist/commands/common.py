@@ -10,13 +10,19 @@ from sqlalchemy.orm import Session
 
 from stoplist.auth.models import SHARED, Account
 from stoplist.auth.repository import AuthRepository
-from stoplist.config import Settings, get_settings
+from stoplist.config import Settings, get_settings, misspelt
 from stoplist.db import create_db_engine, create_session_factory, shown_url, sqlite_file, transaction
 
 
 def valid_settings() -> Settings:
     """The settings; one not valid stops the command with a line naming it (exit 2), not a traceback.
-    Read by each command, not by the group: `stoplist serve --help` shows its help whatever the settings."""
+    Read by each command, not by the group: `stoplist serve --help` shows its help whatever the settings. A variable
+    that misspells a setting stops it too: the setting would silently keep its default (a new, empty database)."""
+    wrong = misspelt()
+    for variable, setting in wrong:
+        typer.echo(f"error: {variable} is not a setting of Stoplist: did you mean {setting}? (it would be ignored, and {setting} keep its default)", err=True)
+    if wrong:
+        raise typer.Exit(2)
     try:
         return get_settings()
     except ValidationError as exc:
