@@ -410,6 +410,13 @@ def test_evidence_and_received_at_are_kept_from_every_kind_of_write_route(client
     assert {event["received_at"] for event in every} == {"2026-11-30T09:00:00Z"}
 
 
+def test_received_at_is_kept_as_the_moment_it_names_in_utc_to_the_second(client, auth):
+    """As the README says: the offset is not kept, nor a fraction of a second (the trail's times are whole seconds)."""
+    grounds = {"evidence": "STOP, 11:00 Warsaw time", "received_at": "2026-11-30T10:00:00.9+01:00"}
+    assert client.post(URL, json={"phone_number": "+48500000001", **grounds}, headers=auth).status_code == 201
+    assert [event["received_at"] for event in events(client, auth)] == ["2026-11-30T09:00:00Z"]
+
+
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
 def test_empty_or_blank_evidence_is_none_on_the_trail(client, auth, blank):
     # as a blank note is no note: evidence nobody can read proves nothing
