@@ -145,6 +145,23 @@ def test_a_key_swapped_in_the_database_is_caught_with_the_public_key_saved_elsew
     assert _verify("--checkpoint", genuine, "--public-key", saved_key).exit_code == 1  # and against the chain
 
 
+def test_a_checkpoint_of_another_database_says_so_beside_the_rewrite(database, api, tmp_path):
+    """Verified against the wrong database (with the other server's key, under which its signature holds), a checkpoint
+    was reported as a rewrite and nothing else: a false alarm of tampering, with nothing to tell the operator why."""
+    _add(api, bearer(database, "default"), "+48500000001")
+    assert stoplist("audit", "public-key").exit_code == 0  # this database's key, made
+    other = signing.generate()
+    (tmp_path / "other.pem").write_text(other.public_pem)
+    kept = tmp_path / "other.jsonl"
+    _keep(kept, signing.sign(other.private_pem, account=_account(database, "default"), seq=1, hash_="ab" * 32, at="2026-12-01T00:00:00Z").line())
+
+    result = _verify("--checkpoint", kept, "--public-key", tmp_path / "other.pem")
+
+    assert result.exit_code == 1
+    assert "event 1's hash is not the checkpoint's: the chain was rewritten at or before event 1 (the checkpoint is signed by key" in result.stderr
+    assert f"this database's key is {signing.key_id(stoplist('audit', 'public-key').stdout)}: the checkpoint is of another database, or the key here was replaced)" in result.stderr
+
+
 def test_removed_events_and_retention_are_named(database, api, tmp_path):
     auth = bearer(database, "default")
     account = _account(database, "default")

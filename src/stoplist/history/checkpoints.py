@@ -105,5 +105,17 @@ def problem(session: Session, checkpoint: signing.Checkpoint, *, public_pem: str
     if found is None:
         return f"event {seq} is not in the chain: events were removed"
     if found != checkpoint.hash:
-        return f"event {seq}'s hash is not the checkpoint's: the chain was rewritten at or before event {seq}"
+        return f"event {seq}'s hash is not the checkpoint's: the chain was rewritten at or before event {seq}{_elsewhere(session, checkpoint)}"
     return None
+
+
+def _elsewhere(session: Session, checkpoint: signing.Checkpoint) -> str:
+    """A hint when the checkpoint may be of another database: its key (given with --public-key) is not this database's.
+    A checkpoint of another server's database, verified here, read as a rewrite and nothing else."""
+    stored = stored_public_key(session)
+    if stored is None or signing.key_id(stored) == checkpoint.key_id:
+        return ""
+    return (
+        f" (the checkpoint is signed by key {checkpoint.key_id}, and this database's key is {signing.key_id(stored)}:"
+        " the checkpoint is of another database, or the key here was replaced)"
+    )
