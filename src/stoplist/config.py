@@ -78,6 +78,11 @@ class Settings(BaseSettings):
             raise ValueError(f"is not a database URL: write it as {example}") from None
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"names {backend}, which Stoplist does not run on: SQLite or PostgreSQL, for example {example}")
+        driver = url.drivername.partition("+")[2] or None  # as written: asking SQLAlchemy loads the driver's dialect
+        if driver not in (None, "psycopg", "pysqlite"):
+            # A driver Stoplist does not install (psycopg2, asyncpg, pg8000) failed at the first connection, with a traceback.
+            plain = "sqlite:///…" if backend == "sqlite" else "postgresql://…"
+            raise ValueError(f"names the driver {driver}, which Stoplist does not use: write {plain} without a driver, and Stoplist picks its own")
         if backend == "sqlite" and asks_for_uri(url):
             # Its readers open the file by its path (the checks' own connections, the log's checkpoints): to them a
             # URI's text names another file.
