@@ -111,6 +111,8 @@ def test_an_unknown_default_region_is_refused(monkeypatch):
         ("STOPLIST_DATABASE_URL", "postgresql+psycopg2://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names the driver psycopg2, which Stoplist does not use: write postgresql://"),
         ("STOPLIST_DATABASE_URL", "postgresql+asyncpg://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names the driver asyncpg, which Stoplist does not use"),
         ("STOPLIST_DATABASE_URL", "postgresql+nosuchdriver://stoplist@db/stoplist", "error: STOPLIST_DATABASE_URL names the driver nosuchdriver, which Stoplist does not use"),
+        ("STOPLIST_DATABASE_URL", "sqlite://", "error: STOPLIST_DATABASE_URL names no file (an in-memory SQLite database is gone when its connection closes)"),
+        ("STOPLIST_DATABASE_URL", "sqlite:///:memory:", "error: STOPLIST_DATABASE_URL names no file"),
         ("STOPLIST_DATABASE_URL", "sqlite+aiosqlite:///var/stoplist.db", "error: STOPLIST_DATABASE_URL names the driver aiosqlite, which Stoplist does not use: write sqlite:///"),
         ("STOPLIST_DATABASE_URL", "sqlite:///file:var/stoplist.db?uri=true", "error: STOPLIST_DATABASE_URL is a SQLite URI (uri=true), which Stoplist does not read"),
         ("STOPLIST_DATABASE_URL", "sqlite:///file:var/stoplist.db?uri=maybe", "error: STOPLIST_DATABASE_URL is a SQLite URI (uri=maybe), which Stoplist does not read"),

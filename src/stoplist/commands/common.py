@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stoplist.auth.models import SHARED, Account
@@ -24,13 +25,26 @@ def valid_settings() -> Settings:
     if wrong:
         raise typer.Exit(2)
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         for error in exc.errors():
             variable = "STOPLIST_" + "_".join(str(part) for part in error["loc"]).upper()
             message = error["msg"].removeprefix("Value error, ")
             typer.echo(f"error: {variable} {message}" if error["type"] == "value_error" else f"error: {variable}={error['input']!r}: {message}", err=True)
         raise typer.Exit(2) from None
+    if in_memory(settings.database_url):
+        # Each connection of one is a database of its own, gone when it closes: `stoplist migrate` made tables no later
+        # command saw, and every command said to run it. (Code may make Settings of one: the OpenAPI document's app.)
+        typer.echo("error: STOPLIST_DATABASE_URL names no file (an in-memory SQLite database is gone when its connection closes):"
+                   " name one, for example sqlite:///var/stoplist.db", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+def in_memory(url: str) -> bool:
+    """Whether `url` is a SQLite database of no file (`sqlite://`, `sqlite:///:memory:`)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 @contextmanager
