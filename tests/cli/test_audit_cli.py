@@ -84,6 +84,18 @@ def test_a_command_run_where_there_is_no_sqlite_database_says_where_it_looked_an
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("command", [("token", "list"), ("migrate",)])
+def test_a_sqlite_file_name_longer_than_the_file_system_takes_is_one_line_not_a_traceback(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STOPLIST_DATABASE_URL", f"sqlite:///{'a' * 300}.db")
+    result = stoplist_as_set(*command)
+
+    assert result.exit_code == 1, result.output
+    said = "there is no database at" if command == ("token", "list") else "cannot use the database"
+    assert result.stderr.startswith(f"error: {said}") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_the_cli_exports_a_period_with_since_and_until_in_any_date_form(database, api):
     auth = bearer(database, "default")
     for number in ("+48500000001", "+48500000002"):

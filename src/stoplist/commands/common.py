@@ -80,7 +80,11 @@ def database_session() -> Iterator[Session]:
 def missing_sqlite_file(url: str) -> Path | None:
     """The absolute path of the SQLite file `url` names when there is no such file; else None (PostgreSQL, memory, a file)."""
     path = sqlite_file(url)
-    return None if path is None or path.exists() else path.resolve()
+    try:
+        there = path is None or path.exists()
+    except OSError:  # a name longer than the file system takes, a component that is a file: no database there either
+        there = False
+    return None if there else path.resolve()  # type: ignore[union-attr]
 
 
 def sqlite_files(url: str) -> list[Path]:
