@@ -1,6 +1,5 @@
 """Settings, read from `STOPLIST_*` environment variables."""
 
-import difflib
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -138,18 +137,36 @@ class Settings(BaseSettings):
 
 def misspelt(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str]]:
     """(variable, the setting it is close to) for each STOPLIST_ variable that is no setting and no other variable of
-    Stoplist's but so close to a setting's name that it must mean it: `STOPLIST_DATABSE_URL`, ignored, served a new
-    empty SQLite file without a word. Names are read in any case, as the settings are."""
+    Stoplist's but within two letters (typed, left out, added or swapped) of a setting's name that is not set itself:
+    `STOPLIST_DATABSE_URL`, ignored, served a new empty SQLite file without a word. Names are read in any case, as the
+    settings are. A name further off (`STOPLIST_BASE_URL`, `STOPLIST_DATABASE_URL_RO`) is someone's own variable."""
     settings = [f"STOPLIST_{name.upper()}" for name in Settings.model_fields]
     meant = [*settings, "STOPLIST_WORKERS", "STOPLIST_SERVER"]  # serve's options read from the environment too
+    given = {name.upper() for name in environ}
     found = []
     for variable in sorted(environ):
         name = variable.upper()
-        if name.startswith("STOPLIST_") and name not in settings and name not in OTHER_VARIABLES:
-            close = difflib.get_close_matches(name, meant, n=1, cutoff=0.85)
+        if name.startswith("STOPLIST_") and name not in meant and name not in OTHER_VARIABLES:
+            close = [setting for setting in meant if setting not in given and _letters_apart(name, setting) <= 2]
             if close:
-                found.append((variable, close[0]))
+                found.append((variable, min(close, key=lambda setting: _letters_apart(name, setting))))
     return found
+
+
+def _letters_apart(one: str, other: str) -> int:
+    """How many letters typed, left out, added or swapped (two side by side) turn `one` into `other`."""
+    if abs(len(one) - len(other)) > 2:
+        return 3
+    previous2, previous = None, list(range(len(other) + 1))
+    for i, a in enumerate(one, 1):
+        current = [i]
+        for j, b in enumerate(other, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if previous2 is not None and i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 @lru_cache

@@ -11,7 +11,8 @@ from stoplist.composition import purge_expired_entries
 from stoplist.db import transaction
 from stoplist.history import service as history
 from stoplist.history.repository import EventRepository
-from stoplist.lists.models import Entry
+from stoplist.auth.repository import AuthRepository
+from stoplist.lists.models import Entry, List
 from tests.api.helpers import URL, add
 
 
@@ -64,6 +65,23 @@ def test_an_expiry_shortened_behind_the_services_back_is_named_before_and_after_
     assert broken.entry_id == int(entry) and "a change between them is not on the trail" in broken.problem
 
 
+def test_an_address_or_a_list_changed_behind_the_services_back_is_named(app, client, auth):
+    """Another address, or the allow list, lifts the opt-out as surely as a delete: the checks answered not blacklisted."""
+    first, second = _listed(client, auth, "+48500000001", "+48500000002")
+    allowed = client.post("/blacklist/entries", json={"address": "+48500000003", "list": "allow"}, headers=auth).json()
+    with app.state.session_factory() as session:
+        allow_list = session.scalar(select(Entry.list_id).where(Entry.id == int(allowed["id"])))
+
+    _sql(app, update(Entry).where(Entry.id == int(first)).values(address="48999999999"))
+    broken = verified(app).broken
+    assert broken.entry_id == int(first) and "it holds the address '48999999999'" in broken.problem and "changed behind" in broken.problem
+
+    _sql(app, update(Entry).where(Entry.id == int(first)).values(address="48500000001"))
+    _sql(app, update(Entry).where(Entry.id == int(second)).values(list_id=allow_list))
+    broken = verified(app).broken
+    assert broken.entry_id == int(second) and "it is on the list allow (channel every, sender every)" in broken.problem
+
+
 def test_a_row_inserted_or_put_back_behind_the_services_back_is_named(app, client, auth):
     kept, removed = _listed(client, auth, "+48500000001", "+48500000002")
     with app.state.session_factory() as session:
@@ -79,6 +97,22 @@ def test_a_row_inserted_or_put_back_behind_the_services_back_is_named(app, clien
     _sql(app, insert(Entry).values({**row, "id": int(removed) + 100, "address": "48500000099"}))  # never listed through the service
     broken = verified(app).broken
     assert broken.entry_id == int(removed) + 100 and "no event records it: it was added behind the service's back" in broken.problem
+
+
+def test_an_entry_of_an_account_without_a_trail_is_named_verifying_that_account_alone_too(app, client, auth, make_token):
+    _listed(client, auth, "+48500000001")
+    make_token("quiet")  # an account that never wrote: no trail
+    with app.state.session_factory() as session:
+        quiet = AuthRepository(session).account_by_name("quiet").id
+        row = {column: value for column, value in session.execute(select(Entry.__table__)).one()._mapping.items()}
+        list_row = {column: value for column, value in session.execute(select(List.__table__).where(List.id == row["list_id"])).one()._mapping.items()}
+    _sql(app, insert(List).values({**list_row, "id": list_row["id"] + 100, "account_id": quiet}))
+    _sql(app, insert(Entry).values({**row, "id": row["id"] + 100, "account_id": quiet, "list_id": list_row["id"] + 100}))
+
+    for account_id in (None, quiet):
+        with app.state.session_factory() as session:
+            broken = history.verify(session, account_id=account_id).broken
+        assert (broken.account_id, broken.entry_id) == (quiet, row["id"] + 100) and "its account has no trail at all" in broken.problem
 
 
 def test_entries_whose_events_retention_dropped_are_not_mistaken_for_tampering(app, client, auth):

@@ -48,8 +48,9 @@ def _rows(database: str, sql: str, **parameters) -> list[tuple]:
 
 
 def rewrite_chain(database: str, account: int, seq: int, address: str) -> None:
-    """What someone with the database and the README can do: change one event (column and body), then
-    recompute every body's hash by the documented formula, and the head."""
+    """What someone with the database and the README can do: change one event (column and body), and its entry
+    to match (verify holds the entries to their trail), then recompute every body's hash by the documented
+    formula, and the head."""
     engine = create_db_engine(database)
     try:
         events = Table("entry_events", MetaData(), autoload_with=engine)
@@ -60,6 +61,7 @@ def rewrite_chain(database: str, account: int, seq: int, address: str) -> None:
                 fields = json.loads(row.body)
                 if row.seq == seq:
                     fields["address"] = address
+                    connection.execute(text("UPDATE blacklist_entries SET address = :a WHERE id = :id"), {"a": address, "id": int(fields["entry_id"])})
                 body = chain.canonical(fields)
                 previous = chain.link(previous, body)
                 key = (events.c.account_id == account) & (events.c.seq == row.seq)
@@ -89,7 +91,7 @@ def test_checkpoints_kept_elsewhere_catch_a_rewrite_of_the_whole_chain(database,
 
     rewrite_chain(database, _account(database, "default"), 2, "48999999999")
     alone = _verify()
-    assert alone.exit_code == 0, alone.output  # nothing in the database can tell: the chain is consistent
+    assert alone.exit_code == 0, alone.output  # nothing in the database can tell: the chain is consistent, the entry agrees
     caught = _verify("--checkpoint", kept)
     assert caught.exit_code == 1
     assert f"BROKEN: checkpoint 2 of {kept} (account " in caught.stderr
@@ -159,6 +161,11 @@ def test_a_checkpoint_of_another_database_says_so_beside_the_rewrite(database, a
 
     assert result.exit_code == 1
     assert "event 1's hash is not the checkpoint's: the chain was rewritten at or before event 1 (the checkpoint is signed by key" in result.stderr
+    # Of another database whose chain is longer: past this chain's end, said with the same hint.
+    longer = tmp_path / "longer.jsonl"
+    _keep(longer, signing.sign(other.private_pem, account=_account(database, "default"), seq=1000, hash_="ab" * 32, at="2026-12-01T00:00:00Z").line())
+    past = _verify("--checkpoint", longer, "--public-key", tmp_path / "other.pem")
+    assert "before the checkpoint's event 1000: events were removed (the checkpoint is signed by key" in past.stderr, past.stderr
     assert f"this database's key is {signing.key_id(stoplist('audit', 'public-key').stdout)}: the checkpoint is of another database, or the key here was replaced)" in result.stderr
 
 

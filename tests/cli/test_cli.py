@@ -166,8 +166,15 @@ def test_a_variable_that_misspells_a_setting_stops_every_command_naming_the_sett
 def test_stoplists_other_variables_and_unrelated_ones_are_not_taken_for_misspellings():
     from stoplist.config import OTHER_VARIABLES, misspelt
 
-    environ = {name: "1" for name in OTHER_VARIABLES} | {"STOPLIST_X": "1", "STOPLIST_MY_OWN_SCRIPT_SETTING": "1", "STOPLIST_DATABASE_URL": "sqlite:///s.db"}
+    own = [  # a review found the first cut refusing each of these, and every command with them
+        "STOPLIST_BASE_URL", "STOPLIST_DATABASE_USER", "STOPLIST_SERVER_NAME", "STOPLIST_OLD_DATABASE_URL", "STOPLIST_TEST_DATABASE_URL",
+        "STOPLIST_DATABASE_URL_RO", "STOPLIST_DATABASE_URL_BACKUP", "STOPLIST_SERVICE", "STOPLIST_X", "STOPLIST_MY_OWN_SCRIPT_SETTING",
+    ]
+    environ = {name: "1" for name in OTHER_VARIABLES} | {name: "1" for name in own} | {"STOPLIST_DATABASE_URL": "sqlite:///s.db"}
     assert misspelt(environ) == []
+    # Near a setting that is set itself: someone's own variable, not a misspelling of it.
+    assert misspelt({"STOPLIST_DATABSE_URL": "x", "STOPLIST_DATABASE_URL": "sqlite:///s.db"}) == []
+    assert misspelt({"STOPLIST_LGO_FORMAT": "json"}) == [("STOPLIST_LGO_FORMAT", "STOPLIST_LOG_FORMAT")]  # two letters swapped
 
 
 @pytest.mark.parametrize("command", [("serve",), ("token", "list"), ("audit", "verify"), ("import",)])

@@ -92,9 +92,9 @@ def problem(session: Session, checkpoint: signing.Checkpoint, *, public_pem: str
     head = repository.head(checkpoint.account)
     seq = checkpoint.seq
     if head is None:
-        return None if (seq, checkpoint.hash) == (0, chain.GENESIS) else f"the account has no trail at all, where it had {seq} event(s): events were removed"
+        return None if (seq, checkpoint.hash) == (0, chain.GENESIS) else f"the account has no trail at all, where it had {seq} event(s): events were removed{_elsewhere(session, checkpoint)}"
     if seq > head.seq:
-        return f"the chain ends at event {head.seq}, before the checkpoint's event {seq}: events were removed"
+        return f"the chain ends at event {head.seq}, before the checkpoint's event {seq}: events were removed{_elsewhere(session, checkpoint)}"
     if seq < head.base_seq:
         # Retention moves the chain's start; so would someone removing its oldest events, which nothing else here tells apart.
         return (
@@ -103,7 +103,7 @@ def problem(session: Session, checkpoint: signing.Checkpoint, *, public_pem: str
         )
     found = head.base_hash if seq == head.base_seq else repository.hash_at(checkpoint.account, seq)
     if found is None:
-        return f"event {seq} is not in the chain: events were removed"
+        return f"event {seq} is not in the chain: events were removed{_elsewhere(session, checkpoint)}"
     if found != checkpoint.hash:
         return f"event {seq}'s hash is not the checkpoint's: the chain was rewritten at or before event {seq}{_elsewhere(session, checkpoint)}"
     return None

@@ -13,7 +13,7 @@ from stoplist.audit.reconcile import EntryEvent, LiveEntry
 from stoplist.audit.trail import state
 from stoplist.audit.models import Event, Head
 from stoplist.db import driver_connection, raw
-from stoplist.lists.models import Entry
+from stoplist.lists.models import Entry, List
 from stoplist.lists.moments import Period
 
 # Rows fetched at a time by the reads that walk every entry or every event of an account.
@@ -106,13 +106,21 @@ class EventRepository:
 
     def listed(self, account_id: int) -> Iterator[LiveEntry]:
         """The account's entries in id order, each with its state as events show it, as one statement whose rows come as they are read."""
-        statement = select(Entry.id, Entry.expire_at, Entry.reason, Entry.note).where(Entry.account_id == account_id).order_by(Entry.id)
+        statement = (
+            select(Entry.id, Entry.expire_at, Entry.reason, Entry.note, Entry.address, Entry.address_kind, List.kind, List.channel, List.sender)
+            .join(List, List.id == Entry.list_id)
+            .where(Entry.account_id == account_id)
+            .order_by(Entry.id)
+        )
         for row in self.session.execute(statement, execution_options={"yield_per": _STREAMED}):
-            yield LiveEntry(row.id, state(row.expire_at, row.reason, row.note))
+            yield LiveEntry(row.id, state(row.expire_at, row.reason, row.note), row.address, row.address_kind, (row.kind, row.channel, row.sender))
 
-    def first_without_head(self) -> tuple[int, int] | None:
-        """(account, id) of an entry of an account that has no trail at all: there should be none."""
-        found = select(Entry.account_id, func.min(Entry.id)).where(~exists().where(Head.account_id == Entry.account_id)).group_by(Entry.account_id)
+    def first_without_head(self, account_id: int | None = None) -> tuple[int, int] | None:
+        """(account, id) of an entry of an account (of every account, or one's) that has no trail at all: there should be none."""
+        found = select(Entry.account_id, func.min(Entry.id)).where(~exists().where(Head.account_id == Entry.account_id))
+        if account_id is not None:
+            found = found.where(Entry.account_id == account_id)
+        found = found.group_by(Entry.account_id)
         row = self.session.execute(found.order_by(Entry.account_id).limit(1)).first()
         return None if row is None else (row[0], row[1])
 

@@ -276,7 +276,7 @@ def verify(session: Session, *, account_id: int | None = None) -> Verified:
             entries += checked
             if unaccounted is not None:
                 return Verified(accounts, events, unaccounted, entries)
-        headless = repository.first_without_head() if account_id is None else None
+        headless = repository.first_without_head(account_id)
     if headless is not None:
         return Verified(accounts, events, reconcile.Unaccounted(*headless, "it is listed, but its account has no trail at all: it was added behind the service's back"), entries)
     return Verified(accounts, events, None, entries)
