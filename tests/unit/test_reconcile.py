@@ -2,7 +2,7 @@
 
 import json
 
-from stoplist.audit.reconcile import EntryEvent, LiveEntry, reconcile
+from stoplist.history.reconcile import EntryEvent, LiveEntry, reconcile
 
 STATE = {"expire_at": None, "reason": "manual", "note": None}
 BLOCK = {"kind": "block", "channel": None, "sender": None}

@@ -26,7 +26,7 @@ def audit_verify(
 ) -> None:
     """Check every event's hash chain, numbering and columns, then each checkpoint given; name what does not hold and exit 1 if anything."""
     from stoplist.history import checkpoints as saved
-    from stoplist.audit.reconcile import Unaccounted
+    from stoplist.history.reconcile import Unaccounted
     from stoplist.history import service as history
 
     given = None if public_key is None else public_key.read_text(encoding="utf-8-sig", errors="replace")

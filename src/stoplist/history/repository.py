@@ -9,7 +9,7 @@ from sqlalchemy import String, bindparam, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from stoplist.audit.chain import Stored
-from stoplist.audit.reconcile import EntryEvent, LiveEntry
+from stoplist.history.reconcile import EntryEvent, LiveEntry
 from stoplist.audit.trail import state
 from stoplist.audit.models import Event, Head
 from stoplist.db import driver_connection, raw

@@ -9,10 +9,11 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from stoplist.audit import chain, reconcile
+from stoplist.audit import chain
 from stoplist.audit.queries import CURSOR, FeedBounds, bounds_of, cursor_text
 from stoplist.db import snapshot
 from stoplist.errors import ConflictingParameters, CursorExpired, EntryNotFound, FilterRequired, InvalidFeedCursor
+from stoplist.history import reconcile
 from stoplist.history.repository import EventRepository, EventRow
 from stoplist.spreadsheets import neutralise
 from stoplist.lists.addresses import EMAIL, PHONE, address_and_display, case_folded_key
