@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from stoplist.history.reconcile import EntryEvent, LiveEntry, reconcile
 
 STATE = {"expire_at": None, "reason": "manual", "note": None}
@@ -61,6 +63,21 @@ def test_spellings_migrations_folded_since_the_event_and_ids_given_out_again_are
     ]
 
     assert reconcile(7, events, entries, whole=True) == (3, None)
+
+
+@pytest.mark.parametrize(
+    ("named", "key"),
+    [("030 12345678", "493012345678"), ("06 12 34 56 78", "33612345678"), ("020 7946 0000", "442079460000"),
+     ("５００ ０００ ０００", "48500000000"), ("＋４８ ５００ ０００ ０００", "48500000000"), ("0048500000000", "48500000000")],
+)
+def test_a_sender_in_digits_that_migration_0012_keyed_under_a_region_is_the_same_sender(named, key):
+    """A review's false alarms: a national number with its trunk 0 (DE, FR, GB) and full-width digits (PL), keyed
+    under the region the migration ran with, were read without it and taken for another list."""
+    events = [event(1, 1, "add", None, STATE, scope={**BLOCK, "sender": named})]
+
+    assert reconcile(7, events, [listed(1, scope=("block", "", key))], whole=True) == (1, None)
+    other = key[:-1] + ("1" if key[-1] != "1" else "2")
+    assert "it is on the list" in reconcile(7, events, [listed(1, scope=("block", "", other))], whole=True)[1].problem
 
 
 def test_with_events_dropped_by_retention_an_entry_without_its_add_is_no_alarm():

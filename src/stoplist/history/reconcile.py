@@ -10,14 +10,15 @@ it left (`after`), an entry is listed exactly when its last event is an `add` or
 then it holds that event's `after`. `reconcile` checks that, entry by entry.
 """
 
+import functools
 import itertools
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import orjson
+import phonenumbers
 
 from stoplist.lists.addresses import email_key
 from stoplist.lists.senders import sender_key
@@ -147,12 +148,22 @@ def _same_address(entry: LiveEntry, named: object) -> bool:
 
 
 def _same_sender(key: str, named: str) -> bool:
-    """Whether a list's sender key is the sender an event names: the same, the same folded, or (a sender in digits,
-    keyed under a region the verify need not share) the same number, national or international."""
+    """Whether a list's sender key is the sender an event names: the same, the same folded, or a number that migration
+    0012 keyed under STOPLIST_DEFAULT_REGION (`030 12345678` under DE is 493012345678), which the verify need not share:
+    read under each region of the key's country code."""
     if named == key or sender_key(named, None) == key:
         return True
-    digits, named_digits = re.sub(r"\D", "", key), re.sub(r"\D", "", named)
-    return bool(digits) and digits == key and len(named_digits) >= 6 and (digits.endswith(named_digits) or named_digits.endswith(digits))
+    return key.isdigit() and any(sender_key(named, region) == key for region in _regions_of(key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _regions_of(key: str) -> tuple[str, ...]:
+    """The regions of an E.164 number's country code (NANP's 25 for +1), () for digits that are no number."""
+    try:
+        country = phonenumbers.parse(f"+{key}").country_code
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(phonenumbers.region_codes_for_country_code(country))
 
 
 def _named(fields: dict) -> str:
