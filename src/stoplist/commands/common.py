@@ -32,19 +32,13 @@ def valid_settings() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             typer.echo(f"error: {variable} {message}" if error["type"] == "value_error" else f"error: {variable}={error['input']!r}: {message}", err=True)
         raise typer.Exit(2) from None
-    if in_memory(settings.database_url):
+    if make_url(settings.database_url).get_backend_name() == "sqlite" and sqlite_file(settings.database_url) is None:
         # Each connection of one is a database of its own, gone when it closes: `stoplist migrate` made tables no later
         # command saw, and every command said to run it. (Code may make Settings of one: the OpenAPI document's app.)
         typer.echo("error: STOPLIST_DATABASE_URL names no file (an in-memory SQLite database is gone when its connection closes):"
                    " name one, for example sqlite:///var/stoplist.db", err=True)
         raise typer.Exit(2)
     return settings
-
-
-def in_memory(url: str) -> bool:
-    """Whether `url` is a SQLite database of no file (`sqlite://`, `sqlite:///:memory:`)."""
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 @contextmanager

@@ -117,12 +117,7 @@ class EventRepository:
 
     def first_without_head(self, account_id: int | None = None) -> tuple[int, int] | None:
         """(account, id) of an entry of an account (of every account, or one's) that has no trail at all: there should be none."""
-        found = select(Entry.account_id, func.min(Entry.id)).where(~exists().where(Head.account_id == Entry.account_id))
-        if account_id is not None:
-            found = found.where(Entry.account_id == account_id)
-        found = found.group_by(Entry.account_id)
-        row = self.session.execute(found.order_by(Entry.account_id).limit(1)).first()
-        return None if row is None else (row[0], row[1])
+        return self._first_headless(Entry.account_id, Entry.id, account_id)
 
     def accounts(self, account_id: int | None = None) -> list[int]:
         """The accounts that have a trail (just `account_id`'s, if given)."""
@@ -148,11 +143,14 @@ class EventRepository:
     def headless(self, account_id: int | None = None) -> tuple[int, int] | None:
         """(account, first seq) of events (of every account, or one's) whose account has no head, so no chain to be
         verified on: there should be none."""
-        orphans = select(Event.account_id, func.min(Event.seq)).where(~exists().where(Head.account_id == Event.account_id))
+        return self._first_headless(Event.account_id, Event.seq, account_id)
+
+    def _first_headless(self, account, key, account_id: int | None) -> tuple[int, int] | None:
+        """(account, smallest `key`) of the first account whose rows (entries or events) have no head, of every account or one's."""
+        found = select(account, func.min(key)).where(~exists().where(Head.account_id == account))
         if account_id is not None:
-            orphans = orphans.where(Event.account_id == account_id)
-        orphans = orphans.group_by(Event.account_id)
-        row = self.session.execute(orphans.order_by(Event.account_id).limit(1)).first()
+            found = found.where(account == account_id)
+        row = self.session.execute(found.group_by(account).order_by(account).limit(1)).first()
         return None if row is None else (row[0], row[1])
 
     def stored(self, account_id: int, *, through: int, batch: int = 5_000) -> Iterator[Stored]:
